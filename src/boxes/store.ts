@@ -1,0 +1,144 @@
+// The per-user box store: boxes/<name>/<version>/<provider>/{box.qcow2, insecure_key, metadata.json}.
+// A stored image is read-only (mode 0444) and only ever used as a backing file.
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BoxfestError } from '../errors.js';
+import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { boxPaths, homePaths } from '../state/paths.js';
+
+export type DiskInterface = 'virtio' | 'nvme';
+export const DISK_INTERFACES: readonly DiskInterface[] = ['virtio', 'nvme'];
+
+export interface BoxMetadata {
+  name: string;
+  version: string;
+  provider: 'qemu';
+  format: 'qcow2';
+  /** User of the first login. */
+  sshUser: string;
+  /** Whether an insecure key ships with the box (stored next to the image). */
+  hasInsecureKey: boolean;
+  diskInterface: DiskInterface;
+  sha256: string;
+  size: number;
+  addedAt: string;
+  source: string;
+}
+
+export interface Box extends BoxMetadata {
+  image: string;
+  insecureKey: string | undefined;
+}
+
+/** Boxes have no versions yet; every box lives under this one. */
+export const DEFAULT_BOX_VERSION = '0';
+const BOX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function checkBoxName(name: string): void {
+  if (!BOX_NAME.test(name))
+    throw new BoxfestError('BOX_NAME', `\`${name}\` is not a valid box name`, {
+      hint: 'use letters, digits, dot, dash and underscore (at most 64 characters)',
+    });
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function findBox(home: string, name: string): Box | undefined {
+  const p = boxPaths(home, name, DEFAULT_BOX_VERSION, 'qemu');
+  const meta = readJson<BoxMetadata>(p.metadata);
+  if (meta === undefined) return undefined;
+  return { ...meta, image: p.image, insecureKey: meta.hasInsecureKey ? p.insecureKey : undefined };
+}
+
+export function requireBox(home: string, name: string): Box {
+  const box = findBox(home, name);
+  if (box === undefined)
+    throw new BoxfestError('BOX_NOT_FOUND', `box \`${name}\` is not in the box store (${homePaths(home).boxes})`, {
+      hint: `add it: boxfest box add ${name} IMAGE.qcow2 [--ssh-user USER] [--ssh-key KEY]`,
+    });
+  return box;
+}
+
+export function listBoxes(home: string): Box[] {
+  const dir = homePaths(home).boxes;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((name) => findBox(home, name))
+    .filter((b): b is Box => b !== undefined);
+}
+
+export interface AddBoxInput {
+  name: string;
+  image: string;
+  sshUser: string;
+  sshKey: string | undefined;
+  diskInterface: DiskInterface;
+  force: boolean;
+}
+
+/** Copies image (and key) into the store; staged in a temp dir and renamed, so never half-added. */
+export async function addBox(home: string, input: AddBoxInput): Promise<Box> {
+  checkBoxName(input.name);
+  const p = boxPaths(home, input.name, DEFAULT_BOX_VERSION, 'qemu');
+  if (existsSync(p.metadata) && !input.force)
+    throw new BoxfestError('BOX_EXISTS', `box \`${input.name}\` is already in the store`, {
+      hint: 'use another name, or `--force` to replace it (machines made from the old image keep using it until destroyed)',
+    });
+  mkdirSync(dirname(p.dir), { recursive: true });
+  const staging = `${p.dir}.adding-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    const stagedImage = join(staging, 'box.qcow2');
+    copyFileSync(input.image, stagedImage);
+    chmodSync(stagedImage, 0o444);
+    if (input.sshKey !== undefined) {
+      copyFileSync(input.sshKey, join(staging, 'insecure_key'));
+      chmodSync(join(staging, 'insecure_key'), 0o600);
+    }
+    const meta: BoxMetadata = {
+      name: input.name,
+      version: DEFAULT_BOX_VERSION,
+      provider: 'qemu',
+      format: 'qcow2',
+      sshUser: input.sshUser,
+      hasInsecureKey: input.sshKey !== undefined,
+      diskInterface: input.diskInterface,
+      sha256: await sha256File(stagedImage),
+      size: statSync(stagedImage).size,
+      addedAt: new Date().toISOString(),
+      source: input.image,
+    };
+    writeJsonAtomic(join(staging, 'metadata.json'), meta);
+    if (existsSync(p.dir)) {
+      // --force: keep the old image alive for overlays that still point at it.
+      renameSync(p.dir, `${p.dir}.replaced-${Date.now()}`);
+    }
+    renameSync(staging, p.dir);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  return requireBox(home, input.name);
+}
+
+export function removeBox(home: string, name: string): void {
+  requireBox(home, name);
+  rmSync(join(homePaths(home).boxes, name), { recursive: true, force: true });
+}

@@ -1,0 +1,193 @@
+// The command line: parse argv, run a command, and render every error. This is the only place
+// that prints errors; stack traces appear only for bugs (or with BOXFEST_DEBUG=1).
+import { cac } from 'cac';
+import { readFileSync } from 'node:fs';
+import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
+import { MachinesFailed, type CommandOptions } from './commands/output.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+interface Flags {
+  json?: boolean;
+  force?: boolean;
+  parallel?: boolean;
+  provision?: boolean;
+  command?: string;
+  sshUser?: string;
+  sshKey?: string;
+  diskInterface?: string;
+  '--'?: string[];
+}
+
+export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
+  let json = argv.includes('--json');
+  const out: CommandOptions = {
+    json,
+    print: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+    note: (t) => process.stderr.write(t + '\n'),
+  };
+  const cli = cac('boxfest');
+  let pending: Promise<number> | undefined;
+  const run = (f: () => Promise<number>) => {
+    pending = f();
+  };
+  const opts = (f: Flags): CommandOptions => ({ ...out, json: f.json === true });
+
+  cli.command('up [...machines]', 'Create, start and provision machines to match the Boxfile')
+    .option('--no-parallel', 'Bring machines up one at a time')
+    .option('--provision', 'Run every provisioner, `once` ones too')
+    .option('--no-provision', 'Run no provisioner')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => {
+        const { up } = await import('./commands/up.js');
+        const provision = argv.includes('--no-provision') ? 'none' : argv.includes('--provision') ? 'all' : 'auto';
+        return up(cwd, machines, { ...opts(f), parallel: f.parallel !== false, provision });
+      }),
+    );
+  cli.command('halt [...machines]', 'Shut machines down (ACPI), forced after a timeout')
+    .option('-f, --force', 'Power off at once')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/halt.js')).halt(cwd, machines, { ...opts(f), force: f.force === true })),
+    );
+  cli.command('destroy [...machines]', 'Delete machines and everything boxfest created for them')
+    .option('-f, --force', 'Do not ask for confirmation')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () =>
+        (await import('./commands/destroy.js')).destroy(cwd, machines, { ...opts(f), force: f.force === true }),
+      ),
+    );
+  cli.command('provision [...machines]', 'Run provisioners on running machines')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/provision.js')).provision(cwd, machines, opts(f))),
+    );
+  cli.command('status [...machines]', 'Show the state of machines')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/status.js')).status(cwd, machines, opts(f))),
+    );
+  cli.command('plan [...machines]', 'Show what `up` would do, and why, without doing it')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/plan.js')).plan(cwd, machines, opts(f))),
+    );
+  cli.command('ssh <machine>', 'Open a shell on a machine, or run one command with -c')
+    .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
+    .action((machine: string, f: Flags) =>
+      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command)),
+    );
+  cli.command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/ssh-config.js')).sshConfig(cwd, machines, opts(f))),
+    );
+  cli.command('validate', 'Check the Boxfile and print every problem')
+    .option('--json', 'Machine-readable result')
+    .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
+  cli.command('box <action> [...args]', 'Manage boxes: add NAME IMAGE | list | remove NAME')
+    .option('--ssh-user <user>', 'User of the first login (add)', { default: 'root' })
+    .option('--ssh-key <file>', 'Private key of the first login, the box\'s insecure key (add)')
+    .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', { default: 'virtio' })
+    .option('-f, --force', 'Replace a box of the same name (add)')
+    .option('--json', 'Machine-readable result')
+    .action((action: string, args: string[], f: Flags) =>
+      run(async () => {
+        const box = await import('./commands/box.js');
+        const o = opts(f);
+        if (action === 'add' && args.length === 2)
+          return box.boxAdd(cwd, args[0]!, args[1]!, {
+            ...o,
+            sshUser: f.sshUser ?? 'root',
+            sshKey: f.sshKey,
+            diskInterface: f.diskInterface ?? 'virtio',
+            force: f.force === true,
+          });
+        if (action === 'list' && args.length === 0) return box.boxList(o);
+        if (action === 'remove' && args.length === 1) return box.boxRemove(args[0]!, o);
+        throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
+          hint: 'boxfest box add NAME IMAGE [--ssh-user U] [--ssh-key K] | box list | box remove NAME',
+        });
+      }),
+    );
+  cli.help();
+  cli.version(VERSION);
+
+  try {
+    cli.parse(['node', 'boxfest', ...argv], { run: false });
+    if (cli.options['help'] === true || cli.options['version'] === true) return 0;
+    if (cli.matchedCommand === undefined) {
+      if (cli.args.length > 0)
+        throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, { hint: 'see `boxfest --help`' });
+      cli.outputHelp();
+      return 0;
+    }
+    json = cli.options['json'] === true;
+    await cli.runMatchedCommand();
+    return await (pending ?? Promise.resolve(0));
+  } catch (e) {
+    return render(e, json);
+  }
+}
+
+function render(e: unknown, json: boolean): number {
+  if (e instanceof ExitError) return e.exitCode;
+  const err = process.stderr;
+  if (json) {
+    process.stdout.write(JSON.stringify({ error: toJson(e) }, null, 2) + '\n');
+    return exitCodeOf(e);
+  }
+  if (e instanceof ConfigError) {
+    err.write(`error: ${e.issues[0]?.file ?? 'Boxfile'} has ${e.issues.length} problem(s):\n`);
+    for (const i of e.issues) {
+      err.write(`  ${i.file}:${i.line}:${i.column}  ${i.path === '' ? '' : `${i.path}: `}${i.message}\n`);
+      if (i.hint !== undefined) err.write(`      hint: ${i.hint}\n`);
+    }
+    err.write('No machine was touched.\n');
+  } else if (e instanceof MachinesFailed) {
+    for (const r of e.results) {
+      if (r.ok || r.error === undefined) continue;
+      writeError(r.error);
+    }
+    err.write(`error: ${e.message}\n`);
+  } else if (e instanceof BoxfestError) {
+    writeError(e);
+  } else {
+    err.write(`internal error: ${errorMessage(e)}\n`);
+    if (e instanceof Error && e.stack !== undefined) err.write(e.stack + '\n');
+    err.write('This is a bug in boxfest: please report it with the command and this output.\n');
+  }
+  if (process.env['BOXFEST_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined) err.write(e.stack + '\n');
+  return exitCodeOf(e);
+}
+
+function writeError(e: BoxfestError): void {
+  const err = process.stderr;
+  const where = [e.machine === undefined ? '' : `machine ${e.machine}`, e.step === undefined ? '' : `step ${e.step}`]
+    .filter((s) => s !== '')
+    .join(', ');
+  err.write(`error${where === '' ? '' : ` (${where})`}: ${e.message} [${e.code}]\n`);
+  if (e.details !== undefined && e.details !== '') err.write(e.details.replace(/^/gm, '    ') + '\n');
+  if (e.hint !== undefined && e.hint !== '') err.write(`  hint: ${e.hint}\n`);
+}
+
+function toJson(e: unknown): object {
+  if (e instanceof ConfigError) return { code: e.code, message: e.message, issues: e.issues };
+  if (e instanceof MachinesFailed)
+    return {
+      code: e.code,
+      message: e.message,
+      machines: e.results.filter((r) => !r.ok).map((r) => ({ name: r.machine, step: r.failedStep, error: r.error && toJson(r.error) })),
+    };
+  if (e instanceof BoxfestError)
+    return { code: e.code, message: e.message, machine: e.machine, step: e.step, hint: e.hint, details: e.details };
+  return { code: 'INTERNAL', message: errorMessage(e) };
+}
+
+function exitCodeOf(e: unknown): number {
+  if (e instanceof BoxfestError && e.code === 'USAGE') return 2;
+  return 1;
+}

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { addBox, DISK_INTERFACES, listBoxes, removeBox, type DiskInterface } from '../boxes/store.js';
+import { BoxfestError } from '../errors.js';
+import { checkBoxImage } from '../providers/qemu/image.js';
+import { boxfestHome } from '../state/paths.js';
+import type { CommandOptions } from './output.js';
+
+export interface BoxAddOptions extends CommandOptions {
+  sshUser: string;
+  sshKey: string | undefined;
+  diskInterface: string;
+  force: boolean;
+}
+
+export async function boxAdd(cwd: string, name: string, image: string, o: BoxAddOptions): Promise<number> {
+  const imagePath = resolve(cwd, image);
+  if (!existsSync(imagePath))
+    throw new BoxfestError('BOX_IMAGE_MISSING', `no image at ${imagePath}`, { hint: 'give the path of a qcow2 file' });
+  const keyPath = o.sshKey === undefined ? undefined : resolve(cwd, o.sshKey);
+  if (keyPath !== undefined && !existsSync(keyPath))
+    throw new BoxfestError('BOX_KEY_MISSING', `no key at ${keyPath}`, { hint: 'give the path of the box\'s private key' });
+  if (!(DISK_INTERFACES as readonly string[]).includes(o.diskInterface))
+    throw new BoxfestError('BOX_DISK_INTERFACE', `unknown disk interface \`${o.diskInterface}\``, {
+      hint: `use one of: ${DISK_INTERFACES.join(', ')}`,
+    });
+  await checkBoxImage(imagePath);
+  const box = await addBox(boxfestHome(), {
+    name,
+    image: imagePath,
+    sshUser: o.sshUser,
+    sshKey: keyPath,
+    diskInterface: o.diskInterface as DiskInterface,
+    force: o.force,
+  });
+  if (o.json) o.print(JSON.stringify(box, null, 2));
+  else o.print(`box ${box.name} added (${(box.size / 2 ** 20).toFixed(1)} MiB, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser})`);
+  return 0;
+}
+
+export function boxList(o: CommandOptions): Promise<number> {
+  const boxes = listBoxes(boxfestHome());
+  if (o.json) o.print(JSON.stringify(boxes, null, 2));
+  else if (boxes.length === 0) o.note('no boxes; add one with: boxfest box add NAME IMAGE.qcow2');
+  else for (const b of boxes) o.print(`${b.name}  ${(b.size / 2 ** 20).toFixed(1)} MiB  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}`);
+  return Promise.resolve(0);
+}
+
+export function boxRemove(name: string, o: CommandOptions): Promise<number> {
+  removeBox(boxfestHome(), name);
+  if (o.json) o.print(JSON.stringify({ removed: name }));
+  else o.print(`box ${name} removed`);
+  return Promise.resolve(0);
+}

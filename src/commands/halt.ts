@@ -1,0 +1,43 @@
+import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
+import type { MachineContext, Provider } from '../providers/provider.js';
+import { readMachineState, updateMachineState } from '../state/machine-state.js';
+import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
+
+/** Seconds the guest gets to power off after the ACPI button before it is ended. */
+export const HALT_TIMEOUT_S = 30;
+
+interface HaltCtx {
+  m: MachineContext;
+  provider: Provider;
+  force: boolean;
+}
+
+export async function halt(cwd: string, names: string[], o: CommandOptions & { force: boolean }): Promise<number> {
+  const { env, selected } = openProject(cwd, names);
+  return withLock(env, 'halt', async () => {
+    const observed = await observe(env, selected);
+    const jobs: MachineJob<HaltCtx>[] = selected
+      .filter((s) => observed.get(s.name)?.actual.state === 'running')
+      .map((spec) => ({
+        machine: spec.name,
+        ctx: { m: contextOf(env, spec), provider: providerOf(spec), force: o.force },
+        steps: [
+          {
+            name: 'halt',
+            title: o.force ? 'power off' : 'ACPI shutdown',
+            run: async (c: HaltCtx) => {
+              await c.provider.stop(c.m, { force: c.force, timeoutMs: HALT_TIMEOUT_S * 1000 });
+              if (readMachineState(env.root, spec.name) !== undefined)
+                updateMachineState(env.root, spec.name, (s) => ({ ...s, converged: false }));
+            },
+          },
+        ],
+      }));
+    for (const s of selected) if (!jobs.some((j) => j.machine === s.name)) o.note(`${s.name}: not running`);
+    const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
+    if (o.json) o.print(JSON.stringify(jobsSummary(results), null, 2));
+    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    return 0;
+  });
+}

@@ -1,0 +1,31 @@
+// Results that commands hand back to cli.ts. Commands print their data; cli.ts renders errors.
+import type { JobResult } from '../pipeline/runner.js';
+import { BoxfestError } from '../errors.js';
+
+export interface CommandOptions {
+  json: boolean;
+  /** Where data goes (stdout); progress and notes go to stderr. */
+  print: (text: string) => void;
+  note: (text: string) => void;
+}
+
+/** Some machines failed: each with its own error; cli.ts renders them and exits 1. */
+export class MachinesFailed extends BoxfestError {
+  constructor(readonly results: JobResult[]) {
+    const failed = results.filter((r) => !r.ok);
+    super('MACHINES_FAILED', `${failed.length} of ${results.length} machine(s) failed: ${failed.map((r) => r.machine).join(', ')}`);
+    this.name = 'MachinesFailed';
+  }
+}
+
+export function jobsSummary(results: JobResult[]): object[] {
+  return results.map((r) => ({
+    name: r.machine,
+    ok: r.ok,
+    steps: r.ran,
+    ...(r.failedStep === undefined ? {} : { failed_step: r.failedStep }),
+    ...(r.error === undefined
+      ? {}
+      : { error: { code: r.error.code, message: r.error.message, hint: r.error.hint, details: r.error.details } }),
+  }));
+}

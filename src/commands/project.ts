@@ -1,0 +1,65 @@
+// What every project command starts with: the validated Boxfile, the machines asked for, and
+// their observed state.
+import { readEnvironment } from '../config/index.js';
+import type { Environment, MachineSpec } from '../config/types.js';
+import { BoxfestError } from '../errors.js';
+import { selectMachines, type Observed } from '../plan/reconcile.js';
+import type { MachineContext, Provider } from '../providers/provider.js';
+import { providerFor } from '../providers/registry.js';
+import { readMachineState } from '../state/machine-state.js';
+import { boxfestHome, machinePaths } from '../state/paths.js';
+import { acquireLock, type Lock } from '../state/lock.js';
+import { projectPaths } from '../state/paths.js';
+
+export interface Project {
+  env: Environment;
+  home: string;
+  selected: MachineSpec[];
+}
+
+/** Loads and validates the Boxfile first: an invalid one stops every command before any VM is touched. */
+export function openProject(cwd: string, names: string[]): Project {
+  const env = readEnvironment(cwd);
+  return { env, home: boxfestHome(), selected: selectMachines(env, names) };
+}
+
+export function contextOf(env: Environment, spec: MachineSpec): MachineContext {
+  return { env, spec, paths: machinePaths(env.root, spec.name) };
+}
+
+export function providerOf(spec: MachineSpec): Provider {
+  return providerFor(spec.provider);
+}
+
+export async function observe(env: Environment, specs: MachineSpec[]): Promise<Map<string, Observed>> {
+  const entries = await Promise.all(
+    specs.map(async (spec): Promise<[string, Observed]> => {
+      const actual = await providerOf(spec).inspect(contextOf(env, spec));
+      const state = readMachineState(env.root, spec.name);
+      return [
+        spec.name,
+        state === undefined ? { actual } : { actual, applied: state.applied, converged: state.converged },
+      ];
+    }),
+  );
+  return new Map(entries);
+}
+
+/** Runs `body` holding the project lock: one mutating command per project at a time. */
+export async function withLock<T>(env: Environment, command: string, body: () => Promise<T>): Promise<T> {
+  const lock: Lock = acquireLock(projectPaths(env.root).lock, command);
+  try {
+    return await body();
+  } finally {
+    lock.release();
+  }
+}
+
+export function requireRunning(o: Observed | undefined, machine: string): void {
+  const state = o?.actual.state ?? 'not_created';
+  if (state !== 'running')
+    throw new BoxfestError('MACHINE_NOT_RUNNING', `machine \`${machine}\` is ${state.replace('_', ' ')}`, {
+      machine,
+      hint: `start it: boxfest up ${machine}`,
+    });
+}

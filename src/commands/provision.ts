@@ -1,0 +1,31 @@
+import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
+import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
+import { provisionPipeline } from '../pipeline/up.js';
+import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
+
+/** Runs every provisioner (`once` ones too) on running machines, like `vagrant provision`. */
+export async function provision(cwd: string, names: string[], o: CommandOptions): Promise<number> {
+  const { env, home, selected } = openProject(cwd, names);
+  return withLock(env, 'provision', async () => {
+    const observed = await observe(env, selected);
+    for (const s of selected) requireRunning(observed.get(s.name), s.name);
+    const jobs: MachineJob<MachineRun>[] = selected.map((spec) => {
+      const run = newMachineRun(env, spec, providerOf(spec), home, observed.get(spec.name)!.actual, 'all');
+      run.endpoint = observed.get(spec.name)!.actual.ssh;
+      return { machine: spec.name, steps: provisionPipeline, ctx: run };
+    });
+    const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
+    for (const j of jobs) closeSsh(j.ctx);
+    if (o.json)
+      o.print(
+        JSON.stringify(
+          jobsSummary(results).map((r, i) => ({ ...r, output: jobs[i]!.ctx.log })),
+          null,
+          2,
+        ),
+      );
+    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    return 0;
+  });
+}

@@ -1,0 +1,44 @@
+import { reconcile } from '../plan/reconcile.js';
+import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
+import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
+import { upPipeline } from '../pipeline/up.js';
+import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { observe, openProject, providerOf, withLock } from './project.js';
+
+export interface UpOptions extends CommandOptions {
+  parallel: boolean;
+  provision: ProvisionMode;
+}
+
+export async function up(cwd: string, names: string[], o: UpOptions): Promise<number> {
+  const { env, home, selected } = openProject(cwd, names);
+  return withLock(env, 'up', async () => {
+    const observed = await observe(env, selected);
+    const plan = reconcile(selected, observed);
+    for (const m of plan.machines) for (const d of m.drift) o.note(`${m.machine}: ${d}`);
+    const jobs: MachineJob<MachineRun>[] = plan.machines
+      .filter((m) => m.action !== 'none')
+      .map((m) => {
+        const spec = selected.find((s) => s.name === m.machine)!;
+        const run = newMachineRun(env, spec, providerOf(spec), home, observed.get(m.machine)!.actual, o.provision);
+        return { machine: m.machine, steps: upPipeline, ctx: run };
+      });
+    for (const m of plan.machines.filter((x) => x.action === 'none')) o.note(`${m.machine}: ${m.reason}, nothing to do`);
+    const results = await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) });
+    for (const j of jobs) closeSsh(j.ctx);
+    if (o.json)
+      o.print(
+        JSON.stringify(
+          plan.machines.map((m) => {
+            const r = results.find((x) => x.machine === m.machine);
+            const log = jobs.find((j) => j.machine === m.machine)?.ctx.log ?? [];
+            return { ...m, ...(r ? jobsSummary([r])[0] : { ok: true, steps: [] }), output: log };
+          }),
+          null,
+          2,
+        ),
+      );
+    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    return 0;
+  });
+}

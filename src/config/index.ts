@@ -1,0 +1,54 @@
+// The config module's entry point: Boxfile.yaml on disk → a checked, defaulted Environment.
+// Load → validate the written shape → fill defaults → semantic rules; the first stage that
+// finds problems throws them all at once as a ConfigError, sorted by position.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BoxfestError, ConfigError, errorMessage } from '../errors.js';
+import { fillDefaults } from './defaults.js';
+import { findBoxfile } from './find.js';
+import { loadBoxfile } from './load.js';
+import { checkRules, sortIssues, validateWritten } from './validate.js';
+import type { FsCheck } from './validate.js';
+import type { Environment } from './types.js';
+
+export { fillDefaults, projectName, BUILTIN } from './defaults.js';
+export type { DefaultsContext } from './defaults.js';
+export { findBoxfile, BOXFILE_NAME } from './find.js';
+export { formatPath, loadBoxfile } from './load.js';
+export type { KeyPath, LoadResult, Position } from './load.js';
+export { checkRules, validateWritten } from './validate.js';
+export type { FsCheck } from './validate.js';
+
+/** Finds, reads and checks the Boxfile for `cwd`. Throws ConfigError listing every problem. */
+export function readEnvironment(cwd: string): Environment {
+  const file = findBoxfile(cwd);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BoxfestError('BOXFILE_UNREADABLE', `cannot read ${file}: ${errorMessage(e)}`, {
+      hint: 'check the file permissions',
+      cause: e,
+    });
+  }
+  return loadEnvironmentFromText(text, file, dirname(file), { exists: existsSync });
+}
+
+/** readEnvironment() minus the disk: for tests and for checking text before it is written. */
+export function loadEnvironmentFromText(
+  text: string,
+  file: string,
+  root: string,
+  fsCheck: FsCheck,
+): Environment {
+  const load = loadBoxfile(text, file);
+  // Later stages assume the earlier ones passed, so stop at the first stage with problems.
+  if (load.issues.length > 0) throw new ConfigError(sortIssues(load.issues));
+  const schemaIssues = validateWritten(load);
+  if (schemaIssues.length > 0 || load.written === undefined) throw new ConfigError(schemaIssues);
+  const env = fillDefaults(load.written, { file, root, machineOrder: load.machineOrder });
+  const ruleIssues = checkRules(env, load, fsCheck);
+  if (ruleIssues.length > 0) throw new ConfigError(ruleIssues);
+  return env;
+}

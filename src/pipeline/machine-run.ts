@@ -1,0 +1,48 @@
+// The context one machine's pipeline works on.
+import type { Box } from '../boxes/store.js';
+import type { Environment, MachineSpec } from '../config/types.js';
+import type { ActualMachine, MachineContext, Provider, SshEndpoint } from '../providers/provider.js';
+import type { Connected } from '../ssh/client.js';
+import { machinePaths, type MachinePaths } from '../state/paths.js';
+
+/** Which provisioners a run executes: `auto` = `always` ones plus `once` ones not yet run. */
+export type ProvisionMode = 'auto' | 'all' | 'none';
+
+export interface MachineRun extends MachineContext {
+  env: Environment;
+  spec: MachineSpec;
+  paths: MachinePaths;
+  provider: Provider;
+  home: string;
+  actual: ActualMachine;
+  provision: ProvisionMode;
+  /** Set by resolve-box. */
+  box?: Box;
+  endpoint?: SshEndpoint | undefined;
+  /** Open SSH connection, set by wait-ssh and closed by the caller. */
+  ssh?: Connected;
+  /** Provisioner output, collected for --json. */
+  log: string[];
+}
+
+export function newMachineRun(
+  env: Environment,
+  spec: MachineSpec,
+  provider: Provider,
+  home: string,
+  actual: ActualMachine,
+  provision: ProvisionMode,
+): MachineRun {
+  return { env, spec, paths: machinePaths(env.root, spec.name), provider, home, actual, provision, log: [] };
+}
+
+/** A field an earlier step must have set; its absence is a bug in the step order. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal: ${what} is not set (pipeline steps out of order)`);
+  return value;
+}
+
+export function closeSsh(run: MachineRun): void {
+  run.ssh?.client.end();
+  delete run.ssh;
+}

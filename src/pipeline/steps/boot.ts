@@ -1,0 +1,26 @@
+import { updateMachineState } from '../../state/machine-state.js';
+import { need, type MachineRun } from '../machine-run.js';
+import type { Step } from '../step.js';
+
+export const boot: Step<MachineRun> = {
+  name: 'boot',
+  title: 'boot',
+  skip: (ctx) => {
+    if (ctx.actual.state !== 'running') return false;
+    if (ctx.actual.ssh !== undefined) ctx.endpoint = ctx.actual.ssh;
+    return 'already running';
+  },
+  run: async (ctx, out) => {
+    // Not converged until this pipeline reaches its end; this boot takes cpus/memory from the Boxfile.
+    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
+      ...s,
+      converged: false,
+      applied: { ...s.applied, cpus: ctx.spec.cpus, memory: ctx.spec.memory, hostname: ctx.spec.hostname },
+    }));
+    const r = await ctx.provider.start(ctx, need(ctx.box, 'box'));
+    ctx.endpoint = r.ssh;
+    if (r.note !== undefined) out.line(r.note);
+    out.title(`booted (${ctx.provider.name}, ${r.accel}), ssh ${r.ssh.host}:${r.ssh.port}`);
+  },
+  rollback: (ctx) => ctx.provider.stop(ctx, { force: true, timeoutMs: 0 }),
+};

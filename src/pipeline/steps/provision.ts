@@ -1,0 +1,40 @@
+import type { Provisioner } from '../../config/types.js';
+import { runShellProvisioner } from '../../provision/shell.js';
+import { readMachineState, updateMachineState, type MachineState } from '../../state/machine-state.js';
+import { need, type MachineRun, type ProvisionMode } from '../machine-run.js';
+import type { Step } from '../step.js';
+
+/** Which provisioners run: `once` ones only until they succeeded on this machine. */
+export function provisionersToRun(all: Provisioner[], mode: ProvisionMode, state: MachineState): Provisioner[] {
+  if (mode === 'none') return [];
+  if (mode === 'all') return all;
+  return all.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name));
+}
+
+export const provision: Step<MachineRun> = {
+  name: 'provision',
+  title: 'provision',
+  skip: (ctx) => {
+    if (ctx.provision === 'none') return 'provisioning disabled';
+    const state = readMachineState(ctx.env.root, ctx.spec.name);
+    if (state !== undefined && provisionersToRun(ctx.spec.provision, ctx.provision, state).length === 0)
+      return ctx.spec.provision.length === 0 ? 'no provisioners' : 'already provisioned';
+    return false;
+  },
+  run: async (ctx, out) => {
+    const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
+    const todo = provisionersToRun(ctx.spec.provision, ctx.provision, state);
+    for (const p of todo) {
+      out.title(`provision: ${p.name}`);
+      await runShellProvisioner(need(ctx.ssh, 'ssh').client, ctx.spec.name, state.sshUser, p, (line) => {
+        ctx.log.push(line);
+        out.line(line);
+      });
+      if (p.run === 'once')
+        updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
+          s.provisioned.includes(p.name) ? s : { ...s, provisioned: [...s.provisioned, p.name] },
+        );
+    }
+    out.title(`provisioned (${todo.map((p) => p.name).join(', ')})`);
+  },
+};

@@ -1,0 +1,50 @@
+import { BoxfestError } from '../../errors.js';
+import { connect, execChecked } from '../../ssh/client.js';
+import { publicKeyOf } from '../../ssh/machine.js';
+import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { shellQuote } from '../../util/quote.js';
+import { closeSsh, need, type MachineRun } from '../machine-run.js';
+import type { Step } from '../step.js';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Replaces the box's insecure key with the machine's own: after this, only the per-machine key
+ * logs in. The new key is proven to work before the machine counts as re-keyed.
+ */
+export const replaceKey: Step<MachineRun> = {
+  name: 'replace-key',
+  title: 'replace insecure key',
+  commits: true,
+  run: async (ctx, out) => {
+    const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
+    if (state.keyReplaced) return out.title('per-machine key in place');
+    const ssh = need(ctx.ssh, 'ssh connection');
+    const pub = publicKeyOf(ctx.paths);
+    await execChecked(
+      ssh.client,
+      `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys`,
+      'installing the per-machine SSH key',
+      ctx.spec.name,
+    );
+    const endpoint = need(ctx.endpoint, 'ssh endpoint');
+    let fresh;
+    try {
+      fresh = await connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        user: state.sshUser,
+        keys: [readFileSync(ctx.paths.privateKey, 'utf8')],
+        hostKey: ssh.hostKey,
+      });
+    } catch (e) {
+      throw new BoxfestError('SSH_KEY_REPLACE_FAILED', 'the per-machine SSH key does not log in after being installed', {
+        cause: e,
+        hint: 'the guest\'s SSH server may not read ~/.ssh/authorized_keys; `boxfest destroy` then `up` starts over',
+      });
+    }
+    closeSsh(ctx);
+    ctx.ssh = fresh;
+    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({ ...s, keyReplaced: true }));
+    out.title('insecure key replaced by a per-machine key');
+  },
+};

@@ -1,0 +1,50 @@
+import { BoxfestError } from '../../errors.js';
+import { asRoot } from '../../ssh/as-root.js';
+import { exec, execChecked } from '../../ssh/client.js';
+import { hostAlias } from '../../ssh/machine.js';
+import { readMachineState } from '../../state/machine-state.js';
+import { DEFAULT_EXCLUDES, rsync } from '../../sync/rsync.js';
+import { shellQuote } from '../../util/quote.js';
+import { need, type MachineRun } from '../machine-run.js';
+import type { Step } from '../step.js';
+
+export const syncFolders: Step<MachineRun> = {
+  name: 'sync-folders',
+  title: 'sync folders',
+  skip: (ctx) => (ctx.spec.syncedFolders.length === 0 ? 'no synced folders' : false),
+  run: async (ctx, out) => {
+    await syncAll(ctx, out.line);
+    out.title(`synced ${ctx.spec.syncedFolders.length} folder(s)`);
+  },
+};
+
+export async function syncAll(ctx: MachineRun, onLine: (l: string) => void): Promise<void> {
+  const ssh = need(ctx.ssh, 'ssh').client;
+  const user = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state').sshUser;
+  const probe = await exec(ssh, 'command -v rsync');
+  if (probe.code !== 0)
+    throw new BoxfestError('GUEST_RSYNC_MISSING', 'rsync is not installed in the guest', {
+      hint: 'install rsync in the box (or in a provisioner that runs before syncing), or remove `synced_folders`',
+    });
+  for (const f of ctx.spec.syncedFolders) {
+    // The destination must exist and belong to the SSH user before rsync writes into it.
+    await execChecked(
+      ssh,
+      asRoot(user, `mkdir -p ${shellQuote(f.dest)} && chown ${shellQuote(user)} ${shellQuote(f.dest)}`),
+      `creating ${f.dest}`,
+      ctx.spec.name,
+    );
+    const r = await rsync(
+      {
+        machine: ctx.spec.name,
+        alias: hostAlias(ctx.env, ctx.spec.name),
+        sshConfig: ctx.paths.sshConfig,
+        src: f.src,
+        dest: f.dest,
+        excludes: DEFAULT_EXCLUDES,
+      },
+      onLine,
+    );
+    onLine(`${f.src} -> ${f.dest}: ${r.filesTransferred} file(s) transferred`);
+  }
+}

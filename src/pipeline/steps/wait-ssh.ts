@@ -1,0 +1,39 @@
+import { BoxfestError } from '../../errors.js';
+import { waitForSsh } from '../../ssh/client.js';
+import { machineTarget, writeSshFiles } from '../../ssh/machine.js';
+import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { need, type MachineRun } from '../machine-run.js';
+import type { Step } from '../step.js';
+
+const CONSOLE_LINES = 25;
+
+/** Waits for the guest's SSH; pins its host key on the first connection. */
+export const waitSsh: Step<MachineRun> = {
+  name: 'wait-ssh',
+  title: 'wait for SSH',
+  run: async (ctx, out) => {
+    const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
+    const endpoint = need(ctx.endpoint, 'ssh endpoint');
+    const firstLoginKey = ctx.spec.ssh.privateKey ?? ctx.box?.insecureKey;
+    const started = Date.now();
+    try {
+      ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
+        machine: ctx.spec.name,
+        timeoutMs: ctx.spec.bootTimeout * 1000,
+      });
+    } catch (e) {
+      if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
+        throw new BoxfestError(e.code, e.message, {
+          hint: e.hint ?? '',
+          details: `last lines of the serial console (${ctx.paths.serialLog}):\n${ctx.provider.consoleTail(ctx, CONSOLE_LINES)}`,
+        });
+      throw e;
+    }
+    const hostKey = ctx.ssh.hostKey;
+    const next = updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
+      s.hostKey === undefined ? { ...s, hostKey } : s,
+    );
+    writeSshFiles(ctx.env, ctx.spec.name, ctx.paths, next);
+    out.title(`SSH ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  },
+};

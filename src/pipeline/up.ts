@@ -1,0 +1,34 @@
+// The `up` pipeline of one machine: a flat list; steps skip themselves when their work is done,
+// so the same list creates, starts, or resumes an interrupted `up`.
+import type { Step } from './step.js';
+import type { MachineRun } from './machine-run.js';
+import { discardBroken } from './steps/discard-broken.js';
+import { resolveBox } from './steps/resolve-box.js';
+import { importBox } from './steps/import-box.js';
+import { configure } from './steps/configure.js';
+import { createDisk } from './steps/create-disk.js';
+import { boot } from './steps/boot.js';
+import { waitSsh } from './steps/wait-ssh.js';
+import { replaceKey } from './steps/replace-key.js';
+import { setHostname } from './steps/set-hostname.js';
+import { syncFolders } from './steps/sync-folders.js';
+import { provision } from './steps/provision.js';
+import { finish } from './steps/finish.js';
+
+export const upPipeline: Step<MachineRun>[] = [
+  discardBroken,
+  resolveBox,
+  importBox,
+  configure,
+  createDisk,
+  boot,
+  waitSsh,
+  replaceKey,
+  setHostname,
+  syncFolders,
+  provision,
+  finish,
+];
+
+/** `provision` and `rsync` on a running machine: connect, then do just that part. */
+export const provisionPipeline: Step<MachineRun>[] = [waitSsh, provision];

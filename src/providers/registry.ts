@@ -1,0 +1,10 @@
+import type { ProviderName } from '../config/types.js';
+import type { Provider } from './provider.js';
+import { QemuProvider } from './qemu/provider.js';
+
+export function providerFor(name: ProviderName): Provider {
+  switch (name) {
+    case 'qemu':
+      return new QemuProvider();
+  }
+}

@@ -1,0 +1,185 @@
+// The SSH layer on ssh2: every connection boxfest makes to a guest goes through here, and every
+// failure becomes a BoxfestError with a code and a hint.
+import { createConnection } from 'node:net';
+import { Client, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod } from './ssh2.js';
+import { BoxfestError, errorMessage } from '../errors.js';
+import { sleep } from '../state/process.js';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** Private keys (OpenSSH/PEM text) to offer, in order. */
+  keys: string[];
+  /** Pinned host key ("ssh-ed25519 AAAA..."); when unset, any key is accepted and reported. */
+  hostKey: string | undefined;
+}
+
+export interface Connected {
+  client: Client;
+  /** The host key the server presented, OpenSSH public-key form. */
+  hostKey: string;
+}
+
+/** "ssh-ed25519 AAAA..." from the raw key blob ssh2 hands to hostVerifier. */
+export function hostKeyText(blob: Buffer): string {
+  const typeLen = blob.readUInt32BE(0);
+  const type = blob.subarray(4, 4 + typeLen).toString('ascii');
+  return `${type} ${blob.toString('base64')}`;
+}
+
+class HostKeyMismatch extends Error {}
+
+export function connect(t: SshTarget, readyTimeoutMs = 10_000): Promise<Connected> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let seen = '';
+    let mismatch = false;
+    const config: ConnectConfig = {
+      host: t.host,
+      port: t.port,
+      username: t.user,
+      readyTimeout: readyTimeoutMs,
+      keepaliveInterval: 15_000,
+      authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
+      hostVerifier: (key: Buffer) => {
+        seen = hostKeyText(key);
+        if (t.hostKey !== undefined && t.hostKey !== seen) {
+          mismatch = true;
+          return false;
+        }
+        return true;
+      },
+    };
+    client.once('ready', () => resolve({ client, hostKey: seen }));
+    client.once('error', (e) => {
+      client.end();
+      reject(mismatch ? new HostKeyMismatch(seen) : e);
+    });
+    client.connect(config);
+  });
+}
+
+/** True once something on host:port sends an SSH banner. QEMU's user networking accepts TCP
+ * connections before the guest listens, so an open port alone means nothing. */
+export function probeBanner(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host, port });
+    let got = '';
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.length >= 4) done(got.startsWith('SSH-'));
+    });
+    sock.on('error', () => done(false));
+    sock.on('close', () => done(false));
+  });
+}
+
+export interface WaitOptions {
+  machine: string;
+  timeoutMs: number;
+  /** Called on each failed attempt (progress display). */
+  onAttempt?: (attempt: number, why: string) => void;
+}
+
+/**
+ * Waits for the guest's SSH server, then authenticates, retrying with backoff until the timeout.
+ * A host key that differs from the pinned one fails at once: that is never a boot-time race.
+ */
+export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connected> {
+  const deadline = Date.now() + o.timeoutMs;
+  let attempt = 0;
+  let last = 'no SSH banner yet';
+  let authFailures = 0;
+  while (Date.now() < deadline) {
+    attempt++;
+    if (await probeBanner(t.host, t.port, 500)) {
+      try {
+        return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())));
+      } catch (e) {
+        if (e instanceof HostKeyMismatch) throw hostKeyMismatch(o.machine, t, e.message);
+        last = errorMessage(e);
+        if (/authentication methods failed/i.test(last) && ++authFailures >= 3)
+          throw new BoxfestError('SSH_AUTH_FAILED', `the guest refused boxfest's SSH key for user \`${t.user}\``, {
+            machine: o.machine,
+            hint: 'check the box\'s ssh user and key (`boxfest box add --ssh-user/--ssh-key`, or `ssh:` in the Boxfile); if the machine was changed by hand, `boxfest destroy` and `up` recreate it',
+          });
+      }
+    }
+    o.onAttempt?.(attempt, last);
+    await sleep(Math.min(100 * attempt, 1_000));
+  }
+  throw new BoxfestError('SSH_TIMEOUT', `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`, {
+    machine: o.machine,
+    hint: 'the guest may not have booted; read its console below, or raise `boot_timeout` in the Boxfile',
+  });
+}
+
+function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestError {
+  return new BoxfestError('SSH_HOSTKEY_MISMATCH', `the SSH host key of ${t.host}:${t.port} is not the one pinned for this machine`, {
+    machine,
+    details: `pinned:    ${t.hostKey ?? '(none)'}\npresented: ${seen}`,
+    hint: 'another VM may have taken its port, or the guest was altered; `boxfest destroy` and `up` recreate the machine',
+  });
+}
+
+export interface ExecOptions {
+  stdin?: string;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  code: number;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one command (a string for the guest's shell: callers quote what they put in it). */
+export function exec(client: Client, command: string, o: ExecOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, ch: ClientChannel) => {
+      if (err) return reject(new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, { cause: err }));
+      let stdout = '';
+      let stderr = '';
+      let code = -1;
+      let signal: string | undefined;
+      ch.setEncoding('utf8');
+      ch.stderr.setEncoding('utf8');
+      ch.on('data', (d: string) => {
+        stdout += d;
+        o.onStdout?.(d);
+      });
+      ch.stderr.on('data', (d: string) => {
+        stderr += d;
+        o.onStderr?.(d);
+      });
+      ch.on('exit', (c: number | null, sig?: string) => {
+        code = c ?? -1;
+        signal = sig;
+      });
+      ch.on('close', () => resolve({ code, signal, stdout, stderr }));
+      if (o.stdin !== undefined) ch.end(o.stdin);
+      else ch.end();
+    });
+  });
+}
+
+/** exec that must succeed; failure names what it was doing. */
+export async function execChecked(client: Client, command: string, what: string, machine: string): Promise<string> {
+  const r = await exec(client, command);
+  if (r.code !== 0)
+    throw new BoxfestError('GUEST_COMMAND_FAILED', `${what} failed in the guest (exit code ${r.code})`, {
+      machine,
+      details: r.stderr.trim() || r.stdout.trim(),
+      hint: 'the guest may lack a standard tool this step needs; see its message above',
+    });
+  return r.stdout;
+}

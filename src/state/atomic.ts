@@ -1,0 +1,26 @@
+import { mkdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Write-then-rename, so a crash leaves either the old file or the new one, never half of one. */
+export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, file);
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** undefined when the file does not exist. */
+export function readJson<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return JSON.parse(text) as T;
+}

@@ -1,0 +1,67 @@
+// What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
+import { rmSync } from 'node:fs';
+import type { MachineSpec, ProviderName } from '../config/types.js';
+import { readJson, writeJsonAtomic } from './atomic.js';
+import { machinePaths } from './paths.js';
+
+/** The parts of a machine's spec that need a reboot (or a new disk) to change. */
+export interface AppliedSpec {
+  box: string;
+  cpus: number;
+  memory: number;
+  hostname: string;
+}
+
+export interface MachineState {
+  provider: ProviderName;
+  /** Project root that owns the machine: guards against a copied .boxfest/ acting on another VM. */
+  project: string;
+  createdAt: string;
+  box: { name: string; version: string; image: string };
+  applied: AppliedSpec;
+  /** Last SSH port forwarded to the guest; reused on the next boot when still free. */
+  sshPort?: number;
+  accel?: 'kvm' | 'tcg';
+  /** User boxfest logs in as (Boxfile `ssh.user`, else the box's). */
+  sshUser: string;
+  /** True once the box's insecure key was replaced by the per-machine key. */
+  keyReplaced: boolean;
+  /** Pinned host key, OpenSSH public-key form ("ssh-ed25519 AAAA..."), after the first connection. */
+  hostKey?: string;
+  /**
+   * True once an `up` ran to its end since the machine last booted. A running machine that is not
+   * converged (an `up` was interrupted or a provisioner failed) is picked up where it stopped.
+   */
+  converged: boolean;
+  /** Names of `once` provisioners that have run on this machine (reset when it is recreated). */
+  provisioned: string[];
+}
+
+export function appliedSpecOf(spec: MachineSpec): AppliedSpec {
+  return { box: spec.box, cpus: spec.cpus, memory: spec.memory, hostname: spec.hostname };
+}
+
+export function readMachineState(root: string, name: string): MachineState | undefined {
+  return readJson<MachineState>(machinePaths(root, name).state);
+}
+
+export function writeMachineState(root: string, name: string, state: MachineState): void {
+  writeJsonAtomic(machinePaths(root, name).state, state);
+}
+
+/** Read-modify-write of the state file; the machine must have been created. */
+export function updateMachineState(
+  root: string,
+  name: string,
+  change: (s: MachineState) => MachineState,
+): MachineState {
+  const current = readMachineState(root, name);
+  if (current === undefined) throw new Error(`internal: no state for machine ${name}`);
+  const next = change(current);
+  writeMachineState(root, name, next);
+  return next;
+}
+
+export function removeMachineDir(root: string, name: string): void {
+  rmSync(machinePaths(root, name).dir, { recursive: true, force: true });
+}

@@ -1,0 +1,90 @@
+// rsync of synced folders over SSH. rsync needs a remote shell, so it runs OpenSSH with the
+// machine's own ssh_config: the per-machine key and the pinned host key, never anything looser.
+import { spawn } from 'node:child_process';
+import { BoxfestError } from '../errors.js';
+
+export interface RsyncJob {
+  machine: string;
+  /** Host alias defined in sshConfig. */
+  alias: string;
+  sshConfig: string;
+  /** Absolute host directory (or file). */
+  src: string;
+  /** Absolute guest path. */
+  dest: string;
+  excludes: string[];
+}
+
+/** Always excluded: boxfest's own state and VCS metadata. */
+export const DEFAULT_EXCLUDES = ['.boxfest/', '.git/'];
+
+/** rsync parses -e itself: it splits on spaces and honours single or double quotes (no escapes). */
+function rsyncQuote(s: string): string {
+  if (!s.includes("'")) return `'${s}'`;
+  if (!s.includes('"')) return `"${s}"`;
+  throw new BoxfestError('PATH_UNSUPPORTED', `rsync cannot be given a path with both kinds of quote: ${s}`, {
+    hint: 'move the project to a directory whose path has no quote characters',
+  });
+}
+
+export function rsyncArgs(job: RsyncJob): string[] {
+  return [
+    '--archive',
+    '--delete',
+    '--copy-links',
+    '--no-owner',
+    '--no-group',
+    // The remote path reaches rsync on the guest as data, not through the guest's shell.
+    '--protect-args',
+    '--stats',
+    ...job.excludes.map((e) => `--exclude=${e}`),
+    '-e',
+    `ssh -F ${rsyncQuote(job.sshConfig)}`,
+    `${job.src.endsWith('/') ? job.src : job.src + '/'}`,
+    `${job.alias}:${job.dest}`,
+  ];
+}
+
+export interface RsyncResult {
+  filesTransferred: number;
+  output: string;
+}
+
+export function rsync(job: RsyncJob, onLine?: (line: string) => void): Promise<RsyncResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('rsync', rsyncArgs(job), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      for (const l of d.split('\n')) if (l.trim() !== '') onLine?.(l);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ENOENT'
+          ? new BoxfestError('RSYNC_NOT_INSTALLED', 'rsync is not installed on this host', {
+              machine: job.machine,
+              hint: 'install it: `apt-get install rsync openssh-client`',
+            })
+          : e,
+      ),
+    );
+    child.on('close', (code) => {
+      if (code === 0) {
+        const m = /Number of regular files transferred: ([\d,]+)/.exec(stdout);
+        return resolve({ filesTransferred: m ? Number(m[1]!.replaceAll(',', '')) : 0, output: stdout });
+      }
+      reject(
+        new BoxfestError('RSYNC_FAILED', `rsync of ${job.src} to ${job.dest} failed (exit code ${code})`, {
+          machine: job.machine,
+          details: stderr.trim(),
+          hint:
+            code === 12 || /command not found|rsync: not found/i.test(stderr)
+              ? 'the guest needs rsync installed for synced folders'
+              : 'see rsync\'s message above; check the folder\'s `src` and `dest` in the Boxfile',
+        }),
+      );
+    });
+  });
+}
