@@ -28,7 +28,8 @@ export function hostKeyText(blob: Buffer): string {
   return `${type} ${blob.toString('base64')}`;
 }
 
-class HostKeyMismatch extends Error {}
+/** The server presented another host key than the pinned one; the message is the key it presented. */
+export class HostKeyMismatch extends Error {}
 
 export function connect(t: SshTarget, readyTimeoutMs = 10_000): Promise<Connected> {
   return new Promise((resolve, reject) => {

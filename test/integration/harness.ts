@@ -1,0 +1,109 @@
+// A temp project with its own BOXFEST_HOME, the real CLI, and a cleanup that leaves no VM behind
+// even when a test failed (QEMU processes are ended by the PIDs in their pidfiles, never by name).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { inject } from 'vitest';
+import { machinePaths } from '../../src/state/paths.js';
+import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../src/state/process.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestProject {
+  readonly base: string;
+  readonly root: string;
+  readonly home: string;
+  readonly boxDir = inject('boxDir');
+
+  constructor(files: Record<string, string>) {
+    this.base = mkdtempSync(join(tmpdir(), 'boxfest-it-'));
+    this.root = join(this.base, 'project');
+    this.home = join(this.base, 'home');
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(this.root, path)), { recursive: true });
+      writeFileSync(join(this.root, path), text);
+    }
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  get boxImage(): string {
+    return join(this.boxDir, 'box.qcow2');
+  }
+
+  get insecureKey(): string {
+    return join(this.boxDir, 'insecure_key');
+  }
+
+  machine(name: string) {
+    return machinePaths(this.root, name);
+  }
+
+  run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: opts.cwd ?? this.root,
+        env: { ...process.env, BOXFEST_HOME: this.home, BOXFEST_QEMU_RESTRICT_NAT: '1', ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  /** Runs boxfest and fails with its whole output when the exit code is not the expected one. */
+  async ok(args: string[], expectCode = 0): Promise<RunResult> {
+    const r = await this.run(args);
+    if (r.code !== expectCode)
+      throw new Error(`boxfest ${args.join(' ')} exited ${r.code}, expected ${expectCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    return r;
+  }
+
+  async addTinyBox(): Promise<void> {
+    await this.ok(['box', 'add', 'tiny', this.boxImage, '--ssh-key', this.insecureKey, '--disk-interface', 'nvme']);
+  }
+
+  /** PIDs of every QEMU this project started that still runs this project's disks. */
+  qemuPids(): number[] {
+    const dir = join(this.root, '.boxfest', 'machines');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).flatMap((m) => {
+      const p = machinePaths(this.root, m);
+      const pid = readPidFile(p.pid);
+      return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(p.disk)) ? [pid] : [];
+    });
+  }
+
+  serialLog(machine: string): string {
+    try {
+      return readFileSync(this.machine(machine).serialLog, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Destroy through the CLI, then end anything left by PID, then remove the temp tree. */
+  async cleanup(): Promise<void> {
+    if (existsSync(join(this.root, 'Boxfile.yaml'))) await this.run(['destroy', '--force']).catch(() => undefined);
+    for (const pid of this.qemuPids()) {
+      process.kill(pid, 'SIGKILL');
+      await waitUntil(() => !isAlive(pid), 5_000);
+    }
+    rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+export function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
