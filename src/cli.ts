@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 interface Flags {
   json?: boolean;
@@ -34,7 +35,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   };
   const opts = (f: Flags): CommandOptions => ({ ...out, json: f.json === true });
 
-  cli.command('up [...machines]', 'Create, start and provision machines to match the Boxfile')
+  cli
+    .command('up [...machines]', 'Create, start and provision machines to match the Boxfile')
     .option('--no-parallel', 'Bring machines up one at a time')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
@@ -42,56 +44,76 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     .action((machines: string[], f: Flags) =>
       run(async () => {
         const { up } = await import('./commands/up.js');
-        const provision = argv.includes('--no-provision') ? 'none' : argv.includes('--provision') ? 'all' : 'auto';
+        const provision = argv.includes('--no-provision')
+          ? 'none'
+          : argv.includes('--provision')
+            ? 'all'
+            : 'auto';
         return up(cwd, machines, { ...opts(f), parallel: f.parallel !== false, provision });
       }),
     );
-  cli.command('halt [...machines]', 'Shut machines down (ACPI), forced after a timeout')
+  cli
+    .command('halt [...machines]', 'Shut machines down (ACPI), forced after a timeout')
     .option('-f, --force', 'Power off at once')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
-      run(async () => (await import('./commands/halt.js')).halt(cwd, machines, { ...opts(f), force: f.force === true })),
+      run(async () =>
+        (await import('./commands/halt.js')).halt(cwd, machines, { ...opts(f), force: f.force === true }),
+      ),
     );
-  cli.command('destroy [...machines]', 'Delete machines and everything boxfest created for them')
+  cli
+    .command('destroy [...machines]', 'Delete machines and everything boxfest created for them')
     .option('-f, --force', 'Do not ask for confirmation')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () =>
-        (await import('./commands/destroy.js')).destroy(cwd, machines, { ...opts(f), force: f.force === true }),
+        (await import('./commands/destroy.js')).destroy(cwd, machines, {
+          ...opts(f),
+          force: f.force === true,
+        }),
       ),
     );
-  cli.command('provision [...machines]', 'Run provisioners on running machines')
+  cli
+    .command('provision [...machines]', 'Run provisioners on running machines')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => (await import('./commands/provision.js')).provision(cwd, machines, opts(f))),
     );
-  cli.command('status [...machines]', 'Show the state of machines')
+  cli
+    .command('status [...machines]', 'Show the state of machines')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => (await import('./commands/status.js')).status(cwd, machines, opts(f))),
     );
-  cli.command('plan [...machines]', 'Show what `up` would do, and why, without doing it')
+  cli
+    .command('plan [...machines]', 'Show what `up` would do, and why, without doing it')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => (await import('./commands/plan.js')).plan(cwd, machines, opts(f))),
     );
-  cli.command('ssh <machine>', 'Open a shell on a machine, or run one command with -c')
+  cli
+    .command('ssh <machine>', 'Open a shell on a machine, or run one command with -c')
     .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
     .action((machine: string, f: Flags) =>
       run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command)),
     );
-  cli.command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')
+  cli
+    .command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => (await import('./commands/ssh-config.js')).sshConfig(cwd, machines, opts(f))),
     );
-  cli.command('validate', 'Check the Boxfile and print every problem')
+  cli
+    .command('validate', 'Check the Boxfile and print every problem')
     .option('--json', 'Machine-readable result')
     .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
-  cli.command('box <action> [...args]', 'Manage boxes: add NAME IMAGE | list | remove NAME')
+  cli
+    .command('box <action> [...args]', 'Manage boxes: add NAME IMAGE | list | remove NAME')
     .option('--ssh-user <user>', 'User of the first login (add)', { default: 'root' })
-    .option('--ssh-key <file>', 'Private key of the first login, the box\'s insecure key (add)')
-    .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', { default: 'virtio' })
+    .option('--ssh-key <file>', "Private key of the first login, the box's insecure key (add)")
+    .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', {
+      default: 'virtio',
+    })
     .option('-f, --force', 'Replace a box of the same name (add)')
     .option('--json', 'Machine-readable result')
     .action((action: string, args: string[], f: Flags) =>
@@ -121,7 +143,9 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     if (cli.options['help'] === true || cli.options['version'] === true) return 0;
     if (cli.matchedCommand === undefined) {
       if (cli.args.length > 0)
-        throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, { hint: 'see `boxfest --help`' });
+        throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, {
+          hint: 'see `boxfest --help`',
+        });
       cli.outputHelp();
       return 0;
     }
@@ -160,13 +184,17 @@ function render(e: unknown, json: boolean): number {
     if (e instanceof Error && e.stack !== undefined) err.write(e.stack + '\n');
     err.write('This is a bug in boxfest: please report it with the command and this output.\n');
   }
-  if (process.env['BOXFEST_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined) err.write(e.stack + '\n');
+  if (process.env['BOXFEST_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined)
+    err.write(e.stack + '\n');
   return exitCodeOf(e);
 }
 
 function writeError(e: BoxfestError): void {
   const err = process.stderr;
-  const where = [e.machine === undefined ? '' : `machine ${e.machine}`, e.step === undefined ? '' : `step ${e.step}`]
+  const where = [
+    e.machine === undefined ? '' : `machine ${e.machine}`,
+    e.step === undefined ? '' : `step ${e.step}`,
+  ]
     .filter((s) => s !== '')
     .join(', ');
   err.write(`error${where === '' ? '' : ` (${where})`}: ${e.message} [${e.code}]\n`);
@@ -180,10 +208,19 @@ function toJson(e: unknown): object {
     return {
       code: e.code,
       message: e.message,
-      machines: e.results.filter((r) => !r.ok).map((r) => ({ name: r.machine, step: r.failedStep, error: r.error && toJson(r.error) })),
+      machines: e.results
+        .filter((r) => !r.ok)
+        .map((r) => ({ name: r.machine, step: r.failedStep, error: r.error && toJson(r.error) })),
     };
   if (e instanceof BoxfestError)
-    return { code: e.code, message: e.message, machine: e.machine, step: e.step, hint: e.hint, details: e.details };
+    return {
+      code: e.code,
+      message: e.message,
+      machine: e.machine,
+      step: e.step,
+      hint: e.hint,
+      details: e.details,
+    };
   return { code: 'INTERNAL', message: errorMessage(e) };
 }
 

@@ -57,7 +57,9 @@ export interface ConfigIssue {
 export class ConfigError extends BoxfestError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[], message = `the Boxfile has ${issues.length} problem(s)`) {
-    super('CONFIG_INVALID', message, { hint: 'fix the Boxfile and run the command again; no machine was touched' });
+    super('CONFIG_INVALID', message, {
+      hint: 'fix the Boxfile and run the command again; no machine was touched',
+    });
     this.name = 'ConfigError';
     this.issues = issues;
   }

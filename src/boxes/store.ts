@@ -68,9 +68,13 @@ export function findBox(home: string, name: string): Box | undefined {
 export function requireBox(home: string, name: string): Box {
   const box = findBox(home, name);
   if (box === undefined)
-    throw new BoxfestError('BOX_NOT_FOUND', `box \`${name}\` is not in the box store (${homePaths(home).boxes})`, {
-      hint: `add it: boxfest box add ${name} IMAGE.qcow2 [--ssh-user USER] [--ssh-key KEY]`,
-    });
+    throw new BoxfestError(
+      'BOX_NOT_FOUND',
+      `box \`${name}\` is not in the box store (${homePaths(home).boxes})`,
+      {
+        hint: `add it: boxfest box add ${name} IMAGE.qcow2 [--ssh-user USER] [--ssh-key KEY]`,
+      },
+    );
   return box;
 }
 

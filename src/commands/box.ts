@@ -16,10 +16,14 @@ export interface BoxAddOptions extends CommandOptions {
 export async function boxAdd(cwd: string, name: string, image: string, o: BoxAddOptions): Promise<number> {
   const imagePath = resolve(cwd, image);
   if (!existsSync(imagePath))
-    throw new BoxfestError('BOX_IMAGE_MISSING', `no image at ${imagePath}`, { hint: 'give the path of a qcow2 file' });
+    throw new BoxfestError('BOX_IMAGE_MISSING', `no image at ${imagePath}`, {
+      hint: 'give the path of a qcow2 file',
+    });
   const keyPath = o.sshKey === undefined ? undefined : resolve(cwd, o.sshKey);
   if (keyPath !== undefined && !existsSync(keyPath))
-    throw new BoxfestError('BOX_KEY_MISSING', `no key at ${keyPath}`, { hint: 'give the path of the box\'s private key' });
+    throw new BoxfestError('BOX_KEY_MISSING', `no key at ${keyPath}`, {
+      hint: "give the path of the box's private key",
+    });
   if (!(DISK_INTERFACES as readonly string[]).includes(o.diskInterface))
     throw new BoxfestError('BOX_DISK_INTERFACE', `unknown disk interface \`${o.diskInterface}\``, {
       hint: `use one of: ${DISK_INTERFACES.join(', ')}`,
@@ -34,7 +38,10 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
     force: o.force,
   });
   if (o.json) o.print(JSON.stringify(box, null, 2));
-  else o.print(`box ${box.name} added (${(box.size / 2 ** 20).toFixed(1)} MiB, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser})`);
+  else
+    o.print(
+      `box ${box.name} added (${(box.size / 2 ** 20).toFixed(1)} MiB, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser})`,
+    );
   return 0;
 }
 
@@ -42,7 +49,11 @@ export function boxList(o: CommandOptions): Promise<number> {
   const boxes = listBoxes(boxfestHome());
   if (o.json) o.print(JSON.stringify(boxes, null, 2));
   else if (boxes.length === 0) o.note('no boxes; add one with: boxfest box add NAME IMAGE.qcow2');
-  else for (const b of boxes) o.print(`${b.name}  ${(b.size / 2 ** 20).toFixed(1)} MiB  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}`);
+  else
+    for (const b of boxes)
+      o.print(
+        `${b.name}  ${(b.size / 2 ** 20).toFixed(1)} MiB  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}`,
+      );
   return Promise.resolve(0);
 }
 

@@ -13,7 +13,11 @@ interface DestroyCtx {
   provider: Provider;
 }
 
-export async function destroy(cwd: string, names: string[], o: CommandOptions & { force: boolean }): Promise<number> {
+export async function destroy(
+  cwd: string,
+  names: string[],
+  o: CommandOptions & { force: boolean },
+): Promise<number> {
   const { env, selected } = openProject(cwd, names);
   const targets = selected.filter((s) => existsSync(contextOf(env, s).paths.dir));
   if (targets.length === 0) {
@@ -21,7 +25,10 @@ export async function destroy(cwd: string, names: string[], o: CommandOptions & 
     if (o.json) o.print('[]');
     return 0;
   }
-  if (!o.force && !(await confirm(`Destroy ${targets.map((t) => t.name).join(', ')}? Their disks are deleted. [y/N] `)))
+  if (
+    !o.force &&
+    !(await confirm(`Destroy ${targets.map((t) => t.name).join(', ')}? Their disks are deleted. [y/N] `))
+  )
     throw new BoxfestError('NOT_CONFIRMED', 'nothing was destroyed', {
       hint: 'answer y, or pass --force to destroy without asking',
     });

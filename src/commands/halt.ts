@@ -13,7 +13,11 @@ interface HaltCtx {
   force: boolean;
 }
 
-export async function halt(cwd: string, names: string[], o: CommandOptions & { force: boolean }): Promise<number> {
+export async function halt(
+  cwd: string,
+  names: string[],
+  o: CommandOptions & { force: boolean },
+): Promise<number> {
   const { env, selected } = openProject(cwd, names);
   return withLock(env, 'halt', async () => {
     const observed = await observe(env, selected);

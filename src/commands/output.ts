@@ -13,7 +13,10 @@ export interface CommandOptions {
 export class MachinesFailed extends BoxfestError {
   constructor(readonly results: JobResult[]) {
     const failed = results.filter((r) => !r.ok);
-    super('MACHINES_FAILED', `${failed.length} of ${results.length} machine(s) failed: ${failed.map((r) => r.machine).join(', ')}`);
+    super(
+      'MACHINES_FAILED',
+      `${failed.length} of ${results.length} machine(s) failed: ${failed.map((r) => r.machine).join(', ')}`,
+    );
     this.name = 'MachinesFailed';
   }
 }
@@ -26,6 +29,13 @@ export function jobsSummary(results: JobResult[]): object[] {
     ...(r.failedStep === undefined ? {} : { failed_step: r.failedStep }),
     ...(r.error === undefined
       ? {}
-      : { error: { code: r.error.code, message: r.error.message, hint: r.error.hint, details: r.error.details } }),
+      : {
+          error: {
+            code: r.error.code,
+            message: r.error.message,
+            hint: r.error.hint,
+            details: r.error.details,
+          },
+        }),
   }));
 }

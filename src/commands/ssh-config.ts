@@ -13,7 +13,10 @@ export function sshConfig(cwd: string, names: string[], o: CommandOptions): Prom
       o.note(`${spec.name}: not created yet (run boxfest up ${spec.name})`);
       continue;
     }
-    blocks.push({ name: spec.name, config: sshConfigBlock(env, spec.name, contextOf(env, spec).paths, state) });
+    blocks.push({
+      name: spec.name,
+      config: sshConfigBlock(env, spec.name, contextOf(env, spec).paths, state),
+    });
   }
   if (o.json) o.print(JSON.stringify(blocks, null, 2));
   else o.print(blocks.map((b) => b.config).join('\n'));

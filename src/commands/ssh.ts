@@ -14,10 +14,14 @@ export async function ssh(cwd: string, machine: string, command: string | undefi
   const state = readMachineState(env.root, spec.name);
   const endpoint = observed.get(spec.name)?.actual.ssh;
   if (state === undefined || endpoint === undefined || state.hostKey === undefined)
-    throw new BoxfestError('MACHINE_NOT_READY', `machine \`${spec.name}\` has not finished its first \`up\``, {
-      machine: spec.name,
-      hint: `run: boxfest up ${spec.name}`,
-    });
+    throw new BoxfestError(
+      'MACHINE_NOT_READY',
+      `machine \`${spec.name}\` has not finished its first \`up\``,
+      {
+        machine: spec.name,
+        hint: `run: boxfest up ${spec.name}`,
+      },
+    );
   const { client } = await connect(machineTarget(contextOf(env, spec).paths, state, endpoint, undefined));
   try {
     return command === undefined ? await shell(client) : await runCommand(client, command);
@@ -38,7 +42,7 @@ async function runCommand(client: Client, command: string): Promise<number> {
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
-  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
   return text;
 }
 
@@ -47,7 +51,11 @@ function shell(client: Client): Promise<number> {
   return new Promise((resolve, reject) => {
     const tty = process.stdin.isTTY === true;
     client.shell(
-      { term: process.env['TERM'] ?? 'xterm', rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 },
+      {
+        term: process.env['TERM'] ?? 'xterm',
+        rows: process.stdout.rows ?? 24,
+        cols: process.stdout.columns ?? 80,
+      },
       (err, ch) => {
         if (err) return reject(err);
         let code = 0;

@@ -20,10 +20,18 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       .filter((m) => m.action !== 'none')
       .map((m) => {
         const spec = selected.find((s) => s.name === m.machine)!;
-        const run = newMachineRun(env, spec, providerOf(spec), home, observed.get(m.machine)!.actual, o.provision);
+        const run = newMachineRun(
+          env,
+          spec,
+          providerOf(spec),
+          home,
+          observed.get(m.machine)!.actual,
+          o.provision,
+        );
         return { machine: m.machine, steps: upPipeline, ctx: run };
       });
-    for (const m of plan.machines.filter((x) => x.action === 'none')) o.note(`${m.machine}: ${m.reason}, nothing to do`);
+    for (const m of plan.machines.filter((x) => x.action === 'none'))
+      o.note(`${m.machine}: ${m.reason}, nothing to do`);
     const results = await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) });
     for (const j of jobs) closeSsh(j.ctx);
     if (o.json)

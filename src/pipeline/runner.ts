@@ -35,7 +35,8 @@ export function rendererFor(json: boolean): Renderer {
 
 export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promise<JobResult[]> {
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
-  const label = (machine: string, title: string) => (opts.renderer === 'default' ? title : `${machine}: ${title}`);
+  const label = (machine: string, title: string) =>
+    opts.renderer === 'default' ? title : `${machine}: ${title}`;
   const results = new Map<string, JobResult>();
   const tasks: ListrTask[] = jobs.map((job) => {
     const result: JobResult = { machine: job.machine, ok: false, ran: [] };
@@ -88,7 +89,12 @@ export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promi
     exitOnError: false,
     renderer: opts.renderer,
     fallbackRenderer: 'simple',
-    rendererOptions: { outputBar: Infinity, persistentOutput: true, collapseSubtasks: false, collapseSkips: false },
+    rendererOptions: {
+      outputBar: Infinity,
+      persistentOutput: true,
+      collapseSubtasks: false,
+      collapseSkips: false,
+    },
   });
   try {
     await list.run();

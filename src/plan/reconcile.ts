@@ -43,7 +43,12 @@ function planMachine(spec: MachineSpec, o: Observed | undefined): MachinePlan {
     case 'not_created':
       return { machine, action: 'create', reason: 'not created yet', drift: [] };
     case 'broken':
-      return { machine, action: 'create', reason: `broken (${o?.actual.reason ?? 'unknown'}): recreate it`, drift: [] };
+      return {
+        machine,
+        action: 'create',
+        reason: `broken (${o?.actual.reason ?? 'unknown'}): recreate it`,
+        drift: [],
+      };
     case 'halted':
       // QEMU takes cpus and memory from the Boxfile at every boot: only a new box is left over.
       return { machine, action: 'start', reason: 'halted', drift: drift.filter((d) => d.startsWith('box ')) };
@@ -57,10 +62,14 @@ function planMachine(spec: MachineSpec, o: Observed | undefined): MachinePlan {
 /** Settings that a running or halted machine cannot take without a reload or recreate. */
 export function driftOf(spec: MachineSpec, applied: AppliedSpec): string[] {
   const out: string[] = [];
-  if (spec.box !== applied.box) out.push(`box changed from ${applied.box} to ${spec.box}: needs destroy and up`);
-  if (spec.cpus !== applied.cpus) out.push(`cpus changed from ${applied.cpus} to ${spec.cpus}: needs reload (boxfest halt, then up)`);
+  if (spec.box !== applied.box)
+    out.push(`box changed from ${applied.box} to ${spec.box}: needs destroy and up`);
+  if (spec.cpus !== applied.cpus)
+    out.push(`cpus changed from ${applied.cpus} to ${spec.cpus}: needs reload (boxfest halt, then up)`);
   if (spec.memory !== applied.memory)
-    out.push(`memory changed from ${applied.memory} to ${spec.memory} MiB: needs reload (boxfest halt, then up)`);
+    out.push(
+      `memory changed from ${applied.memory} to ${spec.memory} MiB: needs reload (boxfest halt, then up)`,
+    );
   return out;
 }
 

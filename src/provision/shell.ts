@@ -16,14 +16,22 @@ export async function runShellProvisioner(
   p: Provisioner,
   onLine: (line: string) => void,
 ): Promise<void> {
-  const upload = await exec(ssh, 'umask 077 && f=$(mktemp /tmp/boxfest-provision.XXXXXX) && cat > "$f" && echo "$f"', {
-    stdin: p.shell,
-  });
+  const upload = await exec(
+    ssh,
+    'umask 077 && f=$(mktemp /tmp/boxfest-provision.XXXXXX) && cat > "$f" && echo "$f"',
+    {
+      stdin: p.shell,
+    },
+  );
   if (upload.code !== 0)
-    throw new BoxfestError('PROVISION_UPLOAD_FAILED', `could not upload provisioner \`${p.name}\` to the guest`, {
-      details: upload.stderr.trim(),
-      hint: 'the guest needs a writable /tmp and mktemp',
-    });
+    throw new BoxfestError(
+      'PROVISION_UPLOAD_FAILED',
+      `could not upload provisioner \`${p.name}\` to the guest`,
+      {
+        details: upload.stderr.trim(),
+        hint: 'the guest needs a writable /tmp and mktemp',
+      },
+    );
   const path = upload.stdout.trim();
   // Stream whole lines; a partial line waits for its end.
   let pending = '';
@@ -41,10 +49,14 @@ export async function runShellProvisioner(
     if (tail.length > TAIL_LINES) tail.shift();
     onLine(line);
   };
-  const r = await exec(ssh, asRoot(user, `sh ${shellQuote(path)}; rc=$?; rm -f ${shellQuote(path)}; exit $rc`), {
-    onStdout: feed,
-    onStderr: feed,
-  });
+  const r = await exec(
+    ssh,
+    asRoot(user, `sh ${shellQuote(path)}; rc=$?; rm -f ${shellQuote(path)}; exit $rc`),
+    {
+      onStdout: feed,
+      onStderr: feed,
+    },
+  );
   if (pending !== '') emit(pending);
   if (r.code !== 0)
     throw new BoxfestError('PROVISION_FAILED', `provisioner \`${p.name}\` exited with code ${r.code}`, {

@@ -107,27 +107,39 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
         if (e instanceof HostKeyMismatch) throw hostKeyMismatch(o.machine, t, e.message);
         last = errorMessage(e);
         if (/authentication methods failed/i.test(last) && ++authFailures >= 3)
-          throw new BoxfestError('SSH_AUTH_FAILED', `the guest refused boxfest's SSH key for user \`${t.user}\``, {
-            machine: o.machine,
-            hint: 'check the box\'s ssh user and key (`boxfest box add --ssh-user/--ssh-key`, or `ssh:` in the Boxfile); if the machine was changed by hand, `boxfest destroy` and `up` recreate it',
-          });
+          throw new BoxfestError(
+            'SSH_AUTH_FAILED',
+            `the guest refused boxfest's SSH key for user \`${t.user}\``,
+            {
+              machine: o.machine,
+              hint: "check the box's ssh user and key (`boxfest box add --ssh-user/--ssh-key`, or `ssh:` in the Boxfile); if the machine was changed by hand, `boxfest destroy` and `up` recreate it",
+            },
+          );
       }
     }
     o.onAttempt?.(attempt, last);
     await sleep(Math.min(100 * attempt, 1_000));
   }
-  throw new BoxfestError('SSH_TIMEOUT', `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`, {
-    machine: o.machine,
-    hint: 'the guest may not have booted; read its console below, or raise `boot_timeout` in the Boxfile',
-  });
+  throw new BoxfestError(
+    'SSH_TIMEOUT',
+    `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`,
+    {
+      machine: o.machine,
+      hint: 'the guest may not have booted; read its console above, or raise `boot_timeout` in the Boxfile',
+    },
+  );
 }
 
 function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestError {
-  return new BoxfestError('SSH_HOSTKEY_MISMATCH', `the SSH host key of ${t.host}:${t.port} is not the one pinned for this machine`, {
-    machine,
-    details: `pinned:    ${t.hostKey ?? '(none)'}\npresented: ${seen}`,
-    hint: 'another VM may have taken its port, or the guest was altered; `boxfest destroy` and `up` recreate the machine',
-  });
+  return new BoxfestError(
+    'SSH_HOSTKEY_MISMATCH',
+    `the SSH host key of ${t.host}:${t.port} is not the one pinned for this machine`,
+    {
+      machine,
+      details: `pinned:    ${t.hostKey ?? '(none)'}\npresented: ${seen}`,
+      hint: 'another VM may have taken its port, or the guest was altered; `boxfest destroy` and `up` recreate the machine',
+    },
+  );
 }
 
 export interface ExecOptions {
@@ -147,7 +159,12 @@ export interface ExecResult {
 export function exec(client: Client, command: string, o: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, ch: ClientChannel) => {
-      if (err) return reject(new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, { cause: err }));
+      if (err)
+        return reject(
+          new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, {
+            cause: err,
+          }),
+        );
       let stdout = '';
       let stderr = '';
       let code = -1;
@@ -174,7 +191,12 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
 }
 
 /** exec that must succeed; failure names what it was doing. */
-export async function execChecked(client: Client, command: string, what: string, machine: string): Promise<string> {
+export async function execChecked(
+  client: Client,
+  command: string,
+  what: string,
+  machine: string,
+): Promise<string> {
   const r = await exec(client, command);
   if (r.code !== 0)
     throw new BoxfestError('GUEST_COMMAND_FAILED', `${what} failed in the guest (exit code ${r.code})`, {

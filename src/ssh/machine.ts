@@ -38,7 +38,12 @@ export function machineTarget(
   return { host: endpoint.host, port: endpoint.port, user: state.sshUser, keys, hostKey: state.hostKey };
 }
 
-export function sshConfigBlock(env: Environment, machine: string, paths: MachinePaths, state: MachineState): string {
+export function sshConfigBlock(
+  env: Environment,
+  machine: string,
+  paths: MachinePaths,
+  state: MachineState,
+): string {
   const q = (p: string) => `"${p}"`;
   return [
     `Host ${hostAlias(env, machine)}`,
@@ -58,7 +63,12 @@ export function sshConfigBlock(env: Environment, machine: string, paths: Machine
 }
 
 /** known_hosts with the pinned key under the alias, and a per-machine ssh_config (used by rsync). */
-export function writeSshFiles(env: Environment, machine: string, paths: MachinePaths, state: MachineState): void {
+export function writeSshFiles(
+  env: Environment,
+  machine: string,
+  paths: MachinePaths,
+  state: MachineState,
+): void {
   if (state.hostKey !== undefined)
     writeFileAtomic(paths.knownHosts, `${hostAlias(env, machine)} ${state.hostKey}\n`, 0o644);
   writeFileAtomic(paths.sshConfig, sshConfigBlock(env, machine, paths, state), 0o644);

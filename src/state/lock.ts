@@ -36,7 +36,9 @@ export function acquireLock(file: string, command: string): Lock {
         throw new BoxfestError(
           'PROJECT_LOCKED',
           `another boxfest is working on this project: pid ${holder.pid} running \`${holder.command}\` since ${holder.since}`,
-          { hint: 'wait for it to finish, or stop it; a lock left by a dead process is taken over automatically' },
+          {
+            hint: 'wait for it to finish, or stop it; a lock left by a dead process is taken over automatically',
+          },
         );
       }
       rmSync(file, { force: true }); // stale: its holder is gone

@@ -18,7 +18,9 @@ export function isAlive(pid: number): boolean {
 /** The process's argv, or undefined when it is gone. */
 export function cmdlineOf(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((s) => s !== '');
   } catch {
     return undefined;
   }

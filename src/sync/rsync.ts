@@ -82,7 +82,7 @@ export function rsync(job: RsyncJob, onLine?: (line: string) => void): Promise<R
           hint:
             code === 12 || /command not found|rsync: not found/i.test(stderr)
               ? 'the guest needs rsync installed for synced folders'
-              : 'see rsync\'s message above; check the folder\'s `src` and `dest` in the Boxfile',
+              : "see rsync's message above; check the folder's `src` and `dest` in the Boxfile",
         }),
       );
     });

@@ -43,8 +43,12 @@ machines:
     const p = project({ 'Boxfile.yaml': 'version: 1\nmachines:\n  web:\n    cpus: 1\n' });
     const r = await p.run(['validate', '--json']);
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { error: { issues: { line: number; path: string; message: string }[] } };
-    expect(out.error.issues).toMatchObject([{ line: 3, path: 'machines.web', message: expect.stringContaining('has no box') as string }]);
+    const out = JSON.parse(r.stdout) as {
+      error: { issues: { line: number; path: string; message: string }[] };
+    };
+    expect(out.error.issues).toMatchObject([
+      { line: 3, path: 'machines.web', message: expect.stringContaining('has no box') as string },
+    ]);
     expect(existsSync(join(p.root, '.boxfest'))).toBe(false);
   });
 
@@ -66,16 +70,22 @@ machines:
     const r = await p.run(['up']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('web | about to fail');
-    expect(r.stderr).toContain('error (machine web, step provision): provisioner `breaks` exited with code 42');
+    expect(r.stderr).toContain(
+      'error (machine web, step provision): provisioner `breaks` exited with code 42',
+    );
     expect(r.stderr).toContain('about to fail');
     expect(r.stderr).toContain('boxfest provision web');
-    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([{ name: 'web', state: 'running' }]);
+    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
+      { name: 'web', state: 'running' },
+    ]);
     // The next `up` picks up where it stopped: the provisioner runs (and fails) again.
     expect((await p.run(['up'])).stderr).toContain('exited with code 42');
   });
 
   it('a guest that does not answer SSH in boot_timeout fails naming the machine and showing its console', async () => {
-    const p = project({ 'Boxfile.yaml': 'version: 1\nmachines:\n  slow:\n    box: tiny\n    memory: 256\n    boot_timeout: 1\n' });
+    const p = project({
+      'Boxfile.yaml': 'version: 1\nmachines:\n  slow:\n    box: tiny\n    memory: 256\n    boot_timeout: 1\n',
+    });
     await p.addTinyBox();
     const r = await p.run(['up']);
     expect(r.code).toBe(1);

@@ -2,7 +2,15 @@
 // even when a test failed (QEMU processes are ended by the PIDs in their pidfiles, never by name).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { inject } from 'vitest';
@@ -66,12 +74,23 @@ export class TestProject {
   async ok(args: string[], expectCode = 0): Promise<RunResult> {
     const r = await this.run(args);
     if (r.code !== expectCode)
-      throw new Error(`boxfest ${args.join(' ')} exited ${r.code}, expected ${expectCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+      throw new Error(
+        `boxfest ${args.join(' ')} exited ${r.code}, expected ${expectCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+      );
     return r;
   }
 
   async addTinyBox(): Promise<void> {
-    await this.ok(['box', 'add', 'tiny', this.boxImage, '--ssh-key', this.insecureKey, '--disk-interface', 'nvme']);
+    await this.ok([
+      'box',
+      'add',
+      'tiny',
+      this.boxImage,
+      '--ssh-key',
+      this.insecureKey,
+      '--disk-interface',
+      'nvme',
+    ]);
   }
 
   /** PIDs of every QEMU this project started that still runs this project's disks. */
@@ -81,7 +100,9 @@ export class TestProject {
     return readdirSync(dir).flatMap((m) => {
       const p = machinePaths(this.root, m);
       const pid = readPidFile(p.pid);
-      return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(p.disk)) ? [pid] : [];
+      return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(p.disk))
+        ? [pid]
+        : [];
     });
   }
 
@@ -95,7 +116,8 @@ export class TestProject {
 
   /** Destroy through the CLI, then end anything left by PID, then remove the temp tree. */
   async cleanup(): Promise<void> {
-    if (existsSync(join(this.root, 'Boxfile.yaml'))) await this.run(['destroy', '--force']).catch(() => undefined);
+    if (existsSync(join(this.root, 'Boxfile.yaml')))
+      await this.run(['destroy', '--force']).catch(() => undefined);
     for (const pid of this.qemuPids()) {
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 5_000);

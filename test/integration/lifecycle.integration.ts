@@ -51,10 +51,16 @@ describe('a machine from up to destroy', () => {
   it('comes up and streams the provisioner output prefixed by the machine name', () => {
     expect(firstUp.code, firstUp.stderr + firstUp.stdout + p.serialLog('web')).toBe(0);
     expect(firstUp.stdout).toContain('web | provisioning web-1');
-    const status = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/boxfest.js'), 'status', '--json'], {
-      cwd: p.root,
-      env: { ...process.env, BOXFEST_HOME: p.home },
-    }).toString()) as { name: string; state: string; provider: string }[];
+    const status = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [join(import.meta.dirname, '../../bin/boxfest.js'), 'status', '--json'],
+        {
+          cwd: p.root,
+          env: { ...process.env, BOXFEST_HOME: p.home },
+        },
+      ).toString(),
+    ) as { name: string; state: string; provider: string }[];
     expect(status).toMatchObject([{ name: 'web', state: 'running', provider: 'qemu' }]);
   });
 
@@ -79,7 +85,16 @@ describe('a machine from up to destroy', () => {
     const s = state();
     const wrong = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBhdYd1r1yX5u2I4pX0XJgX9H0D2q2TGxw+1fZ0QpR7q';
     await expect(
-      connect({ host: '127.0.0.1', port: s.sshPort!, user: 'root', hostKey: wrong, keys: [readFileSync(p.machine('web').privateKey, 'utf8')] }, 5_000),
+      connect(
+        {
+          host: '127.0.0.1',
+          port: s.sshPort!,
+          user: 'root',
+          hostKey: wrong,
+          keys: [readFileSync(p.machine('web').privateKey, 'utf8')],
+        },
+        5_000,
+      ),
     ).rejects.toThrow(HostKeyMismatch);
   });
 
@@ -109,7 +124,9 @@ describe('a machine from up to destroy', () => {
     const pid = readPidFile(p.machine('web').pid)!;
     await p.ok(['halt']);
     expect(isAlive(pid)).toBe(false);
-    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([{ name: 'web', state: 'halted' }]);
+    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
+      { name: 'web', state: 'halted' },
+    ]);
     const r = await p.ok(['up']);
     expect(r.stdout).not.toContain('provisioning web-1');
     expect(await guest('cat /root/once.count')).toBe('ran\n');
@@ -129,6 +146,8 @@ describe('a machine from up to destroy', () => {
     expect(existsSync(join(p.root, '.boxfest'))).toBe(false);
     expect(sha256(p.boxImage)).toBe(boxSha);
     expect(sha256(join(p.home, 'boxes/tiny/0/qemu/box.qcow2'))).toBe(boxSha);
-    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([{ name: 'web', state: 'not_created' }]);
+    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
+      { name: 'web', state: 'not_created' },
+    ]);
   });
 });

@@ -1,5 +1,10 @@
 import { existsSync } from 'node:fs';
-import { appliedSpecOf, readMachineState, removeMachineDir, writeMachineState } from '../../state/machine-state.js';
+import {
+  appliedSpecOf,
+  readMachineState,
+  removeMachineDir,
+  writeMachineState,
+} from '../../state/machine-state.js';
 import { ensureMachineKey } from '../../ssh/machine.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';

@@ -5,7 +5,11 @@ import { need, type MachineRun, type ProvisionMode } from '../machine-run.js';
 import type { Step } from '../step.js';
 
 /** Which provisioners run: `once` ones only until they succeeded on this machine. */
-export function provisionersToRun(all: Provisioner[], mode: ProvisionMode, state: MachineState): Provisioner[] {
+export function provisionersToRun(
+  all: Provisioner[],
+  mode: ProvisionMode,
+  state: MachineState,
+): Provisioner[] {
   if (mode === 'none') return [];
   if (mode === 'all') return all;
   return all.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name));

@@ -37,10 +37,14 @@ export const replaceKey: Step<MachineRun> = {
         hostKey: ssh.hostKey,
       });
     } catch (e) {
-      throw new BoxfestError('SSH_KEY_REPLACE_FAILED', 'the per-machine SSH key does not log in after being installed', {
-        cause: e,
-        hint: 'the guest\'s SSH server may not read ~/.ssh/authorized_keys; `boxfest destroy` then `up` starts over',
-      });
+      throw new BoxfestError(
+        'SSH_KEY_REPLACE_FAILED',
+        'the per-machine SSH key does not log in after being installed',
+        {
+          cause: e,
+          hint: "the guest's SSH server may not read ~/.ssh/authorized_keys; `boxfest destroy` then `up` starts over",
+        },
+      );
     }
     closeSsh(ctx);
     ctx.ssh = fresh;

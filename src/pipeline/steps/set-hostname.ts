@@ -16,8 +16,12 @@ export const setHostname: Step<MachineRun> = {
       `grep -q ${shellQuote(`[[:space:]]${ctx.spec.hostname}$`)} /etc/hosts 2>/dev/null || printf '127.0.1.1 %s\\n' ${h} >> /etc/hosts`,
     ].join('\n');
     const user = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state').sshUser;
-    await execChecked(need(ctx.ssh, 'ssh').client, asRoot(user, script), 'setting the hostname', ctx.spec.name);
+    await execChecked(
+      need(ctx.ssh, 'ssh').client,
+      asRoot(user, script),
+      'setting the hostname',
+      ctx.spec.name,
+    );
     out.title(`hostname ${ctx.spec.hostname}`);
   },
 };
-

@@ -13,7 +13,7 @@ export const syncFolders: Step<MachineRun> = {
   title: 'sync folders',
   skip: (ctx) => (ctx.spec.syncedFolders.length === 0 ? 'no synced folders' : false),
   run: async (ctx, out) => {
-    await syncAll(ctx, out.line);
+    await syncAll(ctx, (l) => out.line(l));
     out.title(`synced ${ctx.spec.syncedFolders.length} folder(s)`);
   },
 };

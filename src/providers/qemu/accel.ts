@@ -27,9 +27,11 @@ export function chooseAccel(env: NodeJS.ProcessEnv = process.env): AccelChoice {
   }
   if (cpuinfo !== '' && !/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo))
     return { accel: 'tcg', reason: 'the CPU has no vmx/svm (nested virtualization is off)' };
-  if (existsSync('/sys/module/kvm_pvm')) return { accel: 'tcg', reason: '/dev/kvm is kvm-pvm, which cannot run ordinary guests' };
+  if (existsSync('/sys/module/kvm_pvm'))
+    return { accel: 'tcg', reason: '/dev/kvm is kvm-pvm, which cannot run ordinary guests' };
   return { accel: 'kvm', reason: '/dev/kvm is usable' };
 }
 
 /** QEMU's message when KVM cannot run the guest after all. */
-export const KVM_FAILURE = /KVM internal error|emulation failure|failed to initialize kvm|Could not access KVM/i;
+export const KVM_FAILURE =
+  /KVM internal error|emulation failure|failed to initialize kvm|Could not access KVM/i;

@@ -19,7 +19,9 @@ export interface LaunchInput {
 /** A stable, locally administered MAC per project and machine (QEMU's 52:54:00 prefix). */
 export function macFor(project: string, machine: string, nic: number): string {
   const h = createHash('sha256').update(`${project}\0${machine}\0${nic}`).digest();
-  return ['52', '54', '00', ...[h[0], h[1], h[2]].map((b) => (b ?? 0).toString(16).padStart(2, '0'))].join(':');
+  return ['52', '54', '00', ...[h[0], h[1], h[2]].map((b) => (b ?? 0).toString(16).padStart(2, '0'))].join(
+    ':',
+  );
 }
 
 /** QEMU option values use `,` as a separator; a literal comma is written twice. */

@@ -35,7 +35,9 @@ export function runTool(
           ? new BoxfestError('QEMU_NOT_INSTALLED', `${tool} is not installed (needed to ${what})`, {
               hint: INSTALL_HINT,
             })
-          : new BoxfestError('QEMU_EXEC_FAILED', `could not run ${tool} to ${what}: ${e.message}`, { cause: e }),
+          : new BoxfestError('QEMU_EXEC_FAILED', `could not run ${tool} to ${what}: ${e.message}`, {
+              cause: e,
+            }),
       );
     });
     child.on('close', (code, signal) => {

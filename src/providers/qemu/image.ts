@@ -27,9 +27,13 @@ export async function checkBoxImage(file: string): Promise<ImageInfo> {
       hint: `convert it: qemu-img convert -O qcow2 ${file} box.qcow2`,
     });
   if (info.backingFile !== undefined)
-    throw new BoxfestError('BOX_FORMAT', `${file} has a backing file (${info.backingFile}); a box must stand alone`, {
-      hint: `flatten it: qemu-img convert -O qcow2 ${file} box.qcow2`,
-    });
+    throw new BoxfestError(
+      'BOX_FORMAT',
+      `${file} has a backing file (${info.backingFile}); a box must stand alone`,
+      {
+        hint: `flatten it: qemu-img convert -O qcow2 ${file} box.qcow2`,
+      },
+    );
   return info;
 }
 

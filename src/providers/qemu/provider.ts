@@ -68,7 +68,8 @@ export class QemuProvider implements Provider {
   async start(m: MachineContext, box: Box): Promise<StartResult> {
     if (this.runningPid(m) !== undefined) {
       const s = readMachineState(m.env.root, m.spec.name);
-      if (s?.sshPort !== undefined) return { ssh: { host: '127.0.0.1', port: s.sshPort }, accel: s.accel ?? 'tcg' };
+      if (s?.sshPort !== undefined)
+        return { ssh: { host: '127.0.0.1', port: s.sshPort }, accel: s.accel ?? 'tcg' };
     }
     const choice = chooseAccel(this.processEnv);
     try {

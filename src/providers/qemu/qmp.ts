@@ -38,10 +38,14 @@ export async function qmpExecute(
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       fail(
-        new BoxfestError('QMP_UNAVAILABLE', `cannot reach QEMU's control socket ${socketPath}: ${e.code ?? e.message}`, {
-          hint: 'the VM process is not running or is still starting',
-          cause: e,
-        }),
+        new BoxfestError(
+          'QMP_UNAVAILABLE',
+          `cannot reach QEMU's control socket ${socketPath}: ${e.code ?? e.message}`,
+          {
+            hint: 'the VM process is not running or is still starting',
+            cause: e,
+          },
+        ),
       );
     });
     sock.on('data', (chunk: string) => {

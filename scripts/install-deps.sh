@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what boxfest and its tests need on Debian/Ubuntu: QEMU, rsync, OpenSSH client, and the
+# packages the test box is built from. Idempotent; needs root (or sudo) only when something is missing.
+set -euo pipefail
+PKGS=(qemu-system-x86 qemu-utils rsync openssh-client
+      busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk kmod e2fsprogs cpio)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -eq 0 ]; then echo "system packages: all present"; exit 0; fi
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
