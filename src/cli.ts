@@ -114,7 +114,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', {
       default: 'virtio',
     })
-    .option('-f, --force', 'Replace a box of the same name (add)')
+    .option('-f, --force', 'add: replace a box of the same name; remove: even if machines use it')
     .option('--json', 'Machine-readable result')
     .action((action: string, args: string[], f: Flags) =>
       run(async () => {
@@ -129,7 +129,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
             force: f.force === true,
           });
         if (action === 'list' && args.length === 0) return box.boxList(o);
-        if (action === 'remove' && args.length === 1) return box.boxRemove(args[0]!, o);
+        if (action === 'remove' && args.length === 1)
+          return box.boxRemove(args[0]!, { ...o, force: f.force === true });
         throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
           hint: 'boxfest box add NAME IMAGE [--ssh-user U] [--ssh-key K] | box list | box remove NAME',
         });

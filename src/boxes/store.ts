@@ -8,13 +8,14 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BoxfestError } from '../errors.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../state/atomic.js';
 import { boxPaths, homePaths } from '../state/paths.js';
 
 export type DiskInterface = 'virtio' | 'nvme';
@@ -142,7 +143,41 @@ export async function addBox(home: string, input: AddBoxInput): Promise<Box> {
   return requireBox(home, input.name);
 }
 
-export function removeBox(home: string, name: string): void {
+const userFile = (home: string, box: string, disk: string) =>
+  join(
+    boxPaths(home, box, DEFAULT_BOX_VERSION, 'qemu').users,
+    createHash('sha256').update(disk).digest('hex').slice(0, 32),
+  );
+
+/** Notes that `disk` is backed by the box (called before the disk is created). */
+export function recordBoxUser(home: string, box: string, disk: string): void {
+  writeFileAtomic(userFile(home, box, disk), disk + '\n');
+}
+
+export function forgetBoxUser(home: string, box: string, disk: string): void {
+  rmSync(userFile(home, box, disk), { force: true });
+}
+
+/** Machine disks that still exist and are backed by the box. */
+export function boxUsers(home: string, box: string): string[] {
+  const dir = boxPaths(home, box, DEFAULT_BOX_VERSION, 'qemu').users;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f), 'utf8').trim())
+    .filter((disk) => existsSync(disk));
+}
+
+export function removeBox(home: string, name: string, force: boolean): void {
   requireBox(home, name);
+  const users = boxUsers(home, name);
+  if (users.length > 0 && !force)
+    throw new BoxfestError(
+      'BOX_IN_USE',
+      `box \`${name}\` backs ${users.length} machine disk(s); removing it would break them`,
+      {
+        details: users.join('\n'),
+        hint: 'destroy those machines first (`boxfest destroy` in their projects), or pass --force',
+      },
+    );
   rmSync(join(homePaths(home).boxes, name), { recursive: true, force: true });
 }

@@ -57,8 +57,8 @@ export function boxList(o: CommandOptions): Promise<number> {
   return Promise.resolve(0);
 }
 
-export function boxRemove(name: string, o: CommandOptions): Promise<number> {
-  removeBox(boxfestHome(), name);
+export function boxRemove(name: string, o: CommandOptions & { force: boolean }): Promise<number> {
+  removeBox(boxfestHome(), name, o.force);
   if (o.json) o.print(JSON.stringify({ removed: name }));
   else o.print(`box ${name} removed`);
   return Promise.resolve(0);

@@ -3,7 +3,8 @@ import { createInterface } from 'node:readline/promises';
 import { BoxfestError } from '../errors.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import type { MachineContext, Provider } from '../providers/provider.js';
-import { removeMachineDir } from '../state/machine-state.js';
+import { forgetBoxUser } from '../boxes/store.js';
+import { readMachineState, removeMachineDir } from '../state/machine-state.js';
 import { projectPaths } from '../state/paths.js';
 import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
 import { contextOf, openProject, providerOf, withLock } from './project.js';
@@ -18,7 +19,7 @@ export async function destroy(
   names: string[],
   o: CommandOptions & { force: boolean },
 ): Promise<number> {
-  const { env, selected } = openProject(cwd, names);
+  const { env, home, selected } = openProject(cwd, names);
   const targets = selected.filter((s) => existsSync(contextOf(env, s).paths.dir));
   if (targets.length === 0) {
     o.note('nothing to destroy');
@@ -41,7 +42,9 @@ export async function destroy(
           name: 'destroy',
           title: 'destroy',
           run: async (c: DestroyCtx) => {
+            const boxName = readMachineState(env.root, spec.name)?.box.name;
             await c.provider.destroy(c.m);
+            if (boxName !== undefined) forgetBoxUser(home, boxName, c.m.paths.disk);
             removeMachineDir(env.root, spec.name);
           },
         },

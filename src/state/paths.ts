@@ -25,6 +25,8 @@ export const boxPaths = (home: string, name: string, version: string, provider: 
     metadata: join(dir, 'metadata.json'),
     image: join(dir, 'box.qcow2'),
     insecureKey: join(dir, 'insecure_key'),
+    /** One file per machine disk backed by this box, so `box remove` can refuse while one exists. */
+    users: join(dir, 'users'),
   };
 };
 

@@ -90,7 +90,7 @@ machines:
     const r = await p.run(['up']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error (machine slow, step wait-ssh): SSH did not answer');
-    expect(r.stderr).toContain('last lines of the serial console');
+    expect(r.stderr).toContain('last lines of its serial console');
     expect(r.stderr).toContain('boot_timeout');
     // Rolled back: no process, no disk, no state left for the half-created machine.
     expect(p.qemuPids()).toEqual([]);

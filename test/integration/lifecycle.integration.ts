@@ -139,6 +139,13 @@ describe('a machine from up to destroy', () => {
     expect(await guest('wc -l < /root/once.count')).toMatch(/^\s*2\n$/);
   });
 
+  it('box remove refuses while the machine disk is backed by the box', async () => {
+    const r = await p.run(['box', 'remove', 'tiny']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('box `tiny` backs 1 machine disk(s)');
+    expect(existsSync(join(p.home, 'boxes/tiny/0/qemu/box.qcow2'))).toBe(true);
+  });
+
   it('destroy leaves no process, no disk, no state, and the box unchanged', async () => {
     const pid = readPidFile(p.machine('web').pid)!;
     await p.ok(['destroy', '--force']);
