@@ -1,11 +1,13 @@
-import { mkdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Write-then-rename, so a crash leaves either the old file or the new one, never half of one. */
 export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, data, { mode, flag: 'wx' });
+  chmodSync(tmp, mode); // the umask may have narrowed or widened it
   renameSync(tmp, file);
 }
 

@@ -1,6 +1,7 @@
 // One mutating command per project at a time. The lock file holds the holder's PID and command;
 // a lock left by a dead process is taken over.
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BoxfestError } from '../errors.js';
 import { isAlive } from './process.js';
@@ -9,6 +10,8 @@ interface LockInfo {
   pid: number;
   command: string;
   since: string;
+  /** Tells two locks of one process apart. */
+  token: string;
 }
 
 export interface Lock {
@@ -17,36 +20,59 @@ export interface Lock {
 
 export function acquireLock(file: string, command: string): Lock {
   mkdirSync(dirname(file), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o644);
-      const info: LockInfo = { pid: process.pid, command, since: new Date().toISOString() };
-      writeSync(fd, JSON.stringify(info) + '\n');
-      closeSync(fd);
-      return {
-        release: () => {
-          // Only remove our own lock, never one a successor took over.
-          if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
-        },
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = readHolder(file);
-      if (holder !== undefined && holder.pid !== process.pid && isAlive(holder.pid)) {
-        throw new BoxfestError(
-          'PROJECT_LOCKED',
-          `another boxfest is working on this project: pid ${holder.pid} running \`${holder.command}\` since ${holder.since}`,
-          {
-            hint: 'wait for it to finish, or stop it; a lock left by a dead process is taken over automatically',
+  const info: LockInfo = {
+    pid: process.pid,
+    command,
+    since: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
+  };
+  // Written aside and hard-linked into place: the lock file never exists without its content.
+  const staged = `${file}.${info.token}`;
+  writeFileSync(staged, JSON.stringify(info) + '\n');
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(staged, file);
+        return {
+          release: () => {
+            // Only remove our own lock, never one a successor took over.
+            if (readHolder(file)?.token === info.token) rmSync(file, { force: true });
           },
-        );
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      rmSync(file, { force: true }); // stale: its holder is gone
+      const holder = readHolder(file);
+      if (holder === undefined || isAlive(holder.pid)) throw locked(file, holder);
+      // Stale: move that exact file aside; if another process took it over first, the rename
+      // fails or moves a live holder's lock, which we then put back.
+      const aside = `${file}.stale-${info.token}`;
+      try {
+        renameSync(file, aside);
+      } catch {
+        continue;
+      }
+      const moved = readHolder(aside);
+      if (moved !== undefined && moved.token !== holder.token) {
+        renameSync(aside, file);
+        throw locked(file, moved);
+      }
+      rmSync(aside, { force: true });
     }
+    throw locked(file, readHolder(file));
+  } finally {
+    rmSync(staged, { force: true });
   }
-  throw new BoxfestError('PROJECT_LOCKED', `could not take the project lock ${file}`, {
-    hint: 'another boxfest may be starting at the same moment; run the command again',
-  });
+}
+
+function locked(file: string, holder: LockInfo | undefined): BoxfestError {
+  return new BoxfestError(
+    'PROJECT_LOCKED',
+    holder === undefined
+      ? `another boxfest is working on this project (lock ${file})`
+      : `another boxfest is working on this project: pid ${holder.pid} running \`${holder.command}\` since ${holder.since}`,
+    { hint: 'wait for it to finish, or stop it; a lock left by a dead process is taken over automatically' },
+  );
 }
 
 function readHolder(file: string): LockInfo | undefined {

@@ -51,8 +51,12 @@ export function qemuArgs(i: LaunchInput): string[] {
     '-no-user-config',
     '-display',
     'none',
+    // A chardev, not `-serial file:PATH`: that legacy form takes the rest verbatim, so a path
+    // with a comma could not be written there at all.
+    '-chardev',
+    `file,id=serial0,path=${optValue(paths.serialLog)}`,
     '-serial',
-    `file:${optValue(paths.serialLog)}`,
+    'chardev:serial0',
     '-drive',
     `if=none,id=disk0,file=${optValue(paths.disk)},format=qcow2,discard=unmap`,
     '-device',

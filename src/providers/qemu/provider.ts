@@ -26,8 +26,10 @@ export class QemuProvider implements Provider {
     const pid = readPidFile(m.paths.pid);
     if (pid === undefined || !isAlive(pid)) return undefined;
     // PIDs get reused: only a QEMU whose command line names our disk is ours.
+    // (QEMU's argv holds the disk path inside an option string, with commas doubled.)
+    const disk = m.paths.disk.replaceAll(',', ',,');
     const argv = cmdlineOf(pid);
-    return argv?.some((a) => a.includes(m.paths.disk)) === true ? pid : undefined;
+    return argv?.some((a) => a.includes(`file=${disk},`)) === true ? pid : undefined;
   }
 
   inspect(m: MachineContext): Promise<ActualMachine> {

@@ -131,8 +131,14 @@ describe('selectMachines', () => {
   it.each<[string[], string[]]>([
     [[], ['web', 'db', 'cache']],
     [['db'], ['db']],
-    [['cache', 'web'], ['cache', 'web']],
-    [['db', 'web', 'cache'], ['db', 'web', 'cache']],
+    [
+      ['cache', 'web'],
+      ['cache', 'web'],
+    ],
+    [
+      ['db', 'web', 'cache'],
+      ['db', 'web', 'cache'],
+    ],
   ])('%j selects %j', (names, expected) => {
     expect(selectMachines(env, names).map((m) => m.name)).toEqual(expected);
   });

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { Provisioner } from '../../../src/config/types.js';
+import type { ProvisionMode } from '../../../src/pipeline/machine-run.js';
+import { provisionersToRun } from '../../../src/pipeline/steps/provision.js';
+import type { MachineState } from '../../../src/state/machine-state.js';
+
+const p = (name: string, run: Provisioner['run']): Provisioner => ({ name, shell: `echo ${name}`, run });
+const all = [p('packages', 'once'), p('motd', 'always'), p('users', 'once'), p('restart', 'always')];
+
+function state(provisioned: string[]): MachineState {
+  return {
+    provider: 'qemu',
+    project: '/proj',
+    createdAt: '2024-05-01T10:00:00.000Z',
+    box: { name: 'debian-12', version: '1', image: '/home/u/.boxfest/boxes/debian-12/1/qemu/box.qcow2' },
+    applied: { box: 'debian-12', cpus: 2, memory: 1024, hostname: 'web' },
+    sshUser: 'debian',
+    keyReplaced: true,
+    converged: false,
+    provisioned,
+  };
+}
+
+describe('provisionersToRun', () => {
+  it.each<[ProvisionMode, string[], string[]]>([
+    ['auto', [], ['packages', 'motd', 'users', 'restart']],
+    ['auto', ['packages'], ['motd', 'users', 'restart']],
+    ['auto', ['packages', 'users'], ['motd', 'restart']],
+    // `always` runs even when its name was recorded.
+    ['auto', ['packages', 'motd', 'users', 'restart'], ['motd', 'restart']],
+    ['auto', ['gone-from-boxfile'], ['packages', 'motd', 'users', 'restart']],
+    ['all', [], ['packages', 'motd', 'users', 'restart']],
+    ['all', ['packages', 'users'], ['packages', 'motd', 'users', 'restart']],
+    ['none', [], []],
+    ['none', ['packages'], []],
+  ])('mode %s with %j provisioned runs %j', (mode, provisioned, expected) => {
+    expect(provisionersToRun(all, mode, state(provisioned)).map((x) => x.name)).toEqual(expected);
+  });
+
+  it.each<ProvisionMode>(['auto', 'all', 'none'])('mode %s with no provisioners runs nothing', (mode) => {
+    expect(provisionersToRun([], mode, state(['packages']))).toEqual([]);
+  });
+
+  it('returns the provisioner objects in Boxfile order', () => {
+    const todo = provisionersToRun(all, 'auto', state(['packages']));
+    expect(todo).toEqual([all[1], all[2], all[3]]);
+    expect(todo[0]).toBe(all[1]);
+  });
+});

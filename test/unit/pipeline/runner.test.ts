@@ -1,0 +1,227 @@
+// runJobs on real listr2 (silent renderer), with steps that record what happened.
+
+import { describe, expect, it } from 'vitest';
+import { BoxfestError } from '../../../src/errors.js';
+import { asBoxfestError, rendererFor, runJobs } from '../../../src/pipeline/runner.js';
+import type { MachineJob } from '../../../src/pipeline/runner.js';
+import type { Step } from '../../../src/pipeline/step.js';
+
+interface Ctx {
+  log: string[];
+  flags: Set<string>;
+}
+
+interface StepOpts {
+  fail?: unknown;
+  skip?: (ctx: Ctx) => string | false;
+  rollback?: boolean;
+  rollbackFails?: boolean;
+  commits?: boolean;
+  /** Awaited inside run, to interleave machines. */
+  wait?: () => Promise<void>;
+}
+
+function step(name: string, o: StepOpts = {}): Step<Ctx> {
+  return {
+    name,
+    title: `title ${name}`,
+    ...(o.skip === undefined ? {} : { skip: o.skip }),
+    ...(o.commits === undefined ? {} : { commits: o.commits }),
+    run: async (ctx, out) => {
+      ctx.log.push(`run ${name}`);
+      out.line(`output of ${name}`);
+      out.title(`${name} done`);
+      await o.wait?.();
+      // Steps may throw anything; non-Error values are part of what is tested.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      if (o.fail !== undefined) throw o.fail;
+      ctx.flags.add(name);
+    },
+    ...(o.rollback === true || o.rollbackFails === true
+      ? {
+          rollback: (ctx: Ctx) => {
+            ctx.log.push(`rollback ${name}`);
+            return o.rollbackFails === true
+              ? Promise.reject(new Error(`rollback ${name} broke`))
+              : Promise.resolve();
+          },
+        }
+      : {}),
+  };
+}
+
+function job(machine: string, steps: Step<Ctx>[]): MachineJob<Ctx> & { ctx: Ctx } {
+  return { machine, steps, ctx: { log: [], flags: new Set() } };
+}
+
+const silent = { parallel: true, renderer: 'silent' } as const;
+
+describe('runJobs', () => {
+  it('runs the steps in order and reports success', async () => {
+    const j = job('web', [step('a'), step('b'), step('c')]);
+    expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran: ['a', 'b', 'c'] }]);
+    expect(j.ctx.log).toEqual(['run a', 'run b', 'run c']);
+  });
+
+  it('succeeds with no steps', async () => {
+    expect(await runJobs([job('web', [])], silent)).toEqual([{ machine: 'web', ok: true, ran: [] }]);
+  });
+
+  it('returns nothing for no jobs', async () => {
+    expect(await runJobs([], silent)).toEqual([]);
+  });
+
+  it.each<[string, (ctx: Ctx) => string | false, string[]]>([
+    ['a reason skips', () => 'nothing to do', ['a', 'c']],
+    ['false runs', () => false, ['a', 'b', 'c']],
+    // Evaluated when the step is reached: it sees what earlier steps did.
+    ['sees earlier steps', (ctx) => (ctx.flags.has('a') ? 'a already did it' : false), ['a', 'c']],
+    ['sees only earlier steps', (ctx) => (ctx.flags.has('c') ? 'c already did it' : false), ['a', 'b', 'c']],
+  ])('skip predicate: %s', async (_title, skip, ran) => {
+    const j = job('web', [step('a'), step('b', { skip }), step('c')]);
+    expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran }]);
+    expect(j.ctx.log).toEqual(ran.map((s) => `run ${s}`));
+  });
+
+  it('stops at a failing step, attributes the error and rolls back completed steps in reverse', async () => {
+    const j = job('web', [
+      step('a', { rollback: true }),
+      step('b'), // no rollback: nothing to undo
+      step('c', { rollback: true }),
+      step('d', { rollback: true, fail: new BoxfestError('DISK_FAILED', 'no space', { hint: 'free some' }) }),
+      step('e', { rollback: true }),
+    ]);
+    const [r] = await runJobs([j], silent);
+    expect(r).toMatchObject({ machine: 'web', ok: false, ran: ['a', 'b', 'c', 'd'], failedStep: 'd' });
+    expect(j.ctx.log).toEqual(['run a', 'run b', 'run c', 'run d', 'rollback c', 'rollback a']);
+    expect(r?.error).toBeInstanceOf(BoxfestError);
+    expect(r?.error).toMatchObject({
+      code: 'DISK_FAILED',
+      message: 'no space',
+      machine: 'web',
+      step: 'd',
+      hint: 'free some',
+    });
+  });
+
+  it('keeps the machine and step an error already names', async () => {
+    const fail = new BoxfestError('SSH_TIMEOUT', 'late', { machine: 'other', step: 'inner' });
+    const [r] = await runJobs([job('web', [step('a', { fail })])], silent);
+    expect(r?.failedStep).toBe('a');
+    expect(r?.error).toMatchObject({ code: 'SSH_TIMEOUT', machine: 'other', step: 'inner' });
+  });
+
+  it.each<[string, StepOpts[], string[]]>([
+    [
+      'a committing step shields the steps before it',
+      [{ rollback: true }, { rollback: true, commits: true }, { rollback: true }, { fail: new Error('x') }],
+      ['run s0', 'run s1', 'run s2', 'run s3', 'rollback s2'],
+    ],
+    [
+      'the last commit counts',
+      [
+        { rollback: true, commits: true },
+        { rollback: true },
+        { commits: true },
+        { rollback: true },
+        { fail: 1 },
+      ],
+      ['run s0', 'run s1', 'run s2', 'run s3', 'run s4', 'rollback s3'],
+    ],
+    [
+      'failing right after a commit rolls back nothing',
+      [{ rollback: true }, { rollback: true, commits: true }, { fail: new Error('x') }],
+      ['run s0', 'run s1', 'run s2'],
+    ],
+    [
+      'commits: false is an ordinary step',
+      [{ rollback: true }, { rollback: true, commits: false }, { fail: new Error('x') }],
+      ['run s0', 'run s1', 'run s2', 'rollback s1', 'rollback s0'],
+    ],
+    [
+      'skipped steps are not rolled back',
+      [{ rollback: true }, { rollback: true, skip: () => 'skip' }, { fail: new Error('x') }],
+      ['run s0', 'run s2', 'rollback s0'],
+    ],
+    [
+      'a failing rollback does not stop the others',
+      [{ rollback: true }, { rollbackFails: true }, { rollback: true }, { fail: new Error('x') }],
+      ['run s0', 'run s1', 'run s2', 'run s3', 'rollback s2', 'rollback s1', 'rollback s0'],
+    ],
+  ])('%s', async (_title, opts, log) => {
+    const j = job(
+      'web',
+      opts.map((o, i) => step(`s${i}`, o)),
+    );
+    const [r] = await runJobs([j], silent);
+    expect(j.ctx.log).toEqual(log);
+    expect(r?.ok).toBe(false);
+    expect(r?.failedStep).toBe(`s${opts.length - 1}`);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an Error', new TypeError('x is undefined'), 'x is undefined'],
+    ['a string', 'plain string', 'plain string'],
+    ['a number', 42, '42'],
+  ])('turns %s into an INTERNAL BoxfestError', async (_title, thrown, message) => {
+    const [r] = await runJobs([job('web', [step('a'), step('b', { fail: thrown })])], silent);
+    expect(r?.failedStep).toBe('b');
+    expect(r?.error).toBeInstanceOf(BoxfestError);
+    expect(r?.error).toMatchObject({
+      code: 'INTERNAL',
+      message,
+      machine: 'web',
+      step: 'b',
+      hint: 'this looks like a bug in boxfest; please report it with the output of the command',
+    });
+    expect(r?.error?.cause).toBe(thrown);
+  });
+
+  it.each([true, false])('one failing machine does not stop another (parallel: %s)', async (parallel) => {
+    const web = job('web', [step('a'), step('b', { fail: new Error('boom') }), step('c')]);
+    const db = job('db', [step('a'), step('b'), step('c')]);
+    const cache = job('cache', [step('a', { fail: new BoxfestError('X', 'x') })]);
+    const results = await runJobs([web, db, cache], { parallel, renderer: 'silent' });
+    expect(results.map((r) => [r.machine, r.ok, r.ran, r.failedStep, r.error?.message])).toEqual([
+      ['web', false, ['a', 'b'], 'b', 'boom'],
+      ['db', true, ['a', 'b', 'c'], undefined, undefined],
+      ['cache', false, ['a'], 'a', 'x'],
+    ]);
+    expect(db.ctx.log).toEqual(['run a', 'run b', 'run c']);
+  });
+
+  it('runs machines concurrently when parallel', async () => {
+    // web's step can only finish once db's step has started.
+    let dbStarted!: () => void;
+    const started = new Promise<void>((resolve) => (dbStarted = resolve));
+    const web = job('web', [step('wait', { wait: () => started })]);
+    const db = job('db', [step('go', { wait: () => Promise.resolve(dbStarted()) })]);
+    const results = await runJobs([web, db], silent);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+  });
+
+  it('runs machines one after another when not parallel', async () => {
+    const order: string[] = [];
+    const tick = (s: string) => () => {
+      order.push(s);
+      return new Promise<void>((resolve) => setTimeout(resolve, 5));
+    };
+    const web = job('web', [step('a', { wait: tick('web a') }), step('b', { wait: tick('web b') })]);
+    const db = job('db', [step('a', { wait: tick('db a') }), step('b', { wait: tick('db b') })]);
+    await runJobs([web, db], { parallel: false, renderer: 'silent' });
+    expect(order).toEqual(['web a', 'web b', 'db a', 'db b']);
+  });
+});
+
+describe('asBoxfestError', () => {
+  it('returns a BoxfestError unchanged', () => {
+    const e = new BoxfestError('X', 'x');
+    expect(asBoxfestError(e)).toBe(e);
+  });
+});
+
+describe('rendererFor', () => {
+  it('is silent for --json', () => {
+    expect(rendererFor(true)).toBe('silent');
+  });
+});

@@ -1,0 +1,189 @@
+// The QEMU command line is a pure function of the machine: assert it option by option.
+
+import { describe, expect, it } from 'vitest';
+import { macFor, qemuArgs } from '../../../src/providers/qemu/args.js';
+import type { LaunchInput } from '../../../src/providers/qemu/args.js';
+import { machinePaths } from '../../../src/state/paths.js';
+import { spec } from '../helpers.js';
+
+function input(over: Partial<LaunchInput> = {}): LaunchInput {
+  return {
+    project: '/proj',
+    spec: spec('web', { cpus: 3, memory: 2048 }),
+    paths: machinePaths('/proj', 'web'),
+    diskInterface: 'virtio',
+    accel: 'tcg',
+    sshPort: 2222,
+    restrictNat: true,
+    ...over,
+  };
+}
+
+/** The value that follows each occurrence of `flag`. */
+function valuesOf(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1] ?? '<missing>'] : []));
+}
+
+describe('qemuArgs', () => {
+  it('builds the whole command line', () => {
+    expect(qemuArgs(input())).toEqual([
+      '-name',
+      'boxfest-web',
+      '-accel',
+      'tcg',
+      '-m',
+      '2048',
+      '-smp',
+      '3',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-chardev',
+      'file,id=serial0,path=/proj/.boxfest/machines/web/serial.log',
+      '-serial',
+      'chardev:serial0',
+      '-drive',
+      'if=none,id=disk0,file=/proj/.boxfest/machines/web/disk.qcow2,format=qcow2,discard=unmap',
+      '-device',
+      'virtio-blk-pci,drive=disk0',
+      '-netdev',
+      'user,id=nat0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22',
+      '-device',
+      `virtio-net-pci,netdev=nat0,mac=${macFor('/proj', 'web', 0)}`,
+      '-device',
+      'virtio-rng-pci',
+      '-qmp',
+      'unix:/proj/.boxfest/machines/web/qmp.sock,server=on,wait=off',
+      '-pidfile',
+      '/proj/.boxfest/machines/web/qemu.pid',
+      '-daemonize',
+    ]);
+  });
+
+  it.each<[LaunchInput['diskInterface'], string]>([
+    ['virtio', 'virtio-blk-pci,drive=disk0'],
+    ['nvme', 'nvme,drive=disk0,serial=boxfest0'],
+  ])('attaches the disk through %s', (diskInterface, device) => {
+    const devices = valuesOf(qemuArgs(input({ diskInterface })), '-device');
+    expect(devices[0]).toBe(device);
+    expect(devices.filter((d) => d.includes('drive=disk0'))).toEqual([device]);
+  });
+
+  it.each<[boolean, string]>([
+    [true, 'user,id=nat0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22'],
+    [false, 'user,id=nat0,hostfwd=tcp:127.0.0.1:2222-:22'],
+  ])('restrictNat=%s gives netdev %s', (restrictNat, netdev) => {
+    const args = qemuArgs(input({ restrictNat }));
+    expect(valuesOf(args, '-netdev')).toEqual([netdev]);
+    expect(args.some((a) => a.includes('restrict=on'))).toBe(restrictNat);
+  });
+
+  it.each<[LaunchInput['accel'], string[]]>([
+    ['kvm', ['-accel', 'kvm', '-cpu', 'host', '-m']],
+    ['tcg', ['-accel', 'tcg', '-m']],
+  ])('-accel %s', (accel, expected) => {
+    const args = qemuArgs(input({ accel }));
+    const at = args.indexOf('-accel');
+    expect(args.slice(at, at + expected.length)).toEqual(expected);
+    expect(valuesOf(args, '-cpu')).toEqual(accel === 'kvm' ? ['host'] : []);
+  });
+
+  it.each([
+    [22, 'hostfwd=tcp:127.0.0.1:22-:22'],
+    [2222, 'hostfwd=tcp:127.0.0.1:2222-:22'],
+    [65535, 'hostfwd=tcp:127.0.0.1:65535-:22'],
+  ])('forwards host port %i, on loopback only, to guest port 22', (sshPort, fwd) => {
+    const [netdev] = valuesOf(qemuArgs(input({ sshPort })), '-netdev');
+    expect(netdev?.split(',').filter((o) => o.startsWith('hostfwd='))).toEqual([fwd]);
+  });
+
+  it.each([
+    [1, 256],
+    [2, 1024],
+    [16, 65536],
+  ])('passes cpus=%i and memory=%i MiB', (cpus, memory) => {
+    const args = qemuArgs(input({ spec: spec('web', { cpus, memory }) }));
+    expect(valuesOf(args, '-m')).toEqual([String(memory)]);
+    expect(valuesOf(args, '-smp')).toEqual([String(cpus)]);
+  });
+
+  it('doubles commas in paths inside option strings', () => {
+    const paths = machinePaths('/home/a,b/proj', 'web');
+    const args = qemuArgs(input({ project: '/home/a,b/proj', paths }));
+    expect(valuesOf(args, '-drive')).toEqual([
+      'if=none,id=disk0,file=/home/a,,b/proj/.boxfest/machines/web/disk.qcow2,format=qcow2,discard=unmap',
+    ]);
+    expect(valuesOf(args, '-qmp')).toEqual([
+      'unix:/home/a,,b/proj/.boxfest/machines/web/qmp.sock,server=on,wait=off',
+    ]);
+    expect(valuesOf(args, '-chardev')).toEqual([
+      'file,id=serial0,path=/home/a,,b/proj/.boxfest/machines/web/serial.log',
+    ]);
+    // -pidfile takes a plain path, not an option string.
+    expect(valuesOf(args, '-pidfile')).toEqual(['/home/a,b/proj/.boxfest/machines/web/qemu.pid']);
+  });
+
+  it('uses the tmpdir QMP socket for a long project path', () => {
+    const root = `/${'x'.repeat(120)}`;
+    const paths = machinePaths(root, 'web');
+    expect(valuesOf(qemuArgs(input({ project: root, paths })), '-qmp')).toEqual([
+      `unix:${paths.qmp},server=on,wait=off`,
+    ]);
+  });
+
+  it('daemonizes and writes a pidfile', () => {
+    const args = qemuArgs(input());
+    expect(args.filter((a) => a === '-daemonize')).toHaveLength(1);
+    expect(valuesOf(args, '-pidfile')).toEqual(['/proj/.boxfest/machines/web/qemu.pid']);
+  });
+
+  it('names the process after the machine and gives its NIC the machine MAC', () => {
+    const args = qemuArgs(input({ project: '/p', spec: spec('db') }));
+    expect(valuesOf(args, '-name')).toEqual(['boxfest-db']);
+    expect(valuesOf(args, '-device')).toContain(`virtio-net-pci,netdev=nat0,mac=${macFor('/p', 'db', 0)}`);
+  });
+});
+
+describe('macFor', () => {
+  const MAC = /^52:54:00(:[0-9a-f]{2}){3}$/;
+
+  it.each([
+    ['/proj', 'web', 0],
+    ['/proj', 'db', 0],
+    ['/other', 'web', 0],
+    ['/proj', 'web', 1],
+    ['', '', 0],
+  ])('macFor(%j, %j, %i) is a 52:54:00 MAC, the same every time', (project, machine, nic) => {
+    const mac = macFor(project, machine, nic);
+    expect(mac).toMatch(MAC);
+    expect(macFor(project, machine, nic)).toBe(mac);
+  });
+
+  // Pinned: a new formula would give every existing guest a new MAC (and a new DHCP lease).
+  it.each([
+    ['/proj', 'web', 0, '52:54:00:ee:d4:8b'],
+    ['/proj', 'db', 0, '52:54:00:5e:9b:c8'],
+    ['/other', 'web', 0, '52:54:00:55:5f:d3'],
+    ['/proj', 'web', 1, '52:54:00:18:cf:aa'],
+  ])('macFor(%j, %j, %i) is %s', (project, machine, nic, mac) => {
+    expect(macFor(project, machine, nic)).toBe(mac);
+  });
+
+  it('differs across machines, projects and NICs', () => {
+    const macs = [
+      macFor('/proj', 'web', 0),
+      macFor('/proj', 'db', 0),
+      macFor('/proj', 'cache', 0),
+      macFor('/other', 'web', 0),
+      macFor('/other', 'db', 0),
+      macFor('/proj', 'web', 1),
+    ];
+    expect(new Set(macs).size).toBe(macs.length);
+  });
+
+  it('does not confuse the project/machine boundary', () => {
+    expect(macFor('/proj/a', 'b', 0)).not.toBe(macFor('/proj', 'a/b', 0));
+    expect(macFor('ab', 'c', 0)).not.toBe(macFor('a', 'bc', 0));
+  });
+});

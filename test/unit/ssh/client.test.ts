@@ -1,0 +1,119 @@
+// hostKeyText on hand-built key blobs; probeBanner against real sockets on 127.0.0.1.
+
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hostKeyText, probeBanner } from '../../../src/ssh/client.js';
+
+/** SSH wire format: each field a uint32 length, then its bytes. */
+function blob(...fields: Buffer[]): Buffer {
+  return Buffer.concat(
+    fields.flatMap((f) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(f.length);
+      return [len, f];
+    }),
+  );
+}
+
+describe('hostKeyText', () => {
+  it('gives the OpenSSH public-key form of an ed25519 blob', () => {
+    const key = Buffer.alloc(32, 0xab);
+    const b = blob(Buffer.from('ssh-ed25519'), key);
+    expect(b.length).toBe(4 + 11 + 4 + 32);
+    expect(hostKeyText(b)).toBe(
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKurq6urq6urq6urq6urq6urq6urq6urq6urq6urq6ur',
+    );
+  });
+
+  it.each(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-rsa'])(
+    'reads the type %s and encodes the whole blob',
+    (type) => {
+      const b = blob(Buffer.from(type), randomBytes(32));
+      const text = hostKeyText(b);
+      expect(text).toBe(`${type} ${b.toString('base64')}`);
+      const [head, base64] = text.split(' ');
+      expect(head).toBe(type);
+      expect(Buffer.from(base64 ?? '', 'base64').equals(b)).toBe(true);
+    },
+  );
+});
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+});
+
+/** A server on 127.0.0.1 that does `onConnection` with each client; resolves to its port. */
+async function serve(onConnection: (s: Socket) => void): Promise<number> {
+  const server = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+    onConnection(s);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('probeBanner', () => {
+  it.each<[string, (s: Socket) => void]>([
+    ['a full banner line', (s) => s.write('SSH-2.0-test\r\n')],
+    ['a banner without a line end', (s) => s.write('SSH-2.0-OpenSSH_9.2')],
+    ['a banner in pieces', (s) => (s.write('SS'), setTimeout(() => s.write('H-2.0-x\r\n'), 20))],
+    ['a banner, then close', (s) => s.end('SSH-2.0-bye\r\n')],
+  ])('true for %s', async (_title, onConnection) => {
+    const port = await serve(onConnection);
+    expect(await probeBanner('127.0.0.1', port, 2000)).toBe(true);
+  });
+
+  it.each<[string, (s: Socket) => void]>([
+    ['something else', (s) => s.write('HTTP/1.1 400 Bad Request\r\n')],
+    ['a lower-case banner', (s) => s.write('ssh-2.0-test\r\n')],
+    ['an immediate close', (s) => s.end()],
+    ['a short answer, then close', (s) => s.end('SS')],
+    ['a reset', (s) => s.resetAndDestroy()],
+  ])('false for %s', async (_title, onConnection) => {
+    const port = await serve(onConnection);
+    expect(await probeBanner('127.0.0.1', port, 2000)).toBe(false);
+  });
+
+  it('false within the timeout when the server accepts and says nothing', async () => {
+    const port = await serve(() => {});
+    const start = Date.now();
+    expect(await probeBanner('127.0.0.1', port, 200)).toBe(false);
+    const took = Date.now() - start;
+    expect(took).toBeGreaterThanOrEqual(190);
+    expect(took).toBeLessThan(1500);
+  });
+
+  it('false for a closed port', async () => {
+    const port = await closedPort();
+    const start = Date.now();
+    expect(await probeBanner('127.0.0.1', port, 2000)).toBe(false);
+    expect(Date.now() - start).toBeLessThan(1500);
+  });
+
+  it('closes its connection once it has an answer', async () => {
+    let closed!: () => void;
+    const clientGone = new Promise<void>((resolve) => (closed = resolve));
+    const port = await serve((s) => {
+      s.on('close', () => closed());
+      s.write('SSH-2.0-test\r\n');
+    });
+    expect(await probeBanner('127.0.0.1', port, 2000)).toBe(true);
+    await clientGone;
+  });
+});
