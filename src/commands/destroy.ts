@@ -6,7 +6,7 @@ import type { MachineContext, Provider } from '../providers/provider.js';
 import { forgetBoxUser } from '../boxes/store.js';
 import { readMachineState, removeMachineDir } from '../state/machine-state.js';
 import { projectPaths } from '../state/paths.js';
-import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { contextOf, openProject, providerOf, withLock } from './project.js';
 
 interface DestroyCtx {
@@ -53,7 +53,7 @@ export async function destroy(
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     removeProjectDirIfEmpty(env.root);
     if (o.json) o.print(JSON.stringify(jobsSummary(results), null, 2));
-    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    failIfAnyFailed(results, o);
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import type { MachineContext, Provider } from '../providers/provider.js';
 import { readMachineState, updateMachineState } from '../state/machine-state.js';
-import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
 
 /** Seconds the guest gets to power off after the ACPI button before it is ended. */
@@ -41,7 +41,7 @@ export async function halt(
     for (const s of selected) if (!jobs.some((j) => j.machine === s.name)) o.note(`${s.name}: not running`);
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     if (o.json) o.print(JSON.stringify(jobsSummary(results), null, 2));
-    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    failIfAnyFailed(results, o);
     return 0;
   });
 }

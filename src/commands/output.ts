@@ -1,6 +1,6 @@
 // Results that commands hand back to cli.ts. Commands print their data; cli.ts renders errors.
 import type { JobResult } from '../pipeline/runner.js';
-import { BoxfestError } from '../errors.js';
+import { BoxfestError, ExitError } from '../errors.js';
 
 export interface CommandOptions {
   json: boolean;
@@ -38,4 +38,14 @@ export function jobsSummary(results: JobResult[]): object[] {
           },
         }),
   }));
+}
+
+/**
+ * Ends a multi-machine command: fails when any machine failed. With --json the result document
+ * (already printed, with each machine's error) is the whole output, so only the exit code is left.
+ */
+export function failIfAnyFailed(results: JobResult[], o: CommandOptions): void {
+  if (!results.some((r) => !r.ok)) return;
+  if (o.json) throw new ExitError(1);
+  throw new MachinesFailed(results);
 }

@@ -1,7 +1,7 @@
 import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import { provisionPipeline } from '../pipeline/up.js';
-import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
 
 /** Runs every provisioner (`once` ones too) on running machines, like `vagrant provision`. */
@@ -25,7 +25,7 @@ export async function provision(cwd: string, names: string[], o: CommandOptions)
           2,
         ),
       );
-    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    failIfAnyFailed(results, o);
     return 0;
   });
 }

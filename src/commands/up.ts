@@ -2,7 +2,7 @@ import { reconcile } from '../plan/reconcile.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import { upPipeline } from '../pipeline/up.js';
-import { jobsSummary, MachinesFailed, type CommandOptions } from './output.js';
+import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
 
 export interface UpOptions extends CommandOptions {
@@ -46,7 +46,7 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
           2,
         ),
       );
-    if (results.some((r) => !r.ok)) throw new MachinesFailed(results);
+    failIfAnyFailed(results, o);
     return 0;
   });
 }

@@ -78,8 +78,25 @@ machines:
     expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
       { name: 'web', state: 'running' },
     ]);
-    // The next `up` picks up where it stopped: the provisioner runs (and fails) again.
-    expect((await p.run(['up'])).stderr).toContain('exited with code 42');
+    // The next `up` picks up where it stopped: the provisioner runs (and fails) again. Two at
+    // once: one holds the project lock, the other is turned away naming it.
+    const [a, b] = await Promise.all([p.run(['up']), p.run(['up'])]);
+    const [ran, locked] = a.stderr.includes('PROJECT_LOCKED') ? [b, a] : [a, b];
+    expect(ran.stderr).toContain('exited with code 42');
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toMatch(/another boxfest is working on this project: pid \d+ running `up`/);
+    // --json: one document on stdout, with the machine's failure in it.
+    const j = await p.run(['up', '--json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject([
+      {
+        machine: 'web',
+        action: 'continue',
+        ok: false,
+        failed_step: 'provision',
+        error: { code: 'PROVISION_FAILED' },
+      },
+    ]);
   });
 
   it('a guest that does not answer SSH in boot_timeout fails naming the machine and showing its console', async () => {
