@@ -15,6 +15,7 @@ interface Flags {
   parallel?: boolean;
   provision?: boolean;
   command?: string;
+  with?: string | string[];
   sshUser?: string;
   sshKey?: string;
   diskInterface?: string;
@@ -75,9 +76,15 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     );
   cli
     .command('provision [...machines]', 'Run provisioners on running machines')
+    .option('--with <name>', 'Run only this provisioner (repeatable; `run: never` ones too)')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
-      run(async () => (await import('./commands/provision.js')).provision(cwd, machines, opts(f))),
+      run(async () =>
+        (await import('./commands/provision.js')).provision(cwd, machines, {
+          ...opts(f),
+          with: f.with === undefined ? [] : [f.with].flat(),
+        }),
+      ),
     );
   cli
     .command('status [...machines]', 'Show the state of machines')
@@ -92,9 +99,12 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       run(async () => (await import('./commands/plan.js')).plan(cwd, machines, opts(f))),
     );
   cli
-    .command('ssh <machine>', 'Open a shell on a machine, or run one command with -c')
+    .command(
+      'ssh [machine]',
+      'Open a shell on a machine (default: the primary one), or run one command with -c',
+    )
     .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
-    .action((machine: string, f: Flags) =>
+    .action((machine: string | undefined, f: Flags) =>
       run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command)),
     );
   cli

@@ -14,11 +14,13 @@ import {
   statSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { DiskInterface } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
+
+export type { DiskInterface };
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../state/atomic.js';
 import { boxPaths, homePaths } from '../state/paths.js';
 
-export type DiskInterface = 'virtio' | 'nvme';
 export const DISK_INTERFACES: readonly DiskInterface[] = ['virtio', 'nvme'];
 
 export interface BoxMetadata {

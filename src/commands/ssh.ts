@@ -1,14 +1,19 @@
 import { connect, exec } from '../ssh/client.js';
 import { machineTarget } from '../ssh/machine.js';
 import { readMachineState } from '../state/machine-state.js';
+import type { MachineSpec } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import type { Client } from '../ssh/ssh2.js';
 import { contextOf, observe, openProject, requireRunning } from './project.js';
 
 /** `boxfest ssh MACHINE [-c CMD]`: over ssh2 with the machine's key and pinned host key. */
-export async function ssh(cwd: string, machine: string, command: string | undefined): Promise<number> {
-  const { env, selected } = openProject(cwd, [machine]);
-  const spec = selected[0]!;
+export async function ssh(
+  cwd: string,
+  machine: string | undefined,
+  command: string | undefined,
+): Promise<number> {
+  const { env, selected } = openProject(cwd, machine === undefined ? [] : [machine]);
+  const spec = machine === undefined ? defaultMachine(selected) : selected[0]!;
   const observed = await observe(env, selected);
   requireRunning(observed.get(spec.name), spec.name);
   const state = readMachineState(env.root, spec.name);
@@ -76,4 +81,14 @@ function shell(client: Client): Promise<number> {
       },
     );
   });
+}
+
+/** Without a name: the `primary` machine, or the only one. */
+function defaultMachine(machines: MachineSpec[]): MachineSpec {
+  const primary = machines.find((m) => m.primary) ?? (machines.length === 1 ? machines[0] : undefined);
+  if (primary === undefined)
+    throw new BoxfestError('USAGE', 'which machine? this Boxfile has several and none is `primary`', {
+      hint: `name one: boxfest ssh ${machines.map((m) => m.name).join('|')}`,
+    });
+  return primary;
 }

@@ -11,7 +11,9 @@ export interface UpOptions extends CommandOptions {
 }
 
 export async function up(cwd: string, names: string[], o: UpOptions): Promise<number> {
-  const { env, home, selected } = openProject(cwd, names);
+  const { env, home, selected: named } = openProject(cwd, names);
+  // `autostart: false` machines come up only when named.
+  const selected = names.length > 0 ? named : named.filter((m) => m.autostart);
   return withLock(env, 'up', async () => {
     const observed = await observe(env, selected);
     const plan = reconcile(selected, observed);

@@ -1,18 +1,27 @@
 // Step 2 of 3: written → resolved. Pure: no I/O, no host lookups, so the same file always gives
-// the same Environment.
+// the same Environment. (`${VAR}` references were replaced at load, from an env map passed in.)
 //
-// Precedence, per key: machine > defaults > built-in. The lists (synced_folders, provision) are
-// concatenated instead, defaults first, as Lima does for its slices. `ssh` is merged per key.
+// Precedence, per key: the machine's own value > its profile (`profile:` on the machine, else in
+// `defaults`) > `defaults` > built-in. Lists (networks, forwarded_ports, synced_folders,
+// provision) are concatenated instead, defaults first, as Lima does for its slices. `ssh`,
+// `qemu` and `virtualbox` are merged key by key.
 
 import { basename, resolve } from 'node:path';
 import type {
   Environment,
+  ForwardedPort,
+  MachineNetwork,
   MachineSpec,
+  Network,
   Provisioner,
   SyncedFolder,
   WrittenBoxfile,
   WrittenMachine,
+  WrittenNetwork,
+  WrittenProfile,
+  WrittenProvisioner,
 } from './types.js';
+import { sizeMiB } from './units.js';
 
 export interface DefaultsContext {
   /** Absolute path of Boxfile.yaml. */
@@ -26,13 +35,16 @@ export interface DefaultsContext {
   machineOrder?: readonly string[];
 }
 
-/** Built-in defaults: what a machine gets when neither it nor `defaults` sets a key. */
+/** Built-in defaults: what a machine gets when neither it, its profile nor `defaults` sets a key. */
 export const BUILTIN = {
   provider: 'qemu',
   cpus: 1,
   memory: 512,
   bootTimeout: 120,
   run: 'once',
+  sshPort: 22,
+  hostIp: '127.0.0.1',
+  protocol: 'tcp',
 } as const;
 
 /** Expects a Boxfile that passed validateWritten(). */
@@ -45,45 +57,120 @@ export function fillDefaults(written: WrittenBoxfile, ctx: DefaultsContext): Env
     root: ctx.root,
     name: projectName(ctx.root),
     provider,
+    networks: Object.entries(written.networks ?? {}).map(([name, n]) => network(name, n)),
     machines: orderedNames(machines, ctx.machineOrder).map((name) =>
-      machineSpec(name, machines[name] ?? {}, d, provider, ctx.root),
+      machineSpec(name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx.root),
     ),
   };
+}
+
+function network(name: string, n: WrittenNetwork): Network {
+  return n.type === 'bridged'
+    ? { name, type: 'bridged', interface: n.interface ?? '' }
+    : { name, type: 'private', cidr: n.cidr ?? '', dhcp: n.dhcp ?? false };
 }
 
 function machineSpec(
   name: string,
   m: WrittenMachine,
   d: WrittenMachine,
+  profiles: Record<string, WrittenProfile>,
   provider: Environment['provider'],
   root: string,
 ): MachineSpec {
+  const profileName = m.profile ?? d.profile;
+  // An unknown profile is reported by checkRules(); resolve as if it were empty.
+  const p: WrittenProfile =
+    profileName !== undefined && Object.hasOwn(profiles, profileName) ? (profiles[profileName] ?? {}) : {};
   const user = m.ssh?.user ?? d.ssh?.user;
   const key = m.ssh?.private_key ?? d.ssh?.private_key;
-  const folders = [...(d.synced_folders ?? []), ...(m.synced_folders ?? [])];
-  const provision = [...(d.provision ?? []), ...(m.provision ?? [])];
+  const boxVersion = m.box_version ?? d.box_version;
+  const diskSize = sizeMiB(m.disk_size ?? p.disk_size ?? d.disk_size);
+  const q = { ...d.qemu, ...m.qemu };
+  const vb = { ...d.virtualbox, ...m.virtualbox };
+  const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision'): T[] =>
+    [...(d[k] ?? []), ...(m[k] ?? [])] as T[];
   return {
     name,
     provider,
     // '' when neither sets it; checkRules() reports that with the machine's position.
     box: m.box ?? d.box ?? '',
-    cpus: m.cpus ?? d.cpus ?? BUILTIN.cpus,
-    memory: m.memory ?? d.memory ?? BUILTIN.memory,
+    cpus: m.cpus ?? p.cpus ?? d.cpus ?? BUILTIN.cpus,
+    memory: sizeMiB(m.memory ?? p.memory ?? d.memory) ?? BUILTIN.memory,
     hostname: m.hostname ?? d.hostname ?? name,
     bootTimeout: m.boot_timeout ?? d.boot_timeout ?? BUILTIN.bootTimeout,
     ssh: {
       ...(user === undefined ? {} : { user }),
       ...(key === undefined ? {} : { privateKey: resolve(root, key) }),
     },
-    syncedFolders: folders.map((f): SyncedFolder => ({
-      src: resolve(root, f.src ?? ''),
-      dest: f.dest ?? '',
+    syncedFolders: list<NonNullable<WrittenMachine['synced_folders']>[number]>('synced_folders').map(
+      (f): SyncedFolder => ({
+        src: resolve(root, f.src ?? ''),
+        dest: f.dest ?? '',
+        exclude: [...(f.exclude ?? [])],
+        delete: f.delete ?? true,
+        ...(f.chown === undefined ? {} : { chown: f.chown }),
+        args: [...(f.args ?? [])],
+        auto: f.auto ?? true,
+        disabled: f.disabled ?? false,
+      }),
+    ),
+    provision: list<WrittenProvisioner>('provision').map((w, i) => provisioner(w, i, root)),
+    ...(boxVersion === undefined ? {} : { boxVersion }),
+    ...(profileName === undefined ? {} : { profile: profileName }),
+    ...(diskSize === undefined ? {} : { diskSize }),
+    networks: list<NonNullable<WrittenMachine['networks']>[number]>('networks').map((a): MachineNetwork => ({
+      network: a.network ?? '',
+      ...(a.ip === undefined ? {} : { ip: a.ip }),
+      dhcp: a.ip === undefined,
+      ...(a.mac === undefined ? {} : { mac: a.mac.toLowerCase() }),
     })),
-    provision: provision.map((p, i): Provisioner => ({
-      name: p.name ?? `shell-${i + 1}`,
-      shell: p.shell ?? '',
-      run: p.run ?? BUILTIN.run,
-    })),
+    forwardedPorts: list<NonNullable<WrittenMachine['forwarded_ports']>[number]>('forwarded_ports').map(
+      (f): ForwardedPort => ({
+        guest: f.guest ?? 0,
+        host: f.host ?? 0,
+        hostIp: f.host_ip ?? BUILTIN.hostIp,
+        protocol: f.protocol ?? BUILTIN.protocol,
+        autoCorrect: f.auto_correct ?? false,
+      }),
+    ),
+    sshGuestPort: m.ssh?.port ?? d.ssh?.port ?? BUILTIN.sshPort,
+    autostart: m.autostart ?? d.autostart ?? true,
+    primary: m.primary ?? d.primary ?? false,
+    qemu: {
+      accel: q.accel ?? 'auto',
+      restrictNetwork: q.restrict_network ?? false,
+      ...(q.disk_interface === undefined ? {} : { diskInterface: q.disk_interface }),
+      extraArgs: [...(q.extra_args ?? [])],
+    },
+    virtualbox: {
+      ...(vb.url === undefined ? {} : { url: vb.url }),
+      gui: vb.gui ?? false,
+      linkedClone: vb.linked_clone ?? true,
+      ...(vb.os_type === undefined ? {} : { osType: vb.os_type }),
+    },
+  };
+}
+
+function provisioner(w: WrittenProvisioner, i: number, root: string): Provisioner {
+  const run = w.run ?? BUILTIN.run;
+  if (w.file !== undefined) {
+    return {
+      kind: 'file',
+      name: w.name ?? `file-${i + 1}`,
+      run,
+      src: resolve(root, w.file),
+      dest: w.dest ?? '',
+    };
+  }
+  return {
+    kind: 'shell',
+    name: w.name ?? `shell-${i + 1}`,
+    run,
+    source: w.shell_path !== undefined ? { path: resolve(root, w.shell_path) } : { inline: w.shell ?? '' },
+    args: [...(w.args ?? [])],
+    env: { ...w.env },
+    privileged: w.privileged ?? true,
   };
 }
 

@@ -10,7 +10,10 @@ import { findBoxfile } from './find.js';
 import { loadBoxfile } from './load.js';
 import { checkRules, sortIssues, validateWritten } from './validate.js';
 import type { FsCheck } from './validate.js';
+import type { Vars } from './interpolate.js';
 import type { Environment } from './types.js';
+import { CAPABILITIES } from '../providers/capabilities.js';
+import type { Capabilities } from '../providers/capabilities.js';
 
 export { fillDefaults, projectName, BUILTIN } from './defaults.js';
 export type { DefaultsContext } from './defaults.js';
@@ -19,9 +22,22 @@ export { formatPath, loadBoxfile } from './load.js';
 export type { KeyPath, LoadResult, Position } from './load.js';
 export { checkRules, validateWritten } from './validate.js';
 export type { FsCheck } from './validate.js';
+export { interpolate } from './interpolate.js';
+export type { Vars } from './interpolate.js';
+export { schemaMarkdown } from './schema-doc.js';
 
-/** Finds, reads and checks the Boxfile for `cwd`. Throws ConfigError listing every problem. */
-export function readEnvironment(cwd: string): Environment {
+export interface CheckOptions {
+  /** Where `${VAR}` reads from. readEnvironment() passes process.env; tests pass their own. */
+  vars?: Vars;
+  /** What the provider can do; default: the real table for the Boxfile's provider. */
+  capabilities?: Capabilities;
+}
+
+/**
+ * Finds, reads and checks the Boxfile for `cwd`. Throws ConfigError listing every problem.
+ * The one place the config layer reads the process environment.
+ */
+export function readEnvironment(cwd: string, options: CheckOptions = {}): Environment {
   const file = findBoxfile(cwd);
   let text: string;
   try {
@@ -32,7 +48,16 @@ export function readEnvironment(cwd: string): Environment {
       cause: e,
     });
   }
-  return loadEnvironmentFromText(text, file, dirname(file), { exists: existsSync });
+  return loadEnvironmentFromText(
+    text,
+    file,
+    dirname(file),
+    { exists: existsSync },
+    {
+      vars: process.env,
+      ...options,
+    },
+  );
 }
 
 /** readEnvironment() minus the disk: for tests and for checking text before it is written. */
@@ -41,14 +66,15 @@ export function loadEnvironmentFromText(
   file: string,
   root: string,
   fsCheck: FsCheck,
+  options: CheckOptions = {},
 ): Environment {
-  const load = loadBoxfile(text, file);
+  const load = loadBoxfile(text, file, options.vars ?? {});
   // Later stages assume the earlier ones passed, so stop at the first stage with problems.
   if (load.issues.length > 0) throw new ConfigError(sortIssues(load.issues));
   const schemaIssues = validateWritten(load);
   if (schemaIssues.length > 0 || load.written === undefined) throw new ConfigError(schemaIssues);
   const env = fillDefaults(load.written, { file, root, machineOrder: load.machineOrder });
-  const ruleIssues = checkRules(env, load, fsCheck);
+  const ruleIssues = checkRules(env, load, fsCheck, options.capabilities ?? CAPABILITIES[env.provider]);
   if (ruleIssues.length > 0) throw new ConfigError(ruleIssues);
   return env;
 }

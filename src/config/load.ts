@@ -2,9 +2,11 @@
 // kept so later steps can point at the line and column of any key. Like Lima's limayaml.Load,
 // this does not validate and never throws: every YAML problem becomes a ConfigIssue.
 
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parse, parseDocument, visit } from 'yaml';
 import type { Document, Node, Pair, YAMLError } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
+import { interpolate } from './interpolate.js';
+import type { Vars } from './interpolate.js';
 import type { WrittenBoxfile } from './types.js';
 
 /** A key path into the Boxfile: keys are strings, list indexes numbers. */
@@ -43,7 +45,11 @@ const YAML_HINTS: Partial<Record<YAMLError['code'], string>> = {
   MISSING_CHAR: 'a quote or bracket is not closed',
 };
 
-export function loadBoxfile(text: string, file: string): LoadResult {
+/**
+ * `vars` is the environment `${VAR}` references read from: passed in, so loading stays pure
+ * (readEnvironment() passes process.env).
+ */
+export function loadBoxfile(text: string, file: string, vars: Vars = {}): LoadResult {
   const lineCounter = new LineCounter();
   // merge: `<<: *anchor` is common in hand-written YAML even though YAML 1.2 dropped it.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
@@ -57,6 +63,7 @@ export function loadBoxfile(text: string, file: string): LoadResult {
 
   const issues: ConfigIssue[] = [...doc.errors, ...doc.warnings].map((e) => yamlIssue(e, file, doc, at));
   issues.push(...unknownAliases(doc, file, at));
+  if (issues.length === 0) issues.push(...interpolateDocument(doc, vars, file, at));
 
   let written: WrittenBoxfile | undefined;
   if (issues.length === 0) {
@@ -87,6 +94,46 @@ export function loadBoxfile(text: string, file: string): LoadResult {
     }
   }
   return { file, written, doc, issues, machineOrder: machineOrder(doc), positionOf };
+}
+
+// Replaces `${VAR}` in every string value, in place (the document is this load's own). A plain
+// (unquoted) scalar is typed again afterwards, so `cpus: ${CPUS:-2}` is the number 2, while
+// `cpus: "${CPUS:-2}"` stays a string, as YAML would read the text written out.
+function interpolateDocument(
+  doc: Document.Parsed,
+  vars: Vars,
+  file: string,
+  at: (o: number) => Position,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  visit(doc, {
+    Scalar(key, node) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const result = interpolate(node.value, vars);
+      if ('error' in result) {
+        const offset = node.range?.[0] ?? 0;
+        issues.push({
+          file,
+          ...at(offset),
+          path: formatPath(pathAt(doc, offset)),
+          message: result.error,
+          hint: result.hint,
+        });
+        return;
+      }
+      node.value = node.type === Scalar.PLAIN ? retype(result.value) : result.value;
+    },
+  });
+  return issues;
+}
+
+function retype(text: string): unknown {
+  try {
+    const value: unknown = parse(text);
+    return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : text;
+  } catch {
+    return text;
+  }
 }
 
 /** `machines.web.provision[0].run`: dots between keys, [n] for list indexes. */

@@ -8,39 +8,115 @@
 export type ProviderName = 'qemu';
 export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu'];
 
-export type ProvisionRun = 'once' | 'always';
+export type ProvisionRun = 'once' | 'always' | 'never';
 
 export interface WrittenSsh {
   user?: string;
+  port?: number;
   private_key?: string;
 }
 
 export interface WrittenSyncedFolder {
   src?: string;
   dest?: string;
+  exclude?: string[];
+  delete?: boolean;
+  chown?: string;
+  args?: string[];
+  auto?: boolean;
+  disabled?: boolean;
 }
 
 export interface WrittenProvisioner {
   name?: string;
-  shell?: string;
   run?: ProvisionRun;
+  shell?: string;
+  shell_path?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  privileged?: boolean;
+  file?: string;
+  dest?: string;
+}
+
+/** A size: a number of MiB, or a string with a binary unit (`512MiB`, `2GiB`, `1.5GiB`). */
+export type WrittenSize = number | string;
+
+export interface WrittenMachineNetwork {
+  network?: string;
+  ip?: string;
+  dhcp?: boolean;
+  mac?: string;
+}
+
+export type PortProtocol = 'tcp' | 'udp';
+
+export interface WrittenForwardedPort {
+  guest?: number;
+  host?: number;
+  host_ip?: string;
+  protocol?: PortProtocol;
+  auto_correct?: boolean;
+}
+
+export type QemuAccel = 'auto' | 'kvm' | 'tcg';
+export type DiskInterface = 'virtio' | 'nvme';
+
+export interface WrittenQemu {
+  accel?: QemuAccel;
+  restrict_network?: boolean;
+  disk_interface?: DiskInterface;
+  extra_args?: string[];
+}
+
+export interface WrittenVirtualbox {
+  url?: string;
+  gui?: boolean;
+  linked_clone?: boolean;
+  os_type?: string;
 }
 
 export interface WrittenMachine {
   box?: string;
+  box_version?: string;
+  profile?: string;
   cpus?: number;
-  memory?: number;
+  memory?: WrittenSize;
+  disk_size?: WrittenSize;
   hostname?: string;
-  boot_timeout?: number;
-  ssh?: WrittenSsh;
+  networks?: WrittenMachineNetwork[];
+  forwarded_ports?: WrittenForwardedPort[];
   synced_folders?: WrittenSyncedFolder[];
   provision?: WrittenProvisioner[];
+  ssh?: WrittenSsh;
+  boot_timeout?: number;
+  autostart?: boolean;
+  primary?: boolean;
+  qemu?: WrittenQemu;
+  virtualbox?: WrittenVirtualbox;
+}
+
+export interface WrittenProfile {
+  cpus?: number;
+  memory?: WrittenSize;
+  disk_size?: WrittenSize;
+}
+
+export type NetworkType = 'private' | 'bridged';
+
+export interface WrittenNetwork {
+  type?: NetworkType;
+  cidr?: string;
+  dhcp?: boolean;
+  interface?: string;
 }
 
 export interface WrittenBoxfile {
   version?: number;
   provider?: ProviderName;
   defaults?: WrittenMachine;
+  profiles?: Record<string, WrittenProfile>;
+  networks?: Record<string, WrittenNetwork>;
   machines?: Record<string, WrittenMachine | null>;
 }
 
@@ -49,14 +125,45 @@ export interface SyncedFolder {
   src: string;
   /** Absolute guest path. */
   dest: string;
+  /** rsync exclude patterns, after boxfest's own (`.boxfest/`, `.git/`). */
+  exclude: string[];
+  /** Delete guest files that are gone on the host (rsync --delete). Default true, as Vagrant. */
+  delete: boolean;
+  /** `user` or `user:group` that owns the synced files in the guest; unset = the SSH user. */
+  chown?: string;
+  /** Extra rsync arguments, appended after boxfest's. */
+  args: string[];
+  /** Watched by `rsync-auto`. Default true. */
+  auto: boolean;
+  /** Not synced at all. Default false. */
+  disabled: boolean;
 }
 
-export interface Provisioner {
-  /** `name` from the file, or `shell-N` (1-based) when unnamed. */
+interface ProvisionerBase {
+  /** `name` from the file, or `<kind>-N` (1-based position in the machine's merged list). */
   name: string;
-  shell: string;
   run: ProvisionRun;
 }
+
+export interface ShellProvisioner extends ProvisionerBase {
+  kind: 'shell';
+  /** An inline script (`shell`), or the absolute host path of a script to upload (`shell_path`). */
+  source: { inline: string } | { path: string };
+  args: string[];
+  env: Record<string, string>;
+  /** Run as root (sudo when the SSH user is not root). Default true. */
+  privileged: boolean;
+}
+
+export interface FileProvisioner extends ProvisionerBase {
+  kind: 'file';
+  /** Absolute host path of a file or directory. */
+  src: string;
+  /** Absolute guest path. */
+  dest: string;
+}
+
+export type Provisioner = ShellProvisioner | FileProvisioner;
 
 export interface MachineSpec {
   name: string;
@@ -72,6 +179,72 @@ export interface MachineSpec {
   ssh: { user?: string; privateKey?: string };
   syncedFolders: SyncedFolder[];
   provision: Provisioner[];
+  /** Box version (`box_version`); unset = the newest in the store. */
+  boxVersion?: string;
+  /** The hardware profile whose values were merged in (`profile`), if any. */
+  profile?: string;
+  /** Disk size in MiB (`disk_size`); unset = the box's own size. */
+  diskSize?: number;
+  /** Attachments to the Environment's networks, in order (defaults' first). */
+  networks: MachineNetwork[];
+  forwardedPorts: ForwardedPort[];
+  /** Port sshd listens on in the guest (`ssh.port`). Default 22. */
+  sshGuestPort: number;
+  /** Started by a plain `up` (no machine names). Default true. */
+  autostart: boolean;
+  /** The machine commands like `ssh` pick when none is named. Default false. */
+  primary: boolean;
+  /** `qemu:` settings; used only when the provider is qemu. */
+  qemu: QemuSettings;
+  /** `virtualbox:` settings; used only when the provider is virtualbox. */
+  virtualbox: VirtualboxSettings;
+}
+
+export type Network =
+  | {
+      name: string;
+      type: 'private';
+      /** IPv4 `a.b.c.d/n`; the gateway (host side) is `.1`. */ cidr: string;
+      dhcp: boolean;
+    }
+  | { name: string; type: 'bridged'; /** Host interface to bridge, e.g. `eth0`. */ interface: string };
+
+export interface MachineNetwork {
+  /** Name of an Environment network. */
+  network: string;
+  /** Static IPv4 address; unset when `dhcp`. */
+  ip?: string;
+  /** Address from DHCP (true exactly when `ip` is unset). */
+  dhcp: boolean;
+  /** Fixed MAC address, lowercase `aa:bb:cc:dd:ee:ff`; unset = the provider picks one. */
+  mac?: string;
+}
+
+export interface ForwardedPort {
+  guest: number;
+  host: number;
+  /** Host address to listen on. Default 127.0.0.1. */
+  hostIp: string;
+  protocol: PortProtocol;
+  /** Pick another free host port when `host` is taken at `up`. Default false. */
+  autoCorrect: boolean;
+}
+
+export interface QemuSettings {
+  accel: QemuAccel;
+  restrictNetwork: boolean;
+  /** Unset = the box's interface (`box add --disk-interface`). */
+  diskInterface?: DiskInterface;
+  extraArgs: string[];
+}
+
+export interface VirtualboxSettings {
+  /** vboxwebsrv URL; unset = the local default. */
+  url?: string;
+  gui: boolean;
+  linkedClone: boolean;
+  /** VirtualBox OS type id; unset = the box's. */
+  osType?: string;
 }
 
 export interface Environment {
@@ -82,6 +255,8 @@ export interface Environment {
   /** Project name (DNS-label form of the root's base name), used in ssh-config host names. */
   name: string;
   provider: ProviderName;
+  /** Named networks, in file order. */
+  networks: Network[];
   /** In file order. */
   machines: MachineSpec[];
 }

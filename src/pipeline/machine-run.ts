@@ -16,6 +16,8 @@ export interface MachineRun extends MachineContext {
   home: string;
   actual: ActualMachine;
   provision: ProvisionMode;
+  /** `--with NAME...`: run just these provisioners (`never` ones included). */
+  provisionWith?: readonly string[] | undefined;
   /** Set by resolve-box. */
   box?: Box;
   endpoint?: SshEndpoint | undefined;

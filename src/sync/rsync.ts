@@ -13,6 +13,12 @@ export interface RsyncJob {
   /** Absolute guest path. */
   dest: string;
   excludes: string[];
+  /** rsync --delete (default true). */
+  delete?: boolean;
+  /** The Boxfile's `args`, after boxfest's own. */
+  extraArgs?: string[];
+  /** The SSH user is not root: the guest's rsync runs through sudo to write anywhere. */
+  sudo?: boolean;
 }
 
 /** Always excluded: boxfest's own state and VCS metadata. */
@@ -30,7 +36,7 @@ function rsyncQuote(s: string): string {
 export function rsyncArgs(job: RsyncJob): string[] {
   return [
     '--archive',
-    '--delete',
+    ...(job.delete === false ? [] : ['--delete']),
     '--copy-links',
     '--no-owner',
     '--no-group',
@@ -38,6 +44,8 @@ export function rsyncArgs(job: RsyncJob): string[] {
     '--protect-args',
     '--stats',
     ...job.excludes.map((e) => `--exclude=${e}`),
+    ...(job.sudo === true ? ['--rsync-path=sudo -n rsync'] : []),
+    ...(job.extraArgs ?? []),
     '-e',
     `ssh -F ${rsyncQuote(job.sshConfig)}`,
     `${job.src.endsWith('/') ? job.src : job.src + '/'}`,

@@ -20,12 +20,19 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     ssh: {},
     syncedFolders: [],
     provision: [],
+    networks: [],
+    forwardedPorts: [],
+    sshGuestPort: 22,
+    autostart: true,
+    primary: false,
+    qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
+    virtualbox: { gui: false, linkedClone: true },
     ...over,
   };
 }
 
 export function environment(machines: MachineSpec[], root = '/proj'): Environment {
-  return { file: join(root, 'Boxfile.yaml'), root, name: 'proj', provider: 'qemu', machines };
+  return { file: join(root, 'Boxfile.yaml'), root, name: 'proj', provider: 'qemu', networks: [], machines };
 }
 
 const cleanups: (() => void)[] = [];

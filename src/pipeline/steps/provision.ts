@@ -1,18 +1,25 @@
 import type { Provisioner } from '../../config/types.js';
+import { runFileProvisioner } from '../../provision/file.js';
 import { runShellProvisioner } from '../../provision/shell.js';
 import { readMachineState, updateMachineState, type MachineState } from '../../state/machine-state.js';
 import { need, type MachineRun, type ProvisionMode } from '../machine-run.js';
 import type { Step } from '../step.js';
 
-/** Which provisioners run: `once` ones only until they succeeded on this machine. */
+/**
+ * Which provisioners run: named ones only (`--with`, whatever their `run`), else never `never`
+ * ones, and `once` ones in `auto` mode only until they succeeded on this machine.
+ */
 export function provisionersToRun(
   all: Provisioner[],
   mode: ProvisionMode,
   state: MachineState,
+  only?: readonly string[],
 ): Provisioner[] {
   if (mode === 'none') return [];
-  if (mode === 'all') return all;
-  return all.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name));
+  if (only !== undefined && only.length > 0) return all.filter((p) => only.includes(p.name));
+  const runnable = all.filter((p) => p.run !== 'never');
+  if (mode === 'all') return runnable;
+  return runnable.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name));
 }
 
 export const provision: Step<MachineRun> = {
@@ -21,19 +28,25 @@ export const provision: Step<MachineRun> = {
   skip: (ctx) => {
     if (ctx.provision === 'none') return 'provisioning disabled';
     const state = readMachineState(ctx.env.root, ctx.spec.name);
-    if (state !== undefined && provisionersToRun(ctx.spec.provision, ctx.provision, state).length === 0)
+    if (
+      state !== undefined &&
+      provisionersToRun(ctx.spec.provision, ctx.provision, state, ctx.provisionWith).length === 0
+    )
       return ctx.spec.provision.length === 0 ? 'no provisioners' : 'already provisioned';
     return false;
   },
   run: async (ctx, out) => {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
-    const todo = provisionersToRun(ctx.spec.provision, ctx.provision, state);
+    const todo = provisionersToRun(ctx.spec.provision, ctx.provision, state, ctx.provisionWith);
     for (const p of todo) {
       out.title(`provision: ${p.name}`);
-      await runShellProvisioner(need(ctx.ssh, 'ssh').client, ctx.spec.name, state.sshUser, p, (line) => {
+      const onLine = (line: string) => {
         ctx.log.push(line);
         out.line(line);
-      });
+      };
+      const ssh = need(ctx.ssh, 'ssh').client;
+      if (p.kind === 'shell') await runShellProvisioner(ssh, ctx.spec.name, state.sshUser, p, onLine);
+      else await runFileProvisioner(ssh, ctx.spec.name, p, onLine);
       if (p.run === 'once')
         updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
           s.provisioned.includes(p.name) ? s : { ...s, provisioned: [...s.provisioned, p.name] },

@@ -11,12 +11,14 @@ import type { Step } from '../step.js';
 export const syncFolders: Step<MachineRun> = {
   name: 'sync-folders',
   title: 'sync folders',
-  skip: (ctx) => (ctx.spec.syncedFolders.length === 0 ? 'no synced folders' : false),
+  skip: (ctx) => (enabledFolders(ctx).length === 0 ? 'no synced folders' : false),
   run: async (ctx, out) => {
     await syncAll(ctx, (l) => out.line(l));
-    out.title(`synced ${ctx.spec.syncedFolders.length} folder(s)`);
+    out.title(`synced ${enabledFolders(ctx).length} folder(s)`);
   },
 };
+
+const enabledFolders = (ctx: MachineRun) => ctx.spec.syncedFolders.filter((f) => !f.disabled);
 
 export async function syncAll(ctx: MachineRun, onLine: (l: string) => void): Promise<void> {
   const ssh = need(ctx.ssh, 'ssh').client;
@@ -26,7 +28,7 @@ export async function syncAll(ctx: MachineRun, onLine: (l: string) => void): Pro
     throw new BoxfestError('GUEST_RSYNC_MISSING', 'rsync is not installed in the guest', {
       hint: 'install rsync in the box (or in a provisioner that runs before syncing), or remove `synced_folders`',
     });
-  for (const f of ctx.spec.syncedFolders) {
+  for (const f of enabledFolders(ctx)) {
     // The destination must exist and belong to the SSH user before rsync writes into it.
     await execChecked(
       ssh,
@@ -41,10 +43,20 @@ export async function syncAll(ctx: MachineRun, onLine: (l: string) => void): Pro
         sshConfig: ctx.paths.sshConfig,
         src: f.src,
         dest: f.dest,
-        excludes: DEFAULT_EXCLUDES,
+        excludes: [...DEFAULT_EXCLUDES, ...f.exclude],
+        delete: f.delete,
+        extraArgs: f.args,
+        sudo: user !== 'root',
       },
       onLine,
     );
+    if (f.chown !== undefined)
+      await execChecked(
+        ssh,
+        asRoot(user, `chown -R ${shellQuote(f.chown)} ${shellQuote(f.dest)}`),
+        `chown ${f.chown} ${f.dest}`,
+        ctx.spec.name,
+      );
     onLine(`${f.src} -> ${f.dest}: ${r.filesTransferred} file(s) transferred`);
   }
 }

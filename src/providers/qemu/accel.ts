@@ -11,9 +11,13 @@ export interface AccelChoice {
   reason: string;
 }
 
-export function chooseAccel(env: NodeJS.ProcessEnv = process.env): AccelChoice {
+export function chooseAccel(
+  env: NodeJS.ProcessEnv = process.env,
+  fromBoxfile: 'auto' | Accel = 'auto',
+): AccelChoice {
   const forced = env['BOXFEST_QEMU_ACCEL'];
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, reason: 'BOXFEST_QEMU_ACCEL' };
+  if (fromBoxfile !== 'auto') return { accel: fromBoxfile, reason: 'qemu.accel in the Boxfile' };
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {

@@ -33,7 +33,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     'user',
     'id=nat0',
     ...(i.restrictNat ? ['restrict=on'] : []),
-    `hostfwd=tcp:127.0.0.1:${i.sshPort}-:22`,
+    `hostfwd=tcp:127.0.0.1:${i.sshPort}-:${spec.sshGuestPort}`,
   ].join(',');
   const diskDevice =
     i.diskInterface === 'nvme' ? 'nvme,drive=disk0,serial=boxfest0' : 'virtio-blk-pci,drive=disk0';
@@ -72,5 +72,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     '-pidfile',
     paths.pid,
     '-daemonize',
+    // The Boxfile's `qemu.extra_args`, last so they can add devices; passed as separate argv words.
+    ...spec.qemu.extraArgs,
   ];
 }

@@ -73,11 +73,16 @@ export class QemuProvider implements Provider {
       if (s?.sshPort !== undefined)
         return { ssh: { host: '127.0.0.1', port: s.sshPort }, accel: s.accel ?? 'tcg' };
     }
-    const choice = chooseAccel(this.processEnv);
+    const choice = chooseAccel(this.processEnv, m.spec.qemu.accel);
     try {
       return await this.launch(m, box, choice.accel);
     } catch (e) {
-      if (choice.accel === 'kvm' && e instanceof BoxfestError && KVM_FAILURE.test(e.details ?? '')) {
+      if (
+        choice.accel === 'kvm' &&
+        choice.reason === '/dev/kvm is usable' &&
+        e instanceof BoxfestError &&
+        KVM_FAILURE.test(e.details ?? '')
+      ) {
         const r = await this.launch(m, box, 'tcg');
         return { ...r, note: 'KVM failed to start the guest; fell back to TCG (software emulation)' };
       }
@@ -94,10 +99,10 @@ export class QemuProvider implements Provider {
         project: m.env.root,
         spec: m.spec,
         paths: m.paths,
-        diskInterface: box.diskInterface,
+        diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
         accel,
         sshPort: port,
-        restrictNat: this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1',
+        restrictNat: m.spec.qemu.restrictNetwork || this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1',
       });
       writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
       try {

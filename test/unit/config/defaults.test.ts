@@ -26,6 +26,13 @@ describe('fillDefaults', () => {
         ssh: {},
         syncedFolders: [],
         provision: [],
+        networks: [],
+        forwardedPorts: [],
+        sshGuestPort: 22,
+        autostart: true,
+        primary: false,
+        qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
+        virtualbox: { gui: false, linkedClone: true },
       },
     ]);
   });
@@ -108,15 +115,25 @@ describe('fillDefaults', () => {
       ),
       fakeFs('/proj', '/proj/app', '/data'),
     );
+    const folder = { exclude: [], delete: true, args: [], auto: true, disabled: false };
     expect(web(env).syncedFolders).toEqual([
-      { src: '/proj', dest: '/vagrant' },
-      { src: '/proj/app', dest: '/srv/app' },
-      { src: '/data', dest: '/data' },
+      { src: '/proj', dest: '/vagrant', ...folder },
+      { src: '/proj/app', dest: '/srv/app', ...folder },
+      { src: '/data', dest: '/data', ...folder },
     ]);
+    const shell = (name: string, inline: string, run = 'once') => ({
+      kind: 'shell',
+      name,
+      run,
+      source: { inline },
+      args: [],
+      env: {},
+      privileged: true,
+    });
     expect(web(env).provision).toEqual([
-      { name: 'shell-1', shell: 'apt-get update', run: 'once' },
-      { name: 'tools', shell: 'apt-get install -y git', run: 'always' },
-      { name: 'shell-3', shell: 'make install', run: 'once' },
+      shell('shell-1', 'apt-get update'),
+      shell('tools', 'apt-get install -y git', 'always'),
+      shell('shell-3', 'make install'),
     ]);
     expect(web(env, 'db').provision.map((p) => p.name)).toEqual(['shell-1', 'tools']);
   });

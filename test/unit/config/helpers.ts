@@ -8,7 +8,8 @@ import { afterEach } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import type { ConfigIssue } from '../../../src/errors.js';
 import { loadEnvironmentFromText } from '../../../src/config/index.js';
-import type { FsCheck } from '../../../src/config/index.js';
+import type { CheckOptions, FsCheck } from '../../../src/config/index.js';
+import type { Capabilities } from '../../../src/providers/capabilities.js';
 import type { Environment } from '../../../src/config/types.js';
 
 export const ROOT = '/proj';
@@ -25,10 +26,28 @@ export function show(issue: ConfigIssue): string {
   return `${issue.line}:${issue.column} ${issue.path}: ${issue.message}${hint}`;
 }
 
+/** A provider that can do everything: for testing the rules behind capability checks. */
+export const PERMISSIVE: Capabilities = {
+  privateNetworks: true,
+  bridgedNetworks: true,
+  macAddresses: true,
+  forwardedPorts: true,
+  diskResize: true,
+  boxVersions: true,
+  manualStart: true,
+  guestSshPort: true,
+  settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
+};
+
 /** The issues the pipeline throws for `text`, shown; [] if it loads. */
-export function problems(text: string, fs: FsCheck = fakeFs(), root = ROOT): string[] {
+export function problems(
+  text: string,
+  fs: FsCheck = fakeFs(),
+  root = ROOT,
+  options: CheckOptions = {},
+): string[] {
   try {
-    loadEnvironmentFromText(text, join(root, 'Boxfile.yaml'), root, fs);
+    loadEnvironmentFromText(text, join(root, 'Boxfile.yaml'), root, fs, options);
     return [];
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
@@ -39,8 +58,13 @@ export function problems(text: string, fs: FsCheck = fakeFs(), root = ROOT): str
   }
 }
 
-export function environment(text: string, fs: FsCheck = fakeFs(), root = ROOT): Environment {
-  return loadEnvironmentFromText(text, join(root, 'Boxfile.yaml'), root, fs);
+export function environment(
+  text: string,
+  fs: FsCheck = fakeFs(),
+  root = ROOT,
+  options: CheckOptions = { capabilities: PERMISSIVE },
+): Environment {
+  return loadEnvironmentFromText(text, join(root, 'Boxfile.yaml'), root, fs, options);
 }
 
 /** A fresh temp dir per call, removed after the current test. */

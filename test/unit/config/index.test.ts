@@ -35,7 +35,17 @@ describe('readEnvironment', () => {
     expect(env.root).toBe(root);
     expect(env.name).toBe('my-project');
     expect(env.machines[0]?.ssh).toEqual({ privateKey: join(root, 'id_ed25519') });
-    expect(env.machines[0]?.syncedFolders).toEqual([{ src: join(root, 'app'), dest: '/srv/app' }]);
+    expect(env.machines[0]?.syncedFolders).toEqual([
+      {
+        src: join(root, 'app'),
+        dest: '/srv/app',
+        exclude: [],
+        delete: true,
+        args: [],
+        auto: true,
+        disabled: false,
+      },
+    ]);
   });
 
   it('throws one ConfigError with every problem, sorted by position, against the real disk', () => {

@@ -73,10 +73,15 @@ const schemaCases: Case[] = [
   },
   {
     name: 'unknown key, nothing close',
-    text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    network: bridged'),
+    text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    ram: 1024'),
     want: [
-      '5:5 machines.web.network: unknown key `network` (allowed keys here: box, cpus, memory, hostname, boot_timeout, ssh, synced_folders, provision)',
+      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: box, box_version, profile, cpus, memory, disk_size, hostname, networks, forwarded_ports, synced_folders, provision, ssh, boot_timeout, autostart, primary, qemu, virtualbox)',
     ],
+  },
+  {
+    name: 'unknown key, near miss of a new key',
+    text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    network: []'),
+    want: ['5:5 machines.web.network: unknown key `network` (did you mean `networks`?)'],
   },
   {
     name: 'unknown top-level key next to the missing one it should be',
@@ -92,9 +97,11 @@ const schemaCases: Case[] = [
     want: ['5:11 machines.web.cpus: must be an integer'],
   },
   {
-    name: 'memory with a unit',
+    name: 'memory with a decimal unit',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    memory: 2G'),
-    want: ['5:13 machines.web.memory: must be an integer (memory is a number of MiB, e.g. `memory: 2048`)'],
+    want: [
+      '5:13 machines.web.memory: must be a size (did you mean `2GiB`? sizes use binary units: MiB, GiB or TiB)',
+    ],
   },
   {
     name: 'out of range',
@@ -136,10 +143,10 @@ const schemaCases: Case[] = [
       '      - shell: echo hi',
       '        run: sometimes',
     ),
-    want: ['7:14 machines.web.provision[0].run: must be one of: once, always'],
+    want: ['7:14 machines.web.provision[0].run: must be one of: once, always, never'],
   },
   {
-    name: 'provisioner without shell, at the list item',
+    name: 'provisioner without shell, shell_path or file, at the list item',
     text: yaml(
       'version: 1',
       'machines:',
@@ -149,7 +156,7 @@ const schemaCases: Case[] = [
       '      - name: setup',
     ),
     want: [
-      '6:9 machines.web.provision[0].shell: missing required key `shell` (a provisioner runs a `shell:` script)',
+      '6:9 machines.web.provision[0]: needs one of `shell`, `shell_path` or `file` (a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`)',
     ],
   },
   {
@@ -229,7 +236,7 @@ const schemaCases: Case[] = [
       '4:3 defaults.memroy: unknown key `memroy` (did you mean `memory`?)',
       '7:11 machines.web.cpus: must be an integer',
       '9:9 machines.web.synced_folders[0].dest: missing required key `dest` (a synced folder needs `src` (host directory) and `dest` (guest path))',
-      '12:14 machines.web.provision[0].run: must be one of: once, always',
+      '12:14 machines.web.provision[0].run: must be one of: once, always, never',
       '14:15 machines.db.hostname: must be a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
     ],
   },

@@ -1,63 +1,154 @@
 // schemas/boxfile.schema.json is the source of truth; src/config/types.ts must say the same.
 // Each `satisfies` fails to compile if a type gains or loses a key; each test fails if the schema
-// does. Together they keep both in step.
+// does. Together they keep both in step, for every Written type.
 
 import { describe, expect, it } from 'vitest';
 import { compiledSchema, loadSchema } from '../../../src/config/validate.js';
 import type {
+  DiskInterface,
+  NetworkType,
+  PortProtocol,
+  QemuAccel,
   WrittenBoxfile,
+  WrittenForwardedPort,
   WrittenMachine,
+  WrittenMachineNetwork,
+  WrittenNetwork,
+  WrittenProfile,
   WrittenProvisioner,
+  WrittenQemu,
   WrittenSsh,
   WrittenSyncedFolder,
+  WrittenVirtualbox,
 } from '../../../src/config/types.js';
 import { PROVIDER_NAMES } from '../../../src/config/types.js';
+import { SIZE_PATTERN } from '../../../src/config/units.js';
 
 type Schema = { [key: string]: unknown; properties?: Record<string, Schema> };
 
 const schema = loadSchema() as Schema;
 const defs = schema.$defs as Record<string, Schema>;
 
-const boxfileKeys = { version: true, provider: true, defaults: true, machines: true } satisfies Record<
-  keyof WrittenBoxfile,
-  true
->;
-const machineKeys = {
-  box: true,
-  cpus: true,
-  memory: true,
-  hostname: true,
-  boot_timeout: true,
-  ssh: true,
-  synced_folders: true,
-  provision: true,
-} satisfies Record<keyof WrittenMachine, true>;
-const sshKeys = { user: true, private_key: true } satisfies Record<keyof WrittenSsh, true>;
-const folderKeys = { src: true, dest: true } satisfies Record<keyof WrittenSyncedFolder, true>;
-const provisionerKeys = { name: true, shell: true, run: true } satisfies Record<
-  keyof WrittenProvisioner,
-  true
->;
+const keys = {
+  WrittenBoxfile: {
+    version: true,
+    provider: true,
+    defaults: true,
+    profiles: true,
+    networks: true,
+    machines: true,
+  } satisfies Record<keyof WrittenBoxfile, true>,
+  WrittenMachine: {
+    box: true,
+    box_version: true,
+    profile: true,
+    cpus: true,
+    memory: true,
+    disk_size: true,
+    hostname: true,
+    networks: true,
+    forwarded_ports: true,
+    synced_folders: true,
+    provision: true,
+    ssh: true,
+    boot_timeout: true,
+    autostart: true,
+    primary: true,
+    qemu: true,
+    virtualbox: true,
+  } satisfies Record<keyof WrittenMachine, true>,
+  WrittenProfile: { cpus: true, memory: true, disk_size: true } satisfies Record<keyof WrittenProfile, true>,
+  WrittenNetwork: { type: true, cidr: true, dhcp: true, interface: true } satisfies Record<
+    keyof WrittenNetwork,
+    true
+  >,
+  WrittenMachineNetwork: { network: true, ip: true, dhcp: true, mac: true } satisfies Record<
+    keyof WrittenMachineNetwork,
+    true
+  >,
+  WrittenForwardedPort: {
+    guest: true,
+    host: true,
+    host_ip: true,
+    protocol: true,
+    auto_correct: true,
+  } satisfies Record<keyof WrittenForwardedPort, true>,
+  WrittenSsh: { user: true, port: true, private_key: true } satisfies Record<keyof WrittenSsh, true>,
+  WrittenSyncedFolder: {
+    src: true,
+    dest: true,
+    exclude: true,
+    delete: true,
+    chown: true,
+    args: true,
+    auto: true,
+    disabled: true,
+  } satisfies Record<keyof WrittenSyncedFolder, true>,
+  WrittenProvisioner: {
+    name: true,
+    run: true,
+    shell: true,
+    shell_path: true,
+    args: true,
+    env: true,
+    privileged: true,
+    file: true,
+    dest: true,
+  } satisfies Record<keyof WrittenProvisioner, true>,
+  WrittenQemu: {
+    accel: true,
+    restrict_network: true,
+    disk_interface: true,
+    extra_args: true,
+  } satisfies Record<keyof WrittenQemu, true>,
+  WrittenVirtualbox: { url: true, gui: true, linked_clone: true, os_type: true } satisfies Record<
+    keyof WrittenVirtualbox,
+    true
+  >,
+};
 
 const keysOf = (s: Schema | undefined): string[] => Object.keys(s?.properties ?? {}).sort();
+const prop = (def: string, key: string): Schema | undefined => defs[def]?.properties?.[key];
 
 describe('schema and types agree', () => {
-  it.each<[string, Schema | undefined, Record<string, true>]>([
-    ['WrittenBoxfile', schema, boxfileKeys],
-    ['WrittenMachine', defs.machine, machineKeys],
-    ['WrittenSsh', defs.ssh, sshKeys],
-    ['WrittenSyncedFolder', defs.syncedFolder, folderKeys],
-    ['WrittenProvisioner', defs.provisioner, provisionerKeys],
-  ])('%s', (_name, sub, keys) => {
-    expect(keysOf(sub)).toEqual(Object.keys(keys).sort());
+  it.each<[keyof typeof keys, Schema | undefined]>([
+    ['WrittenBoxfile', schema],
+    ['WrittenMachine', defs.machine],
+    ['WrittenProfile', defs.profile],
+    ['WrittenNetwork', defs.network],
+    ['WrittenMachineNetwork', defs.machineNetwork],
+    ['WrittenForwardedPort', defs.forwardedPort],
+    ['WrittenSsh', defs.ssh],
+    ['WrittenSyncedFolder', defs.syncedFolder],
+    ['WrittenProvisioner', defs.provisioner],
+    ['WrittenQemu', defs.qemu],
+    ['WrittenVirtualbox', defs.virtualbox],
+  ])('%s', (name, sub) => {
+    expect(keysOf(sub)).toEqual(Object.keys(keys[name]).sort());
   });
 
-  it('lists the same providers and run values', () => {
+  it('lists the same enum values', () => {
     expect(schema.properties?.provider?.enum).toEqual([...PROVIDER_NAMES]);
-    expect(defs.provisioner?.properties?.run?.enum).toEqual([
+    expect(prop('provisioner', 'run')?.enum).toEqual([
       'once',
       'always',
+      'never',
     ] satisfies WrittenProvisioner['run'][]);
+    expect(prop('network', 'type')?.enum).toEqual(['private', 'bridged'] satisfies NetworkType[]);
+    expect(prop('forwardedPort', 'protocol')?.enum).toEqual(['tcp', 'udp'] satisfies PortProtocol[]);
+    expect(prop('qemu', 'accel')?.enum).toEqual(['auto', 'kvm', 'tcg'] satisfies QemuAccel[]);
+    expect(prop('qemu', 'disk_interface')?.enum).toEqual(['virtio', 'nvme'] satisfies DiskInterface[]);
+  });
+
+  it('uses the size pattern units.ts parses', () => {
+    for (const where of [
+      prop('machine', 'memory'),
+      prop('machine', 'disk_size'),
+      prop('profile', 'memory'),
+    ]) {
+      expect(where?.pattern).toBe(SIZE_PATTERN.source);
+      expect(where?.type).toEqual(['integer', 'string']);
+    }
   });
 });
 
@@ -70,9 +161,11 @@ describe('the schema itself', () => {
 
   // Editors show `description` on hover, and a closed object is what makes typos errors.
   it('documents every key and closes every object', () => {
+    // Mappings keyed by user-chosen names: their values are closed instead.
+    const named = ['#/properties/machines', '#/properties/profiles', '#/properties/networks'];
     const problems: string[] = [];
     const walk = (s: Schema, where: string): void => {
-      if (s.type === 'object' && where !== '#/properties/machines' && s.additionalProperties !== false) {
+      if (s.type === 'object' && !named.includes(where) && s.additionalProperties !== false) {
         problems.push(`${where}: additionalProperties is not false`);
       }
       for (const [key, sub] of Object.entries(s.properties ?? {})) {
@@ -83,5 +176,18 @@ describe('the schema itself', () => {
     walk(schema, '#');
     for (const [name, def] of Object.entries(defs)) walk(def, `#/$defs/${name}`);
     expect(problems).toEqual([]);
+  });
+
+  it("gives every default as a value of the key's own type", () => {
+    const validate = compiledSchema();
+    const m = {
+      cpus: prop('machine', 'cpus')?.default,
+      memory: prop('machine', 'memory')?.default,
+      boot_timeout: prop('machine', 'boot_timeout')?.default,
+      autostart: prop('machine', 'autostart')?.default,
+      primary: prop('machine', 'primary')?.default,
+    };
+    expect(m).toEqual({ cpus: 1, memory: 512, boot_timeout: 120, autostart: true, primary: false });
+    expect(validate({ version: 1, machines: { web: { box: 'a', ...m } } })).toBe(true);
   });
 });

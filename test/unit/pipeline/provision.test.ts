@@ -4,7 +4,15 @@ import type { ProvisionMode } from '../../../src/pipeline/machine-run.js';
 import { provisionersToRun } from '../../../src/pipeline/steps/provision.js';
 import type { MachineState } from '../../../src/state/machine-state.js';
 
-const p = (name: string, run: Provisioner['run']): Provisioner => ({ name, shell: `echo ${name}`, run });
+const p = (name: string, run: Provisioner['run']): Provisioner => ({
+  kind: 'shell',
+  name,
+  run,
+  source: { inline: `echo ${name}` },
+  args: [],
+  env: {},
+  privileged: true,
+});
 const all = [p('packages', 'once'), p('motd', 'always'), p('users', 'once'), p('restart', 'always')];
 
 function state(provisioned: string[]): MachineState {
@@ -45,5 +53,16 @@ describe('provisionersToRun', () => {
     const todo = provisionersToRun(all, 'auto', state(['packages']));
     expect(todo).toEqual([all[1], all[2], all[3]]);
     expect(todo[0]).toBe(all[1]);
+  });
+
+  it('never runs `never` provisioners unless named with --with', () => {
+    const withNever = [...all, p('debug', 'never')];
+    expect(provisionersToRun(withNever, 'auto', state([])).map((x) => x.name)).not.toContain('debug');
+    expect(provisionersToRun(withNever, 'all', state([])).map((x) => x.name)).not.toContain('debug');
+    expect(provisionersToRun(withNever, 'auto', state([]), ['debug', 'motd']).map((x) => x.name)).toEqual([
+      'motd',
+      'debug',
+    ]);
+    expect(provisionersToRun(withNever, 'none', state([]), ['debug'])).toEqual([]);
   });
 });

@@ -1,0 +1,3 @@
+#!/bin/sh
+set -eu
+echo "setup $* ($APP_ENV)"

@@ -1,0 +1,55 @@
+// Settings the chosen provider cannot do yet (src/providers/capabilities.ts), reported where
+// they are written, once each, so `up` never fails halfway through on them.
+
+import type { Capabilities } from '../../providers/capabilities.js';
+import type { KeyPath } from '../load.js';
+import type { Rule } from './context.js';
+
+type Flag = Exclude<keyof Capabilities, 'settings'>;
+
+export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own, written, add }) => {
+  const provider = env.provider;
+  const cannot = (path: KeyPath, what: string, key: string): void =>
+    add(
+      path,
+      'key',
+      `provider \`${provider}\` cannot do ${what} yet`,
+      `remove \`${key}\`, or see the issue tracker for when it lands`,
+    );
+  const need = (flag: Flag, path: KeyPath | undefined, what: string, key: string): void => {
+    if (!caps[flag] && path !== undefined) cannot(path, what, key);
+  };
+
+  for (const net of env.networks) {
+    const flag = net.type === 'private' ? 'privateNetworks' : 'bridgedNetworks';
+    need(flag, ['networks', net.name, 'type'], `${net.type} networks`, `networks.${net.name}`);
+  }
+  for (const m of env.machines) {
+    for (const [i, a] of m.networks.entries()) {
+      if (a.mac !== undefined)
+        need('macAddresses', [...listOrigin(m, 'networks', i), 'mac'], 'fixed MAC addresses', 'mac');
+    }
+    for (const i of m.forwardedPorts.keys()) {
+      const path = listOrigin(m, 'forwarded_ports', i);
+      need('forwardedPorts', path.slice(0, -1), 'forwarded ports', 'forwarded_ports');
+    }
+    if (m.diskSize !== undefined)
+      need('diskResize', origin(m, 'disk_size'), 'disk_size (growing the disk)', 'disk_size');
+    if (m.boxVersion !== undefined)
+      need('boxVersions', origin(m, 'box_version'), 'box versions', 'box_version');
+    if (!m.autostart) need('manualStart', origin(m, 'autostart'), '`autostart: false`', 'autostart');
+    if (m.sshGuestPort !== 22) {
+      const path =
+        own(m).ssh?.port !== undefined ? ['machines', m.name, 'ssh', 'port'] : ['defaults', 'ssh', 'port'];
+      need('guestSshPort', path, 'a guest SSH port other than 22', 'ssh.port');
+    }
+    // Only the block of the provider in use: a `virtualbox:` block is ignored under qemu.
+    for (const place of [['defaults'], ['machines', m.name]] as const) {
+      const block = place.length === 1 ? written.defaults?.[provider] : own(m)[provider];
+      for (const key of Object.keys(block ?? {})) {
+        if (!caps.settings.includes(key))
+          cannot([...place, provider, key], `\`${provider}.${key}\``, `${provider}.${key}`);
+      }
+    }
+  }
+};

@@ -1,0 +1,296 @@
+// Shape problems: the written Boxfile against schemas/boxfile.schema.json (the source of truth),
+// every error ajv finds, each mapped to a position, a plain message and, where we can, a fix.
+
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { ConfigIssue } from '../errors.js';
+import { formatPath } from './load.js';
+import type { KeyPath, LoadResult } from './load.js';
+import type { WrittenBoxfile } from './types.js';
+import { sizeHint } from './units.js';
+import { sortIssues } from './issues.js';
+
+/** Schema problems, all of them, sorted by position. Empty when `load.written` matches the schema. */
+export function validateWritten(load: LoadResult): ConfigIssue[] {
+  if (load.written === undefined) return []; // the YAML itself is broken: load.issues says why
+  const validate = compiledSchema();
+  if (validate(load.written)) return [];
+  const errors = dedupe(validate.errors ?? []);
+  return sortIssues(errors.flatMap((e) => schemaIssue(e, load)));
+}
+
+let validator: ValidateFunction<WrittenBoxfile> | undefined;
+
+/** Compiled once, on first use. Exported for tests that check the schema itself. */
+export function compiledSchema(): ValidateFunction<WrittenBoxfile> {
+  // verbose: errors carry parentSchema (known keys for "did you mean") and the offending data.
+  validator ??= new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    strictRequired: false,
+    verbose: true,
+  }).compile<WrittenBoxfile>(loadSchema());
+  return validator;
+}
+
+export function loadSchema(): Record<string, unknown> {
+  // Two levels below the package root both as src/config/*.ts and as dist/config/*.js.
+  const url = new URL('../../schemas/boxfile.schema.json', import.meta.url);
+  return JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
+}
+
+// allErrors makes ajv noisy: `if/else` adds a wrapper error to the real ones, and a value of the
+// wrong type also fails every other keyword at that spot. Keep the root causes.
+function dedupe(errors: ErrorObject[]): ErrorObject[] {
+  const wrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    if (e.keyword === 'if') return false;
+    // The branches of an `anyOf` each fail; the `anyOf` error itself says it better.
+    if (e.schemaPath.includes('/anyOf/')) return false;
+    if (wrongType.has(e.instancePath) && e.keyword !== 'type') return false;
+    const id = `${e.instancePath}\n${e.keyword}\n${JSON.stringify(e.params)}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
+  const at = pointerToPath(e.instancePath, load.written);
+  const issue = (path: KeyPath, where: 'key' | 'value', message: string, hint?: string): ConfigIssue[] => [
+    {
+      file: load.file,
+      // A missing key has no position of its own: positionOf falls back to its parent.
+      ...load.positionOf(where === 'key' ? path : at, where),
+      path: formatPath(path),
+      message,
+      ...(hint === undefined ? {} : { hint }),
+    },
+  ];
+  const params = e.params as Record<string, unknown>;
+  const last = at.at(-1);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      if (last === 'env') {
+        return issue(
+          [...at, key],
+          'key',
+          `\`${key}\` is not a valid environment variable name`,
+          'use letters, digits and `_`, not starting with a digit',
+        );
+      }
+      const known = Object.keys(propertiesOf(e.parentSchema));
+      return issue([...at, key], 'key', `unknown key \`${key}\``, didYouMean(key, known));
+    }
+    case 'anyOf': {
+      const keys = requiredKeys(e.schema);
+      return issue(at, 'value', `needs one of ${listKeys(keys, 'or')}`, lookup(ANY_OF_HINTS, keys[0]));
+    }
+    case 'not': {
+      const data = (e.data ?? {}) as Record<string, unknown>;
+      const keys = requiredKeys((e.schema as { anyOf?: unknown } | undefined)?.anyOf);
+      const set = keys.filter((k) => Object.hasOwn(data, k));
+      return issue(
+        at,
+        'value',
+        `sets ${listKeys(set, 'and')}; use only one of them`,
+        'split it into one provisioner each',
+      );
+    }
+    case 'dependentRequired': {
+      const key = String(params.missingProperty);
+      const by = String(params.property);
+      return issue([...at, key], 'value', `\`${by}\` needs \`${key}\``, lookup(DEPENDENT_HINTS, by));
+    }
+    case 'false schema': {
+      const key = String(last);
+      return issue(at, 'key', lookup(NOT_HERE, key) ?? `\`${key}\` is not allowed here`, 'remove it');
+    }
+    case 'required': {
+      const key = String(params.missingProperty);
+      return issue([...at, key], 'value', `missing required key \`${key}\``, lookup(REQUIRED_HINTS, key));
+    }
+    case 'type': {
+      const parent = at.at(-2);
+      const hint =
+        e.data === null
+          ? emptyHint(last)
+          : parent === 'env' && params.type === 'string'
+            ? `quote it: \`${String(last)}: "${JSON.stringify(e.data).replace(/^"|"$/g, '')}"\``
+            : unitHint(last);
+      return issue(at, 'value', `must be ${typePhrase(params.type)}`, hint ?? rootHint(at));
+    }
+    case 'const':
+      return issue(at, 'value', `must be ${JSON.stringify(params.allowedValue)}`, lookup(CONST_HINTS, last));
+    case 'enum':
+      return issue(at, 'value', `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`);
+    case 'minimum':
+      return issue(at, 'value', `must be at least ${String(params.limit)}`, unitHint(last));
+    case 'maximum':
+      return issue(at, 'value', `must be at most ${String(params.limit)}`, unitHint(last));
+    case 'minLength':
+      return issue(at, 'value', 'must not be empty');
+    case 'maxLength':
+      return issue(at, 'value', `must be at most ${String(params.limit)} characters`);
+    case 'minProperties':
+      return last === 'machines'
+        ? issue(at, 'value', 'must define at least one machine', MACHINES_EXAMPLE)
+        : issue(at, 'value', `must have at least ${String(params.limit)} keys`);
+    case 'pattern': {
+      const title = (e.parentSchema as { title?: string } | undefined)?.title ?? 'value';
+      if (title === 'size')
+        return issue(at, 'value', 'must be a size', sizeHint(String(last), String(e.data)));
+      return issue(at, 'value', `must be a valid ${title}`, lookup(PATTERN_HINTS, title));
+    }
+    default:
+      return issue(at, 'value', e.message ?? `fails the schema's \`${e.keyword}\` rule`);
+  }
+}
+
+const MACHINES_EXAMPLE = 'add one, e.g. `web: { box: debian-12 }`';
+const REQUIRED_HINTS: Record<string, string> = {
+  version: 'add `version: 1` at the top of the file',
+  machines: 'add a `machines:` mapping with at least one machine',
+  src: 'a synced folder needs `src` (host directory) and `dest` (guest path)',
+  dest: 'a synced folder needs `src` (host directory) and `dest` (guest path)',
+  network: 'name the network to attach to, e.g. `network: backend`',
+  guest: 'a forwarded port needs `guest` and `host`, e.g. `{ guest: 80, host: 8080 }`',
+  host: 'a forwarded port needs `guest` and `host`, e.g. `{ guest: 80, host: 8080 }`',
+  type: 'a network is `type: private` (with `cidr`) or `type: bridged` (with `interface`)',
+  cidr: 'a private network needs `cidr`, e.g. `cidr: 192.168.56.0/24`',
+  interface: 'a bridged network needs the host `interface` to bridge, e.g. `interface: eth0`',
+};
+const ANY_OF_HINTS: Record<string, string> = {
+  shell: 'a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`',
+};
+const DEPENDENT_HINTS: Record<string, string> = {
+  file: 'a `file` provisioner uploads to `dest`, an absolute guest path',
+  dest: '`dest` is where a `file` provisioner uploads; add `file: HOST_PATH`',
+};
+const NOT_HERE: Record<string, string> = {
+  args: '`args` applies to `shell` and `shell_path` provisioners, not `file`',
+  env: '`env` applies to `shell` and `shell_path` provisioners, not `file`',
+  privileged: '`privileged` applies to `shell` and `shell_path` provisioners, not `file`',
+  cidr: '`cidr` applies to private networks only',
+  dhcp: "`dhcp` applies to private networks only (a bridged network uses the LAN's DHCP)",
+  interface: '`interface` applies to bridged networks only',
+};
+const UNIT_HINTS: Record<string, string> = {
+  memory: 'memory is a number of MiB, e.g. `memory: 2048`, or a size such as `2GiB`',
+  disk_size: 'disk_size is a number of MiB, e.g. `disk_size: 20480`, or a size such as `20GiB`',
+  boot_timeout: 'boot_timeout is a number of seconds, e.g. `boot_timeout: 300`',
+};
+const CONST_HINTS: Record<string, string> = {
+  version: 'this version of boxfest reads Boxfile version 1',
+};
+const PATTERN_HINTS: Record<string, string> = {
+  hostname: 'use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`',
+  cidr: 'write an IPv4 network with its prefix length, e.g. `192.168.56.0/24`',
+  'IPv4 address': 'write four numbers from 0 to 255, e.g. `192.168.56.10`',
+  'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
+  owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
+};
+
+function requiredKeys(branches: unknown): string[] {
+  if (!Array.isArray(branches)) return [];
+  return [...new Set(branches.flatMap((b) => (b as { required?: string[] }).required ?? []))];
+}
+
+function listKeys(keys: readonly string[], joiner: 'and' | 'or'): string {
+  const quoted = keys.map((k) => `\`${k}\``);
+  return quoted.length <= 1
+    ? (quoted[0] ?? '')
+    : `${quoted.slice(0, -1).join(', ')} ${joiner} ${quoted.at(-1) ?? ''}`;
+}
+
+// `key:` with nothing after it is null in YAML, which reads as "unset" to people but not to the schema.
+function emptyHint(last: string | number | undefined): string {
+  if (last === 'machines') return MACHINES_EXAMPLE;
+  if (typeof last === 'number') return 'this list item is empty';
+  if (lookup(REQUIRED_HINTS, last) !== undefined) return 'the value is empty';
+  return 'the value is empty; write one, or remove the key to use the default';
+}
+
+function rootHint(at: KeyPath): string | undefined {
+  return at.length === 0 ? 'a Boxfile is a mapping with `version: 1` and `machines:`' : undefined;
+}
+
+function unitHint(key: string | number | undefined): string | undefined {
+  return lookup(UNIT_HINTS, key);
+}
+
+// Keys can be user-written (machine names): never let `constructor` find Object.prototype.
+function lookup(table: Record<string, string>, key: string | number | undefined): string | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  null: 'empty',
+};
+
+function typePhrase(type: unknown): string {
+  const types = Array.isArray(type) ? type : String(type).split(',');
+  return types.map((t) => lookup(TYPE_NAMES, String(t)) ?? String(t)).join(' or ');
+}
+
+function propertiesOf(schema: unknown): Record<string, unknown> {
+  const props = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ?? {};
+}
+
+/** JSON pointer (`/machines/web~1x/0`) to a key path; indexes are numbers where the data is a list. */
+export function pointerToPath(pointer: string, data: unknown): (string | number)[] {
+  if (pointer === '') return [];
+  const path: (string | number)[] = [];
+  let value = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (Array.isArray(value)) {
+      const index = Number(seg);
+      path.push(index);
+      value = value[index] as unknown;
+    } else {
+      path.push(seg);
+      value =
+        typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return path;
+}
+
+/** "did you mean `memory`?" for a near miss, else the list of keys allowed there. */
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  if (known.length === 0) return undefined;
+  const scored = known.map((k) => ({ k, d: editDistance(key.toLowerCase(), k) }));
+  const best = scored.reduce((a, b) => (b.d < a.d ? b : a));
+  if (best.d <= Math.max(1, Math.floor(key.length / 3))) return `did you mean \`${best.k}\`?`;
+  return `allowed keys here: ${known.join(', ')}`;
+}
+
+/** Optimal string alignment distance: Levenshtein plus adjacent swaps (`memroy` → `memory` is 1). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => d[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}

@@ -1,0 +1,42 @@
+// What each provider can do, as plain data. config/ reads this to reject, at validate time, a
+// Boxfile setting the chosen provider does not implement yet, instead of failing halfway through
+// `up`. It imports nothing but types, so config/ never pulls in a provider implementation.
+//
+// Keep each entry honest: flip a flag to true in the same change that implements the feature.
+
+import type { ProviderName } from '../config/types.js';
+
+export interface Capabilities {
+  /** `networks.*.type: private`. */
+  privateNetworks: boolean;
+  /** `networks.*.type: bridged`. */
+  bridgedNetworks: boolean;
+  /** `machines.*.networks[].mac`. */
+  macAddresses: boolean;
+  /** `forwarded_ports` (beyond boxfest's own SSH forward). */
+  forwardedPorts: boolean;
+  /** `disk_size`: growing the machine's disk beyond the box's size. */
+  diskResize: boolean;
+  /** `box_version`: choosing a version of a box. */
+  boxVersions: boolean;
+  /** `autostart: false`. */
+  manualStart: boolean;
+  /** `ssh.port` other than 22. */
+  guestSshPort: boolean;
+  /** Keys of the provider's own block (`qemu:`) that it honours. */
+  settings: readonly string[];
+}
+
+export const CAPABILITIES: Record<ProviderName, Capabilities> = {
+  qemu: {
+    privateNetworks: false,
+    bridgedNetworks: false,
+    macAddresses: false,
+    forwardedPorts: false,
+    diskResize: false,
+    boxVersions: false,
+    manualStart: true,
+    guestSshPort: true,
+    settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
+  },
+};

@@ -1,0 +1,86 @@
+// Synced-folder options and every provisioner kind, on one real guest.
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestProject } from './harness.js';
+
+const BOXFILE = `version: 1
+machines:
+  web:
+    box: tiny
+    memory: 256
+    synced_folders:
+      - src: ./app
+        dest: /srv/app
+        exclude: [node_modules/, '*.tmp']
+        delete: false
+        chown: box
+      - { src: ./other, dest: /srv/other, disabled: true }
+    provision:
+      - name: script
+        shell_path: ./scripts/setup.sh
+        args: [first arg, "it's $\${NOT_EXPANDED}"]
+        env: { GREETING: "hello; rm -rf /" }
+      - name: upload
+        file: ./conf
+        dest: /etc/app-conf
+      - name: debug
+        run: never
+        shell: echo debug-ran > /root/debug
+`;
+
+describe('synced folder options and provisioner kinds', () => {
+  const p = new TestProject({
+    'Boxfile.yaml': BOXFILE,
+    'app/keep.txt': 'keep\n',
+    'app/scratch.tmp': 'excluded\n',
+    'app/node_modules/big.js': 'excluded\n',
+    'other/never.txt': 'disabled\n',
+    'scripts/setup.sh': 'printf "%s|" "$@"; echo "$GREETING"\n',
+    'conf/a.conf': 'a=1\n',
+    'conf/sub/b.conf': 'b=2\n',
+  });
+  let up: Awaited<ReturnType<TestProject['run']>>;
+  const guest = async (cmd: string) => (await p.ok(['ssh', 'web', '-c', cmd])).stdout;
+
+  beforeAll(async () => {
+    await p.addTinyBox();
+    up = await p.run(['up']);
+  });
+  afterAll(async () => {
+    await p.cleanup();
+  });
+
+  it('up ran the shell_path script with its args and env, quoted', () => {
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    expect(up.stdout).toContain("web | first arg|it's ${NOT_EXPANDED}|hello; rm -rf /");
+  });
+
+  it('the file provisioner uploaded the directory tree', async () => {
+    expect(await guest('cat /etc/app-conf/a.conf /etc/app-conf/sub/b.conf')).toBe('a=1\nb=2\n');
+  });
+
+  it('excludes are honoured, chown applied, a disabled folder is not synced', async () => {
+    expect(await guest('ls -A /srv/app')).toBe('keep.txt\n');
+    expect(await guest('stat -c %U /srv/app/keep.txt')).toBe('box\n');
+    expect((await p.run(['ssh', 'web', '-c', 'test -e /srv/other'])).code).toBe(1);
+  });
+
+  it('delete: false keeps guest files whose host copy is gone', async () => {
+    rmSync(join(p.root, 'app/keep.txt'));
+    writeFileSync(join(p.root, 'app/new.txt'), 'new\n');
+    await p.ok(['halt']);
+    await p.ok(['up']);
+    expect(await guest('ls -A /srv/app')).toBe('keep.txt\nnew.txt\n');
+  });
+
+  it('`run: never` runs only when named with --with', async () => {
+    expect((await p.run(['ssh', 'web', '-c', 'test -e /root/debug'])).code).toBe(1);
+    const r = await p.ok(['provision', '--with', 'debug']);
+    expect(r.stdout).not.toContain('first arg');
+    expect(await guest('cat /root/debug')).toBe('debug-ran\n');
+    const bad = await p.run(['provision', '--with', 'nope']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('no provisioner named `nope`');
+  });
+});

@@ -1,0 +1,90 @@
+// Every example validates: schema and rules, against the provider that can do everything, and
+// the ones QEMU can already run against the real capabilities. The reference uses every key.
+
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readEnvironment } from '../../../src/config/index.js';
+import { loadBoxfile } from '../../../src/config/load.js';
+import { schemaKeys } from '../../../src/config/schema-doc.js';
+import { PERMISSIVE } from './helpers.js';
+
+import { EXAMPLES_BEYOND_QEMU } from './examples-beyond-qemu.js';
+
+export { EXAMPLES_BEYOND_QEMU };
+
+const EXAMPLES = resolve(import.meta.dirname, '../../../examples');
+const dirs = readdirSync(EXAMPLES, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('Boxfile.yaml'))
+  .map((f) => dirname(join(EXAMPLES, f)));
+const vars = {}; // no environment: every ${VAR} in the examples has a default
+
+describe('examples', () => {
+  it('has the reference and the small examples', () => {
+    const names = dirs.map((d) => relative(EXAMPLES, d)).sort();
+    expect(names).toEqual([
+      'bridged',
+      'multi-machine',
+      'quickstart',
+      'reference',
+      'single',
+      'sync-and-provision',
+    ]);
+  });
+
+  it.each(dirs)('%s is valid for a provider that can do everything', (dir) => {
+    const env = readEnvironment(dir, { vars, capabilities: PERMISSIVE });
+    expect(env.machines.length).toBeGreaterThan(0);
+  });
+
+  it.each(dirs.filter((d) => !EXAMPLES_BEYOND_QEMU.includes(relative(EXAMPLES, d))))(
+    '%s is valid for qemu as it is today',
+    (dir) => {
+      expect(readEnvironment(dir, { vars }).provider).toBe('qemu');
+    },
+  );
+
+  it.each(EXAMPLES_BEYOND_QEMU)('%s is refused by qemu today, for capabilities only', (name) => {
+    expect(() => readEnvironment(join(EXAMPLES, name), { vars })).toThrow(/problem/);
+    try {
+      readEnvironment(join(EXAMPLES, name), { vars });
+    } catch (e) {
+      const issues = (e as { issues: { message: string }[] }).issues;
+      expect(issues.every((i) => /^provider `qemu` cannot do /.test(i.message))).toBe(true);
+    }
+  });
+
+  it.each(dirs)('%s carries the schema comment', (dir) => {
+    const first = readFileSync(join(dir, 'Boxfile.yaml'), 'utf8').split('\n')[0];
+    expect(first).toBe('# yaml-language-server: $schema=../../schemas/boxfile.schema.json');
+  });
+
+  it('the reference uses every key of the schema, each with a comment', () => {
+    const text = readFileSync(join(EXAMPLES, 'reference', 'Boxfile.yaml'), 'utf8');
+    const written = loadBoxfile(text, 'Boxfile.yaml', vars).written;
+    const used = new Set<string>();
+    // Keys of `machines`, `profiles` and `networks` are names: shown as NAME, as schemaKeys() does.
+    const walk = (value: unknown, path: string, named: boolean): void => {
+      if (Array.isArray(value)) {
+        for (const item of value) walk(item, `${path}[]`, false);
+        return;
+      }
+      if (typeof value !== 'object' || value === null) return;
+      for (const [k, v] of Object.entries(value)) {
+        const p = `${path === '' ? '' : `${path}.`}${named ? 'NAME' : k}`;
+        if (!named) used.add(p);
+        walk(v, p, path === '' && ['machines', 'profiles', 'networks'].includes(k));
+      }
+    };
+    walk(written, '', false);
+    const norm = (p: string) => p.replace(/^defaults\./, 'machines.NAME.');
+    const have = new Set([...used].map(norm));
+    const missing = schemaKeys()
+      .map(norm)
+      .filter((k) => !have.has(k) && k !== 'defaults');
+    expect(missing).toEqual([]);
+    // A comment on each line that sets a key (flow mappings count as one line).
+    const bare = text.split('\n').filter((l) => /^\s*(- )?[a-z_]+:/.test(l) && !l.includes(' # '));
+    expect(bare).toEqual([]);
+  });
+});
