@@ -33,6 +33,8 @@ export interface DefaultsContext {
    * first, so `written.machines` alone cannot keep the order of a machine named `1`.
    */
   machineOrder?: readonly string[];
+  /** Provisioner env values that came from `${VAR}` (LoadResult.interpolatedEnv): kept secret. */
+  interpolatedEnv?: readonly string[];
 }
 
 /** Built-in defaults: what a machine gets when neither it, its profile nor `defaults` sets a key. */
@@ -59,7 +61,10 @@ export function fillDefaults(written: WrittenBoxfile, ctx: DefaultsContext): Env
     provider,
     networks: Object.entries(written.networks ?? {}).map(([name, n]) => network(name, n)),
     machines: orderedNames(machines, ctx.machineOrder).map((name) =>
-      machineSpec(name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx.root),
+      withInterpolatedSecrets(
+        machineSpec(name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx.root),
+        ctx.interpolatedEnv ?? [],
+      ),
     ),
   };
 }
@@ -152,6 +157,19 @@ function machineSpec(
   };
 }
 
+/** An env value taken from the host's environment may be a credential: never print it. */
+function withInterpolatedSecrets(m: MachineSpec, interpolated: readonly string[]): MachineSpec {
+  if (interpolated.length === 0) return m;
+  const provision = m.provision.map((p) => {
+    if (p.kind !== 'shell') return p;
+    const extra = Object.values(p.env).filter(
+      (v) => v !== '' && interpolated.includes(v) && !p.secrets.includes(v),
+    );
+    return extra.length === 0 ? p : { ...p, secrets: [...p.secrets, ...extra] };
+  });
+  return { ...m, provision };
+}
+
 function provisioner(w: WrittenProvisioner, i: number, root: string): Provisioner {
   const run = w.run ?? BUILTIN.run;
   if (w.file !== undefined) {
@@ -169,7 +187,12 @@ function provisioner(w: WrittenProvisioner, i: number, root: string): Provisione
     run,
     source: w.shell_path !== undefined ? { path: resolve(root, w.shell_path) } : { inline: w.shell ?? '' },
     args: [...(w.args ?? [])],
-    env: { ...w.env },
+    env: Object.fromEntries(
+      Object.entries(w.env ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : (v.value ?? '')]),
+    ),
+    secrets: Object.values(w.env ?? {}).flatMap((v) =>
+      typeof v !== 'string' && v.secret === true && v.value ? [v.value] : [],
+    ),
     privileged: w.privileged ?? true,
   };
 }

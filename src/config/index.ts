@@ -73,7 +73,12 @@ export function loadEnvironmentFromText(
   if (load.issues.length > 0) throw new ConfigError(sortIssues(load.issues));
   const schemaIssues = validateWritten(load);
   if (schemaIssues.length > 0 || load.written === undefined) throw new ConfigError(schemaIssues);
-  const env = fillDefaults(load.written, { file, root, machineOrder: load.machineOrder });
+  const env = fillDefaults(load.written, {
+    file,
+    root,
+    machineOrder: load.machineOrder,
+    interpolatedEnv: load.interpolatedEnv,
+  });
   const ruleIssues = checkRules(env, load, fsCheck, options.capabilities ?? CAPABILITIES[env.provider]);
   if (ruleIssues.length > 0) throw new ConfigError(ruleIssues);
   return env;

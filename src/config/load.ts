@@ -28,6 +28,8 @@ export interface LoadResult {
   doc: Document.Parsed;
   /** YAML-level problems: syntax, duplicate keys, tabs, unknown aliases, an empty file. */
   issues: ConfigIssue[];
+  /** Values substituted from `${VAR}` into a provisioner's `env`: secret by default. */
+  interpolatedEnv: string[];
   /** Keys of `machines` in file order (a JS object puts integer-like keys first). */
   machineOrder: string[];
   /**
@@ -63,7 +65,8 @@ export function loadBoxfile(text: string, file: string, vars: Vars = {}): LoadRe
 
   const issues: ConfigIssue[] = [...doc.errors, ...doc.warnings].map((e) => yamlIssue(e, file, doc, at));
   issues.push(...unknownAliases(doc, file, at));
-  if (issues.length === 0) issues.push(...interpolateDocument(doc, vars, file, at));
+  const interpolatedEnv: string[] = [];
+  if (issues.length === 0) issues.push(...interpolateDocument(doc, vars, file, at, interpolatedEnv));
 
   let written: WrittenBoxfile | undefined;
   if (issues.length === 0) {
@@ -93,7 +96,7 @@ export function loadBoxfile(text: string, file: string, vars: Vars = {}): LoadRe
       written = undefined;
     }
   }
-  return { file, written, doc, issues, machineOrder: machineOrder(doc), positionOf };
+  return { file, written, doc, issues, interpolatedEnv, machineOrder: machineOrder(doc), positionOf };
 }
 
 // Replaces `${VAR}` in every string value, in place (the document is this load's own). A plain
@@ -104,12 +107,14 @@ function interpolateDocument(
   vars: Vars,
   file: string,
   at: (o: number) => Position,
+  interpolatedEnv: string[],
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   visit(doc, {
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
-      const result = interpolate(node.value, vars);
+      const source = node.value;
+      const result = interpolate(source, vars);
       if ('error' in result) {
         const offset = node.range?.[0] ?? 0;
         issues.push({
@@ -122,9 +127,22 @@ function interpolateDocument(
         return;
       }
       node.value = node.type === Scalar.PLAIN ? retype(result.value) : result.value;
+      // A real reference (not the `$${` escape) inside a provisioner's env.
+      if (/(^|[^$])\$\{/.test(source) && isEnvValuePath(pathAt(doc, node.range?.[0] ?? 0)))
+        interpolatedEnv.push(result.value);
     },
   });
   return issues;
+}
+
+/** `...provision[n].env.NAME` or `...provision[n].env.NAME.value`. */
+function isEnvValuePath(path: KeyPath): boolean {
+  const i = path.lastIndexOf('env');
+  return (
+    i >= 2 &&
+    path[i - 2] === 'provision' &&
+    (path.length === i + 2 || (path.length === i + 3 && path[i + 2] === 'value'))
+  );
 }
 
 function retype(text: string): unknown {

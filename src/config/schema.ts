@@ -46,8 +46,22 @@ export function loadSchema(): Record<string, unknown> {
 function dedupe(errors: ErrorObject[]): ErrorObject[] {
   const wrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const seen = new Set<string>();
+  // `oneOf` (an env value: a string, or `{value, secret}`): report only the branch of the shape
+  // that was written, and not the `oneOf` wrapper.
+  const oneOfData = new Map(errors.filter((e) => e.keyword === 'oneOf').map((e) => [e.instancePath, e.data]));
+  const writtenAsMapping = (path: string) => {
+    const owner = [...oneOfData.keys()]
+      .filter((p) => path === p || path.startsWith(p + '/'))
+      .sort()
+      .at(-1);
+    const data = owner === undefined ? undefined : oneOfData.get(owner);
+    return typeof data === 'object' && data !== null;
+  };
   return errors.filter((e) => {
-    if (e.keyword === 'if') return false;
+    if (e.keyword === 'if' || e.keyword === 'oneOf') return false;
+    if (e.schemaPath.includes('/oneOf/0/') && writtenAsMapping(e.instancePath)) return false;
+    const mappingBranch = e.schemaPath.includes('/oneOf/1/') || e.schemaPath.startsWith('#/$defs/envValue');
+    if (mappingBranch && !writtenAsMapping(e.instancePath)) return false;
     // The branches of an `anyOf` each fail; the `anyOf` error itself says it better.
     if (e.schemaPath.includes('/anyOf/')) return false;
     if (wrongType.has(e.instancePath) && e.keyword !== 'type') return false;
@@ -120,7 +134,7 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
         e.data === null
           ? emptyHint(last)
           : parent === 'env' && params.type === 'string'
-            ? `quote it: \`${String(last)}: "${JSON.stringify(e.data).replace(/^"|"$/g, '')}"\``
+            ? `quote it: \`${String(last)}: "${JSON.stringify(e.data).replace(/^"|"$/g, '')}"\`, or write \`{ value: ..., secret: true }\``
             : unitHint(last);
       return issue(at, 'value', `must be ${typePhrase(params.type)}`, hint ?? rootHint(at));
     }

@@ -27,13 +27,18 @@ export interface WrittenSyncedFolder {
   disabled?: boolean;
 }
 
+export interface WrittenEnvValue {
+  value?: string;
+  secret?: boolean;
+}
+
 export interface WrittenProvisioner {
   name?: string;
   run?: ProvisionRun;
   shell?: string;
   shell_path?: string;
   args?: string[];
-  env?: Record<string, string>;
+  env?: Record<string, string | WrittenEnvValue>;
   privileged?: boolean;
   file?: string;
   dest?: string;
@@ -151,6 +156,8 @@ export interface ShellProvisioner extends ProvisionerBase {
   source: { inline: string } | { path: string };
   args: string[];
   env: Record<string, string>;
+  /** Values never to print (`secret: true`, or taken from `${VAR}`); output shows `***` instead. */
+  secrets: string[];
   /** Run as root (sudo when the SSH user is not root). Default true. */
   privileged: boolean;
 }

@@ -53,7 +53,7 @@ export async function runShellProvisioner(
       },
     );
   const path = upload.stdout.trim();
-  const lines = new LineSplitter(onLine);
+  const lines = new LineSplitter(onLine, redactor(p.secrets));
   const command = shellCommand(p, path);
   const r = await exec(ssh, p.privileged ? asRoot(user, command) : command, {
     onStdout: (d) => lines.feed(d),
@@ -81,11 +81,20 @@ function readScript(path: string, name: string): string {
   }
 }
 
+/** Replaces every secret value by `***`, longest first so one secret inside another is covered. */
+export function redactor(secrets: readonly string[]): (line: string) => string {
+  const sorted = [...new Set(secrets)].filter((x) => x !== '').sort((a, b) => b.length - a.length);
+  return (line) => sorted.reduce((acc, secret) => acc.replaceAll(secret, '***'), line);
+}
+
 /** Streams whole lines (a partial line waits for its end) and keeps the last few for errors. */
 class LineSplitter {
   readonly tail: string[] = [];
   private pending = '';
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly redact: (line: string) => string,
+  ) {}
   feed(chunk: string): void {
     this.pending += chunk;
     let nl: number;
@@ -98,7 +107,8 @@ class LineSplitter {
     if (this.pending !== '') this.emit(this.pending);
     this.pending = '';
   }
-  private emit(line: string): void {
+  private emit(raw: string): void {
+    const line = this.redact(raw);
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
     this.onLine(line);

@@ -84,3 +84,45 @@ describe('synced folder options and provisioner kinds', () => {
     expect(bad.stderr).toContain('no provisioner named `nope`');
   });
 });
+
+describe('secret env values', () => {
+  const p = new TestProject({
+    'Boxfile.yaml': `version: 1
+machines:
+  web:
+    box: tiny
+    memory: 256
+    provision:
+      - name: leaky
+        env:
+          MARKED: { value: marked-s3cret, secret: true }
+          FROM_HOST: "\${BOXFEST_TEST_TOKEN}"
+          PLAIN: visible-value
+        shell: |
+          echo "marked=$MARKED host=$FROM_HOST plain=$PLAIN"
+          exit 3
+`,
+  });
+  afterAll(async () => {
+    await p.cleanup();
+  });
+
+  it('are replaced by *** in streamed output, the error and --json; plain values are not', async () => {
+    await p.addTinyBox();
+    const r = await p.run(['up', '--json'], { env: { BOXFEST_TEST_TOKEN: 'tok-from-host-42' } });
+    expect(r.code).toBe(1);
+    const all = r.stdout + r.stderr;
+    expect(all).not.toContain('marked-s3cret');
+    expect(all).not.toContain('tok-from-host-42');
+    expect(JSON.parse(r.stdout)).toMatchObject([
+      {
+        machine: 'web',
+        output: ['marked=*** host=*** plain=visible-value'],
+        error: {
+          code: 'PROVISION_FAILED',
+          details: expect.stringContaining('marked=*** host=***') as string,
+        },
+      },
+    ]);
+  });
+});

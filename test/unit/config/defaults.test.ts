@@ -128,6 +128,7 @@ describe('fillDefaults', () => {
       source: { inline },
       args: [],
       env: {},
+      secrets: [],
       privileged: true,
     });
     expect(web(env).provision).toEqual([

@@ -381,7 +381,7 @@ const cases: Case[] = [
     ),
     want: [
       '7:16 machines.web.provision[0].env.1X: `1X` is not a valid environment variable name (use letters, digits and `_`, not starting with a digit)',
-      '7:29 machines.web.provision[0].env.PORT: must be a string (quote it: `PORT: "80"`)',
+      '7:29 machines.web.provision[0].env.PORT: must be a string (quote it: `PORT: "80"`, or write `{ value: ..., secret: true }`)',
     ],
   },
   {

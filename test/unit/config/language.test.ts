@@ -135,6 +135,7 @@ describe('resolving the v1 keys', () => {
         source: { path: '/proj/setup.sh' },
         args: ['--fast'],
         env: { MODE: 'prod' },
+        secrets: [],
         privileged: false,
       },
     ]);

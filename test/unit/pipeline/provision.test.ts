@@ -11,6 +11,7 @@ const p = (name: string, run: Provisioner['run']): Provisioner => ({
   source: { inline: `echo ${name}` },
   args: [],
   env: {},
+  secrets: [],
   privileged: true,
 });
 const all = [p('packages', 'once'), p('motd', 'always'), p('users', 'once'), p('restart', 'always')];
