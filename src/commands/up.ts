@@ -1,7 +1,7 @@
 import { reconcile } from '../plan/reconcile.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
-import { upPipeline } from '../pipeline/up.js';
+import { provisionPipeline, upPipeline } from '../pipeline/up.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
 
@@ -18,8 +18,10 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     const observed = await observe(env, selected);
     const plan = reconcile(selected, observed);
     for (const m of plan.machines) for (const d of m.drift) o.note(`${m.machine}: ${d}`);
+    // `--provision` on a machine that is up to date runs its provisioners, as Vagrant does.
+    const provisionOnly = (action: string) => action === 'none' && o.provision === 'all';
     const jobs: MachineJob<MachineRun>[] = plan.machines
-      .filter((m) => m.action !== 'none')
+      .filter((m) => m.action !== 'none' || provisionOnly(m.action))
       .map((m) => {
         const spec = selected.find((s) => s.name === m.machine)!;
         const run = newMachineRun(
@@ -30,9 +32,11 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
           observed.get(m.machine)!.actual,
           o.provision,
         );
-        return { machine: m.machine, steps: upPipeline, ctx: run };
+        if (!provisionOnly(m.action)) return { machine: m.machine, steps: upPipeline, ctx: run };
+        run.endpoint = run.actual.ssh;
+        return { machine: m.machine, steps: provisionPipeline, ctx: run };
       });
-    for (const m of plan.machines.filter((x) => x.action === 'none'))
+    for (const m of plan.machines.filter((x) => x.action === 'none' && !provisionOnly(x.action)))
       o.note(`${m.machine}: ${m.reason}, nothing to do`);
     const results = await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) });
     for (const j of jobs) closeSsh(j.ctx);

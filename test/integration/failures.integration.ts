@@ -99,6 +99,35 @@ machines:
     ]);
   });
 
+  it('one machine failing does not stop the others; the summary names it and its step', async () => {
+    const p = project({
+      'Boxfile.yaml': `version: 1
+defaults: { box: tiny, memory: 256 }
+machines:
+  good:
+    provision: [{ shell: echo good-done }]
+  bad:
+    provision: [{ name: boom, shell: exit 9 }]
+`,
+    });
+    await p.addTinyBox();
+    const r = await p.run(['up']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('good | good-done');
+    expect(r.stderr).toContain('error (machine bad, step provision): provisioner `boom` exited with code 9');
+    expect(r.stderr).toContain('error: 1 of 2 machine(s) failed: bad');
+    expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
+      { name: 'good', state: 'running' },
+      { name: 'bad', state: 'running' },
+    ]);
+    expect(JSON.parse((await p.ok(['plan', '--json'])).stdout)).toMatchObject({
+      machines: [
+        { machine: 'good', action: 'none' },
+        { machine: 'bad', action: 'continue' },
+      ],
+    });
+  });
+
   it('a guest that does not answer SSH in boot_timeout fails naming the machine and showing its console', async () => {
     const p = project({
       'Boxfile.yaml': 'version: 1\nmachines:\n  slow:\n    box: tiny\n    memory: 256\n    boot_timeout: 1\n',

@@ -133,10 +133,14 @@ describe('a machine from up to destroy', () => {
     expect(await guest('wc -l < /root/always.count')).toMatch(/^\s*2\n$/);
   });
 
-  it('provision runs every provisioner on demand', async () => {
+  it('provision runs every provisioner on demand, and so does up --provision', async () => {
     const r = await p.ok(['provision']);
     expect(r.stdout).toContain('web | provisioning web-1');
     expect(await guest('wc -l < /root/once.count')).toMatch(/^\s*2\n$/);
+    await p.ok(['up', '--provision']);
+    expect(await guest('wc -l < /root/once.count')).toMatch(/^\s*3\n$/);
+    await p.ok(['up', '--no-provision']);
+    expect(await guest('wc -l < /root/once.count')).toMatch(/^\s*3\n$/);
   });
 
   it('box remove refuses while the machine disk is backed by the box', async () => {
