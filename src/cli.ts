@@ -87,6 +87,18 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       ),
     );
   cli
+    .command('rsync [...machines]', 'Sync the synced folders of running machines now')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/rsync.js')).rsyncNow(cwd, machines, opts(f))),
+    );
+  cli
+    .command('rsync-auto [...machines]', 'Sync, then watch synced folders and sync each change')
+    .option('--json', 'One JSON object per sync')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/rsync-auto.js')).rsyncAuto(cwd, machines, opts(f))),
+    );
+  cli
     .command('status [...machines]', 'Show the state of machines')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>

@@ -19,6 +19,10 @@ export interface RsyncJob {
   extraArgs?: string[];
   /** The SSH user is not root: the guest's rsync runs through sudo to write anywhere. */
   sudo?: boolean;
+  /** Extra OpenSSH options for the remote shell, e.g. `-o ControlPath=...` for a shared connection. */
+  sshOptions?: string[];
+  /** Written to rsync's stdin, e.g. the list for `--files-from=-`. */
+  input?: string;
 }
 
 /** Always excluded: boxfest's own state and VCS metadata. */
@@ -47,7 +51,7 @@ export function rsyncArgs(job: RsyncJob): string[] {
     ...(job.sudo === true ? ['--rsync-path=sudo -n rsync'] : []),
     ...(job.extraArgs ?? []),
     '-e',
-    `ssh -F ${rsyncQuote(job.sshConfig)}`,
+    ['ssh', '-F', rsyncQuote(job.sshConfig), ...(job.sshOptions ?? []).map(rsyncQuote)].join(' '),
     `${job.src.endsWith('/') ? job.src : job.src + '/'}`,
     `${job.alias}:${job.dest}`,
   ];
@@ -60,7 +64,15 @@ export interface RsyncResult {
 
 export function rsync(job: RsyncJob, onLine?: (line: string) => void): Promise<RsyncResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('rsync', rsyncArgs(job), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      job.input === undefined
+        ? spawn('rsync', rsyncArgs(job), { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('rsync', rsyncArgs(job), { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (child.stdin !== null) {
+      // The job's input, e.g. the list for --files-from=-.
+      child.stdin.on('error', () => undefined); // rsync failed early: its exit code tells why
+      child.stdin.end(job.input);
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -1,0 +1,62 @@
+import type { Environment, MachineSpec } from '../config/types.js';
+import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
+import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
+import type { Step } from '../pipeline/step.js';
+import { waitSsh } from '../pipeline/steps/wait-ssh.js';
+import { syncAll } from '../pipeline/steps/sync-folders.js';
+import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
+import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
+
+/** Like the `up` pipeline's sync-folders, but also keeps rsync's summary lines for --json. */
+const syncNow: Step<MachineRun> = {
+  name: 'sync-folders',
+  title: 'sync folders',
+  skip: (ctx) => (ctx.spec.syncedFolders.every((f) => f.disabled) ? 'no synced folders' : false),
+  run: async (ctx, out) => {
+    await syncAll(ctx, (l) => {
+      ctx.log.push(l);
+      out.line(l);
+    });
+    out.title(`synced ${ctx.spec.syncedFolders.filter((f) => !f.disabled).length} folder(s)`);
+  },
+};
+
+/** `rsync` on a running machine: connect, then sync every enabled folder. */
+export const rsyncPipeline: Step<MachineRun>[] = [waitSsh, syncNow];
+
+/** Syncs the enabled folders of `specs` (all running) now; the caller holds the lock. */
+export async function syncMachines(
+  env: Environment,
+  home: string,
+  specs: MachineSpec[],
+  json: boolean,
+): Promise<{ jobs: MachineJob<MachineRun>[]; results: JobResult[] }> {
+  const observed = await observe(env, specs);
+  for (const s of specs) requireRunning(observed.get(s.name), s.name);
+  const jobs: MachineJob<MachineRun>[] = specs.map((spec) => {
+    const run = newMachineRun(env, spec, providerOf(spec), home, observed.get(spec.name)!.actual, 'none');
+    run.endpoint = observed.get(spec.name)!.actual.ssh;
+    return { machine: spec.name, steps: rsyncPipeline, ctx: run };
+  });
+  const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(json) });
+  for (const j of jobs) closeSsh(j.ctx);
+  return { jobs, results };
+}
+
+/** `boxfest rsync [MACHINE...]`: syncs the enabled synced folders of running machines now. */
+export async function rsyncNow(cwd: string, names: string[], o: CommandOptions): Promise<number> {
+  const { env, home, selected } = openProject(cwd, names);
+  return withLock(env, 'rsync', async () => {
+    const { jobs, results } = await syncMachines(env, home, selected, o.json);
+    if (o.json)
+      o.print(
+        JSON.stringify(
+          jobsSummary(results).map((r, i) => ({ ...r, output: jobs[i]!.ctx.log })),
+          null,
+          2,
+        ),
+      );
+    failIfAnyFailed(results, o);
+    return 0;
+  });
+}
