@@ -126,3 +126,34 @@ machines:
     ]);
   });
 });
+
+describe('a non-root SSH user', () => {
+  const p = new TestProject({
+    'Boxfile.yaml': `version: 1
+machines:
+  web:
+    box: tiny
+    memory: 256
+    ssh: { user: box }
+    synced_folders: [{ src: ./app, dest: /srv/app }]
+    provision:
+      - { name: as-root, shell: 'echo "privileged as $(id -un)"; touch /root/made-by-root' }
+      - { name: as-user, privileged: false, shell: 'echo "unprivileged as $(id -un)"' }
+`,
+    'app/hello.txt': 'hello\n',
+  });
+  afterAll(async () => {
+    await p.cleanup();
+  });
+
+  it('runs privileged provisioners through sudo as root, the others as itself; syncs into root-owned paths', async () => {
+    await p.addTinyBox();
+    const r = await p.ok(['up']);
+    expect(r.stdout).toContain('web | privileged as root');
+    expect(r.stdout).toContain('web | unprivileged as box');
+    const guest = async (cmd: string) => (await p.ok(['ssh', 'web', '-c', cmd])).stdout;
+    expect(await guest('id -un')).toBe('box\n');
+    expect(await guest('cat /srv/app/hello.txt')).toBe('hello\n');
+    expect(await guest('sudo -n test -e /root/made-by-root && echo yes')).toBe('yes\n');
+  });
+});
