@@ -49,3 +49,20 @@ export function failIfAnyFailed(results: JobResult[], o: CommandOptions): void {
   if (o.json) throw new ExitError(1);
   throw new MachinesFailed(results);
 }
+
+/** Prints the --json result of machine jobs that collect output (`log`), then fails if any failed. */
+export function finishJobs(
+  jobs: readonly { ctx: { log: string[] } }[],
+  results: JobResult[],
+  o: CommandOptions,
+): void {
+  if (o.json)
+    o.print(
+      JSON.stringify(
+        jobsSummary(results).map((r, i) => ({ ...r, output: jobs[i]?.ctx.log ?? [] })),
+        null,
+        2,
+      ),
+    );
+  failIfAnyFailed(results, o);
+}

@@ -2,7 +2,7 @@ import { BoxfestError } from '../errors.js';
 import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import { provisionPipeline } from '../pipeline/up.js';
-import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
+import { finishJobs, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
 
 /** Runs every provisioner (`once` ones too) on running machines, like `vagrant provision`. */
@@ -32,15 +32,7 @@ export async function provision(
     });
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     for (const j of jobs) closeSsh(j.ctx);
-    if (o.json)
-      o.print(
-        JSON.stringify(
-          jobsSummary(results).map((r, i) => ({ ...r, output: jobs[i]!.ctx.log })),
-          null,
-          2,
-        ),
-      );
-    failIfAnyFailed(results, o);
+    finishJobs(jobs, results, o);
     return 0;
   });
 }

@@ -4,7 +4,7 @@ import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeli
 import type { Step } from '../pipeline/step.js';
 import { waitSsh } from '../pipeline/steps/wait-ssh.js';
 import { syncAll } from '../pipeline/steps/sync-folders.js';
-import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
+import { finishJobs, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
 
 /** Like the `up` pipeline's sync-folders, but also keeps rsync's summary lines for --json. */
@@ -48,15 +48,7 @@ export async function rsyncNow(cwd: string, names: string[], o: CommandOptions):
   const { env, home, selected } = openProject(cwd, names);
   return withLock(env, 'rsync', async () => {
     const { jobs, results } = await syncMachines(env, home, selected, o.json);
-    if (o.json)
-      o.print(
-        JSON.stringify(
-          jobsSummary(results).map((r, i) => ({ ...r, output: jobs[i]!.ctx.log })),
-          null,
-          2,
-        ),
-      );
-    failIfAnyFailed(results, o);
+    finishJobs(jobs, results, o);
     return 0;
   });
 }
