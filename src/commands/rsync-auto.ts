@@ -9,11 +9,12 @@ import { BoxfestError, errorMessage } from '../errors.js';
 import { closeSsh, newMachineRun } from '../pipeline/machine-run.js';
 import { syncAll } from '../pipeline/steps/sync-folders.js';
 import { waitSsh } from '../pipeline/steps/wait-ssh.js';
-import { hostAlias } from '../ssh/machine.js';
+import type { SshTarget } from '../ssh/client.js';
+import { hostAlias, machineTarget } from '../ssh/machine.js';
 import { readMachineState } from '../state/machine-state.js';
 import { machinePaths } from '../state/paths.js';
 import { sleep } from '../state/process.js';
-import { DEFAULT_EXCLUDES, type RsyncJob } from '../sync/rsync.js';
+import { excludesFor, type RsyncJob } from '../sync/rsync.js';
 import {
   ChangeBatch,
   ConnectionLost,
@@ -22,6 +23,7 @@ import {
   isConnectionFailure,
   syncPaths,
 } from '../sync/watch.js';
+import { SftpSession } from '../sync/sftp.js';
 import { failIfAnyFailed, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
 import { syncMachines } from './rsync.js';
@@ -68,12 +70,17 @@ interface WatchedFolder {
   folder: SyncedFolder;
   job: RsyncJob;
   batch: ChangeBatch;
+  excluded: (rel: string, isDir: boolean | undefined) => boolean;
   watcher?: FSWatcher;
 }
 
 class AutoMachine {
   readonly folders: WatchedFolder[];
   private readonly master: SshMaster;
+  /** The fast path for bursts of plain files (see src/sync/sftp.ts). */
+  private readonly sftp: SftpSession;
+  /** The SSH user is root: SFTP can write wherever rsync could. */
+  private root = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -89,16 +96,18 @@ class AutoMachine {
     const paths = machinePaths(env.root, spec.name);
     const alias = hostAlias(env, spec.name);
     this.master = new SshMaster(paths.sshConfig, alias);
+    this.sftp = new SftpSession(() => this.target());
     this.folders = autoFolders(spec).map((f) => ({
       folder: f,
       batch: new ChangeBatch(),
+      excluded: excludeMatcher(excludesFor(f.exclude)),
       job: {
         machine: spec.name,
         alias,
         sshConfig: paths.sshConfig,
         src: f.src,
         dest: f.dest,
-        excludes: [...DEFAULT_EXCLUDES, ...f.exclude],
+        excludes: excludesFor(f.exclude),
         delete: f.delete,
         extraArgs: f.args,
       },
@@ -108,7 +117,7 @@ class AutoMachine {
   async watch(): Promise<void> {
     await Promise.all(
       this.folders.map(async (w) => {
-        const excluded = excludeMatcher(w.job.excludes);
+        const excluded = w.excluded;
         const relOf = (path: string) => relative(w.folder.src, path).split(sep).join('/');
         const watcher = watch(w.folder.src, {
           ignoreInitial: true,
@@ -140,7 +149,30 @@ class AutoMachine {
   async connect(): Promise<void> {
     const user = readMachineState(this.env.root, this.spec.name)?.sshUser ?? 'root';
     for (const w of this.folders) w.job.sudo = user !== 'root';
+    this.root = user === 'root';
     await this.master.start();
+    await this.openSftp();
+  }
+
+  /** The machine's ssh2 target: its key and pinned host key, on the port of its ssh_config. */
+  private target(): SshTarget | undefined {
+    const state = readMachineState(this.env.root, this.spec.name);
+    if (state?.hostKey === undefined || state.sshPort === undefined) return undefined;
+    const paths = machinePaths(this.env.root, this.spec.name);
+    return machineTarget(paths, state, { host: '127.0.0.1', port: state.sshPort }, undefined);
+  }
+
+  /** Without SFTP every burst still syncs, through rsync: a failure here is not fatal. */
+  private async openSftp(): Promise<void> {
+    if (!this.root || this.folders.every((w) => !this.sftpFits(w))) return;
+    await this.sftp.open().catch((e: unknown) => {
+      this.o.note(`${this.spec.name}: no SFTP session (${errorMessage(e)}); syncing with rsync only`);
+    });
+  }
+
+  /** rsync options SFTP does not reproduce (`chown`, the folder's own `args`) keep it on rsync. */
+  private sftpFits(w: WatchedFolder): boolean {
+    return this.root && w.folder.chown === undefined && w.folder.args.length === 0;
   }
 
   /** Changes seen so far (during the first sync) are sent now; later ones after the debounce. */
@@ -178,12 +210,30 @@ class AutoMachine {
     if (this.folders.every((w) => w.batch.size === 0)) return;
     const t0 = performance.now();
     let n = 0;
+    let viaRsync = false;
     try {
       if (!this.master.alive) throw new ConnectionLost(this.spec.name, 'the shared SSH connection closed');
       for (const w of this.folders) {
         if (w.batch.size === 0) continue;
         const { send, gone } = w.batch.take(w.folder.src);
+        if (this.sftpFits(w) && (await this.sftp.ensure())) {
+          try {
+            n += await this.sftp.push({
+              src: w.folder.src,
+              dest: w.folder.dest,
+              send,
+              gone,
+              excluded: w.excluded,
+              delete: w.folder.delete,
+            });
+            continue;
+          } catch {
+            // Something SFTP does not do (a symlink, a big file) or an SFTP failure: rsync redoes
+            // the whole burst, and tells a lost connection from a file problem.
+          }
+        }
         try {
+          viaRsync = true;
           n += await syncPaths(
             { job: w.job, delete: w.folder.delete, chown: w.folder.chown, master: this.master },
             send,
@@ -199,12 +249,12 @@ class AutoMachine {
       await this.reconnect(e);
       return;
     }
-    if (n > 0) this.line(n, performance.now() - t0);
+    if (n > 0) this.line(n, performance.now() - t0, false, viaRsync ? 'rsync' : 'sftp');
   }
 
-  private line(changes: number, ms: number, full = false): void {
+  private line(changes: number, ms: number, full: boolean, via: 'sftp' | 'rsync'): void {
     const name = this.spec.name;
-    if (this.o.json) this.o.print(JSON.stringify({ machine: name, changes, ms: Math.round(ms), full }));
+    if (this.o.json) this.o.print(JSON.stringify({ machine: name, changes, ms: Math.round(ms), full, via }));
     else
       this.o.print(
         full
@@ -231,6 +281,7 @@ class AutoMachine {
     const why = (cause instanceof BoxfestError ? (cause.details ?? '') : '').split('\n')[0] ?? '';
     this.o.note(`${name}: connection lost${why === '' ? '' : ` (${why})`}; waiting for the machine`);
     await this.master.stop();
+    this.sftp.close();
     let lastError = '';
     while (!this.stopping) {
       try {
@@ -255,7 +306,8 @@ class AutoMachine {
             closeSsh(run);
           }
           await this.master.start();
-          this.line(0, performance.now() - t0, true);
+          await this.openSftp();
+          this.line(0, performance.now() - t0, true, 'rsync');
           return;
         }
       } catch (e) {
@@ -272,6 +324,7 @@ class AutoMachine {
     if (this.timer !== undefined) clearTimeout(this.timer);
     await Promise.all(this.folders.map((w) => w.watcher?.close() ?? Promise.resolve()));
     await this.running?.catch(() => undefined);
+    this.sftp.close();
     await this.master.dispose();
   }
 }

@@ -28,6 +28,12 @@ export interface RsyncJob {
 /** Always excluded: boxfest's own state and VCS metadata. */
 export const DEFAULT_EXCLUDES = ['.boxfest/', '.git/'];
 
+/** boxfest's default excludes, then the folder's own; `!.git/` in the folder's list lifts a default. */
+export function excludesFor(own: readonly string[]): string[] {
+  const kept = DEFAULT_EXCLUDES.filter((d) => !own.includes(`!${d}`));
+  return [...kept, ...own.filter((e) => !e.startsWith('!'))];
+}
+
 /** rsync parses -e itself: it splits on spaces and honours single or double quotes (no escapes). */
 function rsyncQuote(s: string): string {
   if (!s.includes("'")) return `'${s}'`;

@@ -1,6 +1,6 @@
 // rsync-auto on one real guest: the real CLI as a child process, real chokidar, real rsync.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestProject } from './harness.js';
@@ -38,6 +38,19 @@ describe('rsync-auto', () => {
     }
     expect(got, `${cmd}\n--- rsync-auto stdout\n${stdout}\n--- stderr\n${stderr}`).toBe(want);
   };
+  /** The sync lines (JSON) printed since stdout had `mark` characters, once one matches `want`. */
+  const syncLine = async (mark: number, want: Record<string, unknown>, timeoutMs = 5_000) => {
+    const end = Date.now() + timeoutMs;
+    const lines = () =>
+      stdout
+        .slice(mark)
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    while (Date.now() < end && !lines().some((l) => Object.entries(want).every(([k, v]) => l[k] === v)))
+      await new Promise((r) => setTimeout(r, 50));
+    expect(lines(), stderr).toContainEqual(expect.objectContaining(want));
+  };
   const write = (rel: string, text: string) => {
     mkdirSync(join(p.root, rel, '..'), { recursive: true });
     writeFileSync(join(p.root, rel), text);
@@ -46,7 +59,7 @@ describe('rsync-auto', () => {
   beforeAll(async () => {
     await p.addTinyBox();
     await p.ok(['up']);
-    const c = spawn(process.execPath, [BIN, 'rsync-auto'], {
+    const c = spawn(process.execPath, [BIN, 'rsync-auto', '--json'], {
       cwd: p.root,
       env: { ...process.env, BOXFEST_HOME: p.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -85,14 +98,30 @@ describe('rsync-auto', () => {
     expect(await guest('cat /srv/app/first.txt')).toBe('first\n');
   });
 
-  it('propagates a created file', async () => {
+  it('propagates a created file (over SFTP, no rsync)', async () => {
+    const mark = stdout.length;
     write('app/sub/new.txt', 'one\n');
     await eventually('cat /srv/app/sub/new.txt', 'one\n');
+    await syncLine(mark, { machine: 'web', full: false, via: 'sftp' });
   });
 
   it('propagates a modification', async () => {
     write('app/sub/new.txt', 'two\n');
     await eventually('cat /srv/app/sub/new.txt', 'two\n');
+  });
+
+  it('keeps mode and mtime like rsync -a, and follows symlinks (rsync fallback)', async () => {
+    write('app/sub/run.sh', '#!/bin/sh\n');
+    chmodSync(join(p.root, 'app/sub/run.sh'), 0o750);
+    utimesSync(join(p.root, 'app/sub/run.sh'), 1_600_000_000, 1_600_000_000);
+    await eventually('stat -c "%a %Y" /srv/app/sub/run.sh', '750 1600000000\n');
+    const mark = stdout.length;
+    symlinkSync('run.sh', join(p.root, 'app/sub/link.sh'));
+    await eventually('cat /srv/app/sub/link.sh', '#!/bin/sh\n');
+    await syncLine(mark, { via: 'rsync' });
+    rmSync(join(p.root, 'app/sub/run.sh'));
+    rmSync(join(p.root, 'app/sub/link.sh'));
+    await eventually('ls -A /srv/app/sub', 'new.txt\n');
   });
 
   it('propagates a rename', async () => {
@@ -126,12 +155,29 @@ describe('rsync-auto', () => {
     expect(await guest('cat /srv/keep/k.txt')).toBe('k\n');
   });
 
+  it('follows the machine through `halt` and `up` (run separately) and keeps syncing', async () => {
+    await p.ok(['halt']);
+    await p.ok(['up']);
+    let mark = stdout.length;
+    write('app/after-reboot.txt', 'back\n');
+    await eventually('cat /srv/app/after-reboot.txt', 'back\n', 60_000);
+    await syncLine(mark, { machine: 'web', full: true });
+    expect(child!.exitCode, stderr).toBeNull();
+    // Later bursts go through the reopened SFTP session again.
+    mark = stdout.length;
+    write('app/after-reboot.txt', 'again\n');
+    await eventually('cat /srv/app/after-reboot.txt', 'again\n');
+    await syncLine(mark, { full: false, via: 'sftp' });
+    rmSync(join(p.root, 'app/after-reboot.txt'));
+    await eventually('ls -A /srv/app', 'ok.txt\n');
+  }, 180_000);
+
   it('stops cleanly on SIGINT, exit code 0, one line per sync', async () => {
     const c = child!;
     const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
     process.kill(c.pid!, 'SIGINT');
     expect(await exited, stderr).toBe(0);
-    expect(stdout).toMatch(/^web: \d+ change\(s\) synced in \d+ ms$/m);
+    expect(stdout).toMatch(/^\{"machine":"web","changes":\d+,"ms":\d+,"full":false,"via":"sftp"\}$/m);
     expect(stderr).not.toContain('error');
   });
 

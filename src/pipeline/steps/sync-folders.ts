@@ -3,7 +3,7 @@ import { asRoot } from '../../ssh/as-root.js';
 import { exec, execChecked } from '../../ssh/client.js';
 import { hostAlias } from '../../ssh/machine.js';
 import { readMachineState } from '../../state/machine-state.js';
-import { DEFAULT_EXCLUDES, rsync } from '../../sync/rsync.js';
+import { excludesFor, rsync } from '../../sync/rsync.js';
 import { shellQuote } from '../../util/quote.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -43,7 +43,7 @@ export async function syncAll(ctx: MachineRun, onLine: (l: string) => void): Pro
         sshConfig: ctx.paths.sshConfig,
         src: f.src,
         dest: f.dest,
-        excludes: [...DEFAULT_EXCLUDES, ...f.exclude],
+        excludes: excludesFor(f.exclude),
         delete: f.delete,
         extraArgs: f.args,
         sudo: user !== 'root',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BoxfestError } from '../../../src/errors.js';
-import { DEFAULT_EXCLUDES, rsyncArgs } from '../../../src/sync/rsync.js';
+import { DEFAULT_EXCLUDES, excludesFor, rsyncArgs } from '../../../src/sync/rsync.js';
 import type { RsyncJob } from '../../../src/sync/rsync.js';
 
 function job(over: Partial<RsyncJob> = {}): RsyncJob {
@@ -87,5 +87,19 @@ describe('rsyncArgs', () => {
     const args = rsyncArgs(job({ alias, dest }));
     expect(args.at(-1)).toBe(expected);
     expect(args.filter((a) => a === '--protect-args')).toHaveLength(1);
+  });
+});
+
+describe('excludesFor', () => {
+  it.each<[string[], string[]]>([
+    [[], ['.boxfest/', '.git/']],
+    [['node_modules/'], ['.boxfest/', '.git/', 'node_modules/']],
+    [
+      ['!.git/', '*.tmp'],
+      ['.boxfest/', '*.tmp'],
+    ],
+    [['!.boxfest/', '!.git/'], []],
+  ])('%j → %j', (own, want) => {
+    expect(excludesFor(own)).toEqual(want);
   });
 });
