@@ -2,12 +2,8 @@
 // Lifecycle timings of one machine on the tiny box, medians over N rounds, with the ratio to the
 // Vagrant + vagrant-libvirt figures measured on this kind of machine (../shared/docs/qemu.md).
 // Not a test: it prints, it does not assert. Usage: npm run bench [-- ROUNDS]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { benchProject, median } from './project.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const ROUNDS = Number(process.argv[2] ?? 3);
 const VAGRANT_S = {
   'cold up': 12.1,
@@ -18,42 +14,20 @@ const VAGRANT_S = {
   destroy: null,
 };
 
-const boxDir = join(ROOT, '.cache', 'tiny-box');
-execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], { stdio: 'ignore' });
-const base = mkdtempSync(join(tmpdir(), 'boxfest-bench-'));
-const project = join(base, 'project');
-mkdirSync(join(project, 'app'), { recursive: true });
-writeFileSync(join(project, 'app', 'hello.txt'), 'hello\n');
-writeFileSync(
-  join(project, 'Boxfile.yaml'),
-  'version: 1\nmachines:\n  web:\n    box: tiny\n    memory: 256\n    synced_folders: [{ src: ./app, dest: /srv/app }]\n    provision: [{ shell: "true" }]\n',
-);
-const env = { ...process.env, BOXFEST_HOME: join(base, 'home'), BOXFEST_QEMU_RESTRICT_NAT: '1' };
-
-function boxfest(...args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/boxfest.js'), ...args], {
-    cwd: project,
-    env,
-    encoding: 'utf8',
-  });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`boxfest ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-  return s;
-}
+const {
+  boxfest: timed,
+  addTinyBox,
+  cleanup,
+} = benchProject({
+  'app/hello.txt': 'hello\n',
+  'Boxfile.yaml':
+    'version: 1\nmachines:\n  web:\n    box: tiny\n    memory: 256\n    synced_folders: [{ src: ./app, dest: /srv/app }]\n    provision: [{ shell: "true" }]\n',
+});
+const boxfest = (...args) => timed(...args) / 1000;
 
 const samples = Object.fromEntries(Object.keys(VAGRANT_S).map((k) => [k, []]));
 try {
-  boxfest(
-    'box',
-    'add',
-    'tiny',
-    join(boxDir, 'box.qcow2'),
-    '--ssh-key',
-    join(boxDir, 'insecure_key'),
-    '--disk-interface',
-    'nvme',
-  );
+  addTinyBox();
   for (let i = 0; i < ROUNDS; i++) {
     samples['cold up'].push(boxfest('up'));
     samples['no-op up'].push(boxfest('up'));
@@ -63,11 +37,9 @@ try {
     samples.destroy.push(boxfest('destroy', '--force'));
   }
 } finally {
-  spawnSync(process.execPath, [join(ROOT, 'bin/boxfest.js'), 'destroy', '--force'], { cwd: project, env });
-  rmSync(base, { recursive: true, force: true });
+  cleanup();
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`boxfest lifecycle, 1 machine, tiny box, ${ROUNDS} round(s), accel from status; medians:`);
 console.log('operation       boxfest   vagrant-libvirt   ratio');
 for (const [op, xs] of Object.entries(samples)) {

@@ -2,42 +2,25 @@
 // rsync-auto on the tiny box: host-write → visible-in-guest latency over N edits (p50, p95), and
 // one changed file in a 10,000-file tree: rsync-auto's targeted sync vs a full `boxfest rsync`.
 // Not a test: it prints, it does not assert. Usage: npm run bench:rsync [-- EDITS]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, benchProject, median, percentile as pct } from './project.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const EDITS = Number(process.argv[2] ?? 50);
 const TREE = 10_000;
 const ROUNDS = 5;
 
-const boxDir = join(ROOT, '.cache', 'tiny-box');
-execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], { stdio: 'ignore' });
-const base = mkdtempSync(join(tmpdir(), 'boxfest-bench-'));
-const project = join(base, 'project');
-mkdirSync(join(project, 'app'), { recursive: true });
-writeFileSync(join(project, 'app', 'edit.txt'), 'v-init\n');
-for (let d = 0; d < TREE / 100; d++) {
-  mkdirSync(join(project, 'tree', `d${d}`), { recursive: true });
-  for (let f = 0; f < 100; f++) writeFileSync(join(project, 'tree', `d${d}`, `f${f}.txt`), `${d}/${f}\n`);
-}
-writeFileSync(
-  join(project, 'Boxfile.yaml'),
-  'version: 1\nmachines:\n  web:\n    box: tiny\n    memory: 256\n' +
+const files = {
+  'app/edit.txt': 'v-init\n',
+  'Boxfile.yaml':
+    'version: 1\nmachines:\n  web:\n    box: tiny\n    memory: 256\n' +
     '    synced_folders: [{ src: ./app, dest: /srv/app }, { src: ./tree, dest: /srv/tree }]\n',
-);
-const env = { ...process.env, BOXFEST_HOME: join(base, 'home'), BOXFEST_QEMU_RESTRICT_NAT: '1' };
-const BIN = join(ROOT, 'bin/boxfest.js');
+};
+for (let d = 0; d < TREE / 100; d++)
+  for (let f = 0; f < 100; f++) files[`tree/d${d}/f${f}.txt`] = `${d}/${f}\n`;
+const { project, env, boxfest, addTinyBox, cleanup } = benchProject(files);
 const sshConfig = join(project, '.boxfest/machines/web/ssh_config');
-
-function boxfest(...args) {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: project, env, encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`boxfest ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-  return ms;
-}
 
 /** Lines from a child's stream, awaited one at a time. */
 function lineReader(stream) {
@@ -81,9 +64,6 @@ const POLLER = `while IFS= read -r path && IFS= read -r want; do
   echo ok
 done`;
 
-const pct = (xs, p) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
-const median = (xs) => pct(xs, 50);
 let auto;
 let poller;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -93,16 +73,7 @@ const targetedVisible = [];
 const full = [];
 const rawFull = [];
 try {
-  boxfest(
-    'box',
-    'add',
-    'tiny',
-    join(boxDir, 'box.qcow2'),
-    '--ssh-key',
-    join(boxDir, 'insecure_key'),
-    '--disk-interface',
-    'nvme',
-  );
+  addTinyBox();
   const upMs = boxfest('up');
   console.log(`up with the ${TREE}-file tree: ${(upMs / 1000).toFixed(1)} s`);
   const alias = /^Host (\S+)/m.exec(readFileSync(sshConfig, 'utf8'))[1];
@@ -172,8 +143,7 @@ try {
   }
   if (auto?.pid !== undefined && auto.exitCode === null && auto.signalCode === null)
     process.kill(auto.pid, 'SIGKILL');
-  spawnSync(process.execPath, [BIN, 'destroy', '--force'], { cwd: project, env });
-  rmSync(base, { recursive: true, force: true });
+  cleanup();
 }
 
 const f0 = (x) => x.toFixed(0).padStart(6);

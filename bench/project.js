@@ -1,0 +1,55 @@
+// What every benchmark starts with: the tiny test box (built or cached), a temp project with its
+// own BOXFEST_HOME, the real CLI timed per call, and a cleanup that destroys everything.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'bin/boxfest.js');
+
+/** `files` maps project-relative paths to contents; `Boxfile.yaml` among them. */
+export function benchProject(files) {
+  const boxDir = join(ROOT, '.cache', 'tiny-box');
+  execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], { stdio: 'ignore' });
+  const base = mkdtempSync(join(tmpdir(), 'boxfest-bench-'));
+  const project = join(base, 'project');
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(project, path)), { recursive: true });
+    writeFileSync(join(project, path), text);
+  }
+  const env = { ...process.env, BOXFEST_HOME: join(base, 'home'), BOXFEST_QEMU_RESTRICT_NAT: '1' };
+  /** Runs the CLI in the project; returns milliseconds; throws with its output on failure. */
+  const boxfest = (...args) => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: project, env, encoding: 'utf8' });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`boxfest ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+    return ms;
+  };
+  return {
+    project,
+    env,
+    boxfest,
+    addTinyBox: () =>
+      boxfest(
+        'box',
+        'add',
+        'tiny',
+        join(boxDir, 'box.qcow2'),
+        '--ssh-key',
+        join(boxDir, 'insecure_key'),
+        '--disk-interface',
+        'nvme',
+      ),
+    cleanup: () => {
+      spawnSync(process.execPath, [BIN, 'destroy', '--force'], { cwd: project, env });
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The p-th percentile (nearest rank) of xs. */
+export const percentile = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+export const median = (xs) => percentile(xs, 50);
