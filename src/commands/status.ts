@@ -4,18 +4,21 @@ import { observe, openProject } from './project.js';
 
 export async function status(cwd: string, names: string[], o: CommandOptions): Promise<number> {
   const { env, selected } = openProject(cwd, names);
-  const observed = await observe(env, selected);
+  const observed = await observe(env, selected, { orphans: names.length === 0 });
   const plan = reconcile(selected, observed);
-  const rows = selected.map((spec) => {
-    const a = observed.get(spec.name)!.actual;
+  const rows = plan.machines.map((m) => {
+    const a = observed.get(m.machine)!.actual;
+    const provider = selected.find((s) => s.name === m.machine)?.provider ?? env.provider;
     return {
-      name: spec.name,
+      name: m.machine,
       state: a.state,
-      provider: spec.provider,
+      provider,
       ...(a.accel === undefined ? {} : { accel: a.accel }),
-      ...(a.state === 'running' && a.ssh !== undefined ? { ssh: a.ssh } : {}),
+      ...((a.state === 'running' || a.state === 'suspended') && a.ssh !== undefined ? { ssh: a.ssh } : {}),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
-      drift: plan.machines.find((m) => m.machine === spec.name)?.drift ?? [],
+      /** What `up` would do next (see `plan`). */
+      next: m.action,
+      changes: m.changes,
     };
   });
   if (o.json) {
@@ -27,8 +30,10 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const how = r.accel === undefined ? `(${r.provider})` : `(${r.provider}, ${r.accel})`;
     const ssh = r.ssh === undefined ? '' : `  ssh ${r.ssh.host}:${r.ssh.port}`;
     const why = r.reason === undefined ? '' : `  ${r.reason}`;
-    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${why}`);
-    for (const d of r.drift) o.print(`${' '.repeat(width)}  drift: ${d}`);
+    const gone = r.next === 'remove' ? '  (not in the Boxfile)' : '';
+    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${why}${gone}`);
+    for (const c of r.changes)
+      o.print(`${' '.repeat(width)}  changed: ${c.message} (${c.class.replace('_', ' ')})`);
   }
   return 0;
 }

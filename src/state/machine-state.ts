@@ -1,16 +1,12 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
-import type { MachineSpec, ProviderName } from '../config/types.js';
+import type { ProviderName } from '../config/types.js';
+import type { AppliedSpec } from './applied.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
 
-/** The parts of a machine's spec that need a reboot (or a new disk) to change. */
-export interface AppliedSpec {
-  box: string;
-  cpus: number;
-  memory: number;
-  hostname: string;
-}
+export type { AppliedSpec } from './applied.js';
+export { appliedSpecOf } from './applied.js';
 
 export interface MachineState {
   provider: ProviderName;
@@ -35,10 +31,8 @@ export interface MachineState {
   converged: boolean;
   /** Names of `once` provisioners that have run on this machine (reset when it is recreated). */
   provisioned: string[];
-}
-
-export function appliedSpecOf(spec: MachineSpec): AppliedSpec {
-  return { box: spec.box, cpus: spec.cpus, memory: spec.memory, hostname: spec.hostname };
+  /** Set by `suspend` (the VM is paused in place), cleared by `resume` and by every boot. */
+  suspended?: boolean;
 }
 
 export function readMachineState(root: string, name: string): MachineState | undefined {

@@ -15,7 +15,13 @@ export const homePaths = (home: string) => ({
   /** Host facts that are slow to probe (KVM usability), keyed by QEMU version. */
   hostFacts: join(home, 'host-facts.json'),
   locks: join(home, 'locks'),
+  /** The global index: one file per project that has had machines, read by `global-status`. */
+  projects: join(home, 'projects'),
 });
+
+/** The index entry of one project, named by a hash of its root so each project has exactly one. */
+export const projectIndexEntry = (home: string, root: string) =>
+  join(homePaths(home).projects, `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
 
 /** Store layout of one box: boxes/<name>/<version>/<provider>/ (room for versions and providers). */
 export const boxPaths = (home: string, name: string, version: string, provider: string) => {

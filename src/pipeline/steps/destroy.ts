@@ -1,0 +1,21 @@
+import { forgetBoxUser } from '../../boxes/store.js';
+import type { MachineContext, Provider } from '../../providers/provider.js';
+import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import type { Step } from '../step.js';
+
+export interface DestroyCtx extends MachineContext {
+  provider: Provider;
+  home: string;
+}
+
+/** Ends the VM and deletes its disk and state; never the box. */
+export const destroyMachine: Step<DestroyCtx> = {
+  name: 'destroy',
+  title: 'destroy',
+  run: async (c) => {
+    const boxName = readMachineState(c.env.root, c.spec.name)?.box.name;
+    await c.provider.destroy(c);
+    if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.paths.disk);
+    removeMachineDir(c.env.root, c.spec.name);
+  },
+};
