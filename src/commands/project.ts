@@ -70,6 +70,7 @@ export function requireRunning(o: Observed | undefined, machine: string): void {
   if (state !== 'running')
     throw new BoxfestError('MACHINE_NOT_RUNNING', `machine \`${machine}\` is ${state.replace('_', ' ')}`, {
       machine,
-      hint: `start it: boxfest up ${machine}`,
+      hint:
+        state === 'suspended' ? `continue it: boxfest resume ${machine}` : `start it: boxfest up ${machine}`,
     });
 }

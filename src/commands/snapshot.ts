@@ -43,6 +43,30 @@ export async function snapshot(
             hint: `create it first: boxfest up ${s.name}`,
           },
         );
+    // Checked for every machine before any is touched: a restore of a missing name must not
+    // power a machine off first.
+    for (const spec of selected) {
+      const names = (await snapshotterOf(providerOf(spec)).listSnapshots(contextOf(env, spec))).map(
+        (s) => s.name,
+      );
+      if (action === 'save' && names.includes(name))
+        throw new BoxfestError(
+          'SNAPSHOT_EXISTS',
+          `machine \`${spec.name}\` already has a snapshot \`${name}\``,
+          {
+            machine: spec.name,
+            hint: `pick another name, or delete it first: boxfest snapshot delete ${name} ${spec.name}`,
+          },
+        );
+      if (action !== 'save' && !names.includes(name))
+        throw new BoxfestError('SNAPSHOT_NOT_FOUND', `machine \`${spec.name}\` has no snapshot \`${name}\``, {
+          machine: spec.name,
+          hint:
+            names.length === 0
+              ? `it has no snapshots; take one: boxfest snapshot save NAME ${spec.name}`
+              : `its snapshots: ${names.join(', ')}`,
+        });
+    }
     const jobs: MachineJob<MachineRun>[] = selected.map((spec) => {
       const actual = observed.get(spec.name)!.actual;
       const ctx = newMachineRun(env, spec, providerOf(spec), home, actual, 'none');
