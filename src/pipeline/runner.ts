@@ -146,6 +146,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
   const list = new Listr(tasks, {
     concurrent: opts.parallel,
     exitOnError: false,
+    // Ctrl-C is ours (sigintSignal): listr2's own handler would exit(127) without any rollback.
+    registerSignalListeners: false,
     renderer: opts.renderer,
     fallbackRenderer: 'simple',
     rendererOptions: {

@@ -106,6 +106,20 @@ export class TestProject {
     });
   }
 
+  /**
+   * Every process on the host whose command line mentions this project's directory, whether a
+   * pidfile knows it or not: what an orphan check must look at.
+   */
+  processesUsingProject(): number[] {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter(
+        (pid) =>
+          pid !== process.pid && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(this.root)) === true,
+      );
+  }
+
   serialLog(machine: string): string {
     try {
       return readFileSync(this.machine(machine).serialLog, 'utf8');

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 
 /**
  * Replaces the box's insecure key with the machine's own: after this, only the per-machine key
- * logs in. The new key is proven to work before the machine counts as re-keyed.
+ * logs in. The new key is proven to work before the machine counts as re-keyed. `sync` in the
+ * guest: a VM killed seconds later (a crash, a power cut) must not boot with the old key file
+ * while state.json says the new key is the only one.
  */
 export const replaceKey: Step<MachineRun> = {
   name: 'replace-key',
@@ -22,7 +24,7 @@ export const replaceKey: Step<MachineRun> = {
     const pub = publicKeyOf(ctx.paths);
     await execChecked(
       ssh.client,
-      `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys`,
+      `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys && sync`,
       'installing the per-machine SSH key',
       ctx.spec.name,
     );

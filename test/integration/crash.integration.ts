@@ -1,0 +1,150 @@
+// Crash safety on a real guest. `up` is SIGKILLed right after each pipeline step in turn (fault
+// injection: BOXFEST_FAULT_KILL_AFTER_STEP), then run again: it must converge to the Boxfile with
+// one QEMU process, no half-written file and no orphan. Ctrl-C rolls back the half-done run; two
+// `up`s at once: one is turned away naming the holder; a dead holder's lock is taken over.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MachinePlan } from '../../src/plan/reconcile.js';
+import { readPidFile, waitUntil } from '../../src/state/process.js';
+import { TestProject } from './harness.js';
+
+const BOXFILE = `version: 1
+machines:
+  web:
+    box: tiny
+    memory: 256
+    hostname: crash-web
+    synced_folders: [{ src: ./app, dest: /srv/app }]
+    provision:
+      - name: count
+        shell: echo ran >> /root/provisioned
+`;
+
+/** The steps a first `up` runs (the others skip themselves on a new machine). */
+const STEPS = [
+  'resolve-box',
+  'import-box',
+  'configure',
+  'create-disk',
+  'boot',
+  'wait-ssh',
+  'replace-key',
+  'set-hostname',
+  'sync-folders',
+  'provision',
+  'finish',
+];
+
+describe('crash safety', () => {
+  const p = new TestProject({ 'Boxfile.yaml': BOXFILE, 'app/hello.txt': 'hello\n' });
+  const plan = async () =>
+    (JSON.parse((await p.ok(['plan', '--json'])).stdout) as { machines: MachinePlan[] }).machines;
+  const guest = async (cmd: string) => (await p.ok(['ssh', 'web', '-c', cmd])).stdout;
+  /** Files that only exist while something is half written. */
+  const debris = () => {
+    const dir = p.machine('web').dir;
+    return existsSync(dir) ? readdirSync(dir).filter((f) => /\.partial$|\.tmp-/.test(f)) : [];
+  };
+
+  beforeAll(async () => {
+    await p.addTinyBox();
+  });
+  afterAll(async () => {
+    await p.cleanup();
+  });
+
+  it.each(STEPS)('up killed after %s: the next up converges, nothing orphaned', async (step) => {
+    const killed = await p.run(['up'], { env: { BOXFEST_FAULT_KILL_AFTER_STEP: step } });
+    expect(killed.code, killed.stderr).toBe(-1); // ended by SIGKILL, no exit code
+    expect(killed.stdout).toContain(`web: `);
+
+    const again = await p.run(['up']);
+    expect(again.code, again.stderr + again.stdout + p.serialLog('web')).toBe(0);
+    expect((await plan())[0]).toMatchObject({ action: 'none', changes: [] });
+    // One QEMU, the one the pidfile names; no other process mentions the project.
+    const pids = p.qemuPids();
+    expect(pids).toHaveLength(1);
+    expect(p.processesUsingProject()).toEqual(pids);
+    expect(debris()).toEqual([]);
+    expect(existsSync(join(p.root, '.boxfest', 'lock'))).toBe(false);
+    // The machine is what the Boxfile says, and the `once` provisioner ran exactly once.
+    expect(await guest('hostname; cat /srv/app/hello.txt /root/provisioned')).toBe('crash-web\nhello\nran\n');
+    // The box records exactly this machine's disk as its user.
+    expect(readdirSync(join(p.home, 'boxes/tiny/0/qemu/users'))).toHaveLength(1);
+
+    await p.ok(['destroy', '--force']);
+    expect(p.processesUsingProject()).toEqual([]);
+    expect(existsSync(join(p.root, '.boxfest'))).toBe(false);
+    expect(readdirSync(join(p.home, 'boxes/tiny/0/qemu/users'))).toHaveLength(0);
+  });
+
+  it('a killed QEMU (process gone, pidfile left) is broken, and up boots it again', async () => {
+    await p.ok(['up']);
+    const pid = readPidFile(p.machine('web').pid)!;
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => p.qemuPids().length === 0, 5_000);
+    const [m] = await plan();
+    expect(m).toMatchObject({ state: 'broken', action: 'start' });
+    expect(m!.reason).toContain('pidfile');
+    const s = JSON.parse((await p.ok(['status', '--json'])).stdout) as { state: string; reason: string }[];
+    expect(s[0]).toMatchObject({
+      state: 'broken',
+      reason: expect.stringContaining('killed or crashed') as string,
+    });
+    await p.ok(['up']);
+    expect((await plan())[0]).toMatchObject({ action: 'none' });
+    // Same disk, same key (replace-key synced it before the power cut), and a new process.
+    expect(await guest('hostname')).toBe('crash-web\n');
+    expect(p.qemuPids()).toHaveLength(1);
+    expect(p.qemuPids()[0]).not.toBe(pid);
+    await p.ok(['destroy', '--force']);
+  });
+
+  it('Ctrl-C while waiting for SSH rolls the new machine back: no process, no disk, no state', async () => {
+    await p.ok(['destroy', '--force']);
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/boxfest.js'), 'up'], {
+      cwd: p.root,
+      env: { ...process.env, BOXFEST_HOME: p.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(await waitUntil(() => stdout.includes('web: wait for SSH'), 60_000, 20)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain(
+      'error (machine web, step wait-ssh): interrupted during step wait-ssh [INTERRUPTED]',
+    );
+    expect(stderr).toContain('rolled back');
+    expect(p.processesUsingProject()).toEqual([]);
+    expect(existsSync(p.machine('web').dir)).toBe(false);
+    expect((await plan())[0]).toMatchObject({ action: 'create' });
+  });
+
+  it('two ups at once: one converges, the other is turned away naming the holder', async () => {
+    const [a, b] = await Promise.all([p.run(['up']), p.run(['up'])]);
+    const [ran, locked] = a.code === 0 ? [a, b] : [b, a];
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toMatch(/another boxfest is working on this project: pid \d+ running `up` since/);
+    expect(p.qemuPids()).toHaveLength(1);
+  });
+
+  it('a lock left by a dead process is taken over', async () => {
+    const lock = join(p.root, '.boxfest', 'lock');
+    // A PID that cannot be alive: above the kernel's pid_max.
+    const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: max + 1, command: 'up', since: new Date(0).toISOString(), token: 'dead' }),
+    );
+    const r = await p.ok(['up']);
+    expect(r.stderr).toContain('web: running and up to date, nothing to do');
+    expect(existsSync(lock)).toBe(false);
+  });
+});
