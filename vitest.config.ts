@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: fast, parallel unit tests and real-VM integration tests that run one file at a
@@ -5,7 +7,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Never the user's ~/.boxfest (the config loader caches valid Boxfiles there).
+          env: { BOXFEST_HOME: join(tmpdir(), 'boxfest-unit-home') },
+        },
+      },
       {
         test: {
           name: 'integration',

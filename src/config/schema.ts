@@ -1,9 +1,12 @@
 // Shape problems: the written Boxfile against schemas/boxfile.schema.json (the source of truth),
 // every error ajv finds, each mapped to a position, a plain message and, where we can, a fix.
 
-import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { boxfestHome, validBoxfileMark } from '../state/paths.js';
 import type { ConfigIssue } from '../errors.js';
 import { formatPath } from './load.js';
 import type { KeyPath, LoadResult } from './load.js';
@@ -14,16 +17,43 @@ import { sortIssues } from './issues.js';
 /** Schema problems, all of them, sorted by position. Empty when `load.written` matches the schema. */
 export function validateWritten(load: LoadResult): ConfigIssue[] {
   if (load.written === undefined) return []; // the YAML itself is broken: load.issues says why
+  // Loading and compiling the schema with ajv is most of a no-op `up`'s time; a document that
+  // passed this exact schema before passes again, so that is remembered (by hash) and skipped.
+  const mark = validBoxfileMark(boxfestHome(), validityKey(load.written));
+  if (existsSync(mark)) return [];
   const validate = compiledSchema();
-  if (validate(load.written)) return [];
+  if (validate(load.written)) {
+    remember(mark);
+    return [];
+  }
   const errors = dedupe(validate.errors ?? []);
   return sortIssues(errors.flatMap((e) => schemaIssue(e, load)));
+}
+
+function validityKey(written: unknown): string {
+  return createHash('sha256')
+    .update(schemaText())
+    .update('\0')
+    .update(JSON.stringify(written))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function remember(mark: string): void {
+  try {
+    mkdirSync(dirname(mark), { recursive: true });
+    writeFileSync(mark, '');
+  } catch {
+    // A read-only home only costs the time saved.
+  }
 }
 
 let validator: ValidateFunction<WrittenBoxfile> | undefined;
 
 /** Compiled once, on first use. Exported for tests that check the schema itself. */
 export function compiledSchema(): ValidateFunction<WrittenBoxfile> {
+  // Required on first use, not imported: commands whose Boxfile is known valid never load ajv.
+  const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020Type };
   // verbose: errors carry parentSchema (known keys for "did you mean") and the offending data.
   validator ??= new Ajv2020({
     allErrors: true,
@@ -35,10 +65,15 @@ export function compiledSchema(): ValidateFunction<WrittenBoxfile> {
   return validator;
 }
 
-export function loadSchema(): Record<string, unknown> {
+let text: string | undefined;
+function schemaText(): string {
   // Two levels below the package root both as src/config/*.ts and as dist/config/*.js.
-  const url = new URL('../../schemas/boxfile.schema.json', import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
+  text ??= readFileSync(new URL('../../schemas/boxfile.schema.json', import.meta.url), 'utf8');
+  return text;
+}
+
+export function loadSchema(): Record<string, unknown> {
+  return JSON.parse(schemaText()) as Record<string, unknown>;
 }
 
 // allErrors makes ajv noisy: `if/else` adds a wrapper error to the real ones, and a value of the

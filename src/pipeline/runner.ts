@@ -1,7 +1,7 @@
 // Runs one pipeline per machine on listr2: machines in parallel (or one at a time), steps in
 // order as subtasks. A failing machine rolls back its own half-done work and does not stop the
 // others.
-import { Listr, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { killIfAsked } from './fault.js';
 import type { Step, StepOutput } from './step.js';
@@ -81,6 +81,8 @@ export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promi
 }
 
 async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortSignal): Promise<JobResult[]> {
+  if (jobs.length === 0) return []; // a no-op `up` never loads listr2 (~20 ms)
+  const { Listr } = await import('listr2');
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
   const label = (machine: string, title: string) =>
     opts.renderer === 'default' ? title : `${machine}: ${title}`;

@@ -1,7 +1,13 @@
 // The SSH layer on ssh2: every connection boxfest makes to a guest goes through here, and every
 // failure becomes a BoxfestError with a code and a hint.
 import { createConnection } from 'node:net';
-import { Client, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod } from './ssh2.js';
+import {
+  newClient,
+  type Client,
+  type ClientChannel,
+  type ConnectConfig,
+  type PublicKeyAuthMethod,
+} from './ssh2.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { sleep } from '../state/process.js';
 
@@ -33,7 +39,7 @@ export class HostKeyMismatch extends Error {}
 
 export function connect(t: SshTarget, readyTimeoutMs = 10_000): Promise<Connected> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = newClient();
     let seen = '';
     let mismatch = false;
     const config: ConnectConfig = {

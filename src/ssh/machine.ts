@@ -1,7 +1,7 @@
 // SSH identity of a machine: its generated key, pinned host key, and the OpenSSH config that
 // lets plain `ssh`, `scp` and rsync reach it with the same guarantees.
 import { existsSync, readFileSync } from 'node:fs';
-import { utils } from './ssh2.js';
+import { sshUtils } from './ssh2.js';
 import type { Environment } from '../config/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { MachineState } from '../state/machine-state.js';
@@ -17,7 +17,7 @@ export function hostAlias(env: Environment, machine: string): string {
 /** A fresh ed25519 key pair for the machine, unless it already has one. */
 export function ensureMachineKey(paths: MachinePaths, comment: string): void {
   if (existsSync(paths.privateKey) && existsSync(paths.publicKey)) return;
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  const pair = sshUtils().generateKeyPairSync('ed25519', { comment });
   writeFileAtomic(paths.privateKey, pair.private, 0o600);
   writeFileAtomic(paths.publicKey, pair.public.trim() + '\n', 0o644);
 }

@@ -15,9 +15,13 @@ export const homePaths = (home: string) => ({
   /** Host facts that are slow to probe (KVM usability), keyed by QEMU version. */
   hostFacts: join(home, 'host-facts.json'),
   locks: join(home, 'locks'),
+  /** Empty files named by the hash of (schema, Boxfile document) pairs that passed validation. */
+  validBoxfiles: join(home, 'cache', 'valid-boxfiles'),
   /** The global index: one file per project that has had machines, read by `global-status`. */
   projects: join(home, 'projects'),
 });
+
+export const validBoxfileMark = (home: string, key: string) => join(homePaths(home).validBoxfiles, key);
 
 /** The index entry of one project, named by a hash of its root so each project has exactly one. */
 export const projectIndexEntry = (home: string, root: string) =>
