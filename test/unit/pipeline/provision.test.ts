@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Provisioner } from '../../../src/config/types.js';
 import type { ProvisionMode } from '../../../src/pipeline/machine-run.js';
 import { provisionersToRun } from '../../../src/pipeline/steps/provision.js';
+import { provisionerDigest } from '../../../src/state/applied.js';
 import type { MachineState } from '../../../src/state/machine-state.js';
 
 const p = (name: string, run: Provisioner['run']): Provisioner => ({
@@ -65,5 +66,32 @@ describe('provisionersToRun', () => {
       'debug',
     ]);
     expect(provisionersToRun(withNever, 'none', state([]), ['debug'])).toEqual([]);
+  });
+});
+
+describe('provisionersToRun: a `once` provisioner the Boxfile changed runs again', () => {
+  const recorded = (ps: Provisioner[]): MachineState => ({
+    ...state(['packages', 'users']),
+    applied: {
+      ...state([]).applied,
+      provisioners: ps.map((x) => ({ name: x.name, kind: x.kind, run: x.run, digest: provisionerDigest(x) })),
+    },
+  });
+  const packagesBefore: Provisioner = {
+    ...p('packages', 'once'),
+    source: { inline: 'apt-get install -y vim' },
+  } as Provisioner;
+  it.each<[string, Provisioner[], string[]]>([
+    ['unchanged: only `always` ones', all, ['motd', 'restart']],
+    ['packages changed since it ran', [packagesBefore, ...all.slice(1)], ['packages', 'motd', 'restart']],
+  ])('%s', (_title, appliedList, expected) => {
+    expect(provisionersToRun(all, 'auto', recorded(appliedList)).map((x) => x.name)).toEqual(expected);
+  });
+
+  it('an older state.json without recorded provisioners reruns nothing', () => {
+    expect(provisionersToRun(all, 'auto', state(['packages', 'users'])).map((x) => x.name)).toEqual([
+      'motd',
+      'restart',
+    ]);
   });
 });

@@ -225,3 +225,65 @@ describe('rendererFor', () => {
     expect(rendererFor(true)).toBe('silent');
   });
 });
+
+describe('runJobs: interruption (Ctrl-C)', () => {
+  /** A step that waits until released; `started` resolves when it began. */
+  function gate() {
+    let release!: () => void;
+    let started!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const began = new Promise<void>((r) => (started = r));
+    return { release, began, wait: () => (started(), released) };
+  }
+
+  it.each<[string, boolean, string[], string | undefined]>([
+    // A step that must finish is waited for, then undone with the rest, newest first.
+    ['a step that must finish', false, ['run a', 'run b', 'rollback b', 'rollback a'], 'b'],
+    // An interruptible step is abandoned at once; its own rollback runs too.
+    ['an interruptible step', true, ['run a', 'run b', 'rollback b', 'rollback a'], 'b'],
+  ])('during %s: stops, rolls back, reports INTERRUPTED', async (_title, interruptible, log, failed) => {
+    const g = gate();
+    const ac = new AbortController();
+    const b = { ...step('b', { rollback: true, wait: g.wait }), interruptible };
+    const j = job('web', [step('a', { rollback: true }), b, step('c', { rollback: true })]);
+    const running = runJobs([j], { ...silent, signal: ac.signal });
+    await g.began;
+    ac.abort();
+    if (!interruptible) g.release();
+    const [r] = await running;
+    g.release();
+    expect(j.ctx.log).toEqual(log);
+    expect(r).toMatchObject({
+      ok: false,
+      failedStep: failed,
+      error: { code: 'INTERRUPTED', machine: 'web' },
+    });
+    expect(r?.error?.hint).toContain('rolled back');
+  });
+
+  it('after a committing step, nothing before it is rolled back and the hint says the machine is usable', async () => {
+    const g = gate();
+    const ac = new AbortController();
+    const j = job('web', [
+      step('a', { rollback: true }),
+      step('key', { rollback: true, commits: true }),
+      { ...step('provision', { rollback: true, wait: g.wait }), interruptible: true },
+    ]);
+    const running = runJobs([j], { ...silent, signal: ac.signal });
+    await g.began;
+    ac.abort();
+    const [r] = await running;
+    g.release();
+    expect(j.ctx.log).toEqual(['run a', 'run key', 'run provision', 'rollback provision']);
+    expect(r?.error?.hint).toContain('the machine is usable');
+  });
+
+  it('a machine that had not started yet runs nothing', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const j = job('web', [step('a', { rollback: true })]);
+    const [r] = await runJobs([j], { ...silent, signal: ac.signal });
+    expect(j.ctx.log).toEqual([]);
+    expect(r).toMatchObject({ ok: false, ran: [], error: { code: 'INTERRUPTED' } });
+  });
+});
