@@ -80,6 +80,46 @@ describe('crash safety', () => {
     expect(readdirSync(join(p.home, 'boxes/tiny/0/qemu/users'))).toHaveLength(0);
   });
 
+  it.each<[string, string, string, string]>([
+    // Killed with the machine halted for its reload: a plain `up` boots it with the new memory.
+    ['--reload', 'reload-halt', 'memory: 256', 'memory: 288'],
+    // Killed with the old machine discarded: a plain `up` creates it from the new box.
+    ['--recreate', 'discard', 'box: tiny', 'box: tiny-copy'],
+  ])('up %s killed after %s: a plain up converges to the new Boxfile', async (flag, step, from, to) => {
+    if (step === 'discard')
+      await p.ok([
+        'box',
+        'add',
+        'tiny-copy',
+        p.boxImage,
+        '--ssh-key',
+        p.insecureKey,
+        '--disk-interface',
+        'nvme',
+        '--force',
+      ]);
+    await p.ok(['up']);
+    const file = join(p.root, 'Boxfile.yaml');
+    writeFileSync(file, BOXFILE.replace(from, to));
+    try {
+      const killed = await p.run(['up', flag], { env: { BOXFEST_FAULT_KILL_AFTER_STEP: step } });
+      expect(killed.code, killed.stderr).toBe(-1);
+      const again = await p.run(['up']);
+      expect(again.code, again.stderr + again.stdout).toBe(0);
+      expect((await plan())[0]).toMatchObject({ action: 'none', changes: [] });
+      expect(p.qemuPids()).toHaveLength(1);
+      expect(p.processesUsingProject()).toEqual(p.qemuPids());
+      expect(debris()).toEqual([]);
+      if (step === 'discard') {
+        expect(readdirSync(join(p.home, 'boxes/tiny/0/qemu/users'))).toHaveLength(0);
+        expect(readdirSync(join(p.home, 'boxes/tiny-copy/0/qemu/users'))).toHaveLength(1);
+      }
+    } finally {
+      writeFileSync(file, BOXFILE);
+      await p.ok(['destroy', '--force']);
+    }
+  });
+
   it('a killed QEMU (process gone, pidfile left) is broken, and up boots it again', async () => {
     await p.ok(['up']);
     const pid = readPidFile(p.machine('web').pid)!;
