@@ -168,6 +168,15 @@ describe('drift: plan --json and up for each class', () => {
     const refused = await p.run(['up', '--reload']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('[RECREATE_REQUIRED]');
+    // On a terminal it asks; "n" changes nothing.
+    const before = pid();
+    const asked = await p.runOnTerminal(['up'], 'n\r');
+    expect(asked.stdout).toContain(
+      'web: box changed: needs a new disk (destroy, then create). Recreate it now',
+    );
+    expect(asked.code).toBe(1);
+    expect(asked.stdout).toContain('[RECREATE_REQUIRED]');
+    expect(pid()).toBe(before);
     expect(refused.stderr).toContain('boxfest up --recreate web');
     await p.ok(['up', '--recreate']);
     expect(await guest('ls /root')).not.toContain('old-disk');
@@ -190,8 +199,14 @@ describe('drift: plan --json and up for each class', () => {
       'web: no longer in the Boxfile; `boxfest up --prune` or `boxfest destroy web` removes it',
     );
     expect(p.qemuPids()).toHaveLength(1);
-    await p.ok(['up', '--prune']);
+    // On a terminal it asks; "y" destroys it, as --prune would.
+    const asked = await p.runOnTerminal(['up'], 'y\r');
+    expect(asked.stdout).toContain(
+      'web: no longer in the Boxfile. Destroy it now (its disk is deleted)? [y/N]',
+    );
+    expect(asked.code, asked.stdout).toBe(0);
     expect(p.qemuPids()).toEqual([]);
+    await p.ok(['up', '--prune']); // nothing left to prune
     expect((await plan()).machines).toEqual([
       { machine: 'other', state: 'not_created', action: 'create', reason: 'not created yet', changes: [] },
     ]);

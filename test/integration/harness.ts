@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { machinePaths } from '../../src/state/paths.js';
+import { shellQuote } from '../../src/util/quote.js';
 import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../src/state/process.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
@@ -67,6 +68,36 @@ export class TestProject {
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('error', reject);
       child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  /**
+   * Runs boxfest on a pseudo-terminal (util-linux `script`), typing `input`: what a person at a
+   * terminal sees and answers. stdout and stderr arrive merged, as on a terminal.
+   */
+  runOnTerminal(args: string[], input: string): Promise<RunResult> {
+    return new Promise((resolvePromise, reject) => {
+      const cmd = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+        cwd: this.root,
+        env: { ...process.env, BOXFEST_HOME: this.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        // Answer once the question is on the screen (readline may move the cursor after it).
+        if (stdout.includes('[y/N] ') && input !== '') {
+          child.stdin.write(input);
+          input = '';
+        }
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolvePromise({ code: code ?? -1, stdout, stderr: '' });
+      });
     });
   }
 
