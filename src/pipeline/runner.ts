@@ -3,7 +3,7 @@
 // others.
 import type { ListrTask } from 'listr2';
 import { BoxfestError, errorMessage } from '../errors.js';
-import { killIfAsked } from './fault.js';
+import { killIfAsked } from '../util/fault.js';
 import type { Step, StepOutput } from './step.js';
 
 export interface MachineJob<C> {

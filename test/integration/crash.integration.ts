@@ -28,6 +28,7 @@ const STEPS = [
   'import-box',
   'configure',
   'create-disk',
+  'qemu-launched', // inside boot: QEMU daemonized, the step not finished
   'boot',
   'wait-ssh',
   'replace-key',

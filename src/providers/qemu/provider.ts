@@ -17,6 +17,7 @@ import { inspectQemu } from './inspect.js';
 import { resumeQemu, suspendQemu } from './suspend.js';
 import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
 import { shellQuote } from '../../util/quote.js';
+import { killIfAsked } from '../../util/fault.js';
 
 const PORT_ATTEMPTS = 3;
 
@@ -96,8 +97,12 @@ export class QemuProvider implements Provider, Suspender, Snapshotter {
         restrictNat: m.spec.qemu.restrictNetwork || this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1',
       });
       writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
+      // Recorded before the launch: after a crash right after it, state.json names the port the
+      // running QEMU forwards, never the previous boot's.
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel }));
       try {
         await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
+        killIfAsked('qemu-launched');
         break;
       } catch (e) {
         const portTaken = e instanceof BoxfestError && /host forwarding rule/i.test(e.details ?? '');
@@ -105,7 +110,6 @@ export class QemuProvider implements Provider, Suspender, Snapshotter {
         port = await freePort();
       }
     }
-    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel }));
     return { ssh: { host: '127.0.0.1', port }, accel };
   }
 
