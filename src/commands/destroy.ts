@@ -4,6 +4,7 @@ import { BoxfestError } from '../errors.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import type { MachineContext, Provider } from '../providers/provider.js';
 import { forgetBoxUser } from '../boxes/store.js';
+import { releaseAddresses } from '../network/leases.js';
 import { readMachineState, removeMachineDir } from '../state/machine-state.js';
 import { projectPaths } from '../state/paths.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
@@ -45,6 +46,7 @@ export async function destroy(
             const boxName = readMachineState(env.root, spec.name)?.box.name;
             await c.provider.destroy(c.m);
             if (boxName !== undefined) forgetBoxUser(home, boxName, c.m.paths.disk);
+            releaseAddresses(env.root, spec.name);
             removeMachineDir(env.root, spec.name);
           },
         },
@@ -63,6 +65,8 @@ function removeProjectDirIfEmpty(root: string): void {
   const p = projectPaths(root);
   if (existsSync(p.machines) && readdirSync(p.machines).length > 0) return;
   rmSync(p.machines, { recursive: true, force: true });
+  // Switches stopped with their last machine; the leases were released one by one.
+  rmSync(p.networks, { recursive: true, force: true });
   // The lock is still ours here; the directory goes once only the lock is left in it.
   const left = existsSync(p.dir) ? readdirSync(p.dir).filter((f) => f !== 'lock') : [];
   if (left.length === 0) rmSync(p.dir, { recursive: true, force: true });

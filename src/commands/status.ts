@@ -1,4 +1,5 @@
 import { reconcile } from '../plan/reconcile.js';
+import { readMachineState } from '../state/machine-state.js';
 import type { CommandOptions } from './output.js';
 import { observe, openProject } from './project.js';
 
@@ -8,12 +9,14 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
   const plan = reconcile(selected, observed);
   const rows = selected.map((spec) => {
     const a = observed.get(spec.name)!.actual;
+    const addresses = a.state === 'running' ? (readMachineState(env.root, spec.name)?.addresses ?? []) : [];
     return {
       name: spec.name,
       state: a.state,
       provider: spec.provider,
       ...(a.accel === undefined ? {} : { accel: a.accel }),
       ...(a.state === 'running' && a.ssh !== undefined ? { ssh: a.ssh } : {}),
+      networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
       drift: plan.machines.find((m) => m.machine === spec.name)?.drift ?? [],
     };
@@ -27,7 +30,8 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const how = r.accel === undefined ? `(${r.provider})` : `(${r.provider}, ${r.accel})`;
     const ssh = r.ssh === undefined ? '' : `  ssh ${r.ssh.host}:${r.ssh.port}`;
     const why = r.reason === undefined ? '' : `  ${r.reason}`;
-    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${why}`);
+    const ips = r.networks.map((n) => `  ${n.network} ${n.address.split('/')[0] ?? ''}`).join('');
+    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${ips}${why}`);
     for (const d of r.drift) o.print(`${' '.repeat(width)}  drift: ${d}`);
   }
   return 0;

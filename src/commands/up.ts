@@ -4,6 +4,8 @@ import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import { provisionPipeline, upPipeline } from '../pipeline/up.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
+import { allocateAddresses } from '../network/leases.js';
+import { checkFixedPorts } from '../network/preflight.js';
 
 export interface UpOptions extends CommandOptions {
   parallel: boolean;
@@ -17,6 +19,14 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
   return withLock(env, 'up', async () => {
     const observed = await observe(env, selected);
     const plan = reconcile(selected, observed);
+    const booting = plan.machines.filter((m) => m.action === 'create' || m.action === 'start');
+    // Before any VM starts: colliding fixed ports fail the whole command; addresses are
+    // allocated in Boxfile order, so the same Boxfile always gives the same ones.
+    await checkFixedPorts(
+      home,
+      selected.filter((s) => booting.some((b) => b.machine === s.name)),
+    );
+    allocateAddresses(env, selected);
     for (const m of plan.machines) for (const d of m.drift) o.note(`${m.machine}: ${d}`);
     // `--provision` on a machine that is up to date runs its provisioners, as Vagrant does.
     const provisionOnly = (action: string) => action === 'none' && o.provision === 'all';

@@ -11,6 +11,7 @@ import { boot } from './steps/boot.js';
 import { waitSsh } from './steps/wait-ssh.js';
 import { replaceKey } from './steps/replace-key.js';
 import { setHostname } from './steps/set-hostname.js';
+import { configureNetwork } from './steps/configure-network.js';
 import { syncFolders } from './steps/sync-folders.js';
 import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
@@ -25,6 +26,7 @@ export const upPipeline: Step<MachineRun>[] = [
   waitSsh,
   replaceKey,
   setHostname,
+  configureNetwork,
   syncFolders,
   provision,
   finish,

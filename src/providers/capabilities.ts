@@ -29,10 +29,10 @@ export interface Capabilities {
 
 export const CAPABILITIES: Record<ProviderName, Capabilities> = {
   qemu: {
-    privateNetworks: false,
-    bridgedNetworks: false,
-    macAddresses: false,
-    forwardedPorts: false,
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
     diskResize: false,
     boxVersions: false,
     manualStart: true,

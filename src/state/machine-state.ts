@@ -1,6 +1,7 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
 import type { MachineSpec, ProviderName } from '../config/types.js';
+import type { PortMapping } from '../network/ports.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
 
@@ -22,6 +23,10 @@ export interface MachineState {
   /** Last SSH port forwarded to the guest; reused on the next boot when still free. */
   sshPort?: number;
   accel?: 'kvm' | 'tcg';
+  /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
+  ports?: PortMapping[];
+  /** Addresses on the machine's networks as configured or seen in the guest at the last boot. */
+  addresses?: GuestAddress[];
   /** User boxfest logs in as (Boxfile `ssh.user`, else the box's). */
   sshUser: string;
   /** True once the box's insecure key was replaced by the per-machine key. */
@@ -35,6 +40,16 @@ export interface MachineState {
   converged: boolean;
   /** Names of `once` provisioners that have run on this machine (reset when it is recreated). */
   provisioned: string[];
+}
+
+export interface GuestAddress {
+  network: string;
+  /** Guest interface name, e.g. `eth1`. */
+  iface: string;
+  mac: string;
+  /** `a.b.c.d/n`; empty when a bridged NIC got no address. */
+  cidr: string;
+  how: 'static' | 'allocated' | 'dhcp';
 }
 
 export function appliedSpecOf(spec: MachineSpec): AppliedSpec {

@@ -15,6 +15,10 @@ export const homePaths = (home: string) => ({
   /** Host facts that are slow to probe (KVM usability), keyed by QEMU version. */
   hostFacts: join(home, 'host-facts.json'),
   locks: join(home, 'locks'),
+  /** Host ports boxfest machines forward, with the QEMU process holding each (see network/ports.ts). */
+  ports: join(home, 'ports.json'),
+  /** Held while a boxfest process chooses host ports and starts the VM that binds them. */
+  portsLock: join(home, 'locks', 'ports.lock'),
 });
 
 /** Store layout of one box: boxes/<name>/<version>/<provider>/ (room for versions and providers). */
@@ -37,6 +41,8 @@ export const projectPaths = (root: string) => {
   return {
     dir,
     machines: join(dir, 'machines'),
+    /** One directory per private network: its virtual switch and its address allocations. */
+    networks: join(dir, 'networks'),
     /** Held by the one mutating command running in this project. */
     lock: join(dir, 'lock'),
   };
@@ -45,13 +51,32 @@ export const projectPaths = (root: string) => {
 /** Unix socket paths are limited to 108 bytes; long project paths get a short one in tmpdir. */
 const MAX_SOCKET_PATH = 100;
 
+/** `wanted` when short enough for a unix socket (with `room` bytes to spare), else a short stable one in tmpdir. */
+function socketPath(wanted: string, suffix: string, room = 0): string {
+  return Buffer.byteLength(wanted) + room <= MAX_SOCKET_PATH
+    ? wanted
+    : join(tmpdir(), `boxfest-${createHash('sha256').update(wanted).digest('hex').slice(0, 16)}.${suffix}`);
+}
+
+export const networkPaths = (root: string, network: string) => {
+  const dir = join(root, PROJECT_DIR, 'networks', network);
+  return {
+    dir,
+    /** Addresses boxfest allocated on this network (`dhcp: true`): machine → IPv4. */
+    leases: join(dir, 'leases.json'),
+    /** The VDE switch (QEMU provider): pidfile, control directory (holds sockets), management socket. */
+    switchPid: join(dir, 'switch.pid'),
+    // vde_switch puts `ctl` and one socket per port (`.NNNNN-NNNNN`) inside this directory.
+    switchCtl: socketPath(join(dir, 'switch.ctl'), 'vde', 16),
+    switchMgmt: socketPath(join(dir, 'switch.mgmt'), 'mgmt'),
+  };
+};
+
+export type NetworkPaths = ReturnType<typeof networkPaths>;
+
 export const machinePaths = (root: string, machine: string) => {
   const dir = join(root, PROJECT_DIR, 'machines', machine);
-  const qmpInDir = join(dir, 'qmp.sock');
-  const qmp =
-    Buffer.byteLength(qmpInDir) <= MAX_SOCKET_PATH
-      ? qmpInDir
-      : join(tmpdir(), `boxfest-${createHash('sha256').update(qmpInDir).digest('hex').slice(0, 16)}.qmp`);
+  const qmp = socketPath(join(dir, 'qmp.sock'), 'qmp');
   return {
     dir,
     /** Applied spec and progress; written atomically. */

@@ -10,9 +10,15 @@ import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
 import { qemuArgs } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay } from './image.js';
-import { freePort, portIsFree } from './ports.js';
 import { qmpExecute } from './qmp.js';
 import { shellQuote } from '../../util/quote.js';
+import { readLeases } from '../../network/leases.js';
+import { machineNics } from '../../network/nics.js';
+import { choosePorts, freePort, portIsFree, recordPortHolders, withPortsLock } from '../../network/ports.js';
+import { boxfestHome } from '../../state/paths.js';
+import type { LaunchNic } from './args.js';
+import { bridgeHelper, checkBridge } from './bridge.js';
+import { ensureSwitch, stopUnusedSwitches } from './switch.js';
 
 const PORT_ATTEMPTS = 3;
 
@@ -90,32 +96,67 @@ export class QemuProvider implements Provider {
     }
   }
 
-  private async launch(m: MachineContext, box: Box, accel: Accel): Promise<StartResult> {
-    const previous = readMachineState(m.env.root, m.spec.name)?.sshPort;
-    let port = previous !== undefined && (await portIsFree(previous)) ? previous : await freePort();
-    for (let attempt = 1; ; attempt++) {
-      for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
-      const args = qemuArgs({
-        project: m.env.root,
-        spec: m.spec,
-        paths: m.paths,
-        diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
-        accel,
-        sshPort: port,
-        restrictNat: m.spec.qemu.restrictNetwork || this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1',
-      });
-      writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
-      try {
-        await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
-        break;
-      } catch (e) {
-        const portTaken = e instanceof BoxfestError && /host forwarding rule/i.test(e.details ?? '');
-        if (!portTaken || attempt >= PORT_ATTEMPTS) throw e;
-        port = await freePort();
+  /** NICs 1..n: private ones plugged into their network's switch (started on demand), bridged ones checked. */
+  private async launchNics(m: MachineContext): Promise<LaunchNic[]> {
+    const helper = bridgeHelper(this.processEnv);
+    const nics = machineNics(m.env, m.spec, (n) => readLeases(m.env.root, n));
+    const out: LaunchNic[] = [];
+    for (const nic of nics) {
+      if (nic.kind === 'private')
+        out.push({ ...nic, switchCtl: await ensureSwitch(m.env.root, nic.network) });
+      else {
+        checkBridge(m.spec.name, nic.network, nic.bridge, helper);
+        out.push({ ...nic, helper });
       }
     }
-    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel }));
-    return { ssh: { host: '127.0.0.1', port }, accel };
+    return out;
+  }
+
+  private async launch(m: MachineContext, box: Box, accel: Accel): Promise<StartResult> {
+    const nics = await this.launchNics(m);
+    const home = boxfestHome(this.processEnv);
+    // Ports are chosen and bound (QEMU started) as one step, serialised across boxfest processes.
+    return withPortsLock(home, async () => {
+      const state = readMachineState(m.env.root, m.spec.name);
+      const previous = state?.sshPort;
+      let port = previous !== undefined && (await portIsFree(previous)) ? previous : await freePort();
+      const forwards = await choosePorts(home, m.spec.name, m.spec.forwardedPorts, state?.ports ?? [], [
+        port,
+      ]);
+      for (let attempt = 1; ; attempt++) {
+        for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+        const args = qemuArgs({
+          project: m.env.root,
+          spec: m.spec,
+          paths: m.paths,
+          diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
+          accel,
+          sshPort: port,
+          restrictNat: m.spec.qemu.restrictNetwork || this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1',
+          forwards,
+          nics,
+        });
+        writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
+        try {
+          await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
+          break;
+        } catch (e) {
+          const sshTaken =
+            e instanceof BoxfestError &&
+            new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? '');
+          if (!sshTaken || attempt >= PORT_ATTEMPTS) throw e;
+          port = await freePort();
+        }
+      }
+      const pid = readPidFile(m.paths.pid);
+      if (pid !== undefined)
+        recordPortHolders(home, { project: m.env.root, machine: m.spec.name, pid }, [
+          { hostIp: '127.0.0.1', port, protocol: 'tcp' },
+          ...forwards.map((f) => ({ hostIp: f.hostIp, port: f.host, protocol: f.protocol })),
+        ]);
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel, ports: forwards }));
+      return { ssh: { host: '127.0.0.1', port }, accel };
+    });
   }
 
   async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {
@@ -138,11 +179,13 @@ export class QemuProvider implements Provider {
       if (this.runningPid(m) === pid) process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 3_000, 20);
     }
-    this.cleanRuntimeFiles(m);
+    await this.cleanRuntimeFiles(m);
   }
 
-  private cleanRuntimeFiles(m: MachineContext): void {
+  private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+    // The last machine off a private network takes its switch down with it.
+    await stopUnusedSwitches(m.env.root);
   }
 
   async destroy(m: MachineContext): Promise<void> {
