@@ -142,12 +142,16 @@ machines:
   });
 
   it('a halted machine comes back with the same address and rejoins; the switch stays for the others', async () => {
+    // Dress `cache` up as a Debian-style guest: the next boot must also write ifupdown's config.
+    await p.ok(['ssh', 'cache', '-c', 'echo ID=debian > /etc/os-release && mkdir -p /etc/network/interfaces.d']);
     await p.ok(['halt', 'cache']);
     expect(runningSwitches(p.root)).toHaveLength(1);
     await p.ok(['up', 'cache']);
     expect(addressOf(await status(), 'cache')).toBe('192.168.56.2/24');
     for (const to of ['192.168.56.10', '192.168.56.11']) expect((await ping('cache', to)).code).toBe(0);
     expect((await ping('web', '192.168.56.2')).code).toBe(0);
+    const conf = await p.ok(['ssh', 'cache', '-c', 'cat /etc/network/interfaces.d/60-boxfest']);
+    expect(conf.stdout).toBe('auto eth1\niface eth1 inet static\n  address 192.168.56.2/24\n\n');
   });
 
   it('the last machine halted stops the switch; up starts it again', async () => {
