@@ -143,7 +143,12 @@ machines:
 
   it('a halted machine comes back with the same address and rejoins; the switch stays for the others', async () => {
     // Dress `cache` up as a Debian-style guest: the next boot must also write ifupdown's config.
-    await p.ok(['ssh', 'cache', '-c', 'echo ID=debian > /etc/os-release && mkdir -p /etc/network/interfaces.d']);
+    await p.ok([
+      'ssh',
+      'cache',
+      '-c',
+      'echo ID=debian > /etc/os-release && mkdir -p /etc/network/interfaces.d',
+    ]);
     await p.ok(['halt', 'cache']);
     expect(runningSwitches(p.root)).toHaveLength(1);
     await p.ok(['up', 'cache']);
@@ -234,5 +239,30 @@ machines:
       `host port ${port} is taken: guest port 80 is forwarded from 127.0.0.1:${pa} instead`,
     );
     expect([await httpGet(pa), await httpGet(pb)]).toEqual(['web', 'web']);
+  });
+});
+
+describe('bring-up order', () => {
+  const p = new TestProject({
+    'Boxfile.yaml': `version: 1
+defaults: { box: tiny, memory: 256 }
+machines:
+  first: {}
+  second: {}
+`,
+  });
+  afterAll(async () => {
+    await p.cleanup();
+  });
+
+  it('--no-parallel brings machines up one at a time, in Boxfile order', async () => {
+    await p.addTinyBox();
+    const r = await p.ok(['up', '--no-parallel']);
+    // Plain-line output (not a terminal): each line names its machine.
+    const lines = r.stdout.split('\n');
+    const firstReady = lines.findIndex((l) => /first: ready/.test(l));
+    const secondStarts = lines.findIndex((l) => /second: /.test(l));
+    expect(firstReady).toBeGreaterThanOrEqual(0);
+    expect(secondStarts).toBeGreaterThan(firstReady);
   });
 });
