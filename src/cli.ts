@@ -14,6 +14,9 @@ interface Flags {
   force?: boolean;
   parallel?: boolean;
   provision?: boolean;
+  reload?: boolean;
+  recreate?: boolean;
+  prune?: boolean;
   command?: string;
   with?: string | string[];
   sshUser?: string;
@@ -35,23 +38,72 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     pending = f();
   };
   const opts = (f: Flags): CommandOptions => ({ ...out, json: f.json === true });
+  const upFlags = (f: Flags) => ({
+    ...opts(f),
+    parallel: f.parallel !== false,
+    provision: argv.includes('--no-provision')
+      ? ('none' as const)
+      : argv.includes('--provision')
+        ? ('all' as const)
+        : ('auto' as const),
+    reload: f.reload === true,
+    recreate: f.recreate === true,
+    prune: f.prune === true,
+  });
 
   cli
     .command('up [...machines]', 'Create, start and provision machines to match the Boxfile')
     .option('--no-parallel', 'Bring machines up one at a time')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
+    .option('--reload', 'Reboot machines whose changes need it (halt, then boot)')
+    .option('--recreate', 'Destroy and create machines whose changes need a new disk')
+    .option('--prune', 'Destroy machines that are no longer in the Boxfile')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => {
         const { up } = await import('./commands/up.js');
-        const provision = argv.includes('--no-provision')
-          ? 'none'
-          : argv.includes('--provision')
-            ? 'all'
-            : 'auto';
-        return up(cwd, machines, { ...opts(f), parallel: f.parallel !== false, provision });
+        return up(cwd, machines, upFlags(f));
       }),
+    );
+  cli
+    .command('reload [...machines]', 'Halt machines and boot them again with the Boxfile settings')
+    .option('--no-parallel', 'One machine at a time')
+    .option('--provision', 'Run every provisioner, `once` ones too')
+    .option('--no-provision', 'Run no provisioner')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => {
+        const { up } = await import('./commands/up.js');
+        return up(cwd, machines, { ...upFlags(f), reload: true, reloadAll: true });
+      }),
+    );
+  cli
+    .command('suspend [...machines]', 'Pause running machines in place (memory and processes kept)')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/suspend.js')).suspend(cwd, machines, opts(f))),
+    );
+  cli
+    .command('resume [...machines]', 'Continue suspended machines')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/suspend.js')).resume(cwd, machines, opts(f))),
+    );
+  cli
+    .command(
+      'snapshot <action> [...args]',
+      'Disk snapshots: save NAME [MACHINE...] | restore NAME [MACHINE...] | list [MACHINE...] | delete NAME [MACHINE...]',
+    )
+    .option('--json', 'Machine-readable result')
+    .action((action: string, args: string[], f: Flags) =>
+      run(async () => (await import('./commands/snapshot.js')).snapshot(cwd, action, args, opts(f))),
+    );
+  cli
+    .command('global-status', 'Every boxfest environment on this host and its machines')
+    .option('--json', 'Machine-readable result')
+    .action((f: Flags) =>
+      run(async () => (await import('./commands/global-status.js')).globalStatus(opts(f))),
     );
   cli
     .command('halt [...machines]', 'Shut machines down (ACPI), forced after a timeout')
@@ -255,5 +307,7 @@ function toJson(e: unknown): object {
 
 function exitCodeOf(e: unknown): number {
   if (e instanceof BoxfestError && e.code === 'USAGE') return 2;
+  // Ctrl-C: the shell's convention for "ended by SIGINT".
+  if (e instanceof MachinesFailed && e.results.some((r) => r.error?.code === 'INTERRUPTED')) return 130;
   return 1;
 }

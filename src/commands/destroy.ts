@@ -1,56 +1,60 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { BoxfestError } from '../errors.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
-import type { MachineContext, Provider } from '../providers/provider.js';
-import { forgetBoxUser } from '../boxes/store.js';
-import { releaseAddresses } from '../network/leases.js';
-import { readMachineState, removeMachineDir } from '../state/machine-state.js';
+import { destroyMachine, type DestroyCtx } from '../pipeline/steps/destroy.js';
+import type { MachineSpec } from '../config/types.js';
 import { projectPaths } from '../state/paths.js';
+import { readEnvironment } from '../config/index.js';
+import { selectMachines } from '../plan/reconcile.js';
+import { boxfestHome } from '../state/paths.js';
+import { askYesNo, canAsk } from './confirm.js';
+import { orphanNames, orphanSpec } from './orphans.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
-import { contextOf, openProject, providerOf, withLock } from './project.js';
-
-interface DestroyCtx {
-  m: MachineContext;
-  provider: Provider;
-}
+import { contextOf, providerOf, withLock } from './project.js';
 
 export async function destroy(
   cwd: string,
   names: string[],
   o: CommandOptions & { force: boolean },
 ): Promise<number> {
-  const { env, home, selected } = openProject(cwd, names);
+  const env = readEnvironment(cwd);
+  const home = boxfestHome();
+  // Machines left on disk that the Boxfile no longer names can be destroyed by name, and go with
+  // a destroy of everything.
+  const orphans = orphanNames(env);
+  const selected: MachineSpec[] =
+    names.length === 0
+      ? [...env.machines, ...orphans.map((n) => orphanSpec(env, n))]
+      : [
+          ...selectMachines(
+            env,
+            names.filter((n) => !orphans.includes(n)),
+          ),
+          ...names.filter((n) => orphans.includes(n)).map((n) => orphanSpec(env, n)),
+        ];
   const targets = selected.filter((s) => existsSync(contextOf(env, s).paths.dir));
   if (targets.length === 0) {
     o.note('nothing to destroy');
     if (o.json) o.print('[]');
     return 0;
   }
-  if (
-    !o.force &&
-    !(await confirm(`Destroy ${targets.map((t) => t.name).join(', ')}? Their disks are deleted. [y/N] `))
-  )
-    throw new BoxfestError('NOT_CONFIRMED', 'nothing was destroyed', {
-      hint: 'answer y, or pass --force to destroy without asking',
-    });
+  if (!o.force) {
+    if (!canAsk(o.json))
+      throw new BoxfestError('NOT_CONFIRMED', 'destroy needs confirmation, and there is no terminal to ask', {
+        hint: 'pass --force to destroy without asking',
+      });
+    if (
+      !(await askYesNo(`Destroy ${targets.map((t) => t.name).join(', ')}? Their disks are deleted. [y/N] `))
+    )
+      throw new BoxfestError('NOT_CONFIRMED', 'nothing was destroyed', {
+        hint: 'answer y, or pass --force to destroy without asking',
+      });
+  }
   return withLock(env, 'destroy', async () => {
     const jobs: MachineJob<DestroyCtx>[] = targets.map((spec) => ({
       machine: spec.name,
-      ctx: { m: contextOf(env, spec), provider: providerOf(spec) },
-      steps: [
-        {
-          name: 'destroy',
-          title: 'destroy',
-          run: async (c: DestroyCtx) => {
-            const boxName = readMachineState(env.root, spec.name)?.box.name;
-            await c.provider.destroy(c.m);
-            if (boxName !== undefined) forgetBoxUser(home, boxName, c.m.paths.disk);
-            releaseAddresses(env.root, spec.name);
-            removeMachineDir(env.root, spec.name);
-          },
-        },
-      ],
+      ctx: { ...contextOf(env, spec), provider: providerOf(spec), home },
+      steps: [destroyMachine],
     }));
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     removeProjectDirIfEmpty(env.root);
@@ -70,17 +74,4 @@ function removeProjectDirIfEmpty(root: string): void {
   // The lock is still ours here; the directory goes once only the lock is left in it.
   const left = existsSync(p.dir) ? readdirSync(p.dir).filter((f) => f !== 'lock') : [];
   if (left.length === 0) rmSync(p.dir, { recursive: true, force: true });
-}
-
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY)
-    throw new BoxfestError('NOT_CONFIRMED', 'destroy needs confirmation, and there is no terminal to ask', {
-      hint: 'pass --force to destroy without asking',
-    });
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }

@@ -4,8 +4,7 @@ import { readMachineState, updateMachineState } from '../state/machine-state.js'
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
 
-/** Seconds the guest gets to power off after the ACPI button before it is ended. */
-export const HALT_TIMEOUT_S = 30;
+import { HALT_TIMEOUT_S } from '../pipeline/steps/reload-halt.js';
 
 interface HaltCtx {
   m: MachineContext;
@@ -22,7 +21,11 @@ export async function halt(
   return withLock(env, 'halt', async () => {
     const observed = await observe(env, selected);
     const jobs: MachineJob<HaltCtx>[] = selected
-      .filter((s) => observed.get(s.name)?.actual.state === 'running')
+      // A suspended machine is continued and shut down; one whose process died has its leftovers cleared.
+      .filter((s) => {
+        const a = observed.get(s.name)?.actual;
+        return a?.state === 'running' || a?.state === 'suspended' || a?.broken === 'process-gone';
+      })
       .map((spec) => ({
         machine: spec.name,
         ctx: { m: contextOf(env, spec), provider: providerOf(spec), force: o.force },

@@ -46,7 +46,7 @@ export function jobsSummary(results: JobResult[]): object[] {
  */
 export function failIfAnyFailed(results: JobResult[], o: CommandOptions): void {
   if (!results.some((r) => !r.ok)) return;
-  if (o.json) throw new ExitError(1);
+  if (o.json) throw new ExitError(results.some((r) => r.error?.code === 'INTERRUPTED') ? 130 : 1);
   throw new MachinesFailed(results);
 }
 

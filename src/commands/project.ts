@@ -10,6 +10,7 @@ import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { projectPaths } from '../state/paths.js';
+import { orphanSpecs } from './orphans.js';
 
 export interface Project {
   env: Environment;
@@ -31,9 +32,18 @@ export function providerOf(spec: MachineSpec): Provider {
   return providerFor(spec.provider);
 }
 
-export async function observe(env: Environment, specs: MachineSpec[]): Promise<Map<string, Observed>> {
+/**
+ * Live state of `specs` (and, with `orphans`, of machines left on disk that the Boxfile no longer
+ * names, so `reconcile` can plan their removal).
+ */
+export async function observe(
+  env: Environment,
+  specs: MachineSpec[],
+  opts: { orphans?: boolean } = {},
+): Promise<Map<string, Observed>> {
+  const all = opts.orphans === true ? [...specs, ...orphanSpecs(env)] : specs;
   const entries = await Promise.all(
-    specs.map(async (spec): Promise<[string, Observed]> => {
+    all.map(async (spec): Promise<[string, Observed]> => {
       const actual = await providerOf(spec).inspect(contextOf(env, spec));
       const state = readMachineState(env.root, spec.name);
       return [

@@ -1,7 +1,12 @@
-import { reconcile } from '../plan/reconcile.js';
+import { BoxfestError } from '../errors.js';
+import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan } from '../plan/reconcile.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
-import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
+import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
+import { destroyMachine } from '../pipeline/steps/destroy.js';
 import { provisionPipeline, upPipeline } from '../pipeline/up.js';
+import { registerProject } from '../state/index.js';
+import { askYesNo, canAsk } from './confirm.js';
+import { orphanSpec } from './orphans.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
 import { allocateAddresses } from '../network/leases.js';
@@ -10,45 +15,77 @@ import { checkFixedPorts } from '../network/preflight.js';
 export interface UpOptions extends CommandOptions {
   parallel: boolean;
   provision: ProvisionMode;
+  /** Reload machines whose changes need it (halt, then boot). */
+  reload: boolean;
+  /** Recreate machines whose changes need it (destroy, then create). */
+  recreate: boolean;
+  /** Destroy machines that are no longer in the Boxfile. */
+  prune: boolean;
+  /** `boxfest reload`: reload every running or suspended machine, changed or not. */
+  reloadAll?: boolean;
 }
 
 export async function up(cwd: string, names: string[], o: UpOptions): Promise<number> {
   const { env, home, selected: named } = openProject(cwd, names);
   // `autostart: false` machines come up only when named.
   const selected = names.length > 0 ? named : named.filter((m) => m.autostart);
-  return withLock(env, 'up', async () => {
-    const observed = await observe(env, selected);
-    const plan = reconcile(selected, observed);
-    const booting = plan.machines.filter((m) => m.action === 'create' || m.action === 'start');
+  return withLock(env, o.reloadAll === true ? 'reload' : 'up', async () => {
+    registerProject(home, env.root, env.name);
+    const observed = await observe(env, selected, { orphans: names.length === 0 });
+    const plan =
+      o.reloadAll === true ? reloadEverything(reconcile(selected, observed)) : reconcile(selected, observed);
+    for (const m of plan.machines)
+      for (const c of m.changes) o.note(`${m.machine}: ${c.message} (${c.class.replace('_', ' ')})`);
+
+    const refused: JobResult[] = [];
+    const approved = new Map<string, MachinePlan>();
+    for (const m of plan.machines) {
+      if (!NEEDS_CONSENT.includes(m.action)) approved.set(m.machine, m);
+      else if (await consent(m, o)) approved.set(m.machine, m);
+      else if (m.action === 'remove')
+        o.note(
+          `${m.machine}: no longer in the Boxfile; \`boxfest up --prune\` or \`boxfest destroy ${m.machine}\` removes it`,
+        );
+      else refused.push({ machine: m.machine, ok: false, ran: [], failedStep: 'plan', error: refusal(m) });
+    }
+
+    // `--provision` on a machine that is up to date runs its provisioners, as Vagrant does.
+    const provisionOnly = (m: MachinePlan) => m.action === 'none' && o.provision === 'all';
+    const jobs: MachineJob<MachineRun>[] = [];
+    for (const m of approved.values()) {
+      if (m.action === 'none' && !provisionOnly(m)) {
+        o.note(`${m.machine}: ${m.reason}, nothing to do`);
+        continue;
+      }
+      const spec = selected.find((s) => s.name === m.machine) ?? orphanSpec(env, m.machine);
+      const actual = observed.get(m.machine)!.actual;
+      const run = newMachineRun(env, spec, providerOf(spec), home, actual, o.provision);
+      if (m.action === 'remove') {
+        jobs.push({ machine: m.machine, steps: [destroyMachine], ctx: run });
+      } else if (provisionOnly(m)) {
+        run.endpoint = actual.ssh;
+        jobs.push({ machine: m.machine, steps: provisionPipeline, ctx: run });
+      } else {
+        run.reload = m.action === 'reload';
+        run.recreate = m.action === 'recreate';
+        jobs.push({ machine: m.machine, steps: upPipeline, ctx: run });
+      }
+    }
     // Before any VM starts: colliding fixed ports fail the whole command; addresses are
     // allocated in Boxfile order, so the same Boxfile always gives the same ones.
+    const BOOTS: readonly string[] = ['create', 'start', 'reload', 'recreate'];
     await checkFixedPorts(
       home,
-      selected.filter((s) => booting.some((b) => b.machine === s.name)),
+      env.root,
+      [...approved.values()]
+        .filter((m) => BOOTS.includes(m.action))
+        .flatMap((m) => selected.filter((s) => s.name === m.machine)),
     );
     allocateAddresses(env, selected);
-    for (const m of plan.machines) for (const d of m.drift) o.note(`${m.machine}: ${d}`);
-    // `--provision` on a machine that is up to date runs its provisioners, as Vagrant does.
-    const provisionOnly = (action: string) => action === 'none' && o.provision === 'all';
-    const jobs: MachineJob<MachineRun>[] = plan.machines
-      .filter((m) => m.action !== 'none' || provisionOnly(m.action))
-      .map((m) => {
-        const spec = selected.find((s) => s.name === m.machine)!;
-        const run = newMachineRun(
-          env,
-          spec,
-          providerOf(spec),
-          home,
-          observed.get(m.machine)!.actual,
-          o.provision,
-        );
-        if (!provisionOnly(m.action)) return { machine: m.machine, steps: upPipeline, ctx: run };
-        run.endpoint = run.actual.ssh;
-        return { machine: m.machine, steps: provisionPipeline, ctx: run };
-      });
-    for (const m of plan.machines.filter((x) => x.action === 'none' && !provisionOnly(x.action)))
-      o.note(`${m.machine}: ${m.reason}, nothing to do`);
-    const results = await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) });
+    const results = [
+      ...(await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) })),
+      ...refused,
+    ];
     for (const j of jobs) closeSsh(j.ctx);
     if (o.json)
       o.print(
@@ -65,4 +102,46 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     failIfAnyFailed(results, o);
     return 0;
   });
+}
+
+/** `boxfest reload`: every created machine is rebooted with the Boxfile's settings. */
+function reloadEverything(plan: Plan): Plan {
+  return {
+    ...plan,
+    machines: plan.machines.map((m) =>
+      ['none', 'apply', 'continue', 'resume', 'reload'].includes(m.action)
+        ? { ...m, action: 'reload', reason: m.action === 'reload' ? m.reason : 'reload asked for' }
+        : m,
+    ),
+  };
+}
+
+async function consent(m: MachinePlan, o: UpOptions): Promise<boolean> {
+  const given =
+    m.action === 'reload' ? o.reload || o.reloadAll === true : m.action === 'recreate' ? o.recreate : o.prune;
+  if (given) return true;
+  if (!canAsk(o.json)) return false;
+  const what =
+    m.action === 'reload'
+      ? 'reload it now (halt, then boot with the new settings)'
+      : m.action === 'recreate'
+        ? 'recreate it now (its disk is deleted and made anew from the box)'
+        : 'destroy it now (its disk is deleted)';
+  return askYesNo(`${m.machine}: ${m.reason}. ${what[0]!.toUpperCase()}${what.slice(1)}? [y/N] `);
+}
+
+function refusal(m: MachinePlan): BoxfestError {
+  const changes = m.changes.filter((c) => c.class === (m.action === 'reload' ? 'reload' : 'recreate'));
+  const list = changes.map((c) => c.message).join('; ');
+  return m.action === 'reload'
+    ? new BoxfestError('RELOAD_REQUIRED', `${list}: the machine must be rebooted to apply this`, {
+        machine: m.machine,
+        step: 'plan',
+        hint: `run \`boxfest up --reload ${m.machine}\` (or \`boxfest reload ${m.machine}\`); nothing was changed on ${m.machine}`,
+      })
+    : new BoxfestError('RECREATE_REQUIRED', `${list}: the machine needs a new disk to apply this`, {
+        machine: m.machine,
+        step: 'plan',
+        hint: `run \`boxfest up --recreate ${m.machine}\` (its disk is deleted and made anew from the box); nothing was changed on ${m.machine}`,
+      });
 }

@@ -2,13 +2,21 @@
 // free, so a collision fails the whole command up front instead of one machine halfway.
 import type { MachineSpec } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
-import { portInUse, portIsFree } from './ports.js';
+import { portHolders, portInUse, portIsFree } from './ports.js';
 
-export async function checkFixedPorts(home: string, booting: readonly MachineSpec[]): Promise<void> {
+/** `booting`: the machines of `project` this `up` will boot (a reload's own ports do not count). */
+export async function checkFixedPorts(
+  home: string,
+  project: string,
+  booting: readonly MachineSpec[],
+): Promise<void> {
   const problems: BoxfestError[] = [];
+  const holders = portHolders(home);
+  const ownPort = (machine: string, port: number) =>
+    holders.some((h) => h.project === project && h.machine === machine && h.port === port);
   for (const m of booting)
     for (const p of m.forwardedPorts)
-      if (!p.autoCorrect && !(await portIsFree(p.host, p.hostIp, p.protocol)))
+      if (!p.autoCorrect && !ownPort(m.name, p.host) && !(await portIsFree(p.host, p.hostIp, p.protocol)))
         problems.push(portInUse(home, m.name, p));
   if (problems.length === 0) return;
   const first = problems[0]!;

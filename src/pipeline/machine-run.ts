@@ -25,6 +25,10 @@ export interface MachineRun extends MachineContext {
   ssh?: Connected;
   /** Provisioner output, collected for --json. */
   log: string[];
+  /** Halt first, so the boot takes new settings (`up --reload`, `boxfest reload`). */
+  reload?: boolean;
+  /** Destroy first and create anew (`up --recreate`). */
+  recreate?: boolean;
 }
 
 export function newMachineRun(

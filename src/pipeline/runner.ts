@@ -3,6 +3,7 @@
 // others.
 import { Listr, type ListrTask } from 'listr2';
 import { BoxfestError, errorMessage } from '../errors.js';
+import { killIfAsked } from './fault.js';
 import type { Step, StepOutput } from './step.js';
 
 export interface MachineJob<C> {
@@ -25,7 +26,44 @@ export type Renderer = 'default' | 'simple' | 'silent';
 export interface RunOptions {
   parallel: boolean;
   renderer: Renderer;
+  /** Aborted = stop: each machine ends its current step and rolls back. Default: Ctrl-C (SIGINT). */
+  signal?: AbortSignal;
 }
+
+/** Ctrl-C while machines run: every job stops after (or, if interruptible, during) its current step. */
+function sigintSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130); // a second Ctrl-C: leave now
+    process.stderr.write(
+      '\ninterrupted: stopping after the current step and rolling back (Ctrl-C again to quit now)\n',
+    );
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: ac.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+function interrupted(step: string, committed: boolean): BoxfestError {
+  return new BoxfestError('INTERRUPTED', `interrupted during step ${step}`, {
+    hint: committed
+      ? 'the machine is usable; run `boxfest up` again to finish'
+      : 'what this run had done to the machine was rolled back; run `boxfest up` again to start over',
+  });
+}
+
+/** The step's promise, or — for an interruptible step — an earlier rejection when `signal` aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal, interruptible: boolean): Promise<T> {
+  if (!interruptible) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedStep());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+class AbortedStep extends Error {}
 
 /** listr2 renderer: live tree on a terminal, plain lines in logs and pipes, nothing for --json. */
 export function rendererFor(json: boolean): Renderer {
@@ -34,6 +72,15 @@ export function rendererFor(json: boolean): Renderer {
 }
 
 export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promise<JobResult[]> {
+  const own = opts.signal === undefined ? sigintSignal() : undefined;
+  try {
+    return await runAll(jobs, opts, (opts.signal ?? own?.signal)!);
+  } finally {
+    own?.dispose();
+  }
+}
+
+async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortSignal): Promise<JobResult[]> {
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
   const label = (machine: string, title: string) =>
     opts.renderer === 'default' ? title : `${machine}: ${title}`;
@@ -42,6 +89,7 @@ export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promi
     const result: JobResult = { machine: job.machine, ok: false, ran: [] };
     results.set(job.machine, result);
     const done: Step<C>[] = [];
+    let committed = false;
     const subtasks: ListrTask[] = job.steps.map((step) => ({
       title: label(job.machine, step.title),
       skip: () => step.skip?.(job.ctx) ?? false,
@@ -54,17 +102,28 @@ export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promi
             task.title = label(job.machine, text);
           },
         };
+        const fail = async (e: BoxfestError, undo: Step<C>[]) => {
+          result.failedStep = step.name;
+          result.error = e.withContext({ machine: job.machine, step: step.name });
+          await rollback(undo, job.ctx);
+          throw result.error;
+        };
+        if (signal.aborted) return fail(interrupted(step.name, committed), done);
         result.ran.push(step.name);
         try {
-          await step.run(job.ctx, out);
+          await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
         } catch (e) {
-          result.failedStep = step.name;
-          result.error = asBoxfestError(e).withContext({ machine: job.machine, step: step.name });
-          await rollback(done, job.ctx);
-          throw result.error;
+          // An abandoned step is half done: its own rollback runs too, newest first.
+          if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
+          return fail(asBoxfestError(e), done);
         }
-        if (step.commits === true) done.length = 0;
-        else done.push(step);
+        if (step.commits === true) {
+          done.length = 0;
+          committed = true;
+        } else done.push(step);
+        killIfAsked(step.name);
+        // Ctrl-C during a step that had to finish: it is undone with the rest.
+        if (signal.aborted) return fail(interrupted(step.name, committed), done);
       },
     }));
     return {

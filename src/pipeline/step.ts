@@ -15,6 +15,12 @@ export interface Step<C> {
    * no longer rolls back what came before: the user fixes the cause and runs the step again.
    */
   commits?: boolean;
+  /**
+   * On Ctrl-C the runner stops waiting for this step at once (it only waits or runs guest
+   * commands; abandoning it leaves nothing on the host). Other steps are waited for, so their
+   * rollback sees everything they made (e.g. a QEMU process that was just daemonizing).
+   */
+  interruptible?: boolean;
 }
 
 export interface StepOutput {

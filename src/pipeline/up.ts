@@ -1,10 +1,12 @@
 // The `up` pipeline of one machine: a flat list; steps skip themselves when their work is done,
-// so the same list creates, starts, or resumes an interrupted `up`.
+// so the same list creates, starts, resumes, reloads, recreates, or finishes an interrupted `up`.
 import type { Step } from './step.js';
 import type { MachineRun } from './machine-run.js';
-import { discardBroken } from './steps/discard-broken.js';
 import { resolveBox } from './steps/resolve-box.js';
 import { importBox } from './steps/import-box.js';
+import { discard } from './steps/discard.js';
+import { reloadHalt } from './steps/reload-halt.js';
+import { resume } from './steps/resume.js';
 import { configure } from './steps/configure.js';
 import { createDisk } from './steps/create-disk.js';
 import { boot } from './steps/boot.js';
@@ -17,9 +19,12 @@ import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
 
 export const upPipeline: Step<MachineRun>[] = [
-  discardBroken,
+  // The box first: a missing box fails before anything of the old machine is discarded.
   resolveBox,
   importBox,
+  discard,
+  reloadHalt,
+  resume,
   configure,
   createDisk,
   boot,

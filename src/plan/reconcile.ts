@@ -2,16 +2,28 @@
 // what `up` would do and why.
 import type { Environment, MachineSpec } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
-import type { ActualMachine } from '../providers/provider.js';
-import type { AppliedSpec } from '../state/machine-state.js';
+import type { ActualMachine, MachineStatus } from '../providers/provider.js';
+import type { AppliedSpec } from '../state/applied.js';
+import { changesOf, type Change } from './drift.js';
+
+export type { Change, ChangeClass } from './drift.js';
 
 /**
- * create: not created yet (or broken: what is left is discarded first)
- * start: halted; boots, then finishes the pipeline
+ * create: not created yet (or broken beyond repair: what is left is discarded first)
+ * start: halted (or its process died); boots with the Boxfile's settings, then finishes the pipeline
+ * resume: suspended; continues the paused VM, then finishes the pipeline
  * continue: running, but its last `up` did not finish (interrupted, provisioner failed)
- * none: running and converged
+ * apply: running and converged, with changes `up` applies in place (folders, provisioners, hostname)
+ * reload: a change needs a new VM process: halt, then boot (`up --reload` or `boxfest reload`)
+ * recreate: a change needs a new disk: destroy, then create (`up --recreate`)
+ * none: running and up to date
+ * remove: on disk but no longer in the Boxfile (`up --prune` or `destroy NAME`; never silently)
  */
-export type UpAction = 'create' | 'start' | 'continue' | 'none';
+export type UpAction =
+  'create' | 'start' | 'resume' | 'continue' | 'apply' | 'reload' | 'recreate' | 'none' | 'remove';
+
+/** Actions `up` takes only when asked (`--reload`, `--recreate`, `--prune`) or confirmed on a terminal. */
+export const NEEDS_CONSENT: readonly UpAction[] = ['reload', 'recreate', 'remove'];
 
 export interface Observed {
   actual: ActualMachine;
@@ -22,55 +34,91 @@ export interface Observed {
 
 export interface MachinePlan {
   machine: string;
+  /** The observed state. */
+  state: MachineStatus;
   action: UpAction;
   reason: string;
-  /** Differences between the Boxfile and what the machine was built with that `up` does not apply. */
-  drift: string[];
+  /** Differences between the Boxfile and what the machine was built, booted and converged with. */
+  changes: Change[];
 }
 
+/** `boxfest plan --json` prints this object; `version` changes only when its shape does. */
 export interface Plan {
+  version: 1;
   machines: MachinePlan[];
 }
 
+/**
+ * One plan per desired machine, in order; then a `remove` plan for every observed machine the
+ * Boxfile no longer has (by name).
+ */
 export function reconcile(desired: MachineSpec[], observed: ReadonlyMap<string, Observed>): Plan {
-  return { machines: desired.map((spec) => planMachine(spec, observed.get(spec.name))) };
+  const names = new Set(desired.map((s) => s.name));
+  const removed = [...observed.entries()]
+    .filter(([name, o]) => !names.has(name) && o.actual.state !== 'not_created')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([machine, o]): MachinePlan => ({
+      machine,
+      state: o.actual.state,
+      action: 'remove',
+      reason: 'no longer in the Boxfile',
+      changes: [],
+    }));
+  return { version: 1, machines: [...desired.map((s) => planMachine(s, observed.get(s.name))), ...removed] };
 }
 
 function planMachine(spec: MachineSpec, o: Observed | undefined): MachinePlan {
   const machine = spec.name;
-  const drift = o?.applied === undefined ? [] : driftOf(spec, o.applied);
-  switch (o?.actual.state ?? 'not_created') {
-    case 'not_created':
-      return { machine, action: 'create', reason: 'not created yet', drift: [] };
-    case 'broken':
-      return {
-        machine,
-        action: 'create',
-        reason: `broken (${o?.actual.reason ?? 'unknown'}): recreate it`,
-        drift: [],
-      };
-    case 'halted':
-      // QEMU takes cpus and memory from the Boxfile at every boot: only a new box is left over.
-      return { machine, action: 'start', reason: 'halted', drift: drift.filter((d) => d.startsWith('box ')) };
-    case 'running':
-      return o?.converged === true
-        ? { machine, action: 'none', reason: 'running and up to date', drift }
-        : { machine, action: 'continue', reason: 'running, but its last `up` did not finish', drift };
-  }
-}
-
-/** Settings that a running or halted machine cannot take without a reload or recreate. */
-export function driftOf(spec: MachineSpec, applied: AppliedSpec): string[] {
-  const out: string[] = [];
-  if (spec.box !== applied.box)
-    out.push(`box changed from ${applied.box} to ${spec.box}: needs destroy and up`);
-  if (spec.cpus !== applied.cpus)
-    out.push(`cpus changed from ${applied.cpus} to ${spec.cpus}: needs reload (boxfest halt, then up)`);
-  if (spec.memory !== applied.memory)
-    out.push(
-      `memory changed from ${applied.memory} to ${spec.memory} MiB: needs reload (boxfest halt, then up)`,
+  const state = o?.actual.state ?? 'not_created';
+  const changes = o?.applied === undefined || state === 'not_created' ? [] : changesOf(spec, o.applied);
+  const has = (c: string) => changes.some((x) => x.class === c);
+  const plan = (action: UpAction, reason: string): MachinePlan => ({
+    machine,
+    state,
+    action,
+    reason,
+    changes,
+  });
+  const recreate = () =>
+    plan(
+      'recreate',
+      `${changes
+        .filter((c) => c.class === 'recreate')
+        .map((c) => c.field)
+        .join(', ')} changed: needs a new disk (destroy, then create)`,
     );
-  return out;
+  const reload = () =>
+    plan(
+      'reload',
+      `${changes
+        .filter((c) => c.class === 'reload')
+        .map((c) => c.field)
+        .join(', ')} changed: needs a reboot with the new settings (halt, then up)`,
+    );
+  switch (state) {
+    case 'not_created':
+      return plan('create', 'not created yet');
+    case 'broken':
+      if (o?.actual.broken === 'process-gone')
+        return has('recreate')
+          ? recreate()
+          : plan('start', `broken (${o.actual.reason ?? 'its process is gone'}): boot it again`);
+      // Nothing usable is left: changes against it do not matter.
+      return { ...plan('create', `broken (${o?.actual.reason ?? 'unknown'}): recreate it`), changes: [] };
+    case 'halted':
+      // A boot takes cpus, memory, NICs and ports from the Boxfile: only a new disk is left over.
+      return has('recreate') ? recreate() : plan('start', 'halted');
+    case 'suspended':
+      if (has('recreate')) return recreate();
+      return has('reload') ? reload() : plan('resume', 'suspended');
+    case 'running':
+      if (has('recreate')) return recreate();
+      if (has('reload')) return reload();
+      if (o?.converged !== true) return plan('continue', 'running, but its last `up` did not finish');
+      return has('in_place')
+        ? plan('apply', 'running; the Boxfile changed in ways `up` applies in place')
+        : plan('none', 'running and up to date');
+  }
 }
 
 /** Machines the Boxfile names, filtered by the names given on the command line. */

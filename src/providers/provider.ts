@@ -1,17 +1,27 @@
 // The provider interface: small, and the same for every hypervisor. Pipeline steps and commands
-// talk to hypervisors only through it. Optional capabilities (suspend, snapshots, bridged
-// networks) will come as separate interfaces next to this one.
+// talk to hypervisors only through it. Optional capabilities (suspend, snapshots) are separate
+// interfaces in optional.ts.
 import type { Box } from '../boxes/store.js';
 import type { Environment, MachineSpec, ProviderName } from '../config/types.js';
 import type { MachinePaths } from '../state/paths.js';
 
-export type MachineStatus = 'not_created' | 'running' | 'halted' | 'broken';
+export type MachineStatus = 'not_created' | 'running' | 'halted' | 'suspended' | 'broken';
+
+/**
+ * Why a machine is broken, which decides what `up` does about it:
+ * process-gone: its VM process died without a halt (the disk is intact): boot it again;
+ * disk-missing: its disk is gone: discard what is left and create it anew;
+ * unknown-vm: the hypervisor no longer knows its VM: discard and create anew.
+ */
+export type BrokenKind = 'process-gone' | 'disk-missing' | 'unknown-vm';
 
 export interface ActualMachine {
   name: string;
   state: MachineStatus;
-  /** Why it is broken, or a note on a recovered condition (stale pidfile). */
+  /** Why it is broken, in words. */
   reason?: string;
+  /** Set exactly when `state` is broken. */
+  broken?: BrokenKind;
   /** How it runs: e.g. `tcg` or `kvm` for QEMU. */
   accel?: string;
   ssh?: SshEndpoint;

@@ -1,17 +1,13 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
-import type { MachineSpec, ProviderName } from '../config/types.js';
+import type { ProviderName } from '../config/types.js';
 import type { PortMapping } from '../network/ports.js';
+import type { AppliedSpec } from './applied.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
 
-/** The parts of a machine's spec that need a reboot (or a new disk) to change. */
-export interface AppliedSpec {
-  box: string;
-  cpus: number;
-  memory: number;
-  hostname: string;
-}
+export type { AppliedSpec } from './applied.js';
+export { appliedSpecOf } from './applied.js';
 
 export interface MachineState {
   provider: ProviderName;
@@ -40,6 +36,8 @@ export interface MachineState {
   converged: boolean;
   /** Names of `once` provisioners that have run on this machine (reset when it is recreated). */
   provisioned: string[];
+  /** Set by `suspend` (the VM is paused in place), cleared by `resume` and by every boot. */
+  suspended?: boolean;
 }
 
 export interface GuestAddress {
@@ -50,10 +48,6 @@ export interface GuestAddress {
   /** `a.b.c.d/n`; empty when a bridged NIC got no address. */
   cidr: string;
   how: 'static' | 'allocated' | 'dhcp';
-}
-
-export function appliedSpecOf(spec: MachineSpec): AppliedSpec {
-  return { box: spec.box, cpus: spec.cpus, memory: spec.memory, hostname: spec.hostname };
 }
 
 export function readMachineState(root: string, name: string): MachineState | undefined {

@@ -19,7 +19,13 @@ export const homePaths = (home: string) => ({
   ports: join(home, 'ports.json'),
   /** Held while a boxfest process chooses host ports and starts the VM that binds them. */
   portsLock: join(home, 'locks', 'ports.lock'),
+  /** The global index: one file per project that has had machines, read by `global-status`. */
+  projects: join(home, 'projects'),
 });
+
+/** The index entry of one project, named by a hash of its root so each project has exactly one. */
+export const projectIndexEntry = (home: string, root: string) =>
+  join(homePaths(home).projects, `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
 
 /** Store layout of one box: boxes/<name>/<version>/<provider>/ (room for versions and providers). */
 export const boxPaths = (home: string, name: string, version: string, provider: string) => {

@@ -1,4 +1,5 @@
 import { allocateAddresses } from '../../network/leases.js';
+import { bootPart } from '../../state/applied.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -7,16 +8,20 @@ export const boot: Step<MachineRun> = {
   name: 'boot',
   title: 'boot',
   skip: (ctx) => {
-    if (ctx.actual.state !== 'running') return false;
-    if (ctx.actual.ssh !== undefined) ctx.endpoint = ctx.actual.ssh;
+    if (ctx.actual.state !== 'running' || ctx.actual.ssh === undefined) return false;
+    ctx.endpoint = ctx.actual.ssh;
     return 'already running';
   },
   run: async (ctx, out) => {
-    // Not converged until this pipeline reaches its end; this boot takes cpus/memory from the Boxfile.
+    // Running without a known SSH port: an `up` was killed while launching it. Start it over.
+    if (ctx.actual.state === 'running') await ctx.provider.stop(ctx, { force: true, timeoutMs: 0 });
+    // Not converged until this pipeline reaches its end; this boot takes the boot part of the
+    // spec (cpus, memory, NICs, ports, qemu settings) from the Boxfile.
     updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
       ...s,
       converged: false,
-      applied: { ...s.applied, cpus: ctx.spec.cpus, memory: ctx.spec.memory, hostname: ctx.spec.hostname },
+      suspended: false,
+      applied: { ...s.applied, ...bootPart(ctx.spec) },
     }));
     // `up` allocated every machine's addresses in Boxfile order already; this covers other callers.
     allocateAddresses(ctx.env, [ctx.spec]);

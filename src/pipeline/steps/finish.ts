@@ -1,3 +1,4 @@
+import { inPlacePart } from '../../state/applied.js';
 import { updateMachineState } from '../../state/machine-state.js';
 import type { MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -7,7 +8,12 @@ export const finish: Step<MachineRun> = {
   name: 'finish',
   title: 'ready',
   run: (ctx) => {
-    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({ ...s, converged: true }));
+    // The in-place part (hostname, folders, provisioners) is applied once the whole pipeline ran.
+    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
+      ...s,
+      converged: true,
+      applied: { ...s.applied, ...inPlacePart(ctx.spec) },
+    }));
     return Promise.resolve();
   },
 };

@@ -1,4 +1,5 @@
 import type { Provisioner } from '../../config/types.js';
+import { provisionerDigest } from '../../state/applied.js';
 import { runFileProvisioner } from '../../provision/file.js';
 import { runShellProvisioner } from '../../provision/shell.js';
 import { readMachineState, updateMachineState, type MachineState } from '../../state/machine-state.js';
@@ -7,7 +8,8 @@ import type { Step } from '../step.js';
 
 /**
  * Which provisioners run: named ones only (`--with`, whatever their `run`), else never `never`
- * ones, and `once` ones in `auto` mode only until they succeeded on this machine.
+ * ones, and `once` ones in `auto` mode only until they succeeded on this machine — or again when
+ * the Boxfile changed them since (their digest differs from the applied spec's).
  */
 export function provisionersToRun(
   all: Provisioner[],
@@ -19,12 +21,15 @@ export function provisionersToRun(
   if (only !== undefined && only.length > 0) return all.filter((p) => only.includes(p.name));
   const runnable = all.filter((p) => p.run !== 'never');
   if (mode === 'all') return runnable;
-  return runnable.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name));
+  const applied = new Map((state.applied.provisioners ?? []).map((p) => [p.name, p.digest]));
+  const changed = (p: Provisioner) => applied.has(p.name) && applied.get(p.name) !== provisionerDigest(p);
+  return runnable.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name) || changed(p));
 }
 
 export const provision: Step<MachineRun> = {
   name: 'provision',
   title: 'provision',
+  interruptible: true,
   skip: (ctx) => {
     if (ctx.provision === 'none') return 'provisioning disabled';
     const state = readMachineState(ctx.env.root, ctx.spec.name);

@@ -11,6 +11,7 @@ import type { Step } from '../step.js';
 export const syncFolders: Step<MachineRun> = {
   name: 'sync-folders',
   title: 'sync folders',
+  interruptible: true,
   skip: (ctx) => (enabledFolders(ctx).length === 0 ? 'no synced folders' : false),
   run: async (ctx, out) => {
     await syncAll(ctx, (l) => out.line(l));

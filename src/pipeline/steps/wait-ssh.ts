@@ -11,6 +11,7 @@ const CONSOLE_LINES = 25;
 export const waitSsh: Step<MachineRun> = {
   name: 'wait-ssh',
   title: 'wait for SSH',
+  interruptible: true,
   run: async (ctx, out) => {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
     const endpoint = need(ctx.endpoint, 'ssh endpoint');

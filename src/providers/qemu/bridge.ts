@@ -15,8 +15,10 @@ export function bridgeHelper(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * Whether qemu-bridge-helper's ACL allows `bridge`: `allow NAME|all` and `deny NAME|all` lines,
- * the last match wins, nothing is allowed by default; `include FILE` reads another file.
+ * Whether qemu-bridge-helper's ACL allows `bridge`, as the helper reads it: `allow NAME|all` and
+ * `deny NAME|all` lines, where a matching deny wins wherever it stands and nothing is allowed by
+ * default; a line is a comment only when it starts with `#` (a trailing `# ...` is part of the
+ * name); `include FILE` reads another file (relative names against the including file's folder).
  */
 export function aclAllows(
   bridge: string,
@@ -24,19 +26,26 @@ export function aclAllows(
   file = BRIDGE_ACL,
 ): boolean {
   let allowed = false;
+  let denied = false;
   const visit = (f: string, depth: number) => {
     const text = read(f);
     if (text === undefined || depth > 8) return;
     for (const raw of text.split('\n')) {
-      const [verb, arg] = raw.replace(/#.*/, '').trim().split(/\s+/);
-      if (arg === undefined) continue;
+      const line = raw.trim();
+      if (line.startsWith('#')) continue;
+      const space = line.search(/\s/);
+      if (space < 0) continue;
+      const verb = line.slice(0, space);
+      const arg = line.slice(space).trim();
       if (verb === 'include') visit(resolve(dirname(f), arg), depth + 1);
-      else if ((verb === 'allow' || verb === 'deny') && (arg === bridge || arg === 'all'))
-        allowed = verb === 'allow';
+      else if (arg === bridge || arg === 'all') {
+        if (verb === 'allow') allowed = true;
+        else if (verb === 'deny') denied = true;
+      }
     }
   };
   visit(file, 0);
-  return allowed;
+  return allowed && !denied;
 }
 
 const readOrUndefined = (f: string) => {

@@ -5,12 +5,16 @@ import type { Box } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../state/process.js';
+import type { SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
 import { qemuArgs } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay } from './image.js';
 import { qmpExecute } from './qmp.js';
+import { inspectQemu } from './inspect.js';
+import { resumeQemu, suspendQemu } from './suspend.js';
+import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
 import { shellQuote } from '../../util/quote.js';
 import { readLeases } from '../../network/leases.js';
 import { machineNics } from '../../network/nics.js';
@@ -22,7 +26,7 @@ import { ensureSwitch, stopUnusedSwitches } from './switch.js';
 
 const PORT_ATTEMPTS = 3;
 
-export class QemuProvider implements Provider {
+export class QemuProvider implements Provider, Suspender, Snapshotter {
   readonly name = 'qemu' as const;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
@@ -42,20 +46,7 @@ export class QemuProvider implements Provider {
     const state = readMachineState(m.env.root, m.spec.name);
     const name = m.spec.name;
     if (state === undefined) return Promise.resolve({ name, state: 'not_created' });
-    const accel = state.accel;
-    const pid = this.runningPid(m);
-    if (pid !== undefined) {
-      return Promise.resolve({
-        name,
-        state: 'running',
-        ...(accel === undefined ? {} : { accel }),
-        ...(state.sshPort === undefined ? {} : { ssh: { host: '127.0.0.1', port: state.sshPort } }),
-      });
-    }
-    if (!existsSync(m.paths.disk))
-      return Promise.resolve({ name, state: 'broken', reason: `its disk ${m.paths.disk} is missing` });
-    const stale = existsSync(m.paths.pid) ? { reason: 'QEMU process gone, stale pidfile left' } : {};
-    return Promise.resolve({ name, state: 'halted', ...stale, ...(accel === undefined ? {} : { accel }) });
+    return inspectQemu(m, state, this.runningPid(m));
   }
 
   async importBox(box: Box): Promise<void> {
@@ -162,6 +153,9 @@ export class QemuProvider implements Provider {
   async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {
     const pid = this.runningPid(m);
     if (pid === undefined) return this.cleanRuntimeFiles(m);
+    // A paused guest cannot see the power button: continue it first.
+    if (!opts.force && readMachineState(m.env.root, m.spec.name)?.suspended === true)
+      await qmpExecute(m.paths.qmp, 'cont').catch(() => undefined);
     if (!opts.force) {
       try {
         await qmpExecute(m.paths.qmp, 'system_powerdown');
@@ -184,8 +178,37 @@ export class QemuProvider implements Provider {
 
   private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+    if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
     // The last machine off a private network takes its switch down with it.
     await stopUnusedSwitches(m.env.root);
+  }
+
+  // Optional capabilities: each in its own module.
+  suspend(m: MachineContext): Promise<void> {
+    return suspendQemu(m, this.runningPid(m));
+  }
+
+  resume(m: MachineContext): Promise<void> {
+    return resumeQemu(m, this.runningPid(m));
+  }
+
+  saveSnapshot(m: MachineContext, name: string): Promise<void> {
+    return saveQemuSnapshot(m, name, this.runningPid(m) !== undefined);
+  }
+
+  restoreSnapshot(m: MachineContext, name: string): Promise<void> {
+    if (this.runningPid(m) !== undefined)
+      throw new Error('internal: restoreSnapshot needs a halted machine (the command halts it first)');
+    return restoreQemuSnapshot(m, name);
+  }
+
+  listSnapshots(m: MachineContext): Promise<SnapshotInfo[]> {
+    return listQemuSnapshots(m);
+  }
+
+  deleteSnapshot(m: MachineContext, name: string): Promise<void> {
+    return deleteQemuSnapshot(m, name, this.runningPid(m) !== undefined);
   }
 
   async destroy(m: MachineContext): Promise<void> {

@@ -1,0 +1,56 @@
+// `global-status`: every project in the index with its machines' live state. Entries whose
+// project has no machines left (destroyed, deleted, moved) are pruned as they are found.
+import { join } from 'node:path';
+import type { Environment } from '../config/types.js';
+import { providerFor } from '../providers/registry.js';
+import { forgetProject, readIndex } from '../state/index.js';
+import { boxfestHome, machinePaths } from '../state/paths.js';
+import { orphanNames, orphanSpec } from './orphans.js';
+import type { CommandOptions } from './output.js';
+
+export async function globalStatus(o: CommandOptions): Promise<number> {
+  const home = boxfestHome();
+  const projects = [];
+  for (const { file, entry } of readIndex(home)) {
+    const env: Environment = {
+      file: join(entry.root, 'Boxfile.yaml'),
+      root: entry.root,
+      name: entry.name,
+      provider: 'qemu',
+      networks: [],
+      machines: [],
+    };
+    const names = entry.root === '' ? [] : orphanNames(env);
+    if (names.length === 0) {
+      forgetProject(file);
+      continue;
+    }
+    const machines = await Promise.all(
+      names.map(async (n) => {
+        const spec = orphanSpec(env, n);
+        const a = await providerFor(spec.provider).inspect({ env, spec, paths: machinePaths(env.root, n) });
+        return {
+          name: n,
+          provider: spec.provider,
+          state: a.state,
+          ...(a.reason === undefined ? {} : { reason: a.reason }),
+        };
+      }),
+    );
+    projects.push({ root: entry.root, name: entry.name, machines });
+  }
+  if (o.json) {
+    o.print(JSON.stringify(projects, null, 2));
+    return 0;
+  }
+  if (projects.length === 0) o.print('no boxfest environments on this host');
+  for (const p of projects) {
+    o.print(p.root);
+    const width = Math.max(...p.machines.map((m) => m.name.length));
+    for (const m of p.machines)
+      o.print(
+        `  ${m.name.padEnd(width)}  ${m.state.padEnd(11)}  (${m.provider})${m.reason === undefined ? '' : `  ${m.reason}`}`,
+      );
+  }
+  return 0;
+}

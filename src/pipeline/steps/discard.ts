@@ -1,0 +1,26 @@
+import { forgetBoxUser } from '../../boxes/store.js';
+import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import type { MachineRun } from '../machine-run.js';
+import type { Step } from '../step.js';
+
+/**
+ * Clears a machine that cannot be started (its disk is gone) or that `up --recreate` replaces
+ * (a new box): its process, disk and state go, then the steps after it create it anew.
+ */
+export const discard: Step<MachineRun> = {
+  name: 'discard',
+  title: 'discard the old machine',
+  skip: (ctx) => {
+    if (ctx.recreate === true && ctx.actual.state !== 'not_created') return false;
+    if (ctx.actual.state === 'broken' && ctx.actual.broken !== 'process-gone') return false;
+    return 'nothing to discard';
+  },
+  run: async (ctx, out) => {
+    const old = readMachineState(ctx.env.root, ctx.spec.name)?.box.name;
+    await ctx.provider.destroy(ctx);
+    if (old !== undefined) forgetBoxUser(ctx.home, old, ctx.paths.disk);
+    removeMachineDir(ctx.env.root, ctx.spec.name);
+    ctx.actual = { name: ctx.spec.name, state: 'not_created' };
+    out.title(ctx.recreate === true ? 'old machine destroyed' : 'broken machine discarded');
+  },
+};

@@ -1,0 +1,129 @@
+// What changed between the Boxfile and a machine's applied spec, and what it takes to apply each
+// change. Pure: `reconcile` and its tests call it with plain values.
+import type { MachineSpec } from '../config/types.js';
+import { bootPart, inPlacePart, stableJson, type AppliedSpec } from '../state/applied.js';
+
+/**
+ * in_place: the next `up` applies it to the running machine (hostname, folders, provisioners);
+ * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, qemu settings;
+ * recreate: needs a new disk (destroy, then create): box, box version, disk interface.
+ */
+export type ChangeClass = 'in_place' | 'reload' | 'recreate';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
+
+export interface Change {
+  /** The Boxfile key, e.g. `memory`, `qemu.extra_args`, `synced_folders[/srv/app]`, `provision[setup]`. */
+  field: string;
+  class: ChangeClass;
+  /** The applied value; null when the item was not there. */
+  from: JsonValue;
+  /** The Boxfile's value; null when the item was removed. */
+  to: JsonValue;
+  message: string;
+}
+
+const json = (v: unknown): JsonValue =>
+  v === undefined ? null : (JSON.parse(JSON.stringify(v)) as JsonValue);
+const same = (a: unknown, b: unknown) => stableJson(a) === stableJson(b);
+const show = (v: unknown) =>
+  v === null || v === undefined ? 'unset' : typeof v === 'string' ? v : stableJson(v);
+
+function scalar(field: string, cls: ChangeClass, from: unknown, to: unknown, unit = ''): Change[] {
+  if (from === undefined || same(from, to)) return []; // undefined: an older state.json did not record it
+  return [
+    {
+      field,
+      class: cls,
+      from: json(from),
+      to: json(to),
+      message: `${field} changed from ${show(from)}${unit} to ${show(to)}${unit}`,
+    },
+  ];
+}
+
+/** Every change, in a fixed order: recreate ones first, then reload, then in place. */
+export function changesOf(spec: MachineSpec, applied: AppliedSpec): Change[] {
+  const boot = bootPart(spec);
+  const inPlace = inPlacePart(spec);
+  return [
+    ...scalar('box', 'recreate', applied.box, spec.box),
+    ...scalar('box_version', 'recreate', applied.boxVersion, spec.boxVersion ?? null),
+    // Unset in the Boxfile means "the box's": only a setting that names another one is a change.
+    ...(spec.qemu.diskInterface === undefined
+      ? []
+      : scalar('qemu.disk_interface', 'recreate', applied.diskInterface, spec.qemu.diskInterface)),
+    ...scalar('cpus', 'reload', applied.cpus, boot.cpus),
+    ...scalar('memory', 'reload', applied.memory, boot.memory, ' MiB'),
+    ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ''),
+    ...scalar('networks', 'reload', applied.networks, boot.networks),
+    ...scalar('forwarded_ports', 'reload', applied.forwardedPorts, boot.forwardedPorts),
+    ...scalar('qemu.accel', 'reload', applied.qemu?.accel, boot.qemu?.accel),
+    ...scalar('qemu.restrict_network', 'reload', applied.qemu?.restrictNetwork, boot.qemu?.restrictNetwork),
+    ...scalar('qemu.extra_args', 'reload', applied.qemu?.extraArgs, boot.qemu?.extraArgs),
+    ...scalar('hostname', 'in_place', applied.hostname, inPlace.hostname),
+    ...itemChanges(
+      'synced_folders',
+      applied.syncedFolders,
+      inPlace.syncedFolders ?? [],
+      (f) => f.dest,
+      'synced folder',
+      '(files already in the guest are kept)',
+    ),
+    ...itemChanges(
+      'provision',
+      applied.provisioners,
+      // A `run: never` provisioner runs only when named: adding one changes nothing at `up`.
+      (inPlace.provisioners ?? []).filter((p) => p.run !== 'never'),
+      (p) => p.name,
+      'provisioner',
+      '(nothing to undo)',
+      (applied.provisioners ?? []).filter((p) => p.run !== 'never'),
+    ),
+  ];
+}
+
+/** Added, removed and changed items of a list keyed by `key`, in the Boxfile's order. */
+function itemChanges<T>(
+  field: string,
+  applied: T[] | undefined,
+  desired: T[],
+  key: (t: T) => string,
+  what: string,
+  removedNote: string,
+  appliedForRemoval: T[] | undefined = applied,
+): Change[] {
+  if (applied === undefined) return [];
+  const before = new Map(applied.map((x) => [key(x), x]));
+  const after = new Map(desired.map((x) => [key(x), x]));
+  const out: Change[] = [];
+  for (const [k, x] of after) {
+    const old = before.get(k);
+    if (old === undefined)
+      out.push({
+        field: `${field}[${k}]`,
+        class: 'in_place',
+        from: null,
+        to: json(x),
+        message: `${what} ${k} added`,
+      });
+    else if (!same(old, x))
+      out.push({
+        field: `${field}[${k}]`,
+        class: 'in_place',
+        from: json(old),
+        to: json(x),
+        message: `${what} ${k} changed`,
+      });
+  }
+  for (const x of appliedForRemoval ?? [])
+    if (!after.has(key(x)))
+      out.push({
+        field: `${field}[${key(x)}]`,
+        class: 'in_place',
+        from: json(x),
+        to: null,
+        message: `${what} ${key(x)} removed ${removedNote}`,
+      });
+  return out;
+}

@@ -1,0 +1,64 @@
+// Optional provider capabilities (Lima-style: small interfaces beside the core Provider). A
+// command that needs one asks for it through these functions, which give a clear "provider X
+// cannot do Y" error when the provider lacks it.
+import { BoxfestError } from '../errors.js';
+import type { MachineContext, Provider } from './provider.js';
+
+/** Pauses a running VM in place and continues it; the guest's processes and memory survive. */
+export interface Suspender {
+  suspend(m: MachineContext): Promise<void>;
+  resume(m: MachineContext): Promise<void>;
+}
+
+export interface SnapshotInfo {
+  name: string;
+  /** ISO time the snapshot was taken. */
+  createdAt: string;
+  /** Bytes of the disk snapshot's VM state; 0 for a disk-only snapshot. */
+  vmStateSize: number;
+}
+
+/**
+ * Named snapshots of a machine's disk. `save` and `delete` work on a running or halted machine;
+ * `restore` needs a halted one (the command halts it first and boots it again after).
+ */
+export interface Snapshotter {
+  saveSnapshot(m: MachineContext, name: string): Promise<void>;
+  restoreSnapshot(m: MachineContext, name: string): Promise<void>;
+  listSnapshots(m: MachineContext): Promise<SnapshotInfo[]>;
+  deleteSnapshot(m: MachineContext, name: string): Promise<void>;
+}
+
+function cannot(p: Provider, what: string): BoxfestError {
+  return new BoxfestError('PROVIDER_CANNOT', `provider \`${p.name}\` cannot ${what}`, {
+    hint: 'use a provider that can, or `boxfest halt` / `boxfest up` instead',
+  });
+}
+
+export function suspenderOf(p: Provider): Provider & Suspender {
+  const s = p as Partial<Suspender>;
+  if (typeof s.suspend !== 'function' || typeof s.resume !== 'function')
+    throw cannot(p, 'suspend and resume machines');
+  return p as Provider & Suspender;
+}
+
+export function snapshotterOf(p: Provider): Provider & Snapshotter {
+  const s = p as Partial<Snapshotter>;
+  if (
+    typeof s.saveSnapshot !== 'function' ||
+    typeof s.restoreSnapshot !== 'function' ||
+    typeof s.listSnapshots !== 'function' ||
+    typeof s.deleteSnapshot !== 'function'
+  )
+    throw cannot(p, 'take snapshots');
+  return p as Provider & Snapshotter;
+}
+
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function checkSnapshotName(name: string): void {
+  if (!SNAPSHOT_NAME.test(name))
+    throw new BoxfestError('SNAPSHOT_NAME', `\`${name}\` is not a valid snapshot name`, {
+      hint: 'use letters, digits, dot, dash and underscore (at most 64 characters, starting with a letter or digit)',
+    });
+}

@@ -1,0 +1,91 @@
+// QEMU snapshots: qcow2 internal snapshots of the machine's overlay (the box image below it is
+// never written). Disk-only, so they work with the NVMe test box, which QEMU 7.2 cannot savevm:
+// - halted: `qemu-img snapshot -c/-a/-d` on the overlay;
+// - running: QMP `blockdev-snapshot-internal-sync` / `-delete-internal-sync` on drive `disk0`,
+//   with the VM paused around the save so no write is half in it (the command also has the
+//   guest `sync` first). A restore always needs a halted machine: the command halts it, restores,
+//   and boots it again, so the guest starts from the snapshot's disk like after a power cut.
+import { BoxfestError } from '../../errors.js';
+import type { SnapshotInfo } from '../optional.js';
+import type { MachineContext } from '../provider.js';
+import { QEMU_IMG, runTool } from './exec.js';
+import { qmpExecute } from './qmp.js';
+import { qemuRunState } from './inspect.js';
+
+/** The `-drive id=` of the machine's disk in qemuArgs. */
+const DRIVE = 'disk0';
+
+export async function listQemuSnapshots(m: MachineContext): Promise<SnapshotInfo[]> {
+  // -U: readable while the running VM holds the image lock.
+  const { stdout } = await runTool(
+    QEMU_IMG,
+    ['info', '-U', '--output=json', m.paths.disk],
+    `list the snapshots of ${m.spec.name}`,
+  );
+  const info = JSON.parse(stdout) as {
+    snapshots?: { name: string; 'date-sec': number; 'vm-state-size': number }[];
+  };
+  return (info.snapshots ?? []).map((s) => ({
+    name: s.name,
+    createdAt: new Date(s['date-sec'] * 1000).toISOString(),
+    vmStateSize: s['vm-state-size'],
+  }));
+}
+
+async function requireSnapshot(m: MachineContext, name: string, wanted: boolean): Promise<void> {
+  const names = (await listQemuSnapshots(m)).map((s) => s.name);
+  if (wanted && !names.includes(name))
+    throw new BoxfestError('SNAPSHOT_NOT_FOUND', `machine \`${m.spec.name}\` has no snapshot \`${name}\``, {
+      machine: m.spec.name,
+      hint:
+        names.length === 0
+          ? 'it has no snapshots; take one: boxfest snapshot save NAME'
+          : `its snapshots: ${names.join(', ')}`,
+    });
+  if (!wanted && names.includes(name))
+    throw new BoxfestError(
+      'SNAPSHOT_EXISTS',
+      `machine \`${m.spec.name}\` already has a snapshot \`${name}\``,
+      {
+        machine: m.spec.name,
+        hint: `pick another name, or delete it first: boxfest snapshot delete ${name} ${m.spec.name}`,
+      },
+    );
+}
+
+export async function saveQemuSnapshot(m: MachineContext, name: string, running: boolean): Promise<void> {
+  await requireSnapshot(m, name, false);
+  if (!running) {
+    await runTool(QEMU_IMG, ['snapshot', '-c', name, m.paths.disk], `snapshot ${m.spec.name}`);
+    return;
+  }
+  const wasPaused = (await qemuRunState(m.paths.qmp)) === 'paused';
+  if (!wasPaused) await qmpExecute(m.paths.qmp, 'stop');
+  try {
+    await qmpExecute(m.paths.qmp, 'blockdev-snapshot-internal-sync', { device: DRIVE, name }, 60_000);
+  } finally {
+    if (!wasPaused) await qmpExecute(m.paths.qmp, 'cont');
+  }
+}
+
+/** The machine must be halted. */
+export async function restoreQemuSnapshot(m: MachineContext, name: string): Promise<void> {
+  await requireSnapshot(m, name, true);
+  await runTool(
+    QEMU_IMG,
+    ['snapshot', '-a', name, m.paths.disk],
+    `restore snapshot ${name} of ${m.spec.name}`,
+  );
+}
+
+export async function deleteQemuSnapshot(m: MachineContext, name: string, running: boolean): Promise<void> {
+  await requireSnapshot(m, name, true);
+  if (running)
+    await qmpExecute(m.paths.qmp, 'blockdev-snapshot-delete-internal-sync', { device: DRIVE, name }, 60_000);
+  else
+    await runTool(
+      QEMU_IMG,
+      ['snapshot', '-d', name, m.paths.disk],
+      `delete snapshot ${name} of ${m.spec.name}`,
+    );
+}

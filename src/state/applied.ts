@@ -1,0 +1,124 @@
+// The applied spec: what a machine was last built, booted and converged with, recorded in
+// state.json so `plan` can tell what changed in the Boxfile since. Three parts, each written when
+// it takes effect: the creation part at `configure` (a new disk), the boot part at `boot` (a new
+// QEMU process), the in-place part at `finish` (an `up` that ran to its end).
+//
+// Fields added after the walking skeleton are optional: an older state.json has only box, cpus,
+// memory and hostname, and a field it lacks is "unknown", never reported as a change.
+import { createHash } from 'node:crypto';
+import type {
+  ForwardedPort,
+  MachineNetwork,
+  MachineSpec,
+  Provisioner,
+  QemuAccel,
+  SyncedFolder,
+} from '../config/types.js';
+
+export interface AppliedProvisioner {
+  name: string;
+  kind: Provisioner['kind'];
+  run: Provisioner['run'];
+  /** sha256 of the provisioner's settings (secret values left out): a changed one differs. */
+  digest: string;
+}
+
+export interface AppliedQemu {
+  accel: QemuAccel;
+  restrictNetwork: boolean;
+  extraArgs: string[];
+}
+
+export interface AppliedSpec {
+  // creation (recreate to change)
+  box: string;
+  /** `box_version` as written; null = the newest. */
+  boxVersion?: string | null;
+  /** The disk interface the disk was attached with (Boxfile `qemu.disk_interface`, else the box's). */
+  diskInterface?: string;
+  // boot (reload to change)
+  cpus: number;
+  memory: number;
+  diskSize?: number | null;
+  networks?: MachineNetwork[];
+  forwardedPorts?: ForwardedPort[];
+  qemu?: AppliedQemu;
+  // in place (the next `up` applies them on the running machine)
+  hostname: string;
+  syncedFolders?: SyncedFolder[];
+  provisioners?: AppliedProvisioner[];
+}
+
+export function provisionerDigest(p: Provisioner): string {
+  const safe =
+    p.kind === 'shell'
+      ? {
+          ...p,
+          env: Object.fromEntries(
+            Object.entries(p.env).map(([k, v]) => [k, p.secrets.includes(v) ? '***' : v]),
+          ),
+          secrets: [],
+        }
+      : p;
+  return createHash('sha256').update(stableJson(safe)).digest('hex').slice(0, 16);
+}
+
+/** JSON with object keys sorted, so equal values always give equal text. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function creationPart(
+  spec: MachineSpec,
+  boxDiskInterface: string,
+): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface'> {
+  return {
+    box: spec.box,
+    boxVersion: spec.boxVersion ?? null,
+    diskInterface: spec.qemu.diskInterface ?? boxDiskInterface,
+  };
+}
+
+export function bootPart(
+  spec: MachineSpec,
+): Pick<AppliedSpec, 'cpus' | 'memory' | 'diskSize' | 'networks' | 'forwardedPorts' | 'qemu'> {
+  return {
+    cpus: spec.cpus,
+    memory: spec.memory,
+    diskSize: spec.diskSize ?? null,
+    networks: spec.networks,
+    forwardedPorts: spec.forwardedPorts,
+    qemu: {
+      accel: spec.qemu.accel,
+      restrictNetwork: spec.qemu.restrictNetwork,
+      extraArgs: spec.qemu.extraArgs,
+    },
+  };
+}
+
+export function inPlacePart(
+  spec: MachineSpec,
+): Pick<AppliedSpec, 'hostname' | 'syncedFolders' | 'provisioners'> {
+  return {
+    hostname: spec.hostname,
+    syncedFolders: spec.syncedFolders,
+    provisioners: spec.provision.map((p) => ({
+      name: p.name,
+      kind: p.kind,
+      run: p.run,
+      digest: provisionerDigest(p),
+    })),
+  };
+}
+
+/** The whole applied spec of a machine created now from `spec`. */
+export function appliedSpecOf(spec: MachineSpec, boxDiskInterface: string): AppliedSpec {
+  return { ...creationPart(spec, boxDiskInterface), ...bootPart(spec), ...inPlacePart(spec) };
+}
