@@ -142,6 +142,7 @@ function machineSpec(
     sshGuestPort: m.ssh?.port ?? d.ssh?.port ?? BUILTIN.sshPort,
     autostart: m.autostart ?? d.autostart ?? true,
     primary: m.primary ?? d.primary ?? false,
+    instant: m.instant ?? d.instant ?? false,
     qemu: {
       accel: q.accel ?? 'auto',
       restrictNetwork: q.restrict_network ?? false,

@@ -97,6 +97,7 @@ export interface WrittenMachine {
   boot_timeout?: number;
   autostart?: boolean;
   primary?: boolean;
+  instant?: boolean;
   qemu?: WrittenQemu;
   virtualbox?: WrittenVirtualbox;
 }
@@ -201,6 +202,8 @@ export interface MachineSpec {
   autostart: boolean;
   /** The machine commands like `ssh` pick when none is named. Default false. */
   primary: boolean;
+  /** A new machine starts from a saved ready state of its box and shape (`instant`). Default false. */
+  instant: boolean;
   /** `qemu:` settings; used only when the provider is qemu. */
   qemu: QemuSettings;
   /** `virtualbox:` settings; used only when the provider is virtualbox. */

@@ -23,6 +23,8 @@ export interface Capabilities {
   manualStart: boolean;
   /** `ssh.port` other than 22. */
   guestSshPort: boolean;
+  /** `instant: true`: new machines restored from a saved ready state. */
+  instantUp: boolean;
   /** Keys of the provider's own block (`qemu:`) that it honours. */
   settings: readonly string[];
 }
@@ -37,6 +39,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     boxVersions: false,
     manualStart: true,
     guestSshPort: true,
+    instantUp: true,
     settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
   },
 };

@@ -38,6 +38,26 @@ export interface MachineState {
   provisioned: string[];
   /** Set by `suspend` (the VM is paused in place), cleared by `resume` and by every boot. */
   suspended?: boolean;
+  /** `instant: true`: the saved state the machine's disk was made for, and what came of it. */
+  instant?: InstantRecord;
+}
+
+export interface InstantRecord {
+  /** The saved state (key under the box's states/); unset when it fell back before creation. */
+  key?: string;
+  /** What the saved guest has that a restore must change: its MACs (NAT first) and host key. */
+  macs?: string[];
+  hostKey?: string;
+  /** How the guest reseeds its RNG (guest/identity.ts). */
+  reseed?: 'rndreseed' | 'perl';
+  /** Why the machine booted normally instead, in one line. */
+  fallback?: string;
+  /** Set before the first start: a disk that ran even once is never restored onto again. */
+  used?: boolean;
+  /** The first start restored the saved state. */
+  restored?: boolean;
+  /** The restored guest has its own clock, randomness, host key and MACs. */
+  reidentified?: boolean;
 }
 
 export interface GuestAddress {

@@ -37,6 +37,29 @@ export const boxPaths = (home: string, name: string, version: string, provider: 
     insecureKey: join(dir, 'insecure_key'),
     /** One file per machine disk backed by this box, so `box remove` can refuse while one exists. */
     users: join(dir, 'users'),
+    /** Saved ready states (`instant: true`), one directory per hardware shape. */
+    states: join(dir, 'states'),
+  };
+};
+
+/** One saved ready state of a box: the golden disk it was saved with, the VM state, what it fits. */
+export const instantStatePaths = (home: string, box: string, version: string, key: string) => {
+  const dir = join(home, 'boxes', box, version, 'qemu', 'states', key);
+  const work = join(dir, 'work');
+  return {
+    dir,
+    /** Overlay on the box image, booted once and never written again: the saved RAM expects it. */
+    disk: join(dir, 'golden.qcow2'),
+    /** QEMU's migration stream of the paused VM. */
+    vmState: join(dir, 'vm.state'),
+    /** Written last: a state without it is incomplete and ignored. */
+    meta: join(dir, 'meta.json'),
+    /** The golden VM's runtime files while it is being saved. */
+    work,
+    pid: join(work, 'qemu.pid'),
+    qmp: socketPath(join(work, 'qmp.sock'), 'qmp'),
+    serialLog: join(work, 'serial.log'),
+    lock: join(home, 'locks', `instant-${key}.lock`),
   };
 };
 

@@ -9,9 +9,14 @@ import { optValue, vdeNetdev } from './switch.js';
 
 export { macFor };
 
-/** A NIC plus how QEMU reaches its network: the VDE switch of a private one, the helper of a bridged one. */
+/**
+ * A NIC plus how QEMU reaches its network: the VDE switch of a private one, the helper of a
+ * bridged one; `detached` (a saved state's golden VM) is plugged into nothing but an isolated NAT.
+ */
 export type LaunchNic =
-  (Nic & { kind: 'private'; switchCtl: string }) | (Nic & { kind: 'bridged'; helper: string });
+  | (Nic & { kind: 'private'; switchCtl: string })
+  | (Nic & { kind: 'bridged'; helper: string })
+  | { index: number; kind: 'detached'; mac: string };
 
 export interface LaunchInput {
   project: string;
@@ -26,6 +31,10 @@ export interface LaunchInput {
   forwards?: readonly PortMapping[];
   /** NICs 1..n, one per `networks:` attachment. */
   nics?: readonly LaunchNic[];
+  /** MAC of NIC 0 (the NAT); default: the stable one of the project and machine. */
+  natMac?: string;
+  /** Wait paused for a saved state (`-incoming defer`, `-S`) instead of booting. */
+  incoming?: boolean;
 }
 
 function nicArgs(n: LaunchNic): string[] {
@@ -33,7 +42,9 @@ function nicArgs(n: LaunchNic): string[] {
   const netdev =
     n.kind === 'private'
       ? vdeNetdev(id, n.switchCtl)
-      : `tap,id=${id},br=${optValue(n.bridge)},helper=${optValue(n.helper)}`;
+      : n.kind === 'bridged'
+        ? `tap,id=${id},br=${optValue(n.bridge)},helper=${optValue(n.helper)}`
+        : `user,id=${id},restrict=on`;
   return ['-netdev', netdev, '-device', `virtio-net-pci,netdev=${id},mac=${n.mac}`];
 }
 
@@ -75,7 +86,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     '-netdev',
     nat,
     '-device',
-    `virtio-net-pci,netdev=nat0,mac=${macFor(i.project, spec.name, 0)}`,
+    `virtio-net-pci,netdev=nat0,mac=${i.natMac ?? macFor(i.project, spec.name, 0)}`,
     ...(i.nics ?? []).flatMap(nicArgs),
     '-device',
     'virtio-rng-pci',
@@ -84,6 +95,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     '-pidfile',
     paths.pid,
     '-daemonize',
+    ...(i.incoming === true ? ['-S', '-incoming', 'defer'] : []),
     // The Boxfile's `qemu.extra_args`, last so they can add devices; passed as separate argv words.
     ...spec.qemu.extraArgs,
   ];

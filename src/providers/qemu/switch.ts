@@ -24,6 +24,22 @@ function switchPid(p: NetworkPaths): number | undefined {
 
 // Machines of one `up` share a switch: the first start is awaited by the others.
 const starting = new Map<string, Promise<string>>();
+// Switches this process handed to a machine whose QEMU is not running yet: a machine of the
+// same `up` that fails meanwhile must not stop them.
+const holds = new Map<string, number>();
+
+/** Marks the switch as about to be used until the returned release is called. */
+export function holdSwitch(ctl: string): () => void {
+  holds.set(ctl, (holds.get(ctl) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const n = (holds.get(ctl) ?? 1) - 1;
+    if (n <= 0) holds.delete(ctl);
+    else holds.set(ctl, n);
+  };
+}
 
 /** The control directory of the network's running switch, started if need be. */
 export function ensureSwitch(root: string, network: string): Promise<string> {
@@ -79,7 +95,7 @@ export async function stopUnusedSwitches(root: string): Promise<void> {
   for (const network of readdirSync(dir)) {
     const p = networkPaths(root, network);
     const pid = switchPid(p);
-    if (pid === undefined || switchUsers(root, p.switchCtl).length > 0) continue;
+    if (pid === undefined || holds.has(p.switchCtl) || switchUsers(root, p.switchCtl).length > 0) continue;
     process.kill(pid, 'SIGTERM');
     if (!(await waitUntil(() => !isAlive(pid), 2_000))) {
       if (switchPid(p) === pid) process.kill(pid, 'SIGKILL');

@@ -54,6 +54,7 @@ const keys = {
     boot_timeout: true,
     autostart: true,
     primary: true,
+    instant: true,
     qemu: true,
     virtualbox: true,
   } satisfies Record<keyof WrittenMachine, true>,
