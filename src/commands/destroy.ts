@@ -7,7 +7,7 @@ import { forgetBoxUser } from '../boxes/store.js';
 import { readMachineState, removeMachineDir } from '../state/machine-state.js';
 import { projectPaths } from '../state/paths.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
-import { contextOf, openProject, providerOf, withLock } from './project.js';
+import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
 
 interface DestroyCtx {
   m: MachineContext;
@@ -20,7 +20,12 @@ export async function destroy(
   o: CommandOptions & { force: boolean },
 ): Promise<number> {
   const { env, home, selected } = openProject(cwd, names);
-  const targets = selected.filter((s) => existsSync(contextOf(env, s).paths.dir));
+  // A machine counts when boxfest has state for it, or when its provider finds it (VirtualBox finds
+  // its VMs through their ownership tags, so destroy works from a fresh checkout without .boxfest/).
+  const observed = await observe(env, selected);
+  const targets = selected.filter(
+    (s) => existsSync(contextOf(env, s).paths.dir) || observed.get(s.name)?.actual.state !== 'not_created',
+  );
   if (targets.length === 0) {
     o.note('nothing to destroy');
     if (o.json) o.print('[]');

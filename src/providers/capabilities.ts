@@ -39,4 +39,19 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     guestSshPort: true,
     settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
   },
+  virtualbox: {
+    // Host-only adapters on the named host-only interface (created when missing), bridged adapters
+    // on a host interface checked against IHost_getNetworkInterfaces. Addresses inside the guest are
+    // the guest's (as on every provider today: no guest network configuration step yet).
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
+    diskResize: false,
+    boxVersions: false,
+    manualStart: true,
+    guestSshPort: true,
+    // `gui` and `linked_clone: false` (a full copy) are not done yet.
+    settings: ['url', 'os_type'],
+  },
 };

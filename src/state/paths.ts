@@ -15,7 +15,20 @@ export const homePaths = (home: string) => ({
   /** Host facts that are slow to probe (KVM usability), keyed by QEMU version. */
   hostFacts: join(home, 'host-facts.json'),
   locks: join(home, 'locks'),
+  /** The VirtualBox web service's WSDL, trimmed to what boxfest uses, per API version. */
+  vboxWsdl: join(home, 'cache', 'virtualbox-wsdl'),
 });
+
+/** Layout of the trimmed-WSDL cache: <api>-<operations key>/{vboxweb.wsdl, vboxwebService.wsdl, signatures.json}. */
+export const vboxWsdlPaths = (home: string) => {
+  const dir = homePaths(home).vboxWsdl;
+  return {
+    dir,
+    /** Server URL → the API version it last reported, so the right cached WSDL loads first. */
+    index: join(dir, 'servers.json'),
+    version: (api: string, operationsKey: string) => join(dir, `${api}-${operationsKey}`),
+  };
+};
 
 /** Store layout of one box: boxes/<name>/<version>/<provider>/ (room for versions and providers). */
 export const boxPaths = (home: string, name: string, version: string, provider: string) => {

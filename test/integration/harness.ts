@@ -31,8 +31,9 @@ export class TestProject {
   readonly home: string;
   readonly boxDir = inject('boxDir');
 
-  constructor(files: Record<string, string>) {
-    this.base = mkdtempSync(join(tmpdir(), 'boxfest-it-'));
+  /** `baseDir`: where the temp tree goes (VirtualBox tests: a directory the server sees too). */
+  constructor(files: Record<string, string>, baseDir: string = tmpdir()) {
+    this.base = mkdtempSync(join(baseDir, 'boxfest-it-'));
     this.root = join(this.base, 'project');
     this.home = join(this.base, 'home');
     for (const [path, text] of Object.entries(files)) {
