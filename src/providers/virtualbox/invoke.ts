@@ -90,6 +90,11 @@ export class Websession {
     readonly api: string,
   ) {}
 
+  /** The web service this websession talks to. */
+  get url(): string {
+    return this.opts.url;
+  }
+
   /** Logs on; the API version decides which cached WSDL is right (a server upgrade refetches it). */
   static async open(opts: WebsessionOptions): Promise<Websession> {
     let soap = await Websession.client(opts);

@@ -22,7 +22,19 @@ async function findHardDisk(s: Websession, location: string): Promise<Medium | u
  * box file is never written; typed Immutable (only possible while it has no children) so nothing
  * can attach it writable. MultiAttach is refused for media outside a machine's registry.
  */
-export async function openBoxMedium(s: Websession, location: string): Promise<Medium> {
+export function openBoxMedium(s: Websession, location: string): Promise<Medium> {
+  // Machines of one `up` sharing a box open it one after the other (the server would hand both the
+  // same medium, but both would race to set its type).
+  const key = `${s.url}\0${location}`;
+  const previous = opening.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() => openOrFind(s, location));
+  opening.set(key, next);
+  return next;
+}
+
+const opening = new Map<string, Promise<Medium>>();
+
+async function openOrFind(s: Websession, location: string): Promise<Medium> {
   const known = await findHardDisk(s, location);
   if (known !== undefined) return known;
   const ref = await s.call('IVirtualBox_openMedium', {
@@ -34,7 +46,10 @@ export async function openBoxMedium(s: Websession, location: string): Promise<Me
   });
   const children = await s.call<Ref[]>('IMedium_getChildren', { _this: ref });
   if (children.length === 0 && (await s.call<string>('IMedium_getType', { _this: ref })) === 'Normal')
-    await s.call<void>('IMedium_setType', { _this: ref, type: 'Immutable' });
+    await s.call<void>('IMedium_setType', { _this: ref, type: 'Immutable' }).catch(async (e: unknown) => {
+      // Another client typed it (or made a diff on it) meanwhile: fine as long as it is shared now.
+      if ((await s.call<Ref[]>('IMedium_getChildren', { _this: ref })).length === 0) throw e;
+    });
   return { ref, id: await s.call<string>('IMedium_getId', { _this: ref }) };
 }
 

@@ -97,9 +97,19 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
 
   it('creates nothing new on a second up (which fails to launch the same way)', async () => {
     const before = { machines: ours(await serverMachines(p.home), p), disks: await serverHardDisks(p.home) };
-    const again = await p.run(['up']);
+    const again = await p.run(['up', '--json']);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain('[VBOX_NO_KERNEL_DRIVER]');
+    // --json: one document on stdout, the failure typed in it.
+    const doc = JSON.parse(again.stdout) as {
+      machine: string;
+      ok: boolean;
+      error?: { code: string };
+    }[];
+    expect(doc[0]).toMatchObject({
+      machine: 'web',
+      ok: false,
+      error: { code: 'VBOX_NO_KERNEL_DRIVER' },
+    });
     const after = { machines: ours(await serverMachines(p.home), p), disks: await serverHardDisks(p.home) };
     expect(after.machines.map((m) => m.name)).toEqual(before.machines.map((m) => m.name));
     expect(after.disks.map((d) => d.id).sort()).toEqual(before.disks.map((d) => d.id).sort());
@@ -185,5 +195,50 @@ describe.skipIf(skipped)('VirtualBox networks that cannot be made here', () => {
     expect(
       (await serverHardDisks(p.home)).filter((d) => d.location.startsWith(p.base) && d.parent !== ''),
     ).toEqual([]);
+  });
+});
+
+describe.skipIf(skipped)('VirtualBox machines sharing one box', () => {
+  let p: TestProject;
+  afterAll(async () => {
+    try {
+      await cleanServer(p.home, p.base);
+    } finally {
+      rmSync(p.base, { recursive: true, force: true });
+    }
+  });
+
+  it('two machines brought up in parallel get two diffs on the one box medium; destroy keeps the box', async () => {
+    p = new TestProject(
+      {
+        'Boxfile.yaml':
+          'version: 1\nprovider: virtualbox\ndefaults: { box: tiny, memory: 256 }\nmachines:\n  a:\n  b: { cpus: 2, virtualbox: { os_type: Debian_64 } }\n',
+      },
+      share,
+    );
+    await p.addTinyBox();
+    const boxImage = join(p.home, 'boxes', 'tiny', '0', 'qemu', 'box.qcow2');
+    const r = await p.run(['up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: 2 of 2 machine(s) failed');
+    const vms = ours(await serverMachines(p.home), p).sort((x, y) => x.name.localeCompare(y.name));
+    expect(vms.map((m) => [m.extraData['boxfest/machine'], m.cpus, m.memory, m.osType])).toEqual([
+      ['a', 1, 256, 'Linux_64'],
+      ['b', 2, 256, 'Debian_64'],
+    ]);
+    const disks = await serverHardDisks(p.home);
+    const box = disks.filter((d) => d.location === boxImage);
+    expect(box).toHaveLength(1);
+    expect(
+      disks
+        .filter((d) => d.parent === box[0]!.id)
+        .map((d) => d.location.split('/').pop())
+        .sort(),
+    ).toEqual(['a-disk.vdi', 'b-disk.vdi']);
+    await p.ok(['destroy', '--force', 'a']);
+    expect(ours(await serverMachines(p.home), p).map((m) => m.extraData['boxfest/machine'])).toEqual(['b']);
+    await p.ok(['destroy', '--force']);
+    expect(ours(await serverMachines(p.home), p)).toEqual([]);
+    expect((await serverHardDisks(p.home)).filter((d) => d.parent === box[0]!.id)).toEqual([]);
   });
 });
