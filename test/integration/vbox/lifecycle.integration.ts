@@ -115,12 +115,16 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     expect(after.disks.map((d) => d.id).sort()).toEqual(before.disks.map((d) => d.id).sort());
   });
 
-  it('status finds the machine from a fresh checkout (no .boxfest/) through its tags', async () => {
+  it('status, plan and halt find the machine from a fresh checkout (no .boxfest/) through its tags', async () => {
     rmSync(join(p.root, '.boxfest'), { recursive: true, force: true });
     const r = await p.ok(['status', '--json']);
     expect(JSON.parse(r.stdout)).toEqual([
       { name: 'web', state: 'halted', provider: 'virtualbox', drift: [] },
     ]);
+    const plan = JSON.parse((await p.ok(['plan', '--json'])).stdout) as { machines: { action: string }[] };
+    expect(plan.machines.map((m) => m.action)).toEqual(['start']);
+    const halt = await p.ok(['halt']);
+    expect(halt.stderr).toContain('web: not running');
   });
 
   it('never touches another project’s machine, even one with the same Boxfile', async () => {

@@ -85,6 +85,19 @@ describe('provider: virtualbox', () => {
     );
     expect(creds).toHaveLength(1);
     expect(creds[0]).toMatch(/^3:15 virtualbox.password: unknown key `password`/);
+    const inUrl = problems(
+      yaml(
+        'version: 1',
+        'provider: virtualbox',
+        'virtualbox: { url: "http://me:pw@host:18083/" }',
+        'machines: { web: { box: tiny } }',
+      ),
+      fakeFs(),
+      undefined,
+      real,
+    );
+    expect(inUrl).toHaveLength(1);
+    expect(inUrl[0]).toMatch(/^3:20 virtualbox.url: /);
   });
 
   it('does networks, MACs and forwarded ports', () => {
