@@ -4,7 +4,10 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256, TestProject } from '../harness.js';
-import { cleanServer, serverHardDisks, serverMachines, type ServerMachine } from './server.js';
+import type { Environment } from '../../../src/config/types.js';
+import { adapterFor } from '../../../src/providers/virtualbox/adapters/index.js';
+import { vmName } from '../../../src/providers/virtualbox/tags.js';
+import { cleanServer, onServer, serverHardDisks, serverMachines, type ServerMachine } from './server.js';
 
 const skipped = inject('vboxSkipped');
 const share = inject('vboxShare');
@@ -244,5 +247,48 @@ describe.skipIf(skipped)('VirtualBox machines sharing one box', () => {
     await p.ok(['destroy', '--force']);
     expect(ours(await serverMachines(p.home), p)).toEqual([]);
     expect((await serverHardDisks(p.home)).filter((d) => d.parent === box[0]!.id)).toEqual([]);
+  });
+});
+
+describe.skipIf(skipped)('a VM boxfest did not create', () => {
+  it('with the name boxfest would use is refused by up, status and destroy, and left as it was', async () => {
+    const p = new TestProject(
+      { 'Boxfile.yaml': 'version: 1\nprovider: virtualbox\nmachines:\n  web: { box: tiny }\n' },
+      share,
+    );
+    const name = vmName({ root: p.root, name: 'project' } as Environment, 'web');
+    try {
+      await p.addTinyBox();
+      await onServer(p.home, async (s) => {
+        const m = await s.call(
+          'IVirtualBox_createMachine',
+          adapterFor(s.api).createMachine(s.vbox, { name, osTypeId: 'Other', flags: '', groups: [] }),
+        );
+        await s.call('IMachine_saveSettings', { _this: m });
+        await s.call('IVirtualBox_registerMachine', { _this: s.vbox, machine: m });
+      });
+      for (const args of [['up'], ['status'], ['destroy', '--force']]) {
+        const r = await p.run(args);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr).toContain('[VBOX_NOT_OURS]');
+        expect(r.stderr).toContain('boxfest never changes a VM it does not own');
+      }
+      const vm = (await serverMachines(p.home)).find((m) => m.name === name);
+      // As VirtualBox made it: no boxfest tags, its default NAT NIC without redirects.
+      expect(vm).toMatchObject({
+        osType: 'Other',
+        extraData: {},
+        nics: [{ slot: 0, attachment: 'NAT', redirects: [] }],
+      });
+    } finally {
+      await onServer(p.home, async (s) => {
+        const m = await s.call('IVirtualBox_findMachine', { _this: s.vbox, nameOrId: name }).catch(() => '');
+        if (m === '') return;
+        await s.call('IMachine_unregister', { _this: m, cleanupMode: 'UnregisterOnly' });
+        await s.wait(await s.call('IMachine_deleteConfig', { _this: m, media: [] }), 'IMachine_deleteConfig');
+      });
+      await cleanServer(p.home, p.base);
+      rmSync(p.base, { recursive: true, force: true });
+    }
   });
 });
