@@ -292,3 +292,40 @@ describe.skipIf(skipped)('a VM boxfest did not create', () => {
     }
   });
 });
+
+describe.skipIf(skipped)('a VM left half made by an interrupted up', () => {
+  it('is removed and made again by the next up', async () => {
+    const p = new TestProject(
+      { 'Boxfile.yaml': 'version: 1\nprovider: virtualbox\nmachines:\n  web: { box: tiny }\n' },
+      share,
+    );
+    try {
+      await p.addTinyBox();
+      // What createDisk leaves when it dies right after registering: tags, but no disk yet.
+      await onServer(p.home, async (s) => {
+        const name = vmName({ root: p.root, name: 'project' } as Environment, 'web');
+        const m = await s.call(
+          'IVirtualBox_createMachine',
+          adapterFor(s.api).createMachine(s.vbox, { name, osTypeId: 'Other', flags: '', groups: [] }),
+        );
+        for (const [key, value] of [
+          ['boxfest/project', p.root],
+          ['boxfest/machine', 'web'],
+        ])
+          await s.call('IMachine_setExtraData', { _this: m, key, value });
+        await s.call('IMachine_saveSettings', { _this: m });
+        await s.call('IVirtualBox_registerMachine', { _this: s.vbox, machine: m });
+      });
+      const r = await p.run(['up']);
+      expect(r.stderr).toContain('[VBOX_NO_KERNEL_DRIVER]');
+      const vms = ours(await serverMachines(p.home), p);
+      expect(vms).toHaveLength(1);
+      expect(vms[0]).toMatchObject({ osType: 'Linux_64' });
+      const media = JSON.parse(vms[0]!.extraData['boxfest/media'] ?? '[]') as string[];
+      expect((await serverHardDisks(p.home)).filter((d) => media.includes(d.location))).toHaveLength(1);
+    } finally {
+      await cleanServer(p.home, p.base);
+      rmSync(p.base, { recursive: true, force: true });
+    }
+  });
+});
