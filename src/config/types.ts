@@ -5,8 +5,8 @@
 // schemas/boxfile.schema.json is the source of truth for the written shape;
 // test/unit/config/schema-types.test.ts checks that these types and the schema agree.
 
-export type ProviderName = 'qemu';
-export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu'];
+export type ProviderName = 'qemu' | 'virtualbox';
+export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu', 'virtualbox'];
 
 export type ProvisionRun = 'once' | 'always' | 'never';
 
@@ -120,6 +120,8 @@ export interface WrittenNetwork {
 export interface WrittenBoxfile {
   version?: number;
   provider?: ProviderName;
+  /** Project-wide VirtualBox settings (e.g. `url`), under `defaults.virtualbox` and each machine's. */
+  virtualbox?: WrittenVirtualbox;
   defaults?: WrittenMachine;
   profiles?: Record<string, WrittenProfile>;
   networks?: Record<string, WrittenNetwork>;

@@ -42,4 +42,20 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     instantUp: true,
     settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
   },
+  virtualbox: {
+    // Host-only adapters on the named host-only interface (created when missing), bridged adapters
+    // on a host interface checked against IHost_getNetworkInterfaces; addresses are applied inside
+    // the guest by the shared configure-network step (NICs found by their stable MACs).
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
+    diskResize: false,
+    boxVersions: false,
+    manualStart: true,
+    guestSshPort: true,
+    instantUp: false,
+    // `gui` and `linked_clone: false` (a full copy) are not done yet.
+    settings: ['url', 'os_type'],
+  },
 };

@@ -21,11 +21,24 @@ export const homePaths = (home: string) => ({
   portsLock: join(home, 'locks', 'ports.lock'),
   /** The global index: one file per project that has had machines, read by `global-status`. */
   projects: join(home, 'projects'),
+  /** The VirtualBox web service's WSDL, trimmed to what boxfest uses, per API version. */
+  vboxWsdl: join(home, 'cache', 'virtualbox-wsdl'),
 });
 
 /** The index entry of one project, named by a hash of its root so each project has exactly one. */
 export const projectIndexEntry = (home: string, root: string) =>
   join(homePaths(home).projects, `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
+
+/** Layout of the trimmed-WSDL cache: <api>-<operations key>/{vboxweb.wsdl, vboxwebService.wsdl, signatures.json}. */
+export const vboxWsdlPaths = (home: string) => {
+  const dir = homePaths(home).vboxWsdl;
+  return {
+    dir,
+    /** Server URL → the API version it last reported, so the right cached WSDL loads first. */
+    index: join(dir, 'servers.json'),
+    version: (api: string, operationsKey: string) => join(dir, `${api}-${operationsKey}`),
+  };
+};
 
 /** Store layout of one box: boxes/<name>/<version>/<provider>/ (room for versions and providers). */
 export const boxPaths = (home: string, name: string, version: string, provider: string) => {

@@ -35,8 +35,12 @@ export class TestProject {
   /** Extra environment for every boxfest this project runs (`home` also relocates BOXFEST_HOME). */
   private readonly env: Record<string, string>;
 
-  constructor(files: Record<string, string>, opts: { env?: Record<string, string>; home?: string } = {}) {
-    this.base = mkdtempSync(join(tmpdir(), 'boxfest-it-'));
+  /** `baseDir`: where the temp tree goes (VirtualBox tests: a directory the server sees too). */
+  constructor(
+    files: Record<string, string>,
+    opts: { env?: Record<string, string>; home?: string; baseDir?: string } = {},
+  ) {
+    this.base = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'boxfest-it-'));
     this.root = join(this.base, 'project');
     this.home = opts.home ?? join(this.base, 'home');
     this.env = opts.env ?? {};

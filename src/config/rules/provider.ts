@@ -53,4 +53,9 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
       }
     }
   }
+  // The top-level `virtualbox:` block (project-wide settings), only under that provider.
+  if (provider === 'virtualbox')
+    for (const key of Object.keys(written.virtualbox ?? {}))
+      if (!caps.settings.includes(key))
+        cannot(['virtualbox', key], `\`virtualbox.${key}\``, `virtualbox.${key}`);
 };

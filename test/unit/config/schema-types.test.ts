@@ -33,6 +33,7 @@ const keys = {
   WrittenBoxfile: {
     version: true,
     provider: true,
+    virtualbox: true,
     defaults: true,
     profiles: true,
     networks: true,
