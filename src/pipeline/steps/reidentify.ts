@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { reidentifyScript, RESEED_BYTES } from '../../guest/identity.js';
-import { macFor } from '../../network/nics.js';
-import { machineNics } from '../../network/nics.js';
+import { macFor, machineNics } from '../../network/nics.js';
 import { readLeases } from '../../network/leases.js';
 import { asRoot } from '../../ssh/as-root.js';
 import { connect, exec } from '../../ssh/client.js';

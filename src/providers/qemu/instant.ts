@@ -19,13 +19,12 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { join } from 'node:path';
 import type { Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import { exec, waitForSsh } from '../../ssh/client.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
-import { instantStatePaths, machinePaths } from '../../state/paths.js';
+import { boxPaths, instantStatePaths, machinePaths } from '../../state/paths.js';
 import { isAlive, readPidFile, sleep, waitUntil } from '../../state/process.js';
 import { withWaitingLock } from '../../state/wait-lock.js';
 import { freePort } from '../../network/ports.js';
@@ -322,7 +321,7 @@ const sizeOf = (f: string) => (existsSync(f) ? statSync(f).size : 0);
 
 /** The saved states of a box, for `box list`. */
 export async function listStates(home: string, box: Box): Promise<StateInfo[]> {
-  const dir = boxPathsStates(home, box);
+  const dir = boxPaths(home, box.name, box.version, 'qemu').states;
   if (!existsSync(dir)) return [];
   const qemu = await qemuVersion().catch(() => 'unknown');
   return readdirSync(dir).flatMap((key) => {
@@ -347,6 +346,3 @@ export async function pruneStaleStates(home: string, box: Box): Promise<void> {
   for (const s of await listStates(home, box))
     if (!s.valid) rmSync(instantStatePaths(home, box.name, box.version, s.key).vmState, { force: true });
 }
-
-const boxPathsStates = (home: string, box: Box) =>
-  join(instantStatePaths(home, box.name, box.version, 'x').dir, '..');
