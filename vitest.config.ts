@@ -2,8 +2,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast, parallel unit tests and real-VM integration tests that run one file at a
-// time (2 cores, TCG-only guests: more at once only slows every guest down).
+// Three projects: fast, parallel unit tests; real-VM integration tests that run one file at a
+// time (2 cores, TCG-only guests: more at once only slows every guest down); and the VirtualBox
+// tests against a real vboxwebsrv.
 export default defineConfig({
   test: {
     projects: [
@@ -19,12 +20,26 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.integration.ts'],
+          exclude: ['test/integration/vbox/**', 'node_modules/**'],
           pool: 'forks',
           maxWorkers: 1,
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 300_000,
           globalSetup: ['test/integration/global-setup.ts'],
+        },
+      },
+      {
+        // A real vboxwebsrv 7.2 (scripts/vboxweb.sh), started once for these files.
+        test: {
+          name: 'integration-vbox',
+          include: ['test/integration/vbox/**/*.integration.ts'],
+          pool: 'forks',
+          maxWorkers: 1,
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          globalSetup: ['test/integration/vbox/global-setup.ts'],
         },
       },
     ],

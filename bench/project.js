@@ -31,7 +31,7 @@ export function benchProject(files) {
     project,
     env,
     boxfest,
-    addTinyBox: () =>
+    addTinyBox: ({ diskInterface = 'nvme' } = {}) =>
       boxfest(
         'box',
         'add',
@@ -40,7 +40,7 @@ export function benchProject(files) {
         '--ssh-key',
         join(boxDir, 'insecure_key'),
         '--disk-interface',
-        'nvme',
+        diskInterface,
       ),
     cleanup: () => {
       spawnSync(process.execPath, [BIN, 'destroy', '--force'], { cwd: project, env });

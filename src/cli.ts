@@ -157,6 +157,12 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       run(async () => (await import('./commands/status.js')).status(cwd, machines, opts(f))),
     );
   cli
+    .command('port [...machines]', 'List the host ports forwarded to running machines')
+    .option('--json', 'Machine-readable result')
+    .action((machines: string[], f: Flags) =>
+      run(async () => (await import('./commands/port.js')).port(cwd, machines, opts(f))),
+    );
+  cli
     .command('plan [...machines]', 'Show what `up` would do, and why, without doing it')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>

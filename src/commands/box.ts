@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { addBox, DISK_INTERFACES, listBoxes, removeBox, type DiskInterface } from '../boxes/store.js';
 import { BoxfestError } from '../errors.js';
 import { checkBoxImage } from '../providers/qemu/image.js';
+import { listStates } from '../providers/qemu/instant.js';
 import { boxfestHome } from '../state/paths.js';
 import type { CommandOptions } from './output.js';
 
@@ -45,16 +46,23 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
   return 0;
 }
 
-export function boxList(o: CommandOptions): Promise<number> {
-  const boxes = listBoxes(boxfestHome());
+export async function boxList(o: CommandOptions): Promise<number> {
+  const home = boxfestHome();
+  const boxes = await Promise.all(
+    listBoxes(home).map(async (b) => ({ ...b, states: await listStates(home, b) })),
+  );
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (o.json) o.print(JSON.stringify(boxes, null, 2));
   else if (boxes.length === 0) o.note('no boxes; add one with: boxfest box add NAME IMAGE.qcow2');
   else
-    for (const b of boxes)
-      o.print(
-        `${b.name}  ${(b.size / 2 ** 20).toFixed(1)} MiB  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}`,
-      );
-  return Promise.resolve(0);
+    for (const b of boxes) {
+      o.print(`${b.name}  ${mib(b.size)}  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}`);
+      for (const s of b.states)
+        o.print(
+          `  saved state ${s.key}: ${s.memory} MiB, ${s.cpus} cpu(s), ${s.nics} extra NIC(s), ${s.accel}, ${mib(s.bytes)}${s.valid ? '' : '  (stale: written by another QEMU or box)'}`,
+        );
+    }
+  return 0;
 }
 
 export function boxRemove(name: string, o: CommandOptions & { force: boolean }): Promise<number> {

@@ -10,7 +10,7 @@ import { boxfestHome } from '../state/paths.js';
 import { askYesNo, canAsk } from './confirm.js';
 import { orphanNames, orphanSpec } from './orphans.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
-import { contextOf, providerOf, withLock } from './project.js';
+import { contextOf, observe, providerOf, withLock } from './project.js';
 
 export async function destroy(
   cwd: string,
@@ -32,7 +32,12 @@ export async function destroy(
           ),
           ...names.filter((n) => orphans.includes(n)).map((n) => orphanSpec(env, n)),
         ];
-  const targets = selected.filter((s) => existsSync(contextOf(env, s).paths.dir));
+  // A machine counts when boxfest has state for it, or when its provider finds it (VirtualBox finds
+  // its VMs through their ownership tags, so destroy works from a fresh checkout without .boxfest/).
+  const observed = await observe(env, selected);
+  const targets = selected.filter(
+    (s) => existsSync(contextOf(env, s).paths.dir) || observed.get(s.name)?.actual.state !== 'not_created',
+  );
   if (targets.length === 0) {
     o.note('nothing to destroy');
     if (o.json) o.print('[]');
@@ -69,6 +74,8 @@ function removeProjectDirIfEmpty(root: string): void {
   const p = projectPaths(root);
   if (existsSync(p.machines) && readdirSync(p.machines).length > 0) return;
   rmSync(p.machines, { recursive: true, force: true });
+  // Switches stopped with their last machine; the leases were released one by one.
+  rmSync(p.networks, { recursive: true, force: true });
   // The lock is still ours here; the directory goes once only the lock is left in it.
   const left = existsSync(p.dir) ? readdirSync(p.dir).filter((f) => f !== 'lock') : [];
   if (left.length === 0) rmSync(p.dir, { recursive: true, force: true });

@@ -34,6 +34,7 @@ export function orphanSpec(env: Environment, name: string): MachineSpec {
     sshGuestPort: 22,
     autostart: false,
     primary: false,
+    instant: false,
     qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
     virtualbox: { gui: false, linkedClone: true },
   };

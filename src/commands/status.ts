@@ -1,4 +1,5 @@
 import { reconcile } from '../plan/reconcile.js';
+import { readMachineState, type InstantRecord } from '../state/machine-state.js';
 import type { CommandOptions } from './output.js';
 import { observe, openProject } from './project.js';
 
@@ -9,12 +10,16 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
   const rows = plan.machines.map((m) => {
     const a = observed.get(m.machine)!.actual;
     const provider = selected.find((s) => s.name === m.machine)?.provider ?? env.provider;
+    const live = a.state === 'running' || a.state === 'suspended';
+    const addresses = live ? (readMachineState(env.root, m.machine)?.addresses ?? []) : [];
     return {
       name: m.machine,
       state: a.state,
       provider,
       ...(a.accel === undefined ? {} : { accel: a.accel }),
-      ...((a.state === 'running' || a.state === 'suspended') && a.ssh !== undefined ? { ssh: a.ssh } : {}),
+      ...(live && a.ssh !== undefined ? { ssh: a.ssh } : {}),
+      networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),
+      ...instantOf(readMachineState(env.root, m.machine)?.instant),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
       /** What `up` would do next (see `plan`). */
       next: m.action,
@@ -31,9 +36,20 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const ssh = r.ssh === undefined ? '' : `  ssh ${r.ssh.host}:${r.ssh.port}`;
     const why = r.reason === undefined ? '' : `  ${r.reason}`;
     const gone = r.next === 'remove' ? '  (not in the Boxfile)' : '';
-    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${why}${gone}`);
+    const restored = r.restored === true ? '  restored from a saved state' : '';
+    const ips = r.networks.map((n) => `  ${n.network} ${n.address.split('/')[0] ?? ''}`).join('');
+    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${ips}${restored}${why}${gone}`);
     for (const c of r.changes)
       o.print(`${' '.repeat(width)}  changed: ${c.message} (${c.class.replace('_', ' ')})`);
   }
   return 0;
+}
+
+/** `instant` machines: whether the first start restored a saved state, or why not. */
+function instantOf(i: InstantRecord | undefined): { restored?: boolean; instant_fallback?: string } {
+  if (i === undefined) return {};
+  return {
+    restored: i.restored === true,
+    ...(i.fallback === undefined ? {} : { instant_fallback: i.fallback }),
+  };
 }

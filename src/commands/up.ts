@@ -9,6 +9,8 @@ import { askYesNo, canAsk } from './confirm.js';
 import { orphanSpec } from './orphans.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
+import { allocateAddresses } from '../network/leases.js';
+import { checkFixedPorts } from '../network/preflight.js';
 
 export interface UpOptions extends CommandOptions {
   parallel: boolean;
@@ -69,6 +71,17 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
         jobs.push({ machine: m.machine, steps: upPipeline, ctx: run });
       }
     }
+    // Before any VM starts: colliding fixed ports fail the whole command; addresses are
+    // allocated in Boxfile order, so the same Boxfile always gives the same ones.
+    const BOOTS: readonly string[] = ['create', 'start', 'reload', 'recreate'];
+    await checkFixedPorts(
+      home,
+      env.root,
+      [...approved.values()]
+        .filter((m) => BOOTS.includes(m.action))
+        .flatMap((m) => selected.filter((s) => s.name === m.machine)),
+    );
+    allocateAddresses(env, selected);
     const results = [
       ...(await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) })),
       ...refused,

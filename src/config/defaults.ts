@@ -4,7 +4,8 @@
 // Precedence, per key: the machine's own value > its profile (`profile:` on the machine, else in
 // `defaults`) > `defaults` > built-in. Lists (networks, forwarded_ports, synced_folders,
 // provision) are concatenated instead, defaults first, as Lima does for its slices. `ssh`,
-// `qemu` and `virtualbox` are merged key by key.
+// `qemu` and `virtualbox` are merged key by key; a top-level `virtualbox:` block sits under
+// `defaults.virtualbox` (project-wide settings such as the web service's `url`).
 
 import { basename, resolve } from 'node:path';
 import type {
@@ -62,7 +63,7 @@ export function fillDefaults(written: WrittenBoxfile, ctx: DefaultsContext): Env
     networks: Object.entries(written.networks ?? {}).map(([name, n]) => network(name, n)),
     machines: orderedNames(machines, ctx.machineOrder).map((name) =>
       withInterpolatedSecrets(
-        machineSpec(name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx.root),
+        machineSpec(written, name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx.root),
         ctx.interpolatedEnv ?? [],
       ),
     ),
@@ -76,6 +77,7 @@ function network(name: string, n: WrittenNetwork): Network {
 }
 
 function machineSpec(
+  top: WrittenBoxfile,
   name: string,
   m: WrittenMachine,
   d: WrittenMachine,
@@ -92,7 +94,7 @@ function machineSpec(
   const boxVersion = m.box_version ?? d.box_version;
   const diskSize = sizeMiB(m.disk_size ?? p.disk_size ?? d.disk_size);
   const q = { ...d.qemu, ...m.qemu };
-  const vb = { ...d.virtualbox, ...m.virtualbox };
+  const vb = { ...top.virtualbox, ...d.virtualbox, ...m.virtualbox };
   const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision'): T[] =>
     [...(d[k] ?? []), ...(m[k] ?? [])] as T[];
   return {
@@ -142,6 +144,7 @@ function machineSpec(
     sshGuestPort: m.ssh?.port ?? d.ssh?.port ?? BUILTIN.sshPort,
     autostart: m.autostart ?? d.autostart ?? true,
     primary: m.primary ?? d.primary ?? false,
+    instant: m.instant ?? d.instant ?? false,
     qemu: {
       accel: q.accel ?? 'auto',
       restrictNetwork: q.restrict_network ?? false,

@@ -5,8 +5,8 @@
 // schemas/boxfile.schema.json is the source of truth for the written shape;
 // test/unit/config/schema-types.test.ts checks that these types and the schema agree.
 
-export type ProviderName = 'qemu';
-export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu'];
+export type ProviderName = 'qemu' | 'virtualbox';
+export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu', 'virtualbox'];
 
 export type ProvisionRun = 'once' | 'always' | 'never';
 
@@ -97,6 +97,7 @@ export interface WrittenMachine {
   boot_timeout?: number;
   autostart?: boolean;
   primary?: boolean;
+  instant?: boolean;
   qemu?: WrittenQemu;
   virtualbox?: WrittenVirtualbox;
 }
@@ -119,6 +120,8 @@ export interface WrittenNetwork {
 export interface WrittenBoxfile {
   version?: number;
   provider?: ProviderName;
+  /** Project-wide VirtualBox settings (e.g. `url`), under `defaults.virtualbox` and each machine's. */
+  virtualbox?: WrittenVirtualbox;
   defaults?: WrittenMachine;
   profiles?: Record<string, WrittenProfile>;
   networks?: Record<string, WrittenNetwork>;
@@ -201,6 +204,8 @@ export interface MachineSpec {
   autostart: boolean;
   /** The machine commands like `ssh` pick when none is named. Default false. */
   primary: boolean;
+  /** A new machine starts from a saved ready state of its box and shape (`instant`). Default false. */
+  instant: boolean;
   /** `qemu:` settings; used only when the provider is qemu. */
   qemu: QemuSettings;
   /** `virtualbox:` settings; used only when the provider is virtualbox. */

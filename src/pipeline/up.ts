@@ -13,6 +13,9 @@ import { boot } from './steps/boot.js';
 import { waitSsh } from './steps/wait-ssh.js';
 import { replaceKey } from './steps/replace-key.js';
 import { setHostname } from './steps/set-hostname.js';
+import { configureNetwork } from './steps/configure-network.js';
+import { prepareInstant } from './steps/prepare-instant.js';
+import { reidentify } from './steps/reidentify.js';
 import { syncFolders } from './steps/sync-folders.js';
 import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
@@ -25,11 +28,14 @@ export const upPipeline: Step<MachineRun>[] = [
   reloadHalt,
   resume,
   configure,
+  prepareInstant,
   createDisk,
   boot,
   waitSsh,
+  reidentify,
   replaceKey,
   setHostname,
+  configureNetwork,
   syncFolders,
   provision,
   finish,

@@ -23,20 +23,39 @@ export interface Capabilities {
   manualStart: boolean;
   /** `ssh.port` other than 22. */
   guestSshPort: boolean;
+  /** `instant: true`: new machines restored from a saved ready state. */
+  instantUp: boolean;
   /** Keys of the provider's own block (`qemu:`) that it honours. */
   settings: readonly string[];
 }
 
 export const CAPABILITIES: Record<ProviderName, Capabilities> = {
   qemu: {
-    privateNetworks: false,
-    bridgedNetworks: false,
-    macAddresses: false,
-    forwardedPorts: false,
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
     diskResize: false,
     boxVersions: false,
     manualStart: true,
     guestSshPort: true,
+    instantUp: true,
     settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
+  },
+  virtualbox: {
+    // Host-only adapters on the named host-only interface (created when missing), bridged adapters
+    // on a host interface checked against IHost_getNetworkInterfaces; addresses are applied inside
+    // the guest by the shared configure-network step (NICs found by their stable MACs).
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
+    diskResize: false,
+    boxVersions: false,
+    manualStart: true,
+    guestSshPort: true,
+    instantUp: false,
+    // `gui` and `linked_clone: false` (a full copy) are not done yet.
+    settings: ['url', 'os_type'],
   },
 };

@@ -1,6 +1,7 @@
 // Optional provider capabilities (Lima-style: small interfaces beside the core Provider). A
 // command that needs one asks for it through these functions, which give a clear "provider X
 // cannot do Y" error when the provider lacks it.
+import type { Box } from '../boxes/store.js';
 import { BoxfestError } from '../errors.js';
 import type { MachineContext, Provider } from './provider.js';
 
@@ -61,4 +62,20 @@ export function checkSnapshotName(name: string): void {
     throw new BoxfestError('SNAPSHOT_NAME', `\`${name}\` is not a valid snapshot name`, {
       hint: 'use letters, digits, dot, dash and underscore (at most 64 characters, starting with a letter or digit)',
     });
+}
+
+/** Starts new machines from a saved ready state of their box and shape (`instant: true`). */
+export interface InstantStarter {
+  /**
+   * Before the machine's disk exists: makes sure a state for its shape is saved (booting it once
+   * if need be) and records it in the machine's state, or records why it will boot normally.
+   * Returns that reason, or undefined when the machine will be restored.
+   */
+  prepareInstant(m: MachineContext, box: Box, onLine: (l: string) => void): Promise<string | undefined>;
+}
+
+export function instantStarterOf(p: Provider): (Provider & InstantStarter) | undefined {
+  return typeof (p as Partial<InstantStarter>).prepareInstant === 'function'
+    ? (p as Provider & InstantStarter)
+    : undefined;
 }

@@ -124,7 +124,9 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
       }
     }
     o.onAttempt?.(attempt, last);
-    await sleep(Math.min(100 * attempt, 1_000));
+    // Short steps: a probe costs the guest one SYN, while a long sleep delays every boot by up to
+    // its length (measured: capping at 1 s cost about 0.5 s per `up`).
+    await sleep(Math.min(50 * attempt, 250));
   }
   throw new BoxfestError(
     'SSH_TIMEOUT',

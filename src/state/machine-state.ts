@@ -1,6 +1,7 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
 import type { ProviderName } from '../config/types.js';
+import type { PortMapping } from '../network/ports.js';
 import type { AppliedSpec } from './applied.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
@@ -18,6 +19,10 @@ export interface MachineState {
   /** Last SSH port forwarded to the guest; reused on the next boot when still free. */
   sshPort?: number;
   accel?: 'kvm' | 'tcg';
+  /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
+  ports?: PortMapping[];
+  /** Addresses on the machine's networks as configured or seen in the guest at the last boot. */
+  addresses?: GuestAddress[];
   /** User boxfest logs in as (Boxfile `ssh.user`, else the box's). */
   sshUser: string;
   /** True once the box's insecure key was replaced by the per-machine key. */
@@ -33,6 +38,36 @@ export interface MachineState {
   provisioned: string[];
   /** Set by `suspend` (the VM is paused in place), cleared by `resume` and by every boot. */
   suspended?: boolean;
+  /** `instant: true`: the saved state the machine's disk was made for, and what came of it. */
+  instant?: InstantRecord;
+}
+
+export interface InstantRecord {
+  /** The saved state (key under the box's states/); unset when it fell back before creation. */
+  key?: string;
+  /** What the saved guest has that a restore must change: its MACs (NAT first) and host key. */
+  macs?: string[];
+  hostKey?: string;
+  /** How the guest reseeds its RNG (guest/identity.ts). */
+  reseed?: 'rndreseed' | 'perl';
+  /** Why the machine booted normally instead, in one line. */
+  fallback?: string;
+  /** Set before the first start: a disk that ran even once is never restored onto again. */
+  used?: boolean;
+  /** The first start restored the saved state. */
+  restored?: boolean;
+  /** The restored guest has its own clock, randomness, host key and MACs. */
+  reidentified?: boolean;
+}
+
+export interface GuestAddress {
+  network: string;
+  /** Guest interface name, e.g. `eth1`. */
+  iface: string;
+  mac: string;
+  /** `a.b.c.d/n`; empty when a bridged NIC got no address. */
+  cidr: string;
+  how: 'static' | 'allocated' | 'dhcp';
 }
 
 export function readMachineState(root: string, name: string): MachineState | undefined {

@@ -1,21 +1,26 @@
 // Crash safety on a real guest. `up` is SIGKILLed right after each pipeline step in turn (fault
 // injection: BOXFEST_FAULT_KILL_AFTER_STEP), then run again: it must converge to the Boxfile with
 // one QEMU process, no half-written file and no orphan. Ctrl-C rolls back the half-done run; two
-// `up`s at once: one is turned away naming the holder; a dead holder's lock is taken over.
+// `up`s at once: one is turned away naming the holder; a dead holder's lock is taken over. The
+// machine is on a private network, so its VDE switch is one of the things that must not be orphaned.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachinePlan } from '../../src/plan/reconcile.js';
 import { readPidFile, waitUntil } from '../../src/state/process.js';
+import { runningSwitches } from '../../src/providers/qemu/switch.js';
 import { TestProject } from './harness.js';
 
 const BOXFILE = `version: 1
+networks:
+  lab: { type: private, cidr: 10.77.0.0/24 }
 machines:
   web:
     box: tiny
     memory: 256
     hostname: crash-web
+    networks: [{ network: lab, ip: 10.77.0.10 }]
     synced_folders: [{ src: ./app, dest: /srv/app }]
     provision:
       - name: count
@@ -33,6 +38,7 @@ const STEPS = [
   'wait-ssh',
   'replace-key',
   'set-hostname',
+  'configure-network',
   'sync-folders',
   'provision',
   'finish',
@@ -64,10 +70,12 @@ describe('crash safety', () => {
     const again = await p.run(['up']);
     expect(again.code, again.stderr + again.stdout + p.serialLog('web')).toBe(0);
     expect((await plan())[0]).toMatchObject({ action: 'none', changes: [] });
-    // One QEMU, the one the pidfile names; no other process mentions the project.
+    // One QEMU, the one the pidfile names, and one switch; no other process mentions the project.
     const pids = p.qemuPids();
     expect(pids).toHaveLength(1);
-    expect(p.processesUsingProject()).toEqual(pids);
+    expect(runningSwitches(p.root)).toHaveLength(1);
+    expect(p.processesUsingProject().sort()).toEqual([...pids, ...runningSwitches(p.root)].sort());
+    expect(await guest('ip -4 addr')).toContain('10.77.0.10/24');
     expect(debris()).toEqual([]);
     expect(existsSync(join(p.root, '.boxfest', 'lock'))).toBe(false);
     // The machine is what the Boxfile says, and the `once` provisioner ran exactly once.
@@ -78,6 +86,7 @@ describe('crash safety', () => {
     await p.ok(['destroy', '--force']);
     expect(p.processesUsingProject()).toEqual([]);
     expect(existsSync(join(p.root, '.boxfest'))).toBe(false);
+    expect(runningSwitches(p.root)).toEqual([]);
     expect(readdirSync(join(p.home, 'boxes/tiny/0/qemu/users'))).toHaveLength(0);
   });
 
@@ -109,7 +118,7 @@ describe('crash safety', () => {
       expect(again.code, again.stderr + again.stdout).toBe(0);
       expect((await plan())[0]).toMatchObject({ action: 'none', changes: [] });
       expect(p.qemuPids()).toHaveLength(1);
-      expect(p.processesUsingProject()).toEqual(p.qemuPids());
+      expect(p.processesUsingProject().sort()).toEqual([...p.qemuPids(), ...runningSwitches(p.root)].sort());
       expect(debris()).toEqual([]);
       if (step === 'discard') {
         expect(readdirSync(join(p.home, 'boxes/tiny/0/qemu/users'))).toHaveLength(0);

@@ -17,6 +17,7 @@ import { inject } from 'vitest';
 import { machinePaths } from '../../src/state/paths.js';
 import { shellQuote } from '../../src/util/quote.js';
 import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../src/state/process.js';
+import { runningSwitches } from '../../src/providers/qemu/switch.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
 
@@ -32,10 +33,18 @@ export class TestProject {
   readonly home: string;
   readonly boxDir = inject('boxDir');
 
-  constructor(files: Record<string, string>) {
-    this.base = mkdtempSync(join(tmpdir(), 'boxfest-it-'));
+  /** Extra environment for every boxfest this project runs (`home` also relocates BOXFEST_HOME). */
+  private readonly env: Record<string, string>;
+
+  /** `baseDir`: where the temp tree goes (VirtualBox tests: a directory the server sees too). */
+  constructor(
+    files: Record<string, string>,
+    opts: { env?: Record<string, string>; home?: string; baseDir?: string } = {},
+  ) {
+    this.base = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'boxfest-it-'));
     this.root = join(this.base, 'project');
-    this.home = join(this.base, 'home');
+    this.home = opts.home ?? join(this.base, 'home');
+    this.env = opts.env ?? {};
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(this.root, path)), { recursive: true });
       writeFileSync(join(this.root, path), text);
@@ -59,7 +68,13 @@ export class TestProject {
     return new Promise((resolvePromise, reject) => {
       const child = spawn(process.execPath, [BIN, ...args], {
         cwd: opts.cwd ?? this.root,
-        env: { ...process.env, BOXFEST_HOME: this.home, BOXFEST_QEMU_RESTRICT_NAT: '1', ...opts.env },
+        env: {
+          ...process.env,
+          BOXFEST_HOME: this.home,
+          BOXFEST_QEMU_RESTRICT_NAT: '1',
+          ...this.env,
+          ...opts.env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -163,7 +178,7 @@ export class TestProject {
   async cleanup(): Promise<void> {
     if (existsSync(join(this.root, 'Boxfile.yaml')))
       await this.run(['destroy', '--force']).catch(() => undefined);
-    for (const pid of this.qemuPids()) {
+    for (const pid of [...this.qemuPids(), ...runningSwitches(this.root)]) {
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 5_000);
     }

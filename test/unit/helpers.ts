@@ -25,6 +25,7 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     sshGuestPort: 22,
     autostart: true,
     primary: false,
+    instant: false,
     qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
     virtualbox: { gui: false, linkedClone: true },
     ...over,

@@ -38,6 +38,7 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
     if (m.boxVersion !== undefined)
       need('boxVersions', origin(m, 'box_version'), 'box versions', 'box_version');
     if (!m.autostart) need('manualStart', origin(m, 'autostart'), '`autostart: false`', 'autostart');
+    if (m.instant) need('instantUp', origin(m, 'instant'), '`instant: true`', 'instant');
     if (m.sshGuestPort !== 22) {
       const path =
         own(m).ssh?.port !== undefined ? ['machines', m.name, 'ssh', 'port'] : ['defaults', 'ssh', 'port'];
@@ -52,4 +53,9 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
       }
     }
   }
+  // The top-level `virtualbox:` block (project-wide settings), only under that provider.
+  if (provider === 'virtualbox')
+    for (const key of Object.keys(written.virtualbox ?? {}))
+      if (!caps.settings.includes(key))
+        cannot(['virtualbox', key], `\`virtualbox.${key}\``, `virtualbox.${key}`);
 };

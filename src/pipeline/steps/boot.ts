@@ -1,5 +1,6 @@
+import { allocateAddresses } from '../../network/leases.js';
 import { bootPart } from '../../state/applied.js';
-import { updateMachineState } from '../../state/machine-state.js';
+import { readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
@@ -22,9 +23,16 @@ export const boot: Step<MachineRun> = {
       suspended: false,
       applied: { ...s.applied, ...bootPart(ctx.spec) },
     }));
+    // `up` allocated every machine's addresses in Boxfile order already; this covers other callers.
+    allocateAddresses(ctx.env, [ctx.spec]);
     const r = await ctx.provider.start(ctx, need(ctx.box, 'box'));
     ctx.endpoint = r.ssh;
     if (r.note !== undefined) out.line(r.note);
+    for (const p of readMachineState(ctx.env.root, ctx.spec.name)?.ports ?? [])
+      if (p.host !== p.requested)
+        out.line(
+          `host port ${p.requested} is taken: guest port ${p.guest} is forwarded from ${p.hostIp}:${p.host} instead`,
+        );
     out.title(`booted (${ctx.provider.name}, ${r.accel}), ssh ${r.ssh.host}:${r.ssh.port}`);
   },
   rollback: (ctx) => ctx.provider.stop(ctx, { force: true, timeoutMs: 0 }),

@@ -1,4 +1,5 @@
 import { forgetBoxUser } from '../../boxes/store.js';
+import { releaseAddresses } from '../../network/leases.js';
 import type { MachineContext, Provider } from '../../providers/provider.js';
 import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
 import type { Step } from '../step.js';
@@ -16,6 +17,7 @@ export const destroyMachine: Step<DestroyCtx> = {
     const boxName = readMachineState(c.env.root, c.spec.name)?.box.name;
     await c.provider.destroy(c);
     if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.paths.disk);
+    releaseAddresses(c.env.root, c.spec.name);
     removeMachineDir(c.env.root, c.spec.name);
   },
 };

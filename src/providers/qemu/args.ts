@@ -1,9 +1,22 @@
 // The QEMU command line of a machine, as a pure function of its spec (unit-tested).
-import { createHash } from 'node:crypto';
 import type { DiskInterface } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
+import { macFor, type Nic } from '../../network/nics.js';
+import type { PortMapping } from '../../network/ports.js';
 import type { MachinePaths } from '../../state/paths.js';
 import type { Accel } from './accel.js';
+import { optValue, vdeNetdev } from './switch.js';
+
+export { macFor };
+
+/**
+ * A NIC plus how QEMU reaches its network: the VDE switch of a private one, the helper of a
+ * bridged one; `detached` (a saved state's golden VM) is plugged into nothing but an isolated NAT.
+ */
+export type LaunchNic =
+  | (Nic & { kind: 'private'; switchCtl: string })
+  | (Nic & { kind: 'bridged'; helper: string })
+  | { index: number; kind: 'detached'; mac: string };
 
 export interface LaunchInput {
   project: string;
@@ -14,18 +27,26 @@ export interface LaunchInput {
   sshPort: number;
   /** QEMU user networking with restrict=on: the guest reaches nothing but the host's forwards. */
   restrictNat: boolean;
+  /** `forwarded_ports`, with the host ports chosen for this boot. */
+  forwards?: readonly PortMapping[];
+  /** NICs 1..n, one per `networks:` attachment. */
+  nics?: readonly LaunchNic[];
+  /** MAC of NIC 0 (the NAT); default: the stable one of the project and machine. */
+  natMac?: string;
+  /** Wait paused for a saved state (`-incoming defer`, `-S`) instead of booting. */
+  incoming?: boolean;
 }
 
-/** A stable, locally administered MAC per project and machine (QEMU's 52:54:00 prefix). */
-export function macFor(project: string, machine: string, nic: number): string {
-  const h = createHash('sha256').update(`${project}\0${machine}\0${nic}`).digest();
-  return ['52', '54', '00', ...[h[0], h[1], h[2]].map((b) => (b ?? 0).toString(16).padStart(2, '0'))].join(
-    ':',
-  );
+function nicArgs(n: LaunchNic): string[] {
+  const id = `net${n.index}`;
+  const netdev =
+    n.kind === 'private'
+      ? vdeNetdev(id, n.switchCtl)
+      : n.kind === 'bridged'
+        ? `tap,id=${id},br=${optValue(n.bridge)},helper=${optValue(n.helper)}`
+        : `user,id=${id},restrict=on`;
+  return ['-netdev', netdev, '-device', `virtio-net-pci,netdev=${id},mac=${n.mac}`];
 }
-
-/** QEMU option values use `,` as a separator; a literal comma is written twice. */
-const optValue = (s: string) => s.replaceAll(',', ',,');
 
 export function qemuArgs(i: LaunchInput): string[] {
   const { spec, paths } = i;
@@ -34,6 +55,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     'id=nat0',
     ...(i.restrictNat ? ['restrict=on'] : []),
     `hostfwd=tcp:127.0.0.1:${i.sshPort}-:${spec.sshGuestPort}`,
+    ...(i.forwards ?? []).map((f) => `hostfwd=${f.protocol}:${f.hostIp}:${f.host}-:${f.guest}`),
   ].join(',');
   const diskDevice =
     i.diskInterface === 'nvme' ? 'nvme,drive=disk0,serial=boxfest0' : 'virtio-blk-pci,drive=disk0';
@@ -64,7 +86,8 @@ export function qemuArgs(i: LaunchInput): string[] {
     '-netdev',
     nat,
     '-device',
-    `virtio-net-pci,netdev=nat0,mac=${macFor(i.project, spec.name, 0)}`,
+    `virtio-net-pci,netdev=nat0,mac=${i.natMac ?? macFor(i.project, spec.name, 0)}`,
+    ...(i.nics ?? []).flatMap(nicArgs),
     '-device',
     'virtio-rng-pci',
     '-qmp',
@@ -72,6 +95,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     '-pidfile',
     paths.pid,
     '-daemonize',
+    ...(i.incoming === true ? ['-S', '-incoming', 'defer'] : []),
     // The Boxfile's `qemu.extra_args`, last so they can add devices; passed as separate argv words.
     ...spec.qemu.extraArgs,
   ];

@@ -1,5 +1,5 @@
-// The QEMU provider's one choke point for external programs (qemu-img, qemu-system-*): every
-// spawn goes through here, and every failure becomes a BoxfestError with a code and a hint.
+// The QEMU provider's one choke point for external programs (qemu-img, qemu-system-*, vde_switch):
+// every spawn goes through here, and every failure becomes a BoxfestError with a code and a hint.
 import { spawn } from 'node:child_process';
 import { BoxfestError } from '../../errors.js';
 
@@ -14,7 +14,7 @@ export function runTool(
   tool: string,
   args: readonly string[],
   what: string,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; missing?: { code: string; hint: string } } = {},
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,9 +32,13 @@ export function runTool(
       if (timer) clearTimeout(timer);
       reject(
         e.code === 'ENOENT'
-          ? new BoxfestError('QEMU_NOT_INSTALLED', `${tool} is not installed (needed to ${what})`, {
-              hint: INSTALL_HINT,
-            })
+          ? new BoxfestError(
+              opts.missing?.code ?? 'QEMU_NOT_INSTALLED',
+              `${tool} is not installed (needed to ${what})`,
+              {
+                hint: opts.missing?.hint ?? INSTALL_HINT,
+              },
+            )
           : new BoxfestError('QEMU_EXEC_FAILED', `could not run ${tool} to ${what}: ${e.message}`, {
               cause: e,
             }),
@@ -63,8 +67,15 @@ function hintFor(stderr: string): string {
   if (/Could not access KVM kernel module|failed to initialize kvm/i.test(stderr))
     return 'KVM is not usable here; set BOXFEST_QEMU_ACCEL=tcg to use software emulation';
   if (/No space left on device/i.test(stderr)) return 'free some disk space and run the command again';
+  if (/bridge helper failed|access denied by acl file|failed to add interface .* to bridge/i.test(stderr))
+    return "QEMU's bridge helper could not attach the machine to the bridge: the bridge must exist and be allowed in /etc/qemu/bridge.conf (`allow BRIDGE`), and a non-root user needs the helper setuid root";
+  if (/Could not open vde|vde_open/i.test(stderr))
+    return "the network's virtual switch is gone; run `boxfest up` again to restart it";
   return 'see the message from QEMU above';
 }
 
 export const QEMU_SYSTEM = 'qemu-system-x86_64';
 export const QEMU_IMG = 'qemu-img';
+export const VDE_SWITCH = 'vde_switch';
+/** Debian's path; BOXFEST_QEMU_BRIDGE_HELPER overrides it (e.g. to run it inside a network namespace). */
+export const BRIDGE_HELPER = '/usr/lib/qemu/qemu-bridge-helper';

@@ -3,25 +3,34 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Box } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
-import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { readMachineState, updateMachineState, type InstantRecord } from '../../state/machine-state.js';
 import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../state/process.js';
-import type { SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
+import type { InstantStarter, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
 import { qemuArgs } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay } from './image.js';
-import { freePort, portIsFree } from './ports.js';
 import { qmpExecute } from './qmp.js';
 import { inspectQemu } from './inspect.js';
 import { resumeQemu, suspendQemu } from './suspend.js';
 import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
 import { shellQuote } from '../../util/quote.js';
+import { readLeases } from '../../network/leases.js';
+import { machineNics } from '../../network/nics.js';
+import { choosePorts, freePort, portIsFree, recordPortHolders, withPortsLock } from '../../network/ports.js';
+import { boxfestHome } from '../../state/paths.js';
+import type { LaunchNic } from './args.js';
+import { bridgeHelper, checkBridge } from './bridge.js';
+import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
+import { cannotRestore, ensureState, loadState, readState, shapeOf } from './instant.js';
+import { instantStatePaths } from '../../state/paths.js';
+import { errorMessage } from '../../errors.js';
 import { killIfAsked } from '../../util/fault.js';
 
 const PORT_ATTEMPTS = 3;
 
-export class QemuProvider implements Provider, Suspender, Snapshotter {
+export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter {
   readonly name = 'qemu' as const;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
@@ -54,9 +63,45 @@ export class QemuProvider implements Provider, Suspender, Snapshotter {
     mkdirSync(m.paths.dir, { recursive: true });
     const partial = `${m.paths.disk}.partial`;
     rmSync(partial, { force: true });
-    await createOverlay(box.image, partial);
+    // A machine to be restored sits on the saved state's golden disk, the others on the box.
+    const key = readMachineState(m.env.root, m.spec.name)?.instant?.key;
+    const base =
+      key === undefined ? box.image : instantStatePaths(this.home, box.name, box.version, key).disk;
+    await createOverlay(base, partial);
     // Rename last: a disk that exists is always complete.
     renameSync(partial, m.paths.disk);
+  }
+
+  private get home(): string {
+    return boxfestHome(this.processEnv);
+  }
+
+  private restrictNat(m: MachineContext): boolean {
+    return m.spec.qemu.restrictNetwork || this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1';
+  }
+
+  async prepareInstant(
+    m: MachineContext,
+    box: Box,
+    onLine: (l: string) => void,
+  ): Promise<string | undefined> {
+    const record = (instant: InstantRecord) =>
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, instant }));
+    const why = cannotRestore(m.spec, box);
+    if (why !== undefined) {
+      record({ fallback: why });
+      return why;
+    }
+    const accel = chooseAccel(this.processEnv, m.spec.qemu.accel).accel;
+    try {
+      const meta = await ensureState(this.home, box, shapeOf(m.spec, accel), this.restrictNat(m), onLine);
+      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed });
+      return undefined;
+    } catch (e) {
+      const reason = `no saved state could be made: ${errorMessage(e)}`;
+      record({ fallback: reason });
+      return reason;
+    }
   }
 
   async start(m: MachineContext, box: Box): Promise<StartResult> {
@@ -65,9 +110,13 @@ export class QemuProvider implements Provider, Suspender, Snapshotter {
       if (s?.sshPort !== undefined)
         return { ssh: { host: '127.0.0.1', port: s.sshPort }, accel: s.accel ?? 'tcg' };
     }
+    const restored = await this.startRestored(m, box);
+    if (restored !== undefined && 'ssh' in restored) return restored;
+    const note = restored?.note;
     const choice = chooseAccel(this.processEnv, m.spec.qemu.accel);
     try {
-      return await this.launch(m, box, choice.accel);
+      const r = await this.launch(m, box, choice.accel);
+      return note === undefined ? r : { ...r, note };
     } catch (e) {
       if (
         choice.accel === 'kvm' &&
@@ -82,35 +131,141 @@ export class QemuProvider implements Provider, Suspender, Snapshotter {
     }
   }
 
-  private async launch(m: MachineContext, box: Box, accel: Accel): Promise<StartResult> {
-    const previous = readMachineState(m.env.root, m.spec.name)?.sshPort;
-    let port = previous !== undefined && (await portIsFree(previous)) ? previous : await freePort();
-    for (let attempt = 1; ; attempt++) {
-      for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
-      const args = qemuArgs({
-        project: m.env.root,
-        spec: m.spec,
-        paths: m.paths,
-        diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
-        accel,
-        sshPort: port,
-        restrictNat: m.spec.qemu.restrictNetwork || this.processEnv['BOXFEST_QEMU_RESTRICT_NAT'] === '1',
-      });
-      writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
-      // Recorded before the launch: after a crash right after it, state.json names the port the
-      // running QEMU forwards, never the previous boot's.
-      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel }));
-      try {
-        await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
-        killIfAsked('qemu-launched');
-        break;
-      } catch (e) {
-        const portTaken = e instanceof BoxfestError && /host forwarding rule/i.test(e.details ?? '');
-        if (!portTaken || attempt >= PORT_ATTEMPTS) throw e;
-        port = await freePort();
+  /**
+   * The first start of a machine made for a saved state: restore it. Undefined when there is
+   * nothing to restore; `{ note }` when restoring failed and the machine must boot normally.
+   */
+  private async startRestored(
+    m: MachineContext,
+    box: Box,
+  ): Promise<StartResult | { note: string } | undefined> {
+    const instant = readMachineState(m.env.root, m.spec.name)?.instant;
+    if (instant?.key === undefined || instant.used === true) return undefined;
+    // Recorded first: a disk that ran even once must never get the saved RAM again.
+    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, instant: { ...instant, used: true } }));
+    const meta = readState(this.home, box, instant.key);
+    const fallback = (why: string) => {
+      updateMachineState(m.env.root, m.spec.name, (s) => ({
+        ...s,
+        instant: { ...instant, used: true, fallback: why },
+      }));
+      return { note: `instant: ${why}; booting normally` };
+    };
+    if (meta === undefined) return fallback('its saved state is gone');
+    try {
+      const r = await this.launch(m, box, meta.accel, true);
+      await loadState(
+        m.paths.qmp,
+        m.paths.pid,
+        instantStatePaths(this.home, box.name, box.version, meta.key).vmState,
+      );
+      updateMachineState(m.env.root, m.spec.name, (s) => ({
+        ...s,
+        instant: { ...instant, used: true, restored: true },
+      }));
+      return { ...r, note: 'restored from the saved ready state' };
+    } catch (e) {
+      await this.endProcess(m);
+      return fallback(`the saved state did not load (${errorMessage(e)})`);
+    }
+  }
+
+  /** Ends this machine's QEMU at once and removes its runtime files; its switch stays. */
+  private async endProcess(m: MachineContext): Promise<void> {
+    const pid = this.runningPid(m);
+    if (pid !== undefined) {
+      process.kill(pid, 'SIGKILL');
+      await waitUntil(() => !isAlive(pid), 3_000, 20);
+    }
+    for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+  }
+
+  /**
+   * NICs 1..n: private ones plugged into their network's switch (started on demand and held
+   * until `release`), bridged ones checked.
+   */
+  private async launchNics(m: MachineContext, releases: (() => void)[]): Promise<LaunchNic[]> {
+    const helper = bridgeHelper(this.processEnv);
+    const nics = machineNics(m.env, m.spec, (n) => readLeases(m.env.root, n));
+    const out: LaunchNic[] = [];
+    for (const nic of nics) {
+      if (nic.kind === 'private') {
+        const switchCtl = await ensureSwitch(m.env.root, nic.network);
+        releases.push(holdSwitch(switchCtl));
+        out.push({ ...nic, switchCtl });
+      } else {
+        checkBridge(m.spec.name, nic.network, nic.bridge, helper);
+        out.push({ ...nic, helper });
       }
     }
-    return { ssh: { host: '127.0.0.1', port }, accel };
+    return out;
+  }
+
+  private async launch(m: MachineContext, box: Box, accel: Accel, incoming = false): Promise<StartResult> {
+    const releases: (() => void)[] = [];
+    try {
+      const nics = await this.launchNics(m, releases);
+      return await this.launchWith(m, box, accel, nics, incoming);
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  private launchWith(
+    m: MachineContext,
+    box: Box,
+    accel: Accel,
+    nics: LaunchNic[],
+    incoming: boolean,
+  ): Promise<StartResult> {
+    const home = this.home;
+    // Ports are chosen and bound (QEMU started) as one step, serialised across boxfest processes.
+    return withPortsLock(home, async () => {
+      const state = readMachineState(m.env.root, m.spec.name);
+      const previous = state?.sshPort;
+      let port = previous !== undefined && (await portIsFree(previous)) ? previous : await freePort();
+      const forwards = await choosePorts(home, m.spec.name, m.spec.forwardedPorts, state?.ports ?? [], [
+        port,
+      ]);
+      for (let attempt = 1; ; attempt++) {
+        for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+        const args = qemuArgs({
+          project: m.env.root,
+          spec: m.spec,
+          paths: m.paths,
+          diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
+          accel,
+          sshPort: port,
+          restrictNat: this.restrictNat(m),
+          forwards,
+          nics,
+          incoming,
+        });
+        writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
+        // Recorded before the launch: after a crash right after it, state.json names the ports the
+        // running QEMU forwards, never the previous boot's.
+        updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel, ports: forwards }));
+        try {
+          await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
+          killIfAsked('qemu-launched');
+          break;
+        } catch (e) {
+          const sshTaken =
+            e instanceof BoxfestError &&
+            new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? '');
+          if (!sshTaken || attempt >= PORT_ATTEMPTS) throw e;
+          port = await freePort();
+        }
+      }
+      const pid = readPidFile(m.paths.pid);
+      if (pid !== undefined)
+        recordPortHolders(home, { project: m.env.root, machine: m.spec.name, pid }, [
+          { hostIp: '127.0.0.1', port, protocol: 'tcp' },
+          ...forwards.map((f) => ({ hostIp: f.hostIp, port: f.host, protocol: f.protocol })),
+        ]);
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel, ports: forwards }));
+      return { ssh: { host: '127.0.0.1', port }, accel };
+    });
   }
 
   async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {
@@ -136,13 +291,15 @@ export class QemuProvider implements Provider, Suspender, Snapshotter {
       if (this.runningPid(m) === pid) process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 3_000, 20);
     }
-    this.cleanRuntimeFiles(m);
+    await this.cleanRuntimeFiles(m);
   }
 
-  private cleanRuntimeFiles(m: MachineContext): void {
+  private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
     if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
+    // The last machine off a private network takes its switch down with it.
+    await stopUnusedSwitches(m.env.root);
   }
 
   // Optional capabilities: each in its own module.

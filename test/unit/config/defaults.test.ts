@@ -31,6 +31,7 @@ describe('fillDefaults', () => {
         sshGuestPort: 22,
         autostart: true,
         primary: false,
+        instant: false,
         qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
         virtualbox: { gui: false, linkedClone: true },
       },

@@ -36,6 +36,7 @@ export const PERMISSIVE: Capabilities = {
   boxVersions: true,
   manualStart: true,
   guestSshPort: true,
+  instantUp: true,
   settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
 };
 

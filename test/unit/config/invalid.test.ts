@@ -75,7 +75,7 @@ const schemaCases: Case[] = [
     name: 'unknown key, nothing close',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    ram: 1024'),
     want: [
-      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: box, box_version, profile, cpus, memory, disk_size, hostname, networks, forwarded_ports, synced_folders, provision, ssh, boot_timeout, autostart, primary, qemu, virtualbox)',
+      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: box, box_version, profile, cpus, memory, disk_size, hostname, networks, forwarded_ports, synced_folders, provision, ssh, boot_timeout, autostart, primary, instant, qemu, virtualbox)',
     ],
   },
   {
@@ -193,8 +193,8 @@ const schemaCases: Case[] = [
   },
   {
     name: 'unknown provider',
-    text: yaml('version: 1', 'provider: virtualbox', 'machines:', '  web: {box: debian-12}'),
-    want: ['2:11 provider: must be one of: qemu'],
+    text: yaml('version: 1', 'provider: vmware', 'machines:', '  web: {box: debian-12}'),
+    want: ['2:11 provider: must be one of: qemu, virtualbox'],
   },
   {
     name: 'flow style positions and a key with a slash',

@@ -33,6 +33,7 @@ const keys = {
   WrittenBoxfile: {
     version: true,
     provider: true,
+    virtualbox: true,
     defaults: true,
     profiles: true,
     networks: true,
@@ -54,6 +55,7 @@ const keys = {
     boot_timeout: true,
     autostart: true,
     primary: true,
+    instant: true,
     qemu: true,
     virtualbox: true,
   } satisfies Record<keyof WrittenMachine, true>,

@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { macFor, qemuArgs } from '../../../src/providers/qemu/args.js';
-import type { LaunchInput } from '../../../src/providers/qemu/args.js';
+import type { LaunchInput, LaunchNic } from '../../../src/providers/qemu/args.js';
+import type { PortMapping } from '../../../src/network/ports.js';
 import { machinePaths } from '../../../src/state/paths.js';
 import { spec } from '../helpers.js';
 
@@ -185,5 +186,115 @@ describe('macFor', () => {
   it('does not confuse the project/machine boundary', () => {
     expect(macFor('/proj/a', 'b', 0)).not.toBe(macFor('/proj', 'a/b', 0));
     expect(macFor('ab', 'c', 0)).not.toBe(macFor('a', 'bc', 0));
+  });
+});
+
+describe('qemuArgs with networks and forwarded ports', () => {
+  const privateNic: LaunchNic = {
+    index: 1,
+    network: 'backend',
+    kind: 'private',
+    mac: '52:54:00:aa:bb:01',
+    ip: '192.168.56.2',
+    prefix: 24,
+    allocated: true,
+    switchCtl: '/proj/.boxfest/networks/backend/switch.ctl',
+  };
+  const bridgedNic: LaunchNic = {
+    index: 2,
+    network: 'lan',
+    kind: 'bridged',
+    mac: '52:54:00:aa:bb:02',
+    bridge: 'br0',
+    helper: '/usr/lib/qemu/qemu-bridge-helper',
+  };
+
+  it('adds one -netdev/-device pair per NIC, after the NAT and before the RNG', () => {
+    const args = qemuArgs(input({ nics: [privateNic, bridgedNic] }));
+    expect(valuesOf(args, '-netdev')).toEqual([
+      'user,id=nat0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22',
+      'vde,id=net1,sock=/proj/.boxfest/networks/backend/switch.ctl',
+      'tap,id=net2,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper',
+    ]);
+    expect(valuesOf(args, '-device')).toEqual([
+      'virtio-blk-pci,drive=disk0',
+      `virtio-net-pci,netdev=nat0,mac=${macFor('/proj', 'web', 0)}`,
+      'virtio-net-pci,netdev=net1,mac=52:54:00:aa:bb:01',
+      'virtio-net-pci,netdev=net2,mac=52:54:00:aa:bb:02',
+      'virtio-rng-pci',
+    ]);
+    const at = args.indexOf('vde,id=net1,sock=/proj/.boxfest/networks/backend/switch.ctl');
+    expect(args.slice(at - 1, at + 7)).toEqual([
+      '-netdev',
+      'vde,id=net1,sock=/proj/.boxfest/networks/backend/switch.ctl',
+      '-device',
+      'virtio-net-pci,netdev=net1,mac=52:54:00:aa:bb:01',
+      '-netdev',
+      'tap,id=net2,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper',
+      '-device',
+      'virtio-net-pci,netdev=net2,mac=52:54:00:aa:bb:02',
+    ]);
+  });
+
+  it.each<[string, LaunchNic, string]>([
+    [
+      'a private switch path',
+      { ...privateNic, switchCtl: '/home/a,b/sw.ctl' },
+      'vde,id=net1,sock=/home/a,,b/sw.ctl',
+    ],
+    [
+      'a bridged helper command and bridge',
+      { ...bridgedNic, bridge: 'br,0', helper: 'ip netns exec lab,1 /usr/lib/qemu/qemu-bridge-helper' },
+      'tap,id=net2,br=br,,0,helper=ip netns exec lab,,1 /usr/lib/qemu/qemu-bridge-helper',
+    ],
+  ])('doubles commas in %s', (_, nic, netdev) => {
+    expect(valuesOf(qemuArgs(input({ nics: [nic] })), '-netdev')[1]).toBe(netdev);
+  });
+
+  it('numbers netdevs by NIC index', () => {
+    const args = qemuArgs(input({ nics: [{ ...bridgedNic, index: 5 }] }));
+    expect(valuesOf(args, '-netdev')[1]).toBe('tap,id=net5,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper');
+    expect(valuesOf(args, '-device')).toContain('virtio-net-pci,netdev=net5,mac=52:54:00:aa:bb:02');
+  });
+
+  it.each<[string, PortMapping[], string]>([
+    ['no forwards', [], 'user,id=nat0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22'],
+    [
+      'tcp and udp forwards after the SSH one, host_ip kept',
+      [
+        { guest: 80, host: 8080, hostIp: '127.0.0.1', protocol: 'tcp', requested: 8080 },
+        { guest: 53, host: 5353, hostIp: '0.0.0.0', protocol: 'udp', requested: 5353 },
+        { guest: 443, host: 2201, hostIp: '192.168.1.10', protocol: 'tcp', requested: 8443 },
+      ],
+      'user,id=nat0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:0.0.0.0:5353-:53,hostfwd=tcp:192.168.1.10:2201-:443',
+    ],
+  ])('%s', (_, forwards, netdev) => {
+    const args = qemuArgs(input({ forwards }));
+    expect(valuesOf(args, '-netdev')).toEqual([netdev]);
+  });
+
+  it('forwards the chosen host port, not the requested one; the SSH forward follows ssh.port', () => {
+    const args = qemuArgs(
+      input({
+        spec: spec('web', { sshGuestPort: 2022 }),
+        restrictNat: false,
+        forwards: [{ guest: 80, host: 2200, hostIp: '127.0.0.1', protocol: 'tcp', requested: 8080 }],
+      }),
+    );
+    expect(valuesOf(args, '-netdev')).toEqual([
+      'user,id=nat0,hostfwd=tcp:127.0.0.1:2222-:2022,hostfwd=tcp:127.0.0.1:2200-:80',
+    ]);
+  });
+
+  it('keeps extra_args last, after the NICs', () => {
+    const args = qemuArgs(
+      input({
+        nics: [privateNic],
+        spec: spec('web', {
+          qemu: { accel: 'auto', restrictNetwork: false, extraArgs: ['-device', 'e1000'] },
+        }),
+      }),
+    );
+    expect(args.slice(-3)).toEqual(['-daemonize', '-device', 'e1000']);
   });
 });

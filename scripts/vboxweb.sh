@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# A real VirtualBox web service (vboxwebsrv, SOAP) for boxfest's VirtualBox tests and benches.
+#
+#   scripts/vboxweb.sh setup   build (once) and start; prints KEY=VALUE lines (url, share, root, started)
+#   scripts/vboxweb.sh stop    stop vboxwebsrv, let VBoxSVC exit by itself, unmount
+#   scripts/vboxweb.sh check   exit 0 when the prerequisites (root, debootstrap or apt, mirror) are met
+#
+# VirtualBox is not in Debian 12; Debian sid's contrib has 7.2.x, so it runs in a debootstrap chroot
+# under /srv/boxfest-vboxweb/<hash of the chroot recipe> (reused when present, ~1 min to build).
+# There is no kernel driver: everything but launching VMs and creating host-only interfaces works.
+# The share directory is bind-mounted at the same path inside the chroot, so media paths that the
+# client sends are valid on the server: put BOXFEST_HOME and projects under it.
+# Environment: BOXFEST_VBOXWEB_PORT (18083), BOXFEST_VBOXWEB_SHARE (/tmp/boxfest-vboxweb-share),
+# BOXFEST_VBOXWEB_MIRROR (default: the host's apt mirror).
+set -euo pipefail
+
+SUITE=sid
+# Changing the recipe changes the hash, hence a fresh chroot; the old one can be deleted by hand.
+RECIPE="suite=$SUITE components=main,contrib variant=minbase packages=virtualbox dummy=virtualbox-modules v1"
+HASH=$(printf '%s' "$RECIPE" | sha256sum | cut -c1-12)
+BASE=/srv/boxfest-vboxweb
+ROOT=$BASE/$HASH
+STATE=$BASE/$HASH.state # pid and logs: outside the chroot, next to it
+PORT=${BOXFEST_VBOXWEB_PORT:-18083}
+SHARE=${BOXFEST_VBOXWEB_SHARE:-/tmp/boxfest-vboxweb-share}
+URL="http://127.0.0.1:$PORT/"
+WEBSRV=/usr/lib/virtualbox/vboxwebsrv
+
+log() { echo "vboxweb: $*" >&2; }
+die() {
+  echo "vboxweb: error: $*" >&2
+  exit 1
+}
+
+mirror() {
+  if [ -n "${BOXFEST_VBOXWEB_MIRROR:-}" ]; then
+    echo "$BOXFEST_VBOXWEB_MIRROR"
+    return
+  fi
+  # The host's own Debian mirror (first non-security URI), so no hostname is hard-coded.
+  local m=""
+  [ -f /etc/apt/sources.list.d/debian.sources ] &&
+    m=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  [ -z "$m" ] && [ -f /etc/apt/sources.list ] &&
+    m=$(awk '/^deb / && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+check() {
+  [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot and bind mounts); run as root or set BOXFEST_SKIP_VBOX=1 to skip the VirtualBox tests"
+  command -v apt-get >/dev/null || command -v debootstrap >/dev/null ||
+    die "needs debootstrap (Debian/Ubuntu: apt-get install debootstrap), or set BOXFEST_SKIP_VBOX=1"
+}
+
+in_chroot() { chroot "$ROOT" env HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+
+build_chroot() {
+  [ -e "$ROOT/.boxfest-ready" ] && return 0
+  command -v debootstrap >/dev/null || {
+    log "installing debootstrap"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+  mkdir -p "$BASE" "$STATE"
+  # A half-built chroot (interrupted run) is discarded: nothing in it is worth keeping.
+  if [ -d "$ROOT" ] && [ ! -e "$ROOT/.boxfest-bootstrapped" ]; then
+    unmount_all
+    rm -rf --one-file-system "$ROOT"
+  fi
+  if [ ! -e "$ROOT/.boxfest-bootstrapped" ]; then
+    log "debootstrap $SUITE into $ROOT (about a minute)"
+    debootstrap --variant=minbase --components=main,contrib "$SUITE" "$ROOT" "$(mirror)" >"$STATE/debootstrap.log" 2>&1 ||
+      die "debootstrap failed, see $STATE/debootstrap.log"
+    touch "$ROOT/.boxfest-bootstrapped"
+  fi
+  # The mirror's sid may be a frozen snapshot past Valid-Until; recommends would pull the Qt GUI.
+  printf 'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n' >"$ROOT/etc/apt/apt.conf.d/99boxfest"
+  # No services start inside the chroot on install.
+  printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
+  chmod +x "$ROOT/usr/sbin/policy-rc.d"
+  mount_all
+  log "installing virtualbox in the chroot"
+  in_chroot apt-get update -qq >"$STATE/apt.log" 2>&1 || die "apt-get update in the chroot failed, see $STATE/apt.log"
+  # virtualbox depends on a kernel-module package; there is no kernel driver here anyway, so a dummy
+  # package providing `virtualbox-modules` satisfies it (virtualbox-dkms would need gcc + headers).
+  local dummy=$ROOT/root/boxfest-dummy
+  rm -rf "$dummy"
+  mkdir -p "$dummy/DEBIAN"
+  cat >"$dummy/DEBIAN/control" <<'EOF'
+Package: boxfest-virtualbox-modules-dummy
+Version: 1.0
+Architecture: all
+Maintainer: boxfest <root@localhost>
+Provides: virtualbox-modules
+Description: satisfies virtualbox's kernel-module dependency (no /dev/vboxdrv in this chroot)
+EOF
+  in_chroot dpkg-deb --build /root/boxfest-dummy /root/boxfest-dummy.deb >/dev/null
+  in_chroot dpkg -i /root/boxfest-dummy.deb >/dev/null
+  in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtualbox >>"$STATE/apt.log" 2>&1 ||
+    die "installing virtualbox in the chroot failed, see $STATE/apt.log"
+  in_chroot apt-get clean
+  touch "$ROOT/.boxfest-ready"
+}
+
+mount_one() { # source, target inside the chroot, mount options...
+  local target=$ROOT$2
+  mountpoint -q "$target" && return 0
+  mkdir -p "$target"
+  mount "${@:3}" "$1" "$target"
+}
+
+mount_all() {
+  mkdir -p "$SHARE"
+  mount_one proc /proc -t proc
+  mount_one /sys /sys --bind
+  mount_one /dev /dev --bind
+  mount_one /dev/pts /dev/pts --bind
+  mount_one "$SHARE" "$SHARE" --bind
+}
+
+unmount_all() {
+  local m
+  for m in "$SHARE" /dev/pts /dev /sys /proc; do
+    if mountpoint -q "$ROOT$m" 2>/dev/null; then umount "$ROOT$m"; fi
+  done
+}
+
+websrv_pid() { # prints the recorded pid when it is really our vboxwebsrv
+  local pid
+  pid=$(cat "$STATE/vboxwebsrv.pid" 2>/dev/null) || return 1
+  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$ROOT$WEBSRV" ] && echo "$pid"
+}
+
+start() {
+  local pid
+  if pid=$(websrv_pid); then
+    log "vboxwebsrv already running (pid $pid)"
+    STARTED=0
+    return 0
+  fi
+  STARTED=1
+  # Null authentication: every logon succeeds. Fine on 127.0.0.1 for tests; see the README for PAM.
+  in_chroot VBoxManage setproperty websrvauthlibrary null >/dev/null 2>&1 ||
+    die "VBoxManage setproperty websrvauthlibrary null failed"
+  # -t 0: no websession timeout (boxfest logs off itself); bound to loopback only.
+  setsid chroot "$ROOT" env HOME=/root LANG=C.UTF-8 "$WEBSRV" --host 127.0.0.1 --port "$PORT" --timeout 0 \
+    >"$STATE/vboxwebsrv.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$STATE/vboxwebsrv.pid"
+  local i
+  for i in $(seq 1 300); do
+    curl -s -o /dev/null -m 1 "$URL" && return 0
+    kill -0 "$pid" 2>/dev/null || die "vboxwebsrv exited: $(tail -5 "$STATE/vboxwebsrv.log")"
+    sleep 0.1
+  done
+  die "vboxwebsrv did not answer on $URL within 30 s"
+}
+
+chroot_pids() {
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(readlink "$d/root" 2>/dev/null)" = "$ROOT" ] && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+stop_pid() { # pid: TERM, then KILL after 10 s
+  local p=$1 i
+  kill -0 "$p" 2>/dev/null || return 0
+  kill -TERM "$p"
+  for i in $(seq 1 100); do
+    kill -0 "$p" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "pid $p still alive after 10 s: SIGKILL"
+  kill -KILL "$p" 2>/dev/null || true
+}
+
+stop() {
+  [ -d "$ROOT" ] || return 0
+  local pid p i
+  # vboxwebsrv first: stopping VBoxSVC while a client is connected hangs.
+  if pid=$(websrv_pid); then stop_pid "$pid"; fi
+  rm -f "$STATE/vboxwebsrv.pid"
+  # Then other clients (VBoxHeadless, VBoxManage) that this chroot started, by PID.
+  for p in $(chroot_pids); do
+    case "$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")" in
+      VBoxSVC | VBoxXPCOMIPCD) ;;
+      *) stop_pid "$p" ;;
+    esac
+  done
+  # VBoxSVC shuts down by itself a few seconds after its last client; give it that chance.
+  for i in $(seq 1 150); do
+    [ -z "$(chroot_pids)" ] && break
+    sleep 0.1
+  done
+  for p in $(chroot_pids); do stop_pid "$p"; done
+  unmount_all
+}
+
+case "${1:-}" in
+  check) check ;;
+  setup)
+    check
+    build_chroot
+    mount_all
+    start
+    echo "BOXFEST_VBOX_URL=$URL"
+    echo "BOXFEST_VBOXWEB_SHARE=$SHARE"
+    echo "BOXFEST_VBOXWEB_ROOT=$ROOT"
+    echo "BOXFEST_VBOXWEB_LOG=$STATE/vboxwebsrv.log"
+    # 0 when it was already running: whoever started it stops it.
+    echo "BOXFEST_VBOXWEB_STARTED=$STARTED"
+    ;;
+  stop) stop ;;
+  *) die "usage: $0 setup|stop|check" ;;
+esac

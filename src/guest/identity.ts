@@ -1,0 +1,44 @@
+// What a machine restored from a saved state must change before anyone uses it: every clone of
+// one state starts with the same kernel RNG state, clock, MACs and SSH host key. Randomness goes
+// first (nothing after it may draw from the shared pool): host-made bytes are added with credit
+// and the kernel is told to reseed now (RNDADDENTROPY + RNDRESEEDCRNG; a plain write to
+// /dev/urandom does not reseed). Pure: the script is run as root over SSH, host randomness on stdin.
+import { shellQuote as q } from '../util/quote.js';
+
+/** How the guest reseeds: the box's `rndreseed` helper, or perl (Debian's essential perl-base). */
+export type Reseed = 'rndreseed' | 'perl';
+
+/** Bytes of host randomness the script reads from stdin. */
+export const RESEED_BYTES = 256;
+
+// In perl, as Debian's essential perl-base has it: ioctl numbers from <linux/random.h>.
+const PERL_RESEED = [
+  'open(my $f, "<", "/dev/urandom") or die "open: $!";',
+  `read(STDIN, my $b, ${RESEED_BYTES}) == ${RESEED_BYTES} or die "short read";`,
+  'ioctl($f, 0x40085203, pack("ii", length($b) * 8, length($b)) . $b) or die "RNDADDENTROPY: $!";',
+  'ioctl($f, 0x5207, 0) or die "RNDRESEEDCRNG: $!";',
+].join(' ');
+
+export interface Reidentify {
+  reseed: Reseed;
+  /** Host time, seconds since the epoch. */
+  now: number;
+  /** [MAC the guest has, MAC it must get], NAT first. */
+  macs: [string, string][];
+}
+
+export function reidentifyScript(r: Reidentify): string {
+  return [
+    'set -e',
+    r.reseed === 'rndreseed' ? 'rndreseed' : `perl -e ${q(PERL_RESEED)}`,
+    `date -u -s @${Math.floor(r.now)} >/dev/null`,
+    'iface_of() { for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && { echo "${d##*/}"; return 0; }; done; return 1; }',
+    ...r.macs.map(([from, to]) => `i=$(iface_of ${q(from)}) && ip link set dev "$i" address ${q(to)}`),
+    // dropbear (-R) makes a new host key at the next connection; OpenSSH needs one now.
+    'rm -f /etc/dropbear/dropbear_*_host_key',
+    'if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null;',
+    '  systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null || kill -HUP "$(cat /run/sshd.pid)"; fi',
+    '[ ! -s /etc/machine-id ] || tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id',
+    'echo reidentified',
+  ].join('\n');
+}

@@ -1,0 +1,348 @@
+// Instant up: a new machine starts from a saved ready state instead of booting. Per box and
+// hardware shape, a "golden" VM boots once on its own overlay of the box, is paused and its RAM
+// and devices are written to a file (QMP `migrate` to `exec:cat`); every later machine of that
+// shape gets an overlay on the golden disk and a QEMU with the identical device set that loads
+// the file (`-incoming defer`, `migrate-incoming`) and continues. The golden disk is never
+// written again after the save: the saved RAM holds the guest's view of it.
+//
+// What makes a restore impossible is decided before anything starts (shape, disk interface,
+// a guest that cannot reseed its RNG) and reported as a reason to boot cold instead; a restore
+// that fails while loading is ended and the machine boots cold from the same disk.
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import type { Box } from '../../boxes/store.js';
+import type { MachineSpec } from '../../config/types.js';
+import { BoxfestError, errorMessage } from '../../errors.js';
+import { exec, waitForSsh } from '../../ssh/client.js';
+import { readJson, writeJsonAtomic } from '../../state/atomic.js';
+import { boxPaths, instantStatePaths, machinePaths } from '../../state/paths.js';
+import { isAlive, readPidFile, sleep, waitUntil } from '../../state/process.js';
+import { withWaitingLock } from '../../state/wait-lock.js';
+import { freePort } from '../../network/ports.js';
+import type { Accel } from './accel.js';
+import { macFor, qemuArgs, type LaunchNic } from './args.js';
+import { QEMU_SYSTEM, runTool } from './exec.js';
+import { createOverlay } from './image.js';
+import { qmpExecute } from './qmp.js';
+
+import type { Reseed } from '../../guest/identity.js';
+
+export interface InstantMeta {
+  key: string;
+  box: { name: string; sha256: string };
+  qemu: string;
+  memory: number;
+  cpus: number;
+  /** NICs beyond the NAT. */
+  nics: number;
+  accel: Accel;
+  extraArgs: string[];
+  /** The golden VM's MACs, NAT first: what a restored guest starts with. */
+  macs: string[];
+  /** The golden guest's SSH host key, which every restore presents until it makes its own. */
+  hostKey: string;
+  reseed: Reseed;
+  stateBytes: number;
+  createdAt: string;
+}
+
+export interface Shape {
+  memory: number;
+  cpus: number;
+  nics: number;
+  accel: Accel;
+  extraArgs: string[];
+}
+
+let qemuVersionMemo: Promise<string> | undefined;
+/** `QEMU emulator version 7.2.22 (...)`: a saved state only loads into the QEMU that wrote it. */
+export function qemuVersion(): Promise<string> {
+  qemuVersionMemo ??= runTool(QEMU_SYSTEM, ['--version'], 'read the QEMU version').then(
+    (r) => r.stdout.split('\n')[0]?.trim() ?? 'unknown',
+  );
+  return qemuVersionMemo;
+}
+
+export function shapeOf(spec: MachineSpec, accel: Accel): Shape {
+  return {
+    memory: spec.memory,
+    cpus: spec.cpus,
+    nics: spec.networks.length,
+    accel,
+    extraArgs: spec.qemu.extraArgs,
+  };
+}
+
+/** The state key: box content, QEMU version and hardware shape. Anything else may differ. */
+export function stateKey(box: Box, qemu: string, shape: Shape): string {
+  const text = JSON.stringify({ box: box.sha256, qemu, ...shape });
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Why this machine cannot start from a saved state, or undefined when it can. */
+export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
+  const disk = spec.qemu.diskInterface ?? box.diskInterface;
+  if (disk !== 'virtio')
+    return `its disk is attached as ${disk}, which QEMU cannot save (set \`qemu.disk_interface: virtio\`, or add the box with \`--disk-interface virtio\`)`;
+  return undefined;
+}
+
+export function readState(home: string, box: Box, key: string): InstantMeta | undefined {
+  const p = instantStatePaths(home, box.name, box.version, key);
+  const meta = readJson<InstantMeta>(p.meta);
+  if (meta === undefined || !existsSync(p.disk) || !existsSync(p.vmState)) return undefined;
+  return meta;
+}
+
+/** The saved state for this box and shape, saved now (booting the golden VM once) if there is none. */
+export async function ensureState(
+  home: string,
+  box: Box,
+  shape: Shape,
+  restrictNat: boolean,
+  onLine: (l: string) => void,
+): Promise<InstantMeta> {
+  const qemu = await qemuVersion();
+  const key = stateKey(box, qemu, shape);
+  const p = instantStatePaths(home, box.name, box.version, key);
+  const existing = readState(home, box, key);
+  if (existing !== undefined) return existing;
+  await pruneStaleStates(home, box);
+  // Machines of one shape wait for one golden boot, also across boxfest processes.
+  return withWaitingLock(p.lock, 'save a ready state', 300_000, async () => {
+    const again = readState(home, box, key);
+    if (again !== undefined) return again;
+    onLine(`no saved state for this shape yet: booting it once to save one`);
+    return saveState(box, shape, qemu, key, p, restrictNat);
+  });
+}
+
+type StatePaths = ReturnType<typeof instantStatePaths>;
+
+async function saveState(
+  box: Box,
+  shape: Shape,
+  qemu: string,
+  key: string,
+  p: StatePaths,
+  restrictNat: boolean,
+): Promise<InstantMeta> {
+  rmSync(p.dir, { recursive: true, force: true });
+  mkdirSync(p.work, { recursive: true });
+  const partialDisk = `${p.disk}.partial`;
+  await createOverlay(box.image, partialDisk);
+  const macs = [0, ...Array.from({ length: shape.nics }, (_, i) => i + 1)].map((n) =>
+    macFor(`golden:${key}`, 'golden', n),
+  );
+  const sshPort = await freePort();
+  const args = goldenArgs(
+    shape,
+    box,
+    { disk: partialDisk, pid: p.pid, qmp: p.qmp, serialLog: p.serialLog },
+    macs,
+    {
+      sshPort,
+      restrictNat,
+    },
+  );
+  try {
+    await runTool(QEMU_SYSTEM, args, 'boot the VM whose ready state is saved', { timeoutMs: 60_000 });
+    const ssh = await waitForSsh(
+      {
+        host: '127.0.0.1',
+        port: sshPort,
+        user: box.sshUser,
+        keys: box.insecureKey === undefined ? [] : [readFileSync(box.insecureKey, 'utf8')],
+        hostKey: undefined,
+      },
+      { machine: 'golden', timeoutMs: 120_000 },
+    );
+    let reseed: Reseed | undefined;
+    try {
+      const probe = await exec(ssh.client, 'command -v rndreseed || command -v perl; sync');
+      reseed = /rndreseed/.test(probe.stdout) ? 'rndreseed' : /perl/.test(probe.stdout) ? 'perl' : undefined;
+    } finally {
+      ssh.client.end();
+    }
+    if (reseed === undefined)
+      throw new BoxfestError(
+        'INSTANT_NO_RESEED',
+        'the box has no way to give a restored machine fresh randomness (needs perl or rndreseed in the guest)',
+        { hint: 'machines of this box boot normally; add perl to the box to use `instant`' },
+      );
+    // Let the guest settle (the login's own writes), then pause it and write its state.
+    await sleep(200);
+    await qmpExecute(p.qmp, 'stop');
+    const partialState = `${p.vmState}.partial`;
+    await qmpExecute(p.qmp, 'migrate', { uri: `exec:cat > '${partialState.replaceAll("'", "'\\''")}'` });
+    await waitMigration(p.qmp);
+    await quit(p.qmp, p.pid);
+    chmodSync(partialDisk, 0o444);
+    renameSync(partialDisk, p.disk);
+    renameSync(partialState, p.vmState);
+    const meta: InstantMeta = {
+      key,
+      box: { name: box.name, sha256: box.sha256 },
+      qemu,
+      ...shape,
+      macs,
+      hostKey: ssh.hostKey,
+      reseed,
+      stateBytes: statSync(p.vmState).size,
+      createdAt: new Date().toISOString(),
+    };
+    writeJsonAtomic(p.meta, meta);
+    rmSync(p.work, { recursive: true, force: true });
+    return meta;
+  } catch (e) {
+    await quit(p.qmp, p.pid);
+    rmSync(p.dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function waitMigration(qmp: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const r = (await qmpExecute(qmp, 'query-migrate')) as { status?: string; 'error-desc'?: string };
+    if (r.status === 'completed') return;
+    if (r.status === 'failed' || r.status === 'cancelled')
+      throw new BoxfestError(
+        'INSTANT_SAVE_FAILED',
+        `QEMU could not save the VM state: ${r['error-desc'] ?? r.status}`,
+        {
+          hint: 'machines boot normally; `boxfest box list` shows saved states',
+        },
+      );
+    await sleep(20);
+  }
+  throw new BoxfestError('INSTANT_SAVE_FAILED', 'saving the VM state took more than 2 minutes', {
+    hint: 'is the disk full?',
+  });
+}
+
+async function quit(qmp: string, pidFile: string): Promise<void> {
+  const pid = readPidFile(pidFile);
+  await qmpExecute(qmp, 'quit', undefined, 2_000).catch(() => undefined);
+  if (pid === undefined) return;
+  if (!(await waitUntil(() => !isAlive(pid), 3_000))) {
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => !isAlive(pid), 3_000);
+  }
+}
+
+interface RuntimeFiles {
+  disk: string;
+  pid: string;
+  qmp: string;
+  serialLog: string;
+}
+
+/** The golden VM: the same device set every restore will have, NICs plugged into nothing. */
+function goldenArgs(
+  shape: Shape,
+  box: Box,
+  files: RuntimeFiles,
+  macs: string[],
+  o: { sshPort: number; restrictNat: boolean },
+): string[] {
+  const base = machinePaths('/nonexistent', 'golden');
+  const nics: LaunchNic[] = macs.slice(1).map((mac, i) => ({ index: i + 1, kind: 'detached', mac }));
+  return qemuArgs({
+    project: '/nonexistent',
+    spec: {
+      ...({} as MachineSpec),
+      name: `golden-${box.name}`,
+      memory: shape.memory,
+      cpus: shape.cpus,
+      sshGuestPort: 22,
+      qemu: { accel: shape.accel, restrictNetwork: o.restrictNat, extraArgs: shape.extraArgs },
+    },
+    paths: { ...base, ...files },
+    diskInterface: 'virtio',
+    accel: shape.accel,
+    sshPort: o.sshPort,
+    restrictNat: o.restrictNat,
+    nics,
+    natMac: macs[0]!,
+  });
+}
+
+/**
+ * After `qemuArgs(..., incoming: true)` started the machine's QEMU paused: loads the state and
+ * continues. Throws (leaving the process to the caller to end) when the state does not load.
+ */
+export async function loadState(qmp: string, pidFile: string, vmState: string): Promise<void> {
+  await qmpExecute(qmp, 'migrate-incoming', { uri: `exec:cat '${vmState.replaceAll("'", "'\\''")}'` });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const pid = readPidFile(pidFile);
+    if (pid === undefined || !isAlive(pid))
+      throw new BoxfestError('INSTANT_RESTORE_FAILED', 'QEMU could not load the saved state (it exited)');
+    let status: string | undefined;
+    try {
+      status = ((await qmpExecute(qmp, 'query-status', undefined, 2_000)) as { status?: string }).status;
+    } catch (e) {
+      throw new BoxfestError(
+        'INSTANT_RESTORE_FAILED',
+        `QEMU could not load the saved state: ${errorMessage(e)}`,
+      );
+    }
+    if (status === 'paused' || status === 'postmigrate' || status === 'running') break;
+    if (status !== 'inmigrate' && status !== 'prelaunch')
+      throw new BoxfestError(
+        'INSTANT_RESTORE_FAILED',
+        `QEMU could not load the saved state (status ${status})`,
+      );
+    if (Date.now() > deadline)
+      throw new BoxfestError('INSTANT_RESTORE_FAILED', 'loading the saved state took over 60 s');
+    await sleep(10);
+  }
+  await qmpExecute(qmp, 'cont');
+}
+
+export interface StateInfo extends InstantMeta {
+  /** Usable for new machines: written by this QEMU for this box content. */
+  valid: boolean;
+  /** Bytes on disk: golden overlay plus VM state. */
+  bytes: number;
+}
+
+const sizeOf = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+
+/** The saved states of a box, for `box list`. */
+export async function listStates(home: string, box: Box): Promise<StateInfo[]> {
+  const dir = boxPaths(home, box.name, box.version, 'qemu').states;
+  if (!existsSync(dir)) return [];
+  const qemu = await qemuVersion().catch(() => 'unknown');
+  return readdirSync(dir).flatMap((key) => {
+    const p = instantStatePaths(home, box.name, box.version, key);
+    const meta = readJson<InstantMeta>(p.meta);
+    if (meta === undefined) return [];
+    return [
+      {
+        ...meta,
+        valid: meta.qemu === qemu && meta.box.sha256 === box.sha256 && existsSync(p.vmState),
+        bytes: sizeOf(p.disk) + sizeOf(p.vmState),
+      },
+    ];
+  });
+}
+
+/**
+ * Drops the VM state of saved states this QEMU cannot load (another QEMU version wrote them):
+ * they would never be used again. Their golden disks stay while machines may be backed by them.
+ */
+export async function pruneStaleStates(home: string, box: Box): Promise<void> {
+  for (const s of await listStates(home, box))
+    if (!s.valid) rmSync(instantStatePaths(home, box.name, box.version, s.key).vmState, { force: true });
+}

@@ -1,0 +1,116 @@
+// Private networks on QEMU: one VDE switch (Debian's vde2) per network and project. It runs
+// rootless, takes any number of guests, and lives exactly as long as a machine needs it: started
+// on demand by the first machine that boots on the network, shared by the others, stopped when
+// the last machine using it halts or is destroyed. Like QEMU itself it is found again after a
+// crash through its pidfile, trusted only when that process's command line names our socket.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BoxfestError } from '../../errors.js';
+import { machinePaths, networkPaths, projectPaths, type NetworkPaths } from '../../state/paths.js';
+import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../state/process.js';
+import { runTool, VDE_SWITCH } from './exec.js';
+
+/** QEMU option values use `,` as a separator; a literal comma is written twice. */
+export const optValue = (s: string) => s.replaceAll(',', ',,');
+
+/** The `-netdev vde` value that connects a NIC to this switch. */
+export const vdeNetdev = (id: string, ctl: string) => `vde,id=${id},sock=${optValue(ctl)}`;
+
+function switchPid(p: NetworkPaths): number | undefined {
+  const pid = readPidFile(p.switchPid);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  return cmdlineOf(pid)?.includes(p.switchCtl) === true ? pid : undefined;
+}
+
+// Machines of one `up` share a switch: the first start is awaited by the others.
+const starting = new Map<string, Promise<string>>();
+// Switches this process handed to a machine whose QEMU is not running yet: a machine of the
+// same `up` that fails meanwhile must not stop them.
+const holds = new Map<string, number>();
+
+/** Marks the switch as about to be used until the returned release is called. */
+export function holdSwitch(ctl: string): () => void {
+  holds.set(ctl, (holds.get(ctl) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const n = (holds.get(ctl) ?? 1) - 1;
+    if (n <= 0) holds.delete(ctl);
+    else holds.set(ctl, n);
+  };
+}
+
+/** The control directory of the network's running switch, started if need be. */
+export function ensureSwitch(root: string, network: string): Promise<string> {
+  const p = networkPaths(root, network);
+  if (switchPid(p) !== undefined) return Promise.resolve(p.switchCtl);
+  let pending = starting.get(p.switchCtl);
+  if (pending === undefined) {
+    pending = startSwitch(p, network).finally(() => starting.delete(p.switchCtl));
+    starting.set(p.switchCtl, pending);
+  }
+  return pending;
+}
+
+async function startSwitch(p: NetworkPaths, network: string): Promise<string> {
+  mkdirSync(p.dir, { recursive: true });
+  // Leftovers of a switch that died: vde_switch refuses to start over an existing control dir.
+  for (const f of [p.switchPid, p.switchCtl, p.switchMgmt]) rmSync(f, { recursive: true, force: true });
+  await runTool(
+    VDE_SWITCH,
+    ['-d', '-s', p.switchCtl, '-p', p.switchPid, '-M', p.switchMgmt, '-m', '0600', '--dirmode', '0700'],
+    `start the virtual switch of network ${network}`,
+    {
+      timeoutMs: 10_000,
+      missing: {
+        code: 'VDE_NOT_INSTALLED',
+        hint: 'private networks on QEMU use a VDE switch: `apt-get install vde2` (Debian/Ubuntu)',
+      },
+    },
+  );
+  const up = await waitUntil(() => existsSync(join(p.switchCtl, 'ctl')) && switchPid(p) !== undefined, 5_000);
+  if (!up)
+    throw new BoxfestError('SWITCH_START_FAILED', `the virtual switch of network ${network} did not start`, {
+      hint: `run \`${VDE_SWITCH} -s /tmp/test.ctl\` by hand to see why`,
+    });
+  return p.switchCtl;
+}
+
+/** Machines of the project whose running QEMU is plugged into this switch. */
+function switchUsers(root: string, ctl: string): string[] {
+  const dir = projectPaths(root).machines;
+  if (!existsSync(dir)) return [];
+  const plug = `sock=${optValue(ctl)}`;
+  return readdirSync(dir).filter((m) => {
+    const pid = readPidFile(machinePaths(root, m).pid);
+    return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(plug)) === true;
+  });
+}
+
+/** Stops the switch of each network that no running machine uses any more. */
+export async function stopUnusedSwitches(root: string): Promise<void> {
+  const dir = projectPaths(root).networks;
+  if (!existsSync(dir)) return;
+  for (const network of readdirSync(dir)) {
+    const p = networkPaths(root, network);
+    const pid = switchPid(p);
+    if (pid === undefined || holds.has(p.switchCtl) || switchUsers(root, p.switchCtl).length > 0) continue;
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitUntil(() => !isAlive(pid), 2_000))) {
+      if (switchPid(p) === pid) process.kill(pid, 'SIGKILL');
+      await waitUntil(() => !isAlive(pid), 2_000);
+    }
+    for (const f of [p.switchPid, p.switchCtl, p.switchMgmt]) rmSync(f, { recursive: true, force: true });
+  }
+}
+
+/** PIDs of the project's running switches (tests and destroy use it to prove nothing is left). */
+export function runningSwitches(root: string): number[] {
+  const dir = projectPaths(root).networks;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((n) => {
+    const pid = switchPid(networkPaths(root, n));
+    return pid === undefined ? [] : [pid];
+  });
+}

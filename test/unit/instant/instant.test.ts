@@ -1,0 +1,118 @@
+// Instant up's pure parts: which machines can be restored, the state key, the re-identify script.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { Box } from '../../../src/boxes/store.js';
+import { reidentifyScript } from '../../../src/guest/identity.js';
+import { cannotRestore, shapeOf, stateKey } from '../../../src/providers/qemu/instant.js';
+import { spec } from '../helpers.js';
+
+const box = (over: Partial<Box> = {}): Box => ({
+  name: 'tiny',
+  version: '0',
+  provider: 'qemu',
+  format: 'qcow2',
+  sshUser: 'root',
+  hasInsecureKey: true,
+  diskInterface: 'virtio',
+  sha256: 'a'.repeat(64),
+  size: 1,
+  addedAt: '',
+  source: '',
+  image: '/b/box.qcow2',
+  insecureKey: '/b/insecure_key',
+  ...over,
+});
+
+describe('cannotRestore', () => {
+  it.each([
+    ['virtio box, no override', box(), spec('web'), undefined],
+    ['nvme box', box({ diskInterface: 'nvme' }), spec('web'), /attached as nvme, which QEMU cannot save/],
+    [
+      'virtio box, nvme in the Boxfile',
+      box(),
+      spec('web', { qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [], diskInterface: 'nvme' } }),
+      /attached as nvme/,
+    ],
+    [
+      'nvme box, virtio in the Boxfile',
+      box({ diskInterface: 'nvme' }),
+      spec('web', {
+        qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [], diskInterface: 'virtio' },
+      }),
+      undefined,
+    ],
+  ])('%s', (_, b, s, want) => {
+    const why = cannotRestore(s, b);
+    if (want === undefined) expect(why).toBeUndefined();
+    else expect(why).toMatch(want);
+  });
+});
+
+describe('stateKey', () => {
+  const base = stateKey(box(), 'QEMU 7.2', shapeOf(spec('web', { memory: 256, cpus: 1 }), 'tcg'));
+  it.each([
+    [
+      'another machine name or hostname',
+      box(),
+      'QEMU 7.2',
+      spec('db', { memory: 256, cpus: 1, hostname: 'x' }),
+      'tcg',
+      true,
+    ],
+    ['other memory', box(), 'QEMU 7.2', spec('web', { memory: 512, cpus: 1 }), 'tcg', false],
+    ['other cpus', box(), 'QEMU 7.2', spec('web', { memory: 256, cpus: 2 }), 'tcg', false],
+    ['another accelerator', box(), 'QEMU 7.2', spec('web', { memory: 256, cpus: 1 }), 'kvm', false],
+    ['another QEMU', box(), 'QEMU 8.0', spec('web', { memory: 256, cpus: 1 }), 'tcg', false],
+    [
+      'another box content',
+      box({ sha256: 'b'.repeat(64) }),
+      'QEMU 7.2',
+      spec('web', { memory: 256, cpus: 1 }),
+      'tcg',
+      false,
+    ],
+    [
+      'one more NIC',
+      box(),
+      'QEMU 7.2',
+      spec('web', { memory: 256, cpus: 1, networks: [{ network: 'n', dhcp: true }] }),
+      'tcg',
+      false,
+    ],
+  ] as const)('%s → same key: %s', (_, b, q, s, accel, same) => {
+    expect(stateKey(b, q, shapeOf(s, accel)) === base).toBe(same);
+  });
+});
+
+describe('reidentifyScript', () => {
+  const script = (reseed: 'rndreseed' | 'perl') =>
+    reidentifyScript({
+      reseed,
+      now: 1_700_000_000.7,
+      macs: [
+        ['52:54:00:aa:00:00', '52:54:00:10:00:00'],
+        ['52:54:00:aa:00:01', '52:54:00:10:00:01'],
+      ],
+    });
+
+  it('reseeds first, then sets the clock, the MACs, a new host key', () => {
+    const lines = script('rndreseed').split('\n');
+    expect(lines.slice(0, 3)).toEqual(['set -e', 'rndreseed', 'date -u -s @1700000000 >/dev/null']);
+    expect(lines).toContain(
+      'i=$(iface_of 52:54:00:aa:00:01) && ip link set dev "$i" address 52:54:00:10:00:01',
+    );
+    expect(lines).toContain('rm -f /etc/dropbear/dropbear_*_host_key');
+    expect(lines.at(-1)).toBe('echo reidentified');
+  });
+
+  it('uses the random.h ioctls through perl on Debian-style guests', () => {
+    const s = script('perl');
+    expect(s).toContain('ioctl($f, 0x40085203, pack("ii", length($b) * 8, length($b)) . $b)');
+    expect(s).toContain('ioctl($f, 0x5207, 0)');
+    expect(s.split('\n')[1]).toMatch(/^perl -e '/);
+  });
+
+  it.each(['rndreseed', 'perl'] as const)('is valid sh (%s)', (r) => {
+    expect(() => execFileSync('sh', ['-n'], { input: script(r) })).not.toThrow();
+  });
+});
