@@ -6,7 +6,7 @@ import { observe, openProject } from './project.js';
 export async function status(cwd: string, names: string[], o: CommandOptions): Promise<number> {
   const { env, selected } = openProject(cwd, names);
   const observed = await observe(env, selected, { orphans: names.length === 0 });
-  const plan = reconcile(selected, observed);
+  const plan = reconcile(selected, observed, env.networks);
   const rows = plan.machines.map((m) => {
     const a = observed.get(m.machine)!.actual;
     const provider = selected.find((s) => s.name === m.machine)?.provider ?? env.provider;
@@ -21,6 +21,8 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
       networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),
       ...instantOf(readMachineState(env.root, m.machine)?.instant),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
+      /** Private networks whose switch died under the running machine. */
+      ...(a.cutOff === undefined ? {} : { cut_off: a.cutOff }),
       /** What `up` would do next (see `plan`). */
       next: m.action,
       changes: m.changes,
@@ -36,9 +38,13 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const ssh = r.ssh === undefined ? '' : `  ssh ${r.ssh.host}:${r.ssh.port}`;
     const why = r.reason === undefined ? '' : `  ${r.reason}`;
     const gone = r.next === 'remove' ? '  (not in the Boxfile)' : '';
+    const cut =
+      r.cut_off === undefined ? '' : `  cut off from ${r.cut_off.join(', ')} (its switch died): reload it`;
     const restored = r.restored === true ? '  restored from a saved state' : '';
     const ips = r.networks.map((n) => `  ${n.network} ${n.address.split('/')[0] ?? ''}`).join('');
-    o.print(`${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${ips}${restored}${why}${gone}`);
+    o.print(
+      `${r.name.padEnd(width)}  ${r.state.padEnd(11)}  ${how}${ssh}${ips}${restored}${why}${cut}${gone}`,
+    );
     for (const c of r.changes)
       o.print(`${' '.repeat(width)}  changed: ${c.message} (${c.class.replace('_', ' ')})`);
   }

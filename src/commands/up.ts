@@ -33,7 +33,9 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     registerProject(home, env.root, env.name);
     const observed = await observe(env, selected, { orphans: names.length === 0 });
     const plan =
-      o.reloadAll === true ? reloadEverything(reconcile(selected, observed)) : reconcile(selected, observed);
+      o.reloadAll === true
+        ? reloadEverything(reconcile(selected, observed, env.networks))
+        : reconcile(selected, observed, env.networks);
     for (const m of plan.machines)
       for (const c of m.changes) o.note(`${m.machine}: ${c.message} (${c.class.replace('_', ' ')})`);
 
@@ -81,7 +83,11 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
         .filter((m) => BOOTS.includes(m.action))
         .flatMap((m) => selected.filter((s) => s.name === m.machine)),
     );
-    allocateAddresses(env, selected);
+    // Not for a refused machine: it keeps the address its guest has until its reload.
+    allocateAddresses(
+      env,
+      selected.filter((s) => approved.has(s.name)),
+    );
     const results = [
       ...(await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) })),
       ...refused,
@@ -134,11 +140,16 @@ function refusal(m: MachinePlan): BoxfestError {
   const changes = m.changes.filter((c) => c.class === (m.action === 'reload' ? 'reload' : 'recreate'));
   const list = changes.map((c) => c.message).join('; ');
   return m.action === 'reload'
-    ? new BoxfestError('RELOAD_REQUIRED', `${list}: the machine must be rebooted to apply this`, {
-        machine: m.machine,
-        step: 'plan',
-        hint: `run \`boxfest up --reload ${m.machine}\` (or \`boxfest reload ${m.machine}\`); nothing was changed on ${m.machine}`,
-      })
+    ? new BoxfestError(
+        'RELOAD_REQUIRED',
+        // No changed setting: something else needs the reboot (a network's switch died).
+        changes.length === 0 ? m.reason : `${list}: the machine must be rebooted to apply this`,
+        {
+          machine: m.machine,
+          step: 'plan',
+          hint: `run \`boxfest up --reload ${m.machine}\` (or \`boxfest reload ${m.machine}\`); nothing was changed on ${m.machine}`,
+        },
+      )
     : new BoxfestError('RECREATE_REQUIRED', `${list}: the machine needs a new disk to apply this`, {
         machine: m.machine,
         step: 'plan',

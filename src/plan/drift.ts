@@ -1,6 +1,6 @@
 // What changed between the Boxfile and a machine's applied spec, and what it takes to apply each
 // change. Pure: `reconcile` and its tests call it with plain values.
-import type { MachineSpec } from '../config/types.js';
+import type { MachineSpec, Network } from '../config/types.js';
 import { bootPart, inPlacePart, stableJson, type AppliedSpec } from '../state/applied.js';
 
 /**
@@ -42,9 +42,12 @@ function scalar(field: string, cls: ChangeClass, from: unknown, to: unknown, uni
   ];
 }
 
-/** Every change, in a fixed order: recreate ones first, then reload, then in place. */
-export function changesOf(spec: MachineSpec, applied: AppliedSpec): Change[] {
-  const boot = bootPart(spec);
+/**
+ * Every change, in a fixed order: recreate ones first, then reload, then in place. `networks`: the
+ * Environment's, so a changed network definition (a new CIDR, another bridge) is seen too.
+ */
+export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: readonly Network[]): Change[] {
+  const boot = bootPart(spec, networks);
   const inPlace = inPlacePart(spec);
   return [
     ...scalar('box', 'recreate', applied.box, spec.box),
@@ -57,6 +60,7 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec): Change[] {
     ...scalar('memory', 'reload', applied.memory, boot.memory, ' MiB'),
     ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ''),
     ...scalar('networks', 'reload', applied.networks, boot.networks),
+    ...definitionChanges(applied.networkDefinitions, boot.networkDefinitions ?? []),
     ...scalar('forwarded_ports', 'reload', applied.forwardedPorts, boot.forwardedPorts),
     ...scalar('qemu.accel', 'reload', applied.qemu?.accel, boot.qemu?.accel),
     ...scalar('qemu.restrict_network', 'reload', applied.qemu?.restrictNetwork, boot.qemu?.restrictNetwork),
@@ -81,6 +85,31 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec): Change[] {
       (applied.provisioners ?? []).filter((p) => p.run !== 'never'),
     ),
   ];
+}
+
+/**
+ * A network the machine stays attached to whose definition changed: its NIC is on the old
+ * network (QEMU plugs it at boot; the guest keeps the old address) until the machine reboots.
+ * Attaching or detaching shows as a `networks` change already.
+ */
+function definitionChanges(applied: Network[] | undefined, desired: Network[]): Change[] {
+  if (applied === undefined) return [];
+  const before = new Map(applied.map((n) => [n.name, n]));
+  return desired.flatMap((n): Change[] => {
+    const old = before.get(n.name);
+    if (old === undefined || same(old, n)) return [];
+    const what = (x: Network) =>
+      x.type === 'private' ? `private ${x.cidr}${x.dhcp ? ' dhcp' : ''}` : `bridged to ${x.interface}`;
+    return [
+      {
+        field: `networks.${n.name}`,
+        class: 'reload',
+        from: json(old),
+        to: json(n),
+        message: `network ${n.name} changed from ${what(old)} to ${what(n)}`,
+      },
+    ];
+  });
 }
 
 /** Added, removed and changed items of a list keyed by `key`, in the Boxfile's order. */

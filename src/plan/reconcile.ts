@@ -1,6 +1,6 @@
 // reconcile(desired, actual) → Plan. Pure: no I/O, so `boxfest plan` and tests can show exactly
 // what `up` would do and why.
-import type { Environment, MachineSpec } from '../config/types.js';
+import type { Environment, MachineSpec, Network } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import type { ActualMachine, MachineStatus } from '../providers/provider.js';
 import type { AppliedSpec } from '../state/applied.js';
@@ -50,9 +50,13 @@ export interface Plan {
 
 /**
  * One plan per desired machine, in order; then a `remove` plan for every observed machine the
- * Boxfile no longer has (by name).
+ * Boxfile no longer has (by name). `networks`: the Environment's network definitions.
  */
-export function reconcile(desired: MachineSpec[], observed: ReadonlyMap<string, Observed>): Plan {
+export function reconcile(
+  desired: MachineSpec[],
+  observed: ReadonlyMap<string, Observed>,
+  networks: readonly Network[] = [],
+): Plan {
   const names = new Set(desired.map((s) => s.name));
   const removed = [...observed.entries()]
     .filter(([name, o]) => !names.has(name) && o.actual.state !== 'not_created')
@@ -64,13 +68,17 @@ export function reconcile(desired: MachineSpec[], observed: ReadonlyMap<string, 
       reason: 'no longer in the Boxfile',
       changes: [],
     }));
-  return { version: 1, machines: [...desired.map((s) => planMachine(s, observed.get(s.name))), ...removed] };
+  return {
+    version: 1,
+    machines: [...desired.map((s) => planMachine(s, observed.get(s.name), networks)), ...removed],
+  };
 }
 
-function planMachine(spec: MachineSpec, o: Observed | undefined): MachinePlan {
+function planMachine(spec: MachineSpec, o: Observed | undefined, networks: readonly Network[]): MachinePlan {
   const machine = spec.name;
   const state = o?.actual.state ?? 'not_created';
-  const changes = o?.applied === undefined || state === 'not_created' ? [] : changesOf(spec, o.applied);
+  const changes =
+    o?.applied === undefined || state === 'not_created' ? [] : changesOf(spec, o.applied, networks);
   const has = (c: string) => changes.some((x) => x.class === c);
   const plan = (action: UpAction, reason: string): MachinePlan => ({
     machine,
@@ -95,6 +103,14 @@ function planMachine(spec: MachineSpec, o: Observed | undefined): MachinePlan {
         .map((c) => c.field)
         .join(', ')} changed: needs a reboot with the new settings (halt, then up)`,
     );
+  const lost = o?.actual.cutOff ?? [];
+  const cutOff =
+    lost.length === 0
+      ? undefined
+      : plan(
+          'reload',
+          `the switch of network ${lost.join(', ')} died under it (killed or crashed): its NIC there is cut off until a reboot (halt, then up)`,
+        );
   switch (state) {
     case 'not_created':
       return plan('create', 'not created yet');
@@ -110,9 +126,11 @@ function planMachine(spec: MachineSpec, o: Observed | undefined): MachinePlan {
       return has('recreate') ? recreate() : plan('start', 'halted');
     case 'suspended':
       if (has('recreate')) return recreate();
+      if (cutOff !== undefined) return cutOff;
       return has('reload') ? reload() : plan('resume', 'suspended');
     case 'running':
       if (has('recreate')) return recreate();
+      if (cutOff !== undefined) return cutOff;
       if (has('reload')) return reload();
       if (o?.converged !== true) return plan('continue', 'running, but its last `up` did not finish');
       return has('in_place')

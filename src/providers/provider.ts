@@ -25,6 +25,8 @@ export interface ActualMachine {
   /** How it runs: e.g. `tcg` or `kvm` for QEMU. */
   accel?: string;
   ssh?: SshEndpoint;
+  /** Private networks a running machine's NIC lost (their switch died): a reboot reconnects it. */
+  cutOff?: string[];
 }
 
 export interface SshEndpoint {

@@ -10,6 +10,7 @@ import type {
   ForwardedPort,
   MachineNetwork,
   MachineSpec,
+  Network,
   Provisioner,
   QemuAccel,
   SyncedFolder,
@@ -41,6 +42,8 @@ export interface AppliedSpec {
   memory: number;
   diskSize?: number | null;
   networks?: MachineNetwork[];
+  /** The definitions (type, CIDR, bridge) of the networks the machine is attached to, by name. */
+  networkDefinitions?: Network[];
   forwardedPorts?: ForwardedPort[];
   qemu?: AppliedQemu;
   // in place (the next `up` applies them on the running machine)
@@ -86,14 +89,24 @@ export function creationPart(
   };
 }
 
+/** The networks `spec` is attached to, in the Environment's order. */
+export function attachedNetworks(spec: MachineSpec, networks: readonly Network[]): Network[] {
+  return networks.filter((n) => spec.networks.some((a) => a.network === n.name));
+}
+
 export function bootPart(
   spec: MachineSpec,
-): Pick<AppliedSpec, 'cpus' | 'memory' | 'diskSize' | 'networks' | 'forwardedPorts' | 'qemu'> {
+  networks: readonly Network[],
+): Pick<
+  AppliedSpec,
+  'cpus' | 'memory' | 'diskSize' | 'networks' | 'networkDefinitions' | 'forwardedPorts' | 'qemu'
+> {
   return {
     cpus: spec.cpus,
     memory: spec.memory,
     diskSize: spec.diskSize ?? null,
     networks: spec.networks,
+    networkDefinitions: attachedNetworks(spec, networks),
     forwardedPorts: spec.forwardedPorts,
     qemu: {
       accel: spec.qemu.accel,
@@ -119,6 +132,10 @@ export function inPlacePart(
 }
 
 /** The whole applied spec of a machine created now from `spec`. */
-export function appliedSpecOf(spec: MachineSpec, boxDiskInterface: string): AppliedSpec {
-  return { ...creationPart(spec, boxDiskInterface), ...bootPart(spec), ...inPlacePart(spec) };
+export function appliedSpecOf(
+  spec: MachineSpec,
+  boxDiskInterface: string,
+  networks: readonly Network[],
+): AppliedSpec {
+  return { ...creationPart(spec, boxDiskInterface), ...bootPart(spec, networks), ...inPlacePart(spec) };
 }

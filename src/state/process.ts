@@ -15,6 +15,22 @@ export function isAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
+/**
+ * When the process started, in clock ticks since the host booted (/proc/PID/stat field 22):
+ * comparable between processes, exact, and immune to clock changes. Undefined when it is gone.
+ */
+export function startTicksOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(rest[22 - 3]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The process's argv, or undefined when it is gone. */
 export function cmdlineOf(pid: number): string[] | undefined {
   try {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/network/ports.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 import { networkPaths } from '../../src/state/paths.js';
+import { waitUntil } from '../../src/state/process.js';
 import { TestProject } from './harness.js';
 
 interface StatusRow {
@@ -166,6 +167,47 @@ machines:
     expect(runningSwitches(p.root)).toHaveLength(1);
     expect((await ping('db', '192.168.56.10')).code).toBe(0);
     expect(await httpGet(webPort)).toBe('web.lab.test');
+  });
+
+  it('a switch that dies under running machines is reported, and a reload reconnects them', async () => {
+    // web and db run on the switch; cache is halted.
+    const [old] = runningSwitches(p.root);
+    process.kill(old!, 'SIGKILL');
+    await waitUntil(() => runningSwitches(p.root).length === 0, 5_000);
+    // cache boots: a new switch starts, which web's and db's QEMU never plug into again.
+    await p.ok(['up', 'cache']);
+    expect(runningSwitches(p.root)).toHaveLength(1);
+    const rows = JSON.parse((await p.ok(['status', '--json'])).stdout) as (StatusRow & {
+      cut_off?: string[];
+      next: string;
+    })[];
+    expect(rows.map((r) => [r.name, r.state, r.cut_off, r.next])).toEqual([
+      ['web', 'running', ['backend'], 'reload'],
+      ['db', 'running', ['backend'], 'reload'],
+      ['cache', 'running', undefined, 'none'],
+    ]);
+    expect((await ping('cache', '192.168.56.10')).code).not.toBe(0);
+    const refused = await p.run(['up', 'web']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('the switch of network backend died under it');
+    expect(refused.stderr).toContain('--reload');
+
+    await p.ok(['up', '--reload']);
+    const after = JSON.parse((await p.ok(['status', '--json'])).stdout) as {
+      cut_off?: string[];
+      next: string;
+    }[];
+    expect(after.map((r) => [r.cut_off, r.next])).toEqual([
+      [undefined, 'none'],
+      [undefined, 'none'],
+      [undefined, 'none'],
+    ]);
+    for (const [from, to] of [
+      ['cache', '192.168.56.10'],
+      ['web', '192.168.56.11'],
+      ['db', '192.168.56.2'],
+    ] as const)
+      expect((await ping(from, to)).code, `${from} -> ${to}`).toBe(0);
   });
 
   it('destroy leaves no switch, no lease, no state', async () => {

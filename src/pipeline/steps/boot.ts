@@ -21,7 +21,7 @@ export const boot: Step<MachineRun> = {
       ...s,
       converged: false,
       suspended: false,
-      applied: { ...s.applied, ...bootPart(ctx.spec) },
+      applied: { ...s.applied, ...bootPart(ctx.spec, ctx.env.networks) },
     }));
     // `up` allocated every machine's addresses in Boxfile order already; this covers other callers.
     allocateAddresses(ctx.env, [ctx.spec]);

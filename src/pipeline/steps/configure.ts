@@ -22,7 +22,7 @@ export const configure: Step<MachineRun> = {
       project: ctx.env.root,
       createdAt: new Date().toISOString(),
       box: { name: box.name, version: box.version, image: box.image },
-      applied: appliedSpecOf(ctx.spec, box.diskInterface),
+      applied: appliedSpecOf(ctx.spec, box.diskInterface, ctx.env.networks),
       sshUser: ctx.spec.ssh.user ?? box.sshUser,
       keyReplaced: false,
       converged: false,

@@ -18,10 +18,16 @@ export type LaunchNic =
   | (Nic & { kind: 'bridged'; helper: string })
   | { index: number; kind: 'detached'; mac: string };
 
+/** What of a machine's spec and files its command line is made of. */
+export type LaunchSpec = Pick<MachineSpec, 'name' | 'memory' | 'cpus' | 'sshGuestPort'> & {
+  qemu: Pick<MachineSpec['qemu'], 'extraArgs'>;
+};
+export type LaunchFiles = Pick<MachinePaths, 'disk' | 'pid' | 'qmp' | 'serialLog'>;
+
 export interface LaunchInput {
   project: string;
-  spec: MachineSpec;
-  paths: MachinePaths;
+  spec: LaunchSpec;
+  paths: LaunchFiles;
   diskInterface: DiskInterface;
   accel: Accel;
   sshPort: number;

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { MachineState } from '../../state/machine-state.js';
 import type { ActualMachine, MachineContext } from '../provider.js';
 import { qmpExecute } from './qmp.js';
+import { cutOffNetworks } from './switch.js';
 
 /** QEMU's run state over QMP: `running`, `paused`, ... ; undefined when QMP does not answer. */
 export async function qemuRunState(qmp: string, timeoutMs = 1_000): Promise<string | undefined> {
@@ -26,9 +27,11 @@ export async function inspectQemu(
     const ssh = state.sshPort === undefined ? {} : { ssh: { host: '127.0.0.1', port: state.sshPort } };
     // Only a machine boxfest suspended is probed, so `status` of running machines stays file-only;
     // the probe makes sure a flag left by an interrupted `resume` is not believed.
+    const lost = cutOffNetworks(m.env.root, pid);
+    const cutOff = lost.length === 0 ? {} : { cutOff: lost };
     if (state.suspended === true && (await qemuRunState(m.paths.qmp)) === 'paused')
-      return { name, state: 'suspended', ...accel, ...ssh };
-    return { name, state: 'running', ...accel, ...ssh };
+      return { name, state: 'suspended', ...accel, ...ssh, ...cutOff };
+    return { name, state: 'running', ...accel, ...ssh, ...cutOff };
   }
   if (!existsSync(m.paths.disk))
     return { name, state: 'broken', broken: 'disk-missing', reason: `its disk ${m.paths.disk} is missing` };

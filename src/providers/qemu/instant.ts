@@ -24,12 +24,12 @@ import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import { exec, waitForSsh } from '../../ssh/client.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
-import { boxPaths, instantStatePaths, machinePaths } from '../../state/paths.js';
+import { boxPaths, instantStatePaths } from '../../state/paths.js';
 import { isAlive, readPidFile, sleep, waitUntil } from '../../state/process.js';
 import { withWaitingLock } from '../../state/wait-lock.js';
 import { freePort } from '../../network/ports.js';
 import type { Accel } from './accel.js';
-import { macFor, qemuArgs, type LaunchNic } from './args.js';
+import { macFor, qemuArgs, type LaunchFiles, type LaunchNic } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { createOverlay } from './image.js';
 import { qmpExecute } from './qmp.js';
@@ -240,34 +240,26 @@ async function quit(qmp: string, pidFile: string): Promise<void> {
   }
 }
 
-interface RuntimeFiles {
-  disk: string;
-  pid: string;
-  qmp: string;
-  serialLog: string;
-}
-
 /** The golden VM: the same device set every restore will have, NICs plugged into nothing. */
 function goldenArgs(
   shape: Shape,
   box: Box,
-  files: RuntimeFiles,
+  files: LaunchFiles,
   macs: string[],
   o: { sshPort: number; restrictNat: boolean },
 ): string[] {
-  const base = machinePaths('/nonexistent', 'golden');
   const nics: LaunchNic[] = macs.slice(1).map((mac, i) => ({ index: i + 1, kind: 'detached', mac }));
   return qemuArgs({
-    project: '/nonexistent',
+    // Every MAC is given: the project only names the default ones.
+    project: '',
     spec: {
-      ...({} as MachineSpec),
       name: `golden-${box.name}`,
       memory: shape.memory,
       cpus: shape.cpus,
       sshGuestPort: 22,
-      qemu: { accel: shape.accel, restrictNetwork: o.restrictNat, extraArgs: shape.extraArgs },
+      qemu: { extraArgs: shape.extraArgs },
     },
-    paths: { ...base, ...files },
+    paths: files,
     diskInterface: 'virtio',
     accel: shape.accel,
     sshPort: o.sshPort,

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoxfestError } from '../../errors.js';
 import { machinePaths, networkPaths, projectPaths, type NetworkPaths } from '../../state/paths.js';
-import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../state/process.js';
+import { cmdlineOf, isAlive, readPidFile, startTicksOf, waitUntil } from '../../state/process.js';
 import { runTool, VDE_SWITCH } from './exec.js';
 
 /** QEMU option values use `,` as a separator; a literal comma is written twice. */
@@ -75,6 +75,29 @@ async function startSwitch(p: NetworkPaths, network: string): Promise<string> {
       hint: `run \`${VDE_SWITCH} -s /tmp/test.ctl\` by hand to see why`,
     });
   return p.switchCtl;
+}
+
+/**
+ * The private networks a running QEMU is cut off from: their switch is gone, or it was started
+ * again after this QEMU (a VDE connection does not survive its switch, and QEMU never plugs in
+ * again). Only a reboot of the machine reconnects it.
+ */
+export function cutOffNetworks(root: string, qemuPid: number): string[] {
+  const dir = projectPaths(root).networks;
+  const argv = cmdlineOf(qemuPid);
+  const qemuStart = startTicksOf(qemuPid);
+  if (!existsSync(dir) || argv === undefined || qemuStart === undefined) return [];
+  return readdirSync(dir)
+    .filter((network) => {
+      const plug = `sock=${optValue(networkPaths(root, network).switchCtl)}`;
+      return argv.some((a) => a.includes(plug));
+    })
+    .filter((network) => {
+      const pid = switchPid(networkPaths(root, network));
+      const started = pid === undefined ? undefined : startTicksOf(pid);
+      return started === undefined || started > qemuStart;
+    })
+    .sort();
 }
 
 /** Machines of the project whose running QEMU is plugged into this switch. */

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { MachineSpec, Provisioner } from '../../../src/config/types.js';
+import type { MachineSpec, Network, Provisioner } from '../../../src/config/types.js';
 import { BoxfestError } from '../../../src/errors.js';
 import { changesOf } from '../../../src/plan/drift.js';
 import { reconcile, selectMachines } from '../../../src/plan/reconcile.js';
@@ -14,7 +14,7 @@ import { environment, spec } from '../helpers.js';
 
 const web = spec('web', { box: 'debian-12', cpus: 2, memory: 1024 });
 /** What `web` was built with, exactly. */
-const same: AppliedSpec = appliedSpecOf(web, 'virtio');
+const same: AppliedSpec = appliedSpecOf(web, 'virtio', []);
 /** A state.json from before the applied spec grew: only these four fields. */
 const legacy: AppliedSpec = { box: 'debian-12', cpus: 2, memory: 1024, hostname: 'web' };
 
@@ -194,7 +194,7 @@ describe('reconcile: the action for each observed state', () => {
     const desired = [spec('db'), spec('web'), spec('cache')];
     const observed = new Map<string, Observed>([
       ['web', running()],
-      ['db', { actual: { name: 'db', state: 'halted' }, applied: appliedSpecOf(spec('db'), 'virtio') }],
+      ['db', { actual: { name: 'db', state: 'halted' }, applied: appliedSpecOf(spec('db'), 'virtio', []) }],
       ['zed', { actual: { name: 'zed', state: 'halted' } }],
       ['gone', { actual: { name: 'gone', state: 'running' } }],
       ['never', { actual: { name: 'never', state: 'not_created' } }],
@@ -307,7 +307,7 @@ describe('changesOf: each field and its class', () => {
       'a changed provisioner',
       withSpec({ provision: [shell('setup', 'echo two')] }),
       {
-        provisioners: appliedSpecOf(withSpec({ provision: [shell('setup', 'echo one')] }), 'virtio')
+        provisioners: appliedSpecOf(withSpec({ provision: [shell('setup', 'echo one')] }), 'virtio', [])
           .provisioners!,
       },
       [['provision[setup]', 'in_place', 'provisioner setup changed']],
@@ -323,9 +323,70 @@ describe('changesOf: each field and its class', () => {
       ],
     ],
   ])('%s', (_title, desired, applied, expected) => {
-    expect(changesOf(desired, { ...same, ...applied }).map((c) => [c.field, c.class, c.message])).toEqual(
+    expect(changesOf(desired, { ...same, ...applied }, []).map((c) => [c.field, c.class, c.message])).toEqual(
       expected,
     );
+  });
+
+  const lab = (over: Partial<Extract<Network, { type: 'private' }>> = {}): Network => ({
+    name: 'lab',
+    type: 'private',
+    cidr: '10.0.0.0/24',
+    dhcp: false,
+    ...over,
+  });
+  const onLab = withSpec({ networks: [{ network: 'lab', dhcp: true }] });
+  it.each<[string, MachineSpec, Network[], Network[], [string, string, string][]]>([
+    ['the same definition', onLab, [lab()], [lab()], []],
+    [
+      'a new CIDR (its addresses change: a reboot)',
+      onLab,
+      [lab()],
+      [lab({ cidr: '10.1.0.0/24' })],
+      [['networks.lab', 'reload', 'network lab changed from private 10.0.0.0/24 to private 10.1.0.0/24']],
+    ],
+    [
+      'private to bridged',
+      onLab,
+      [lab()],
+      [{ name: 'lab', type: 'bridged', interface: 'br0' }],
+      [['networks.lab', 'reload', 'network lab changed from private 10.0.0.0/24 to bridged to br0']],
+    ],
+    // Only the networks the machine is on count; attaching is a `networks` change.
+    [
+      'another network changed',
+      onLab,
+      [lab()],
+      [lab(), { name: 'other', type: 'bridged', interface: 'br1' }],
+      [],
+    ],
+    ['an older state.json without definitions', onLab, [], [lab({ cidr: '10.9.0.0/24' })], []],
+  ])('network definitions: %s', (_title, desired, appliedNets, nets, expected) => {
+    const applied = { ...appliedSpecOf(desired, 'virtio', appliedNets) };
+    if (appliedNets.length === 0) delete applied.networkDefinitions;
+    expect(changesOf(desired, applied, nets).map((c) => [c.field, c.class, c.message])).toEqual(expected);
+  });
+
+  it.each<[string, Observed, string]>([
+    ['running', running({ actual: { name: 'web', state: 'running', cutOff: ['lab'] } }), 'reload'],
+    ['suspended', running({ actual: { name: 'web', state: 'suspended', cutOff: ['lab'] } }), 'reload'],
+    // A boot plugs it in again anyway.
+    ['halted', running({ actual: { name: 'web', state: 'halted' } }), 'start'],
+  ])('a %s machine whose switch died', (_state, o, action) => {
+    const [m] = reconcile([web], new Map([['web', o]])).machines;
+    expect(m?.action).toBe(action);
+    if (action === 'reload') expect(m?.reason).toMatch(/^the switch of network lab died under it/);
+  });
+
+  it('a changed network definition makes a running machine need a reload', () => {
+    const applied = appliedSpecOf(onLab, 'virtio', [lab()]);
+    const [m] = reconcile([onLab], new Map([['web', running({ applied })]]), [
+      lab({ cidr: '10.1.0.0/24' }),
+    ]).machines;
+    expect(m).toMatchObject({
+      action: 'reload',
+      reason: expect.stringContaining('networks.lab changed') as string,
+    });
   });
 
   it('a secret env value is not in the digest: the state file never holds it', () => {
@@ -339,9 +400,9 @@ describe('changesOf: each field and its class', () => {
       env: { TOKEN: 'other' },
       secrets: ['other'],
     } as Provisioner;
-    const a = appliedSpecOf(spec('web', { provision: [p] }), 'virtio');
+    const a = appliedSpecOf(spec('web', { provision: [p] }), 'virtio', []);
     expect(JSON.stringify(a)).not.toContain('hunter2');
-    expect(a.provisioners).toEqual(appliedSpecOf(spec('web', { provision: [q] }), 'virtio').provisioners);
+    expect(a.provisioners).toEqual(appliedSpecOf(spec('web', { provision: [q] }), 'virtio', []).provisioners);
   });
 });
 
@@ -355,12 +416,12 @@ describe('plan --json', () => {
       spec('new'),
     ];
     const observed = new Map<string, Observed>([
-      ['web', running({ applied: appliedSpecOf(spec('web'), 'nvme') })],
+      ['web', running({ applied: appliedSpecOf(spec('web'), 'nvme', []) })],
       [
         'db',
         {
           actual: { name: 'db', state: 'halted' },
-          applied: appliedSpecOf(spec('db'), 'nvme'),
+          applied: appliedSpecOf(spec('db'), 'nvme', []),
           converged: false,
         },
       ],
@@ -368,7 +429,7 @@ describe('plan --json', () => {
         'cache',
         {
           actual: { name: 'cache', state: 'suspended', ssh: { host: '127.0.0.1', port: 2222 } },
-          applied: appliedSpecOf(spec('cache'), 'nvme'),
+          applied: appliedSpecOf(spec('cache'), 'nvme', []),
         },
       ],
       ['old', { actual: { name: 'old', state: 'halted' } }],
