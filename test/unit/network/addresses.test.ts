@@ -131,6 +131,14 @@ describe('allocate', () => {
       { a: '192.168.56.2', b: '192.168.56.3', c: '192.168.56.4', d: '192.168.56.5' },
     ],
     [
+      'a new CIDR: leases from the old one are given again from the new one',
+      '10.9.0.0/24',
+      { a: [onNet()], b: [onNet()] },
+      ['a', 'b'],
+      { a: '192.168.56.2', b: '10.8.0.3' },
+      { a: '10.9.0.2', b: '10.9.0.3' },
+    ],
+    [
       'two leases on the same address: the first one keeps it',
       '192.168.56.0/24',
       { a: [onNet()], b: [onNet()] },
