@@ -1,7 +1,9 @@
 // Host ports: is one free, which free one to take, and who holds it. Choosing is serialised across
-// every boxfest process of the user (a lock in the boxfest home, held until the VM has bound its
-// ports), so two projects starting at once never pick the same port. ports.json remembers which
-// VM process holds which port, to name it when a fixed port collides; dead holders are pruned.
+// every boxfest process of the user (a lock in the boxfest home), so two projects starting at once
+// never pick the same port. ports.json remembers which process holds which port: the boxfest
+// process that chose it until its VM has bound it (a reservation, so QEMU can start outside the
+// lock and the machines of one `up` start theirs at once), then the VM process. It names the
+// holder when a fixed port collides; dead holders are pruned.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { ForwardedPort, PortProtocol } from '../config/types.js';
@@ -30,8 +32,36 @@ export interface PortHolder {
   protocol: PortProtocol;
   project: string;
   machine: string;
-  /** The VM process that binds it. */
+  /** The VM process that binds it, or the boxfest process that reserved it for its VM. */
   pid: number;
+}
+
+/** Which machine holds (or is about to hold) ports. */
+export interface PortOwner {
+  project: string;
+  machine: string;
+}
+
+const key = (protocol: string, port: number) => `${protocol} ${port}`;
+
+/** `protocol port` of every port a live process of another machine holds or has reserved. */
+function heldByOthers(home: string, owner: PortOwner): Set<string> {
+  return new Set(
+    portHolders(home)
+      .filter((h) => h.project !== owner.project || h.machine !== owner.machine)
+      .map((h) => key(h.protocol, h.port)),
+  );
+}
+
+/** A TCP port on 127.0.0.1 for a machine's SSH: free, and neither held nor reserved by another. */
+export async function chooseSshPort(home: string, owner: PortOwner, previous?: number): Promise<number> {
+  const held = heldByOthers(home, owner);
+  if (previous !== undefined && !held.has(key('tcp', previous)) && (await portIsFree(previous)))
+    return previous;
+  for (;;) {
+    const port = await freePort();
+    if (!held.has(key('tcp', port))) return port;
+  }
 }
 
 /** True when nothing holds hostIp:port for this protocol (we could bind it). */
@@ -115,16 +145,19 @@ export function portInUse(home: string, machine: string, p: ForwardedPort): Boxf
  */
 export async function choosePorts(
   home: string,
-  machine: string,
+  owner: PortOwner,
   wanted: readonly ForwardedPort[],
   previous: readonly PortMapping[],
   taken: readonly number[] = [],
 ): Promise<PortMapping[]> {
+  const machine = owner.machine;
   const used = new Set<string>(taken.map((p) => `tcp ${p}`));
-  const key = (protocol: string, port: number) => `${protocol} ${port}`;
+  // Reserved ports are not bound yet: the bind test alone would call them free.
+  const held = heldByOthers(home, owner);
   const free = async (p: ForwardedPort, port: number) =>
-    !used.has(key(p.protocol, port)) && (await portIsFree(port, p.hostIp, p.protocol));
-  const held = new Set(portHolders(home).map((h) => key(h.protocol, h.port)));
+    !used.has(key(p.protocol, port)) &&
+    !held.has(key(p.protocol, port)) &&
+    (await portIsFree(port, p.hostIp, p.protocol));
   const out: PortMapping[] = [];
   for (const p of wanted) {
     let host: number | undefined;
@@ -137,7 +170,7 @@ export async function choosePorts(
       );
       if (before !== undefined && (await free(p, before.host))) host = before.host;
       for (let n = AUTO_CORRECT_RANGE.from; host === undefined && n <= AUTO_CORRECT_RANGE.to; n++)
-        if (!held.has(key(p.protocol, n)) && (await free(p, n))) host = n;
+        if (await free(p, n)) host = n;
       if (host === undefined)
         throw new BoxfestError(
           'NO_FREE_PORT',

@@ -18,7 +18,13 @@ import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSna
 import { shellQuote } from '../../util/quote.js';
 import { readLeases } from '../../network/leases.js';
 import { machineNics } from '../../network/nics.js';
-import { choosePorts, freePort, portIsFree, recordPortHolders, withPortsLock } from '../../network/ports.js';
+import {
+  choosePorts,
+  chooseSshPort,
+  recordPortHolders,
+  withPortsLock,
+  type PortMapping,
+} from '../../network/ports.js';
 import { boxfestHome } from '../../state/paths.js';
 import type { LaunchNic } from './args.js';
 import { bridgeHelper, checkBridge } from './bridge.js';
@@ -211,7 +217,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     }
   }
 
-  private launchWith(
+  private async launchWith(
     m: MachineContext,
     box: Box,
     accel: Accel,
@@ -219,14 +225,26 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     incoming: boolean,
   ): Promise<StartResult> {
     const home = this.home;
-    // Ports are chosen and bound (QEMU started) as one step, serialised across boxfest processes.
-    return withPortsLock(home, async () => {
-      const state = readMachineState(m.env.root, m.spec.name);
-      const previous = state?.sshPort;
-      let port = previous !== undefined && (await portIsFree(previous)) ? previous : await freePort();
-      const forwards = await choosePorts(home, m.spec.name, m.spec.forwardedPorts, state?.ports ?? [], [
-        port,
+    const owner = { project: m.env.root, machine: m.spec.name };
+    const hold = (pid: number, ssh: number, forwards: readonly PortMapping[]) =>
+      recordPortHolders(home, { ...owner, pid }, [
+        { hostIp: '127.0.0.1', port: ssh, protocol: 'tcp' },
+        ...forwards.map((f) => ({ hostIp: f.hostIp, port: f.host, protocol: f.protocol })),
       ]);
+    const held = (pid: number, ssh: number, forwards: readonly PortMapping[]) =>
+      withPortsLock(home, () => Promise.resolve(hold(pid, ssh, forwards)));
+    // Chosen and reserved (held by this process) in one turn of the host-wide lock; QEMU binds
+    // them outside it, so the machines of one `up` start their QEMUs at once.
+    const state = readMachineState(m.env.root, m.spec.name);
+    const chosen = await withPortsLock(home, async () => {
+      const ssh = await chooseSshPort(home, owner, state?.sshPort);
+      const forwards = await choosePorts(home, owner, m.spec.forwardedPorts, state?.ports ?? [], [ssh]);
+      hold(process.pid, ssh, forwards);
+      return { ssh, forwards };
+    });
+    const forwards = chosen.forwards;
+    let port = chosen.ssh;
+    try {
       for (let attempt = 1; ; attempt++) {
         for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
         const args = qemuArgs({
@@ -250,22 +268,27 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
           killIfAsked('qemu-launched');
           break;
         } catch (e) {
+          // Something outside boxfest took the SSH port meanwhile: another one.
           const sshTaken =
             e instanceof BoxfestError &&
             new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? '');
           if (!sshTaken || attempt >= PORT_ATTEMPTS) throw e;
-          port = await freePort();
+          port = await withPortsLock(home, async () => {
+            const ssh = await chooseSshPort(home, owner);
+            hold(process.pid, ssh, forwards);
+            return ssh;
+          });
         }
       }
-      const pid = readPidFile(m.paths.pid);
-      if (pid !== undefined)
-        recordPortHolders(home, { project: m.env.root, machine: m.spec.name, pid }, [
-          { hostIp: '127.0.0.1', port, protocol: 'tcp' },
-          ...forwards.map((f) => ({ hostIp: f.hostIp, port: f.host, protocol: f.protocol })),
-        ]);
-      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel, ports: forwards }));
-      return { ssh: { host: '127.0.0.1', port }, accel };
-    });
+    } catch (e) {
+      // The reservation goes with the failed launch (a dead boxfest's would be pruned anyway).
+      await withPortsLock(home, () =>
+        Promise.resolve(recordPortHolders(home, { ...owner, pid: 0 }, [])),
+      ).catch(() => undefined);
+      throw e;
+    }
+    await held(readPidFile(m.paths.pid) ?? process.pid, port, forwards);
+    return { ssh: { host: '127.0.0.1', port }, accel };
   }
 
   async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {

@@ -10,6 +10,8 @@ import { BoxfestError } from '../../../src/errors.js';
 import {
   AUTO_CORRECT_RANGE,
   choosePorts,
+  chooseSshPort,
+  freePort,
   portHolders,
   portIsFree,
   recordPortHolders,
@@ -107,6 +109,8 @@ describe('portIsFree', () => {
   });
 });
 
+const WEB = { project: '/p', machine: 'web' };
+
 describe('choosePorts', () => {
   it('takes free fixed ports as asked, keeping guest, host_ip and protocol', async () => {
     const tcp = await holdTcp();
@@ -115,7 +119,7 @@ describe('choosePorts', () => {
     expect(
       await choosePorts(
         tempDir(),
-        'web',
+        WEB,
         [fwd({ host: tcp, guest: 80 }), fwd({ host: udp, guest: 53, protocol: 'udp' })],
         [],
       ),
@@ -127,7 +131,7 @@ describe('choosePorts', () => {
 
   it('throws PORT_IN_USE naming "another program" for a fixed port held by a stranger', async () => {
     const port = await holdTcp();
-    const e = await thrown(() => choosePorts(tempDir(), 'web', [fwd({ host: port, guest: 8080 })], []));
+    const e = await thrown(() => choosePorts(tempDir(), WEB, [fwd({ host: port, guest: 8080 })], []));
     expect(e.code).toBe('PORT_IN_USE');
     expect(e.machine).toBe('web');
     expect(e.message).toBe(
@@ -143,7 +147,7 @@ describe('choosePorts', () => {
       recordPortHolders(home, { project: '/other', machine: 'db', pid: process.pid }, [
         { hostIp: holderIp, port, protocol: 'tcp' },
       ]);
-      const e = await thrown(() => choosePorts(home, 'web', [fwd({ host: port })], []));
+      const e = await thrown(() => choosePorts(home, WEB, [fwd({ host: port })], []));
       expect(e.code).toBe('PORT_IN_USE');
       expect(e.message).toBe(
         `host port tcp 127.0.0.1:${port} (forwarded to guest port 80) is already in use by boxfest machine \`db\` of /other`,
@@ -158,14 +162,14 @@ describe('choosePorts', () => {
       { hostIp: '127.0.0.1', port, protocol: 'udp', project: '/p', machine: 'a', pid: process.pid },
       { hostIp: '127.0.0.1', port, protocol: 'tcp', project: '/p', machine: 'b', pid: DEAD_PID },
     ] satisfies PortHolder[]);
-    const e = await thrown(() => choosePorts(home, 'web', [fwd({ host: port })], []));
+    const e = await thrown(() => choosePorts(home, WEB, [fwd({ host: port })], []));
     expect(e.message).toMatch(/already in use by another program$/);
   });
 
   it('auto_correct keeps the asked-for port when it is free', async () => {
     const port = await holdTcp();
     for (const close of closers.splice(0)) await close();
-    expect(await choosePorts(tempDir(), 'web', [fwd({ host: port, autoCorrect: true })], [])).toEqual([
+    expect(await choosePorts(tempDir(), WEB, [fwd({ host: port, autoCorrect: true })], [])).toEqual([
       { guest: 80, host: port, hostIp: '127.0.0.1', protocol: 'tcp', requested: port },
     ]);
   });
@@ -177,7 +181,7 @@ describe('choosePorts', () => {
     const previous: PortMapping[] = [
       { guest: 80, host: before, hostIp: '127.0.0.1', protocol: 'tcp', requested: asked },
     ];
-    expect(await choosePorts(tempDir(), 'web', [fwd({ host: asked, autoCorrect: true })], previous)).toEqual([
+    expect(await choosePorts(tempDir(), WEB, [fwd({ host: asked, autoCorrect: true })], previous)).toEqual([
       { guest: 80, host: before, hostIp: '127.0.0.1', protocol: 'tcp', requested: asked },
     ]);
   });
@@ -195,7 +199,7 @@ describe('choosePorts', () => {
       { guest: 80, host: before, hostIp: '127.0.0.1', protocol: 'tcp', requested: asked, ...over },
     ];
     const [first] = await freeInRange();
-    const [m] = await choosePorts(tempDir(), 'web', [fwd({ host: asked, autoCorrect: true })], previous);
+    const [m] = await choosePorts(tempDir(), WEB, [fwd({ host: asked, autoCorrect: true })], previous);
     expect(m?.host).toBe(first);
   });
 
@@ -206,7 +210,7 @@ describe('choosePorts', () => {
       { guest: 80, host: before, hostIp: '127.0.0.1', protocol: 'tcp', requested: asked },
     ];
     const [first] = await freeInRange();
-    const [m] = await choosePorts(tempDir(), 'web', [fwd({ host: asked, autoCorrect: true })], previous);
+    const [m] = await choosePorts(tempDir(), WEB, [fwd({ host: asked, autoCorrect: true })], previous);
     expect(m).toEqual({ guest: 80, host: first, hostIp: '127.0.0.1', protocol: 'tcp', requested: asked });
   });
 
@@ -217,7 +221,7 @@ describe('choosePorts', () => {
       const [first] = await freeInRange(protocol);
       expect(first).toBeDefined();
       expect(
-        await choosePorts(tempDir(), 'web', [fwd({ host: asked, protocol, autoCorrect: true })], []),
+        await choosePorts(tempDir(), WEB, [fwd({ host: asked, protocol, autoCorrect: true })], []),
       ).toEqual([{ guest: 80, host: first, hostIp: '127.0.0.1', protocol, requested: asked }]);
     },
   );
@@ -230,24 +234,50 @@ describe('choosePorts', () => {
     writeJsonAtomic(homePaths(home).ports, [
       { hostIp: '127.0.0.1', port: a, protocol: 'tcp', project: '/p', machine: 'x', pid: process.pid },
     ] satisfies PortHolder[]);
-    expect((await choosePorts(home, 'web', [fwd({ host: asked, autoCorrect: true })], []))[0]?.host).toBe(b);
+    expect((await choosePorts(home, WEB, [fwd({ host: asked, autoCorrect: true })], []))[0]?.host).toBe(b);
     writeJsonAtomic(homePaths(home).ports, [
       { hostIp: '127.0.0.1', port: a, protocol: 'tcp', project: '/p', machine: 'x', pid: DEAD_PID },
     ] satisfies PortHolder[]);
-    expect((await choosePorts(home, 'web', [fwd({ host: asked, autoCorrect: true })], []))[0]?.host).toBe(a);
+    expect((await choosePorts(home, WEB, [fwd({ host: asked, autoCorrect: true })], []))[0]?.host).toBe(a);
+  });
+
+  it("a port reserved for another machine (not bound yet) is taken; the machine's own is not", async () => {
+    const home = tempDir();
+    const port = await holdTcp();
+    for (const close of closers.splice(0)) await close();
+    recordPortHolders(home, { project: '/other', machine: 'db', pid: process.pid }, [
+      { hostIp: '127.0.0.1', port, protocol: 'tcp' },
+    ]);
+    const e = await thrown(() => choosePorts(home, WEB, [fwd({ host: port })], []));
+    expect(e.message).toMatch(/already in use by boxfest machine `db` of \/other$/);
+    recordPortHolders(home, { ...WEB, pid: process.pid }, [{ hostIp: '127.0.0.1', port, protocol: 'tcp' }]);
+    recordPortHolders(home, { project: '/other', machine: 'db', pid: process.pid }, []);
+    expect((await choosePorts(home, WEB, [fwd({ host: port })], []))[0]?.host).toBe(port);
+  });
+
+  it('chooseSshPort keeps the previous port unless it is bound or reserved by another machine', async () => {
+    const home = tempDir();
+    const previous = await freePort();
+    expect(await chooseSshPort(home, WEB, previous)).toBe(previous);
+    recordPortHolders(home, { project: '/other', machine: 'db', pid: process.pid }, [
+      { hostIp: '127.0.0.1', port: previous, protocol: 'tcp' },
+    ]);
+    const other = await chooseSshPort(home, WEB, previous);
+    expect(other).not.toBe(previous);
+    expect(await portIsFree(other)).toBe(true);
   });
 
   it('never hands out a `taken` port: a fixed one throws, an auto_correct one moves on', async () => {
     const port = await holdTcp();
     for (const close of closers.splice(0)) await close();
-    const e = await thrown(() => choosePorts(tempDir(), 'web', [fwd({ host: port })], [], [port]));
+    const e = await thrown(() => choosePorts(tempDir(), WEB, [fwd({ host: port })], [], [port]));
     expect(e.code).toBe('PORT_IN_USE');
     expect(e.message).toMatch(/already in use by another program$/);
 
     const [a, b] = await freeInRange();
     const [m] = await choosePorts(
       tempDir(),
-      'web',
+      WEB,
       [fwd({ host: port, autoCorrect: true })],
       [],
       [port, a ?? 0],
@@ -263,7 +293,7 @@ describe('choosePorts', () => {
       { guest: 80, host: before, hostIp: '127.0.0.1', protocol: 'tcp', requested: asked },
     ];
     const [first] = await freeInRange();
-    const [m] = await choosePorts(tempDir(), 'web', [fwd({ host: asked, autoCorrect: true })], previous, [
+    const [m] = await choosePorts(tempDir(), WEB, [fwd({ host: asked, autoCorrect: true })], previous, [
       before,
     ]);
     expect(m?.host).toBe(first);
@@ -274,7 +304,7 @@ describe('choosePorts', () => {
     const [a, b] = await freeInRange();
     const out = await choosePorts(
       tempDir(),
-      'web',
+      WEB,
       [
         fwd({ host: asked, guest: 80, autoCorrect: true }),
         fwd({ host: asked, guest: 81, autoCorrect: true }),
@@ -288,7 +318,7 @@ describe('choosePorts', () => {
     const port = await holdTcp();
     for (const close of closers.splice(0)) await close();
     const e = await thrown(() =>
-      choosePorts(tempDir(), 'web', [fwd({ host: port, guest: 80 }), fwd({ host: port, guest: 81 })], []),
+      choosePorts(tempDir(), WEB, [fwd({ host: port, guest: 80 }), fwd({ host: port, guest: 81 })], []),
     );
     expect(e.code).toBe('PORT_IN_USE');
   });
@@ -298,7 +328,7 @@ describe('choosePorts', () => {
     const range: number[] = [];
     for (let n = AUTO_CORRECT_RANGE.from; n <= AUTO_CORRECT_RANGE.to; n++) range.push(n);
     const e = await thrown(() =>
-      choosePorts(tempDir(), 'web', [fwd({ host: asked, guest: 8080, autoCorrect: true })], [], range),
+      choosePorts(tempDir(), WEB, [fwd({ host: asked, guest: 8080, autoCorrect: true })], [], range),
     );
     expect(e.code).toBe('NO_FREE_PORT');
     expect(e.machine).toBe('web');
