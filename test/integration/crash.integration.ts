@@ -96,18 +96,7 @@ describe('crash safety', () => {
     // Killed with the old machine discarded: a plain `up` creates it from the new box.
     ['--recreate', 'discard', 'box: tiny', 'box: tiny-copy'],
   ])('up %s killed after %s: a plain up converges to the new Boxfile', async (flag, step, from, to) => {
-    if (step === 'discard')
-      await p.ok([
-        'box',
-        'add',
-        'tiny-copy',
-        p.boxImage,
-        '--ssh-key',
-        p.insecureKey,
-        '--disk-interface',
-        'nvme',
-        '--force',
-      ]);
+    if (step === 'discard') await p.addTinyBox('tiny-copy', ['--force']);
     await p.ok(['up']);
     const file = join(p.root, 'Boxfile.yaml');
     writeFileSync(file, BOXFILE.replace(from, to));

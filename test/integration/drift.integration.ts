@@ -139,16 +139,7 @@ describe('drift: plan --json and up for each class', () => {
   });
 
   it('recreate: another box is refused by a plain up and applied by up --recreate (a new disk)', async () => {
-    await p.ok([
-      'box',
-      'add',
-      'tiny-copy',
-      p.boxImage,
-      '--ssh-key',
-      p.insecureKey,
-      '--disk-interface',
-      'nvme',
-    ]);
+    await p.addTinyBox('tiny-copy');
     await p.ok(['ssh', 'web', '-c', 'echo old > /root/old-disk']);
     write(boxfile({ memory: 320, box: 'tiny-copy' }));
     const [m] = (await plan()).machines;

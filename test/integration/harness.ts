@@ -126,16 +126,18 @@ export class TestProject {
     return r;
   }
 
-  async addTinyBox(): Promise<void> {
+  /** Adds the tiny test box (NVMe disk) to the store as `name`; `extra`: more `box add` flags. */
+  async addTinyBox(name = 'tiny', extra: string[] = []): Promise<void> {
     await this.ok([
       'box',
       'add',
-      'tiny',
+      name,
       this.boxImage,
       '--ssh-key',
       this.insecureKey,
       '--disk-interface',
       'nvme',
+      ...extra,
     ]);
   }
 
