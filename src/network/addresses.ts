@@ -26,8 +26,8 @@ export function dhcpMachines(machines: readonly MachineSpec[], network: string):
 
 /**
  * Leases after giving every machine in `wanted` (in order) an address it does not have yet.
- * Existing leases are kept, unless a static address in the Boxfile now claims one: that machine
- * gets a new address. Throws when the network is full.
+ * Existing leases are kept, unless a static address in the Boxfile now claims one or it is not in
+ * the network's range (a wanted machine then gets a new address). Throws when the network is full.
  */
 export function allocate(
   net: PrivateNetwork,
@@ -40,8 +40,16 @@ export function allocate(
   const statics = staticAddresses(env, net.name);
   const next: Leases = {};
   const taken = new Set<number>([...statics.keys()].map((ip) => parseIp(ip) ?? -1));
+  const booting = new Set(wanted);
   for (const [machine, ip] of Object.entries(current)) {
     const n = parseIp(ip);
+    // A machine not booting now keeps its lease as it is: its guest uses that address until its
+    // next boot (even after a CIDR change, which needs that boot).
+    if (!booting.has(machine)) {
+      next[machine] = ip;
+      if (n !== undefined) taken.add(n);
+      continue;
+    }
     if (n === undefined || statics.has(ip) || taken.has(n) || n <= gatewayOf(cidr) || n >= cidr.broadcast)
       continue;
     next[machine] = ip;

@@ -9,8 +9,8 @@ import { createServer } from 'node:net';
 import type { ForwardedPort, PortProtocol } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
-import { homePaths } from '../state/paths.js';
-import { isAlive } from '../state/process.js';
+import { homePaths, machinePaths } from '../state/paths.js';
+import { cmdlineOf, isAlive, readPidFile, startTicksOf } from '../state/process.js';
 import { withWaitingLock } from '../state/wait-lock.js';
 
 /** Where `auto_correct` looks for a free port when the asked-for one is taken (Vagrant's range). */
@@ -34,6 +34,8 @@ export interface PortHolder {
   machine: string;
   /** The VM process that binds it, or the boxfest process that reserved it for its VM. */
   pid: number;
+  /** That process's start (clock ticks since boot): a reused PID is not the holder. */
+  since?: number;
 }
 
 /** Which machine holds (or is about to hold) ports. */
@@ -42,25 +44,27 @@ export interface PortOwner {
   machine: string;
 }
 
+const overlaps = (a: string, b: string) => a === b || a === '0.0.0.0' || b === '0.0.0.0';
 const key = (protocol: string, port: number) => `${protocol} ${port}`;
 
-/** `protocol port` of every port a live process of another machine holds or has reserved. */
-function heldByOthers(home: string, owner: PortOwner): Set<string> {
-  return new Set(
-    portHolders(home)
-      .filter((h) => h.project !== owner.project || h.machine !== owner.machine)
-      .map((h) => key(h.protocol, h.port)),
-  );
+/** Whether a live process of another machine holds or has reserved this port on an overlapping address. */
+function heldByOthers(
+  home: string,
+  owner: PortOwner,
+): (protocol: string, port: number, hostIp: string) => boolean {
+  const others = portHolders(home).filter((h) => h.project !== owner.project || h.machine !== owner.machine);
+  return (protocol, port, hostIp) =>
+    others.some((h) => h.protocol === protocol && h.port === port && overlaps(h.hostIp, hostIp));
 }
 
 /** A TCP port on 127.0.0.1 for a machine's SSH: free, and neither held nor reserved by another. */
 export async function chooseSshPort(home: string, owner: PortOwner, previous?: number): Promise<number> {
   const held = heldByOthers(home, owner);
-  if (previous !== undefined && !held.has(key('tcp', previous)) && (await portIsFree(previous)))
+  if (previous !== undefined && !held('tcp', previous, '127.0.0.1') && (await portIsFree(previous)))
     return previous;
   for (;;) {
     const port = await freePort();
-    if (!held.has(key('tcp', port))) return port;
+    if (!held('tcp', port, '127.0.0.1')) return port;
   }
 }
 
@@ -103,8 +107,29 @@ export function withPortsLock<T>(home: string, body: () => Promise<T>): Promise<
   return withWaitingLock(homePaths(home).portsLock, 'choose host ports', LOCK_WAIT_MS, body);
 }
 
+/**
+ * The recorded holders whose process still runs (the same process: its start time matches). A
+ * reservation whose boxfest died (killed right after the launch) belongs to the machine's QEMU
+ * when that runs: the record then names the QEMU.
+ */
 export function portHolders(home: string): PortHolder[] {
-  return (readJson<PortHolder[]>(homePaths(home).ports) ?? []).filter((h) => isAlive(h.pid));
+  const runs = (pid: number, since: number | undefined) =>
+    isAlive(pid) && (since === undefined || startTicksOf(pid) === since);
+  return (readJson<PortHolder[]>(homePaths(home).ports) ?? []).flatMap((h): PortHolder[] => {
+    if (runs(h.pid, h.since)) return [h];
+    const qemu = machineQemuPid(h.project, h.machine);
+    const since = qemu === undefined ? undefined : startTicksOf(qemu);
+    return qemu === undefined ? [] : [{ ...h, pid: qemu, ...(since === undefined ? {} : { since }) }];
+  });
+}
+
+/** The machine's running QEMU: its pidfile's process, when that runs the machine's disk. */
+function machineQemuPid(project: string, machine: string): number | undefined {
+  const p = machinePaths(project, machine);
+  const pid = readPidFile(p.pid);
+  return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(p.disk)) === true
+    ? pid
+    : undefined;
 }
 
 /** Records the ports a machine's VM holds now (replacing what it held before). Under the ports lock. */
@@ -114,10 +139,12 @@ export function recordPortHolders(
   ports: readonly { hostIp: string; port: number; protocol: PortProtocol }[],
 ): void {
   const others = portHolders(home).filter((h) => h.project !== owner.project || h.machine !== owner.machine);
-  writeJsonAtomic(homePaths(home).ports, [...others, ...ports.map((p) => ({ ...p, ...owner }))]);
+  const since = startTicksOf(owner.pid);
+  writeJsonAtomic(homePaths(home).ports, [
+    ...others,
+    ...ports.map((p) => ({ ...p, ...owner, ...(since === undefined ? {} : { since }) })),
+  ]);
 }
-
-const overlaps = (a: string, b: string) => a === b || a === '0.0.0.0' || b === '0.0.0.0';
 
 function describeHolder(home: string, hostIp: string, port: number, protocol: PortProtocol): string {
   const h = portHolders(home).find(
@@ -156,7 +183,7 @@ export async function choosePorts(
   const held = heldByOthers(home, owner);
   const free = async (p: ForwardedPort, port: number) =>
     !used.has(key(p.protocol, port)) &&
-    !held.has(key(p.protocol, port)) &&
+    !held(p.protocol, port, p.hostIp) &&
     (await portIsFree(port, p.hostIp, p.protocol));
   const out: PortMapping[] = [];
   for (const p of wanted) {

@@ -10,8 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachinePlan } from '../../src/plan/reconcile.js';
 import { readPidFile, waitUntil } from '../../src/state/process.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
+import { freePort, portHolders } from '../../src/network/ports.js';
 import { TestProject } from './harness.js';
 
+// A fixed forwarded port: after any crash its holder must end up recorded as the machine's QEMU.
+const FORWARD = await freePort();
 const BOXFILE = `version: 1
 networks:
   lab: { type: private, cidr: 10.77.0.0/24 }
@@ -21,6 +24,7 @@ machines:
     memory: 256
     hostname: crash-web
     networks: [{ network: lab, ip: 10.77.0.10 }]
+    forwarded_ports: [{ guest: 8080, host: ${FORWARD} }]
     synced_folders: [{ src: ./app, dest: /srv/app }]
     provision:
       - name: count
@@ -75,6 +79,9 @@ describe('crash safety', () => {
     expect(pids).toHaveLength(1);
     expect(runningSwitches(p.root)).toHaveLength(1);
     expect(p.processesUsingProject().sort()).toEqual([...pids, ...runningSwitches(p.root)].sort());
+    expect(portHolders(p.home).filter((h) => h.port === FORWARD)).toEqual([
+      expect.objectContaining({ machine: 'web', pid: pids[0] }),
+    ]);
     expect(await guest('ip -4 addr')).toContain('10.77.0.10/24');
     expect(debris()).toEqual([]);
     expect(existsSync(join(p.root, '.boxfest', 'lock'))).toBe(false);

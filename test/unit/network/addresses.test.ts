@@ -139,6 +139,14 @@ describe('allocate', () => {
       { a: '10.9.0.2', b: '10.9.0.3' },
     ],
     [
+      'a machine not booting keeps its lease from the old CIDR (its guest still uses it)',
+      '10.9.0.0/24',
+      { a: [onNet()], b: [onNet()] },
+      ['b'],
+      { a: '192.168.56.2', b: '192.168.56.3' },
+      { a: '192.168.56.2', b: '10.9.0.2' },
+    ],
+    [
       'two leases on the same address: the first one keeps it',
       '192.168.56.0/24',
       { a: [onNet()], b: [onNet()] },

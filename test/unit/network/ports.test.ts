@@ -19,6 +19,7 @@ import {
   type PortMapping,
 } from '../../../src/network/ports.js';
 import { writeJsonAtomic } from '../../../src/state/atomic.js';
+import { startTicksOf } from '../../../src/state/process.js';
 import { homePaths } from '../../../src/state/paths.js';
 import { tempDir } from '../helpers.js';
 
@@ -340,6 +341,7 @@ describe('choosePorts', () => {
 
 describe('portHolders / recordPortHolders', () => {
   const live = { project: '/p', machine: 'web', pid: process.pid };
+  const since = startTicksOf(process.pid)!;
 
   it('is empty without a ports file', () => {
     expect(portHolders(tempDir())).toEqual([]);
@@ -352,11 +354,11 @@ describe('portHolders / recordPortHolders', () => {
       { hostIp: '0.0.0.0', port: 53, protocol: 'udp' },
     ]);
     expect(portHolders(home)).toEqual([
-      { hostIp: '127.0.0.1', port: 8080, protocol: 'tcp', ...live },
-      { hostIp: '0.0.0.0', port: 53, protocol: 'udp', ...live },
+      { hostIp: '127.0.0.1', port: 8080, protocol: 'tcp', ...live, since },
+      { hostIp: '0.0.0.0', port: 53, protocol: 'udp', ...live, since },
     ]);
     recordPortHolders(home, live, [{ hostIp: '127.0.0.1', port: 9090, protocol: 'tcp' }]);
-    expect(portHolders(home)).toEqual([{ hostIp: '127.0.0.1', port: 9090, protocol: 'tcp', ...live }]);
+    expect(portHolders(home)).toEqual([{ hostIp: '127.0.0.1', port: 9090, protocol: 'tcp', ...live, since }]);
   });
 
   it('keeps other machines’ live holders and prunes dead ones', () => {
@@ -376,8 +378,30 @@ describe('portHolders / recordPortHolders', () => {
     expect(portHolders(home)).toEqual([
       { hostIp: '127.0.0.1', port: 1, protocol: 'tcp', ...otherMachine },
       { hostIp: '127.0.0.1', port: 2, protocol: 'tcp', ...otherProject },
-      { hostIp: '127.0.0.1', port: 5, protocol: 'udp', ...live },
+      { hostIp: '127.0.0.1', port: 5, protocol: 'udp', ...live, since },
     ]);
+  });
+
+  it('a holder whose PID now belongs to a process started later is gone', () => {
+    const home = tempDir();
+    writeJsonAtomic(homePaths(home).ports, [
+      { hostIp: '127.0.0.1', port: 1, protocol: 'tcp', ...live, since },
+      { hostIp: '127.0.0.1', port: 2, protocol: 'tcp', ...live, since: since - 1 },
+    ] satisfies PortHolder[]);
+    expect(portHolders(home).map((h) => h.port)).toEqual([1]);
+  });
+
+  it('a reservation on another address of the same port does not block it', async () => {
+    const home = tempDir();
+    const port = await freePort();
+    recordPortHolders(home, { project: '/other', machine: 'db', pid: process.pid }, [
+      { hostIp: '127.0.0.2', port, protocol: 'tcp' },
+    ]);
+    expect((await choosePorts(home, WEB, [fwd({ host: port })], []))[0]?.host).toBe(port);
+    recordPortHolders(home, { project: '/other', machine: 'db', pid: process.pid }, [
+      { hostIp: '0.0.0.0', port, protocol: 'tcp' },
+    ]);
+    expect((await thrown(() => choosePorts(home, WEB, [fwd({ host: port })], []))).code).toBe('PORT_IN_USE');
   });
 
   it('records nothing for a machine with no ports, dropping what it held', () => {
