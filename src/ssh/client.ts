@@ -1,6 +1,6 @@
 // The SSH layer on ssh2: every connection boxfest makes to a guest goes through here, and every
 // failure becomes a BoxfestError with a code and a hint.
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import {
   newClient,
   type Client,
@@ -37,7 +37,8 @@ export function hostKeyText(blob: Buffer): string {
 /** The server presented another host key than the pinned one; the message is the key it presented. */
 export class HostKeyMismatch extends Error {}
 
-export function connect(t: SshTarget, readyTimeoutMs = 10_000): Promise<Connected> {
+/** `sock`: an open connection to the server to use (waitForSsh's probe), instead of a new one. */
+export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): Promise<Connected> {
   return new Promise((resolve, reject) => {
     const client = newClient();
     let seen = '';
@@ -45,6 +46,7 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000): Promise<Connecte
     const config: ConnectConfig = {
       host: t.host,
       port: t.port,
+      ...(sock === undefined ? {} : { sock }),
       username: t.user,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 15_000,
@@ -67,22 +69,40 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000): Promise<Connecte
   });
 }
 
-/** True once something on host:port sends an SSH banner. QEMU's user networking accepts TCP
- * connections before the guest listens, so an open port alone means nothing. */
-export function probeBanner(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/**
+ * The open connection, once something on host:port sends an SSH banner; undefined otherwise.
+ * QEMU's user networking accepts TCP connections before the guest listens, so an open port alone
+ * means nothing. The bytes read are put back, so the SSH client goes on over the same
+ * connection: one connection (one fork of the guest's sshd) per login, not two.
+ */
+export function probeBanner(host: string, port: number, timeoutMs: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const sock = createConnection({ host, port });
-    let got = '';
+    const got: Buffer[] = [];
+    let settled = false;
     const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
+      sock.removeListener('data', onData);
+      if (!ok) {
+        sock.destroy();
+        resolve(undefined);
+        return;
+      }
+      sock.pause();
+      sock.unshift(Buffer.concat(got));
+      sock.removeAllListeners('error');
+      sock.removeAllListeners('close');
+      resolve(sock);
+    };
+    const onData = (d: Buffer) => {
+      got.push(d);
+      const text = Buffer.concat(got).toString('latin1');
+      if (text.length >= 4) done(text.startsWith('SSH-'));
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    sock.on('data', (d: Buffer) => {
-      got += d.toString('latin1');
-      if (got.length >= 4) done(got.startsWith('SSH-'));
-    });
+    sock.on('data', onData);
     sock.on('error', () => done(false));
     sock.on('close', () => done(false));
   });
@@ -106,9 +126,10 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   let authFailures = 0;
   while (Date.now() < deadline) {
     attempt++;
-    if (await probeBanner(t.host, t.port, 500)) {
+    const sock = await probeBanner(t.host, t.port, 500);
+    if (sock !== undefined) {
       try {
-        return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())));
+        return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())), sock);
       } catch (e) {
         if (e instanceof HostKeyMismatch) throw hostKeyMismatch(o.machine, t, e.message);
         last = errorMessage(e);
