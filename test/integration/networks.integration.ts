@@ -223,7 +223,9 @@ describe('forwarded port collisions', () => {
   const projects: TestProject[] = [];
   afterAll(async () => {
     for (const s of held) s.close();
-    for (const p of projects) await p.cleanup();
+    // Last made first: a project sharing another's home must be destroyed before that home goes
+    // (its `destroy` would write the home anew, and leave it behind).
+    for (const p of [...projects].reverse()) await p.cleanup();
   });
   const project = (port: number, autoCorrect: boolean, home?: string) => {
     const p = new TestProject(
