@@ -10,7 +10,7 @@ import type { ForwardedPort, PortProtocol } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { homePaths, machinePaths } from '../state/paths.js';
-import { cmdlineOf, isAlive, readPidFile, startTicksOf } from '../state/process.js';
+import { isAlive, machineQemuPid, startTicksOf } from '../state/process.js';
 import { withWaitingLock } from '../state/wait-lock.js';
 
 /** Where `auto_correct` looks for a free port when the asked-for one is taken (Vagrant's range). */
@@ -117,19 +117,10 @@ export function portHolders(home: string): PortHolder[] {
     isAlive(pid) && (since === undefined || startTicksOf(pid) === since);
   return (readJson<PortHolder[]>(homePaths(home).ports) ?? []).flatMap((h): PortHolder[] => {
     if (runs(h.pid, h.since)) return [h];
-    const qemu = machineQemuPid(h.project, h.machine);
+    const qemu = machineQemuPid(machinePaths(h.project, h.machine));
     const since = qemu === undefined ? undefined : startTicksOf(qemu);
     return qemu === undefined ? [] : [{ ...h, pid: qemu, ...(since === undefined ? {} : { since }) }];
   });
-}
-
-/** The machine's running QEMU: its pidfile's process, when that runs the machine's disk. */
-function machineQemuPid(project: string, machine: string): number | undefined {
-  const p = machinePaths(project, machine);
-  const pid = readPidFile(p.pid);
-  return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(p.disk)) === true
-    ? pid
-    : undefined;
 }
 
 /** Records the ports a machine's VM holds now (replacing what it held before). Under the ports lock. */

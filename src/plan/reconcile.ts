@@ -55,7 +55,7 @@ export interface Plan {
 export function reconcile(
   desired: MachineSpec[],
   observed: ReadonlyMap<string, Observed>,
-  networks: readonly Network[] = [],
+  networks: readonly Network[],
 ): Plan {
   const names = new Set(desired.map((s) => s.name));
   const removed = [...observed.entries()]

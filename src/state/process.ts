@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { MachinePaths } from './paths.js';
 
 /**
  * True while PID exists and is not a zombie. A daemonized QEMU is re-parented to PID 1, which may
@@ -61,4 +62,16 @@ export async function waitUntil(done: () => boolean, timeoutMs: number, interval
     await sleep(intervalMs);
   }
   return done();
+}
+
+/**
+ * The machine's running QEMU: the process its pidfile names, when that one's command line names
+ * the machine's disk (PIDs get reused). QEMU's argv holds the disk path inside an option string,
+ * with commas doubled.
+ */
+export function machineQemuPid(paths: Pick<MachinePaths, 'pid' | 'disk'>): number | undefined {
+  const pid = readPidFile(paths.pid);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  const disk = paths.disk.replaceAll(',', ',,');
+  return cmdlineOf(pid)?.some((a) => a.includes(`file=${disk},`)) === true ? pid : undefined;
 }

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { machinePaths } from '../../src/state/paths.js';
 import { shellQuote } from '../../src/util/quote.js';
-import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../src/state/process.js';
+import { cmdlineOf, isAlive, machineQemuPid, waitUntil } from '../../src/state/process.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
@@ -146,11 +146,8 @@ export class TestProject {
     const dir = join(this.root, '.boxfest', 'machines');
     if (!existsSync(dir)) return [];
     return readdirSync(dir).flatMap((m) => {
-      const p = machinePaths(this.root, m);
-      const pid = readPidFile(p.pid);
-      return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(p.disk))
-        ? [pid]
-        : [];
+      const pid = machineQemuPid(machinePaths(this.root, m));
+      return pid === undefined ? [] : [pid];
     });
   }
 

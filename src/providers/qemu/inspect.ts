@@ -25,10 +25,10 @@ export async function inspectQemu(
   const accel = state.accel === undefined ? {} : { accel: state.accel };
   if (pid !== undefined) {
     const ssh = state.sshPort === undefined ? {} : { ssh: { host: '127.0.0.1', port: state.sshPort } };
-    // Only a machine boxfest suspended is probed, so `status` of running machines stays file-only;
-    // the probe makes sure a flag left by an interrupted `resume` is not believed.
     const lost = cutOffNetworks(m.env.root, pid);
     const cutOff = lost.length === 0 ? {} : { cutOff: lost };
+    // Only a machine boxfest suspended is probed, so `status` of running machines stays file-only;
+    // the probe makes sure a flag left by an interrupted `resume` is not believed.
     if (state.suspended === true && (await qemuRunState(m.paths.qmp)) === 'paused')
       return { name, state: 'suspended', ...accel, ...ssh, ...cutOff };
     return { name, state: 'running', ...accel, ...ssh, ...cutOff };

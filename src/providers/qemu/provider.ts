@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import type { Box } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
 import { readMachineState, updateMachineState, type InstantRecord } from '../../state/machine-state.js';
-import { cmdlineOf, isAlive, readPidFile, waitUntil } from '../../state/process.js';
+import { isAlive, machineQemuPid, readPidFile, waitUntil } from '../../state/process.js';
 import type { InstantStarter, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
@@ -43,13 +43,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
 
   /** The PID of this machine's QEMU, only if that process really runs this machine's disk. */
   private runningPid(m: MachineContext): number | undefined {
-    const pid = readPidFile(m.paths.pid);
-    if (pid === undefined || !isAlive(pid)) return undefined;
-    // PIDs get reused: only a QEMU whose command line names our disk is ours.
-    // (QEMU's argv holds the disk path inside an option string, with commas doubled.)
-    const disk = m.paths.disk.replaceAll(',', ',,');
-    const argv = cmdlineOf(pid);
-    return argv?.some((a) => a.includes(`file=${disk},`)) === true ? pid : undefined;
+    return machineQemuPid(m.paths);
   }
 
   inspect(m: MachineContext): Promise<ActualMachine> {

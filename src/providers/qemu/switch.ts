@@ -89,11 +89,9 @@ export function cutOffNetworks(root: string, qemuPid: number): string[] {
   if (!existsSync(dir) || argv === undefined || qemuStart === undefined) return [];
   return readdirSync(dir)
     .filter((network) => {
-      const plug = `sock=${optValue(networkPaths(root, network).switchCtl)}`;
-      return argv.some((a) => a.includes(plug));
-    })
-    .filter((network) => {
-      const pid = switchPid(networkPaths(root, network));
+      const p = networkPaths(root, network);
+      if (!argv.some((a) => a.includes(`sock=${optValue(p.switchCtl)}`))) return false;
+      const pid = switchPid(p);
       const started = pid === undefined ? undefined : startTicksOf(pid);
       return started === undefined || started > qemuStart;
     })

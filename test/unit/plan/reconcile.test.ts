@@ -181,7 +181,7 @@ describe('reconcile: the action for each observed state', () => {
     ],
   ])('%s', (_title, observed, expected) => {
     const observations = new Map<string, Observed>(observed === undefined ? [] : [['web', observed]]);
-    const [m] = reconcile([web], observations).machines;
+    const [m] = reconcile([web], observations, []).machines;
     expect({ action: m!.action, reason: m!.reason }).toEqual({
       action: expected.action,
       reason: expected.reason,
@@ -199,7 +199,7 @@ describe('reconcile: the action for each observed state', () => {
       ['gone', { actual: { name: 'gone', state: 'running' } }],
       ['never', { actual: { name: 'never', state: 'not_created' } }],
     ]);
-    expect(reconcile(desired, observed).machines.map((m) => `${m.machine}:${m.action}`)).toEqual([
+    expect(reconcile(desired, observed, []).machines.map((m) => `${m.machine}:${m.action}`)).toEqual([
       'db:start',
       'web:none',
       'cache:create',
@@ -209,7 +209,7 @@ describe('reconcile: the action for each observed state', () => {
   });
 
   it('plans nothing for no machines', () => {
-    expect(reconcile([], new Map())).toEqual({ version: 1, machines: [] });
+    expect(reconcile([], new Map(), [])).toEqual({ version: 1, machines: [] });
   });
 });
 
@@ -373,7 +373,7 @@ describe('changesOf: each field and its class', () => {
     // A boot plugs it in again anyway.
     ['halted', running({ actual: { name: 'web', state: 'halted' } }), 'start'],
   ])('a %s machine whose switch died', (_state, o, action) => {
-    const [m] = reconcile([web], new Map([['web', o]])).machines;
+    const [m] = reconcile([web], new Map([['web', o]]), []).machines;
     expect(m?.action).toBe(action);
     if (action === 'reload') expect(m?.reason).toMatch(/^the switch of network lab died under it/);
   });
@@ -434,7 +434,7 @@ describe('plan --json', () => {
       ],
       ['old', { actual: { name: 'old', state: 'halted' } }],
     ]);
-    const plan = reconcile(desired, observed);
+    const plan = reconcile(desired, observed, []);
     await expect(JSON.stringify(plan, null, 2) + '\n').toMatchFileSnapshot('__snapshots__/plan.json');
     await expect(planText(plan).join('\n') + '\n').toMatchFileSnapshot('__snapshots__/plan.txt');
   });
