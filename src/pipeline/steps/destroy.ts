@@ -1,4 +1,4 @@
-import { forgetBoxUser } from '../../boxes/store.js';
+import { forgetBoxUser, withStoreLock } from '../../boxes/store.js';
 import { releaseAddresses } from '../../network/leases.js';
 import type { MachineContext, Provider } from '../../providers/provider.js';
 import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
@@ -14,9 +14,14 @@ export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
   run: async (c) => {
-    const boxName = readMachineState(c.env.root, c.spec.name)?.box.name;
+    const box = readMachineState(c.env.root, c.spec.name)?.box;
     await c.provider.destroy(c);
-    if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.paths.disk);
+    if (box !== undefined)
+      await withStoreLock(c.home, `forget machine ${c.spec.name}`, () =>
+        Promise.resolve(
+          forgetBoxUser(c.home, box, { project: c.env.root, machine: c.spec.name, disk: c.paths.disk }),
+        ),
+      );
     releaseAddresses(c.env.root, c.spec.name);
     removeMachineDir(c.env.root, c.spec.name);
   },

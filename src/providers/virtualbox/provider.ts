@@ -92,7 +92,7 @@ export class VirtualboxProvider implements Provider {
         'IVirtualBox_createMachine',
         adapter.createMachine(s.vbox, {
           name,
-          osTypeId: m.spec.virtualbox.osType ?? DEFAULT_OS_TYPE,
+          osTypeId: m.spec.virtualbox.osType ?? box.osType ?? DEFAULT_OS_TYPE,
           flags: '',
           groups: ['/boxfest'],
         }),
