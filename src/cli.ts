@@ -240,28 +240,28 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
         const o = opts(f);
         const force = f.force === true;
         if (action === 'add' && (args.length === 1 || args.length === 2))
-          return box.boxAdd(cwd, args, {
+          return box.boxAdd(cwd, args.map(String), {
             ...o,
-            name: f.name,
-            boxVersion: f.boxVersion,
-            checksum: f.checksum,
-            checksumType: f.checksumType,
-            provider: f.provider,
-            caCert: f.caCert,
-            sshUser: f.sshUser,
-            sshKey: f.sshKey,
-            diskInterface: f.diskInterface,
+            name: str(f.name),
+            boxVersion: str(f.boxVersion),
+            checksum: str(f.checksum),
+            checksumType: str(f.checksumType),
+            provider: str(f.provider),
+            caCert: str(f.caCert),
+            sshUser: str(f.sshUser),
+            sshKey: str(f.sshKey),
+            diskInterface: str(f.diskInterface),
             force,
           });
         if (action === 'list' && args.length === 0) return box.boxList(o);
         if (action === 'outdated' && args.length === 0)
           return box.boxOutdated(cwd, { ...o, global: f.global === true });
         if (action === 'update' && args.length <= 1)
-          return box.boxUpdate(cwd, args[0], { ...o, provider: f.provider, caCert: f.caCert });
+          return box.boxUpdate(cwd, str(args[0]), { ...o, provider: str(f.provider), caCert: str(f.caCert) });
         if (action === 'prune' && args.length === 0)
           return box.boxPrune({ ...o, force, dryRun: f.dryRun === true });
         if (action === 'remove' && args.length === 1)
-          return box.boxRemove(args[0]!, { ...o, force, boxVersion: f.boxVersion, provider: f.provider });
+          return box.boxRemove(String(args[0]), { ...o, force, boxVersion: str(f.boxVersion), provider: str(f.provider) });
         throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
           hint: 'boxfest box add SOURCE [--name N] [--box-version V] [--checksum T:HEX] | box list | box outdated | box update [NAME] | box prune [--dry-run] | box remove NAME [--box-version V]',
         });
@@ -277,8 +277,8 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       run(async () =>
         (await import('./commands/package.js')).packageMachine(cwd, machine, {
           ...opts(f),
-          output: f.output ?? 'package.box',
-          vagrantfile: f.vagrantfile,
+          output: str(f.output) ?? 'package.box',
+          vagrantfile: str(f.vagrantfile),
           include: [f.include ?? []]
             .flat()
             .flatMap((i) => String(i).split(','))
@@ -307,6 +307,9 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
     return render(e, json);
   }
 }
+
+/** cac turns `--box-version 2` into the number 2: option values are strings to boxfest. */
+const str = (v: unknown): string | undefined => (v === undefined || v === null || v === true ? undefined : String(v));
 
 function render(e: unknown, json: boolean): number {
   if (e instanceof ExitError) return e.exitCode;
