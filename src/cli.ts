@@ -261,7 +261,12 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
         if (action === 'prune' && args.length === 0)
           return box.boxPrune({ ...o, force, dryRun: f.dryRun === true });
         if (action === 'remove' && args.length === 1)
-          return box.boxRemove(String(args[0]), { ...o, force, boxVersion: str(f.boxVersion), provider: str(f.provider) });
+          return box.boxRemove(String(args[0]), {
+            ...o,
+            force,
+            boxVersion: str(f.boxVersion),
+            provider: str(f.provider),
+          });
         throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
           hint: 'boxfest box add SOURCE [--name N] [--box-version V] [--checksum T:HEX] | box list | box outdated | box update [NAME] | box prune [--dry-run] | box remove NAME [--box-version V]',
         });
@@ -309,7 +314,8 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
 }
 
 /** cac turns `--box-version 2` into the number 2: option values are strings to boxfest. */
-const str = (v: unknown): string | undefined => (v === undefined || v === null || v === true ? undefined : String(v));
+const str = (v: string | number | boolean | undefined): string | undefined =>
+  v === undefined || v === true ? undefined : String(v);
 
 function render(e: unknown, json: boolean): number {
   if (e instanceof ExitError) return e.exitCode;

@@ -5,9 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostileMember, sniff, unpackBox } from '../../../src/boxes/archive.js';
+import { BoxfestError } from '../../../src/errors.js';
 
 const base = mkdtempSync(join(tmpdir(), 'boxfest-archive-'));
 afterAll(() => execFileSync('rm', ['-rf', base]));
+
+/** The BoxfestError a promise rejects with. */
+async function failure(p: Promise<unknown>): Promise<BoxfestError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof BoxfestError)) throw new Error(`expected a BoxfestError, got ${String(e)}`);
+  return e;
+}
 
 /** A tar made by GNU tar from `files` in a fresh directory, with extra tar arguments. */
 function tarOf(name: string, setup: (dir: string) => string[], args: string[] = []): string {
@@ -81,10 +92,9 @@ describe('hostile members', () => {
       expect(sniff(file)).toBe('tar');
       const dest = join(base, `out-${name}`, 'deep', 'er');
       mkdirSync(dest, { recursive: true });
-      await expect(unpackBox(file, dest, file)).rejects.toMatchObject({
-        code: 'BOX_ARCHIVE_HOSTILE',
-        details: expect.stringMatching(why),
-      });
+      const e = await failure(unpackBox(file, dest, file));
+      expect(e.code).toBe('BOX_ARCHIVE_HOSTILE');
+      expect(e.details).toMatch(why);
       expect(existsSync(join(base, `out-${name}`, 'escaped'))).toBe(false);
       expect(existsSync(join(dest, 'box.img'))).toBe(false);
     },
@@ -98,10 +108,11 @@ describe('hostile members', () => {
     const cut = join(base, 'cut.tar');
     execFileSync('sh', ['-c', `head -c 100000 ${file} > ${cut}`]);
     const dest = mkdtempSync(join(base, 'cut-'));
-    await expect(unpackBox(cut, dest, 'cut.tar')).rejects.toMatchObject({
-      code: 'BOX_ARCHIVE',
-      message: expect.stringMatching(/not a complete tar archive/),
-    });
+    const e = await failure(unpackBox(cut, dest, 'cut.tar'));
+    expect([e.code, e.message]).toEqual([
+      'BOX_ARCHIVE',
+      expect.stringMatching(/not a complete tar archive/) as string,
+    ]);
     const gz = join(base, 'cut.tgz');
     execFileSync('sh', ['-c', `gzip -c ${file} | head -c 500 > ${gz}`]);
     expect(sniff(gz)).toBe('gzip');
@@ -113,10 +124,9 @@ describe('hostile members', () => {
   it('a zip is refused with what to do', async () => {
     const z = join(base, 'a.box');
     writeFileSync(z, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0]));
-    await expect(unpackBox(z, mkdtempSync(join(base, 'z-')), 'a.box')).rejects.toMatchObject({
-      code: 'BOX_ARCHIVE',
-      message: expect.stringMatching(/zip/),
-    });
+    const e = await failure(unpackBox(z, mkdtempSync(join(base, 'z-')), 'a.box'));
+    expect(e.code).toBe('BOX_ARCHIVE');
+    expect(e.message).toMatch(/zip/);
     expect(readdirSync(base).length).toBeGreaterThan(0);
   });
 });
