@@ -149,14 +149,21 @@ export function boxNames(home: string): string[] {
     .sort();
 }
 
-/** Versions of a box in the store, oldest first. */
+/** An entry with a current image, or only replaced ones that machines still use. */
+export function hasImages(home: string, name: string, version: string, provider: StoreProvider): boolean {
+  const p = boxPaths(home, name, version, provider);
+  if (existsSync(p.metadata)) return true;
+  return existsSync(p.dir) && readdirSync(p.dir).some((f) => /^previous-[0-9a-f]+\.json$/.test(f));
+}
+
+/** Versions of a box in the store (with images current or kept for machines), oldest first. */
 export function boxVersions(home: string, name: string): string[] {
   checkBoxName(name);
   const root = boxRoot(home, name);
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .filter((v) => boxVersionProblem(v) === undefined)
-    .filter((v) => STORE_PROVIDERS.some((k) => existsSync(boxPaths(home, name, v, k).metadata)))
+    .filter((v) => STORE_PROVIDERS.some((k) => hasImages(home, name, v, k)))
     .sort(compareVersions);
 }
 

@@ -12,7 +12,7 @@ import {
   boxVersions,
   DISK_INTERFACES,
   entryImages,
-  listBoxes,
+  readEntry,
   planPrune,
   removeBox,
   requirementsOf,
@@ -109,10 +109,13 @@ async function rowOf(home: string, b: Box, current: boolean) {
 export async function boxList(o: CommandOptions): Promise<number> {
   const home = boxfestHome();
   const rows = [];
-  for (const b of listBoxes(home)) {
-    const images = entryImages(home, b.name, b.version, b.provider);
-    for (const [i, img] of images.entries()) rows.push(await rowOf(home, img, i === 0));
-  }
+  for (const name of boxNames(home))
+    for (const version of boxVersions(home, name))
+      for (const k of STORE_PROVIDERS) {
+        const current = readEntry(home, name, version, k);
+        for (const img of entryImages(home, name, version, k))
+          rows.push(await rowOf(home, img, current !== undefined && img.image === current.image));
+      }
   if (o.json) {
     o.print(JSON.stringify(rows, null, 2));
     return 0;

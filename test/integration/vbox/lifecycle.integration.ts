@@ -40,7 +40,7 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
   beforeAll(async () => {
     p = new TestProject({ 'Boxfile.yaml': BOXFILE(inject('vboxUrl')) }, { baseDir: share });
     await p.addTinyBox();
-    boxImage = join(p.home, 'boxes', 'tiny', '0', 'qemu', 'box.qcow2');
+    boxImage = p.storedImage();
     boxSha = sha256(boxImage);
     firstUp = await p.run(['up']);
   });
@@ -224,7 +224,7 @@ describe.skipIf(skipped)('VirtualBox machines sharing one box', () => {
       { baseDir: share },
     );
     await p.addTinyBox();
-    const boxImage = join(p.home, 'boxes', 'tiny', '0', 'qemu', 'box.qcow2');
+    const boxImage = p.storedImage();
     const r = await p.run(['up']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: 2 of 2 machine(s) failed');
