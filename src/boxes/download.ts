@@ -297,7 +297,13 @@ async function fetchInto(
       progress.update(bytes);
     }
   } catch (e) {
-    throw networkError(url, e);
+    const n = networkError(url, e);
+    if (n.code !== 'DOWNLOAD_FAILED') throw n;
+    throw new BoxfestError(
+      'DOWNLOAD_TRUNCATED',
+      `the connection closed after ${bytes} of ${total ?? 'unknown'} bytes of ${url}`,
+      { cause: e, hint: n.hint },
+    );
   } finally {
     out.end();
     await once(out, 'close').catch(() => undefined);

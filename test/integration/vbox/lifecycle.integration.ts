@@ -122,7 +122,15 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     rmSync(join(p.root, '.boxfest'), { recursive: true, force: true });
     const r = await p.ok(['status', '--json']);
     expect(JSON.parse(r.stdout)).toEqual([
-      { name: 'web', state: 'halted', provider: 'virtualbox', networks: [], next: 'start', changes: [] },
+      {
+        name: 'web',
+        state: 'halted',
+        provider: 'virtualbox',
+        box: { name: 'tiny', version: null },
+        networks: [],
+        next: 'start',
+        changes: [],
+      },
     ]);
     const plan = JSON.parse((await p.ok(['plan', '--json'])).stdout) as { machines: { action: string }[] };
     expect(plan.machines.map((m) => m.action)).toEqual(['start']);
