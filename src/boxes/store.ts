@@ -308,6 +308,17 @@ export function forgetBoxUser(
 
 /** Is this record's machine still backed by its image? Anything unreadable counts as yes. */
 function stillUses(u: BoxUser): boolean {
+  if (u.provider !== 'qemu' && u.project !== '') {
+    // The machine's disk is on the hypervisor (VirtualBox keeps a VM whose launch failed, with
+    // no local state): the record holds until destroy forgets it or the project is gone.
+    if (!existsSync(u.project)) return false;
+    try {
+      const state = readMachineState(u.project, u.machine);
+      return state === undefined || state.box.image === u.image;
+    } catch {
+      return true;
+    }
+  }
   if (u.project !== '') {
     try {
       if (readMachineState(u.project, u.machine)?.box.image === u.image) return true;

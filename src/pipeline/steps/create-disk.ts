@@ -26,6 +26,11 @@ export const createDisk: Step<MachineRun> = {
   rollback: async (ctx) => {
     rmSync(ctx.paths.disk, { force: true });
     const box = ctx.box;
+    // A hypervisor that keeps the machine after a failed start (VirtualBox) still uses the box.
+    if (ctx.provider.name !== 'qemu') {
+      const actual = await ctx.provider.inspect(ctx).catch(() => undefined);
+      if (actual?.state !== 'not_created') return;
+    }
     if (box !== undefined)
       await withStoreLock(ctx.home, `forget machine ${ctx.spec.name}`, () =>
         Promise.resolve(
