@@ -306,6 +306,21 @@ export function forgetBoxUser(
   rmSync(join(dir, hash32(user.disk)), { force: true });
 }
 
+/**
+ * Forgets a machine everywhere in the store (destroy): its state, which names the box, may be gone
+ * already (VirtualBox keeps a VM whose launch failed, with no local state).
+ */
+export function forgetMachine(home: string, user: { project: string; machine: string; disk: string }): void {
+  for (const name of boxNames(home))
+    for (const version of boxVersions(home, name))
+      for (const k of STORE_PROVIDERS) {
+        const dir = boxPaths(home, name, version, k).users;
+        if (!existsSync(dir)) continue;
+        rmSync(join(dir, `${hash32(`${user.project}\0${user.machine}`)}.json`), { force: true });
+        rmSync(join(dir, hash32(user.disk)), { force: true });
+      }
+}
+
 /** Is this record's machine still backed by its image? Anything unreadable counts as yes. */
 function stillUses(u: BoxUser): boolean {
   if (u.provider !== 'qemu' && u.project !== '') {

@@ -1,7 +1,7 @@
-import { forgetBoxUser, withStoreLock } from '../../boxes/store.js';
+import { forgetMachine, withStoreLock } from '../../boxes/store.js';
 import { releaseAddresses } from '../../network/leases.js';
 import type { MachineContext, Provider } from '../../providers/provider.js';
-import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import { removeMachineDir } from '../../state/machine-state.js';
 import type { Step } from '../step.js';
 
 export interface DestroyCtx extends MachineContext {
@@ -14,14 +14,12 @@ export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
   run: async (c) => {
-    const box = readMachineState(c.env.root, c.spec.name)?.box;
     await c.provider.destroy(c);
-    if (box !== undefined)
-      await withStoreLock(c.home, `forget machine ${c.spec.name}`, () =>
-        Promise.resolve(
-          forgetBoxUser(c.home, box, { project: c.env.root, machine: c.spec.name, disk: c.paths.disk }),
-        ),
-      );
+    await withStoreLock(c.home, `forget machine ${c.spec.name}`, () =>
+      Promise.resolve(
+        forgetMachine(c.home, { project: c.env.root, machine: c.spec.name, disk: c.paths.disk }),
+      ),
+    );
     releaseAddresses(c.env.root, c.spec.name);
     removeMachineDir(c.env.root, c.spec.name);
   },

@@ -1,5 +1,5 @@
-import { forgetBoxUser, withStoreLock } from '../../boxes/store.js';
-import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import { forgetMachine, withStoreLock } from '../../boxes/store.js';
+import { removeMachineDir } from '../../state/machine-state.js';
 import type { MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
@@ -16,18 +16,12 @@ export const discard: Step<MachineRun> = {
     return 'nothing to discard';
   },
   run: async (ctx, out) => {
-    const old = readMachineState(ctx.env.root, ctx.spec.name)?.box;
     await ctx.provider.destroy(ctx);
-    if (old !== undefined)
-      await withStoreLock(ctx.home, `forget machine ${ctx.spec.name}`, () =>
-        Promise.resolve(
-          forgetBoxUser(ctx.home, old, {
-            project: ctx.env.root,
-            machine: ctx.spec.name,
-            disk: ctx.paths.disk,
-          }),
-        ),
-      );
+    await withStoreLock(ctx.home, `forget machine ${ctx.spec.name}`, () =>
+      Promise.resolve(
+        forgetMachine(ctx.home, { project: ctx.env.root, machine: ctx.spec.name, disk: ctx.paths.disk }),
+      ),
+    );
     removeMachineDir(ctx.env.root, ctx.spec.name);
     ctx.actual = { name: ctx.spec.name, state: 'not_created' };
     out.title(ctx.recreate === true ? 'old machine destroyed' : 'broken machine discarded');
