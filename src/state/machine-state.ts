@@ -1,7 +1,6 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
-import type { ProviderName } from '../config/types.js';
-import type { PortMapping } from '../network/ports.js';
+import type { PortProtocol, ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
@@ -58,6 +57,16 @@ export interface InstantRecord {
   restored?: boolean;
   /** The restored guest has its own clock, randomness, host key and MACs. */
   reidentified?: boolean;
+}
+
+/** A forwarded port as it was set up at boot. */
+export interface PortMapping {
+  guest: number;
+  host: number;
+  hostIp: string;
+  protocol: PortProtocol;
+  /** The port the Boxfile asked for; differs from `host` when auto_correct picked another. */
+  requested: number;
 }
 
 export interface GuestAddress {

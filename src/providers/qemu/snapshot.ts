@@ -9,6 +9,7 @@ import { BoxfestError } from '../../errors.js';
 import type { SnapshotInfo } from '../optional.js';
 import type { MachineContext } from '../provider.js';
 import { QEMU_IMG, runTool } from './exec.js';
+import { qemuPaths } from './paths.js';
 import { qmpExecute } from './qmp.js';
 import { qemuRunState } from './inspect.js';
 
@@ -19,7 +20,7 @@ export async function listQemuSnapshots(m: MachineContext): Promise<SnapshotInfo
   // -U: readable while the running VM holds the image lock.
   const { stdout } = await runTool(
     QEMU_IMG,
-    ['info', '-U', '--output=json', m.paths.disk],
+    ['info', '-U', '--output=json', qemuPaths(m.paths.dir).disk],
     `list the snapshots of ${m.spec.name}`,
   );
   const info = JSON.parse(stdout) as {
@@ -55,16 +56,17 @@ async function requireSnapshot(m: MachineContext, name: string, wanted: boolean)
 
 export async function saveQemuSnapshot(m: MachineContext, name: string, running: boolean): Promise<void> {
   await requireSnapshot(m, name, false);
+  const { disk, qmp } = qemuPaths(m.paths.dir);
   if (!running) {
-    await runTool(QEMU_IMG, ['snapshot', '-c', name, m.paths.disk], `snapshot ${m.spec.name}`);
+    await runTool(QEMU_IMG, ['snapshot', '-c', name, disk], `snapshot ${m.spec.name}`);
     return;
   }
-  const wasPaused = (await qemuRunState(m.paths.qmp)) === 'paused';
-  if (!wasPaused) await qmpExecute(m.paths.qmp, 'stop');
+  const wasPaused = (await qemuRunState(qmp)) === 'paused';
+  if (!wasPaused) await qmpExecute(qmp, 'stop');
   try {
-    await qmpExecute(m.paths.qmp, 'blockdev-snapshot-internal-sync', { device: DRIVE, name }, 60_000);
+    await qmpExecute(qmp, 'blockdev-snapshot-internal-sync', { device: DRIVE, name }, 60_000);
   } finally {
-    if (!wasPaused) await qmpExecute(m.paths.qmp, 'cont');
+    if (!wasPaused) await qmpExecute(qmp, 'cont');
   }
 }
 
@@ -73,19 +75,15 @@ export async function restoreQemuSnapshot(m: MachineContext, name: string): Prom
   await requireSnapshot(m, name, true);
   await runTool(
     QEMU_IMG,
-    ['snapshot', '-a', name, m.paths.disk],
+    ['snapshot', '-a', name, qemuPaths(m.paths.dir).disk],
     `restore snapshot ${name} of ${m.spec.name}`,
   );
 }
 
 export async function deleteQemuSnapshot(m: MachineContext, name: string, running: boolean): Promise<void> {
   await requireSnapshot(m, name, true);
+  const { disk, qmp } = qemuPaths(m.paths.dir);
   if (running)
-    await qmpExecute(m.paths.qmp, 'blockdev-snapshot-delete-internal-sync', { device: DRIVE, name }, 60_000);
-  else
-    await runTool(
-      QEMU_IMG,
-      ['snapshot', '-d', name, m.paths.disk],
-      `delete snapshot ${name} of ${m.spec.name}`,
-    );
+    await qmpExecute(qmp, 'blockdev-snapshot-delete-internal-sync', { device: DRIVE, name }, 60_000);
+  else await runTool(QEMU_IMG, ['snapshot', '-d', name, disk], `delete snapshot ${name} of ${m.spec.name}`);
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inspectQemu } from '../../../src/providers/qemu/inspect.js';
 import type { MachineState } from '../../../src/state/machine-state.js';
+import { qemuPaths } from '../../../src/providers/qemu/paths.js';
 import { machinePaths } from '../../../src/state/paths.js';
 import { environment, spec, tempDir } from '../helpers.js';
 import { mkdirSync } from 'node:fs';
@@ -48,8 +49,8 @@ describe('inspectQemu', () => {
     const root = tempDir();
     const paths = machinePaths(root, 'web');
     mkdirSync(paths.dir, { recursive: true });
-    if (files.disk) writeFileSync(paths.disk, '');
-    if (files.pidfile) writeFileSync(paths.pid, '4242\n');
+    if (files.disk) writeFileSync(qemuPaths(paths.dir).disk, '');
+    if (files.pidfile) writeFileSync(qemuPaths(paths.dir).pid, '4242\n');
     const a = await inspectQemu(
       { env: environment([spec('web')], root), spec: spec('web'), paths },
       state,
