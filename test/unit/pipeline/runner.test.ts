@@ -88,7 +88,7 @@ describe('runJobs', () => {
       step('a', { rollback: true }),
       step('b'), // no rollback: nothing to undo
       step('c', { rollback: true }),
-      step('d', { rollback: true, fail: new BoxfestError('DISK_FAILED', 'no space', { hint: 'free some' }) }),
+      step('d', { rollback: true, fail: new BoxfestError('QEMU_TOOL_FAILED', 'no space', { hint: 'free some' }) }),
       step('e', { rollback: true }),
     ]);
     const [r] = await runJobs([j], silent);
@@ -96,7 +96,7 @@ describe('runJobs', () => {
     expect(j.ctx.log).toEqual(['run a', 'run b', 'run c', 'run d', 'rollback c', 'rollback a']);
     expect(r?.error).toBeInstanceOf(BoxfestError);
     expect(r?.error).toMatchObject({
-      code: 'DISK_FAILED',
+      code: 'QEMU_TOOL_FAILED',
       message: 'no space',
       machine: 'web',
       step: 'd',
@@ -180,7 +180,7 @@ describe('runJobs', () => {
   it.each([true, false])('one failing machine does not stop another (parallel: %s)', async (parallel) => {
     const web = job('web', [step('a'), step('b', { fail: new Error('boom') }), step('c')]);
     const db = job('db', [step('a'), step('b'), step('c')]);
-    const cache = job('cache', [step('a', { fail: new BoxfestError('X', 'x') })]);
+    const cache = job('cache', [step('a', { fail: new BoxfestError('USAGE', 'x') })]);
     const results = await runJobs([web, db, cache], { parallel, renderer: 'silent' });
     expect(results.map((r) => [r.machine, r.ok, r.ran, r.failedStep, r.error?.message])).toEqual([
       ['web', false, ['a', 'b'], 'b', 'boom'],
@@ -215,7 +215,7 @@ describe('runJobs', () => {
 
 describe('asBoxfestError', () => {
   it('returns a BoxfestError unchanged', () => {
-    const e = new BoxfestError('X', 'x');
+    const e = new BoxfestError('USAGE', 'x');
     expect(asBoxfestError(e)).toBe(e);
   });
 });
