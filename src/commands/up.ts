@@ -2,8 +2,7 @@ import { BoxfestError } from '../errors.js';
 import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan } from '../plan/reconcile.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
-import { destroyMachine } from '../pipeline/steps/destroy.js';
-import { provisionPipeline, upPipeline } from '../pipeline/up.js';
+import { upSteps } from '../pipeline/up.js';
 import { registerProject } from '../state/index.js';
 import { askYesNo, canAsk } from './confirm.js';
 import { orphanSpec } from './orphans.js';
@@ -62,16 +61,8 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       const spec = selected.find((s) => s.name === m.machine) ?? orphanSpec(env, m.machine);
       const actual = observed.get(m.machine)!.actual;
       const run = newMachineRun(env, spec, providerOf(spec), home, actual, o.provision);
-      if (m.action === 'remove') {
-        jobs.push({ machine: m.machine, steps: [destroyMachine], ctx: run });
-      } else if (provisionOnly(m)) {
-        run.endpoint = actual.ssh;
-        jobs.push({ machine: m.machine, steps: provisionPipeline, ctx: run });
-      } else {
-        run.reload = m.action === 'reload';
-        run.recreate = m.action === 'recreate';
-        jobs.push({ machine: m.machine, steps: upPipeline, ctx: run });
-      }
+      const steps = upSteps(m.action === 'none' ? 'provision' : m.action, run);
+      jobs.push({ machine: m.machine, steps, ctx: run });
     }
     // Before any VM starts: colliding fixed ports fail the whole command; addresses are
     // allocated in Boxfile order, so the same Boxfile always gives the same ones.

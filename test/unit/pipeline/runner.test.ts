@@ -88,7 +88,10 @@ describe('runJobs', () => {
       step('a', { rollback: true }),
       step('b'), // no rollback: nothing to undo
       step('c', { rollback: true }),
-      step('d', { rollback: true, fail: new BoxfestError('QEMU_TOOL_FAILED', 'no space', { hint: 'free some' }) }),
+      step('d', {
+        rollback: true,
+        fail: new BoxfestError('QEMU_TOOL_FAILED', 'no space', { hint: 'free some' }),
+      }),
       step('e', { rollback: true }),
     ]);
     const [r] = await runJobs([j], silent);
@@ -157,6 +160,34 @@ describe('runJobs', () => {
     expect(j.ctx.log).toEqual(log);
     expect(r?.ok).toBe(false);
     expect(r?.failedStep).toBe(`s${opts.length - 1}`);
+  });
+
+  it('reports a failing rollback with its step, after the failure it was undoing', async () => {
+    const j = job('web', [
+      step('a', { rollback: true }),
+      step('b', { rollbackFails: true }),
+      step('c'),
+      step('d', { fail: new BoxfestError('SSH_TIMEOUT', 'late') }),
+    ]);
+    const [r] = await runJobs([j], silent);
+    expect(r).toMatchObject({ ok: false, failedStep: 'd', error: { code: 'SSH_TIMEOUT', step: 'd' } });
+    // Only steps with a rollback are listed; c has none.
+    expect(r?.rolledBack).toEqual(['b', 'a']);
+    expect(r?.rollbackErrors).toHaveLength(1);
+    expect(r?.rollbackErrors?.[0]).toMatchObject({
+      code: 'INTERNAL',
+      message: 'rollback b broke',
+      machine: 'web',
+      step: 'b',
+    });
+  });
+
+  it('a commits predicate is asked with the machine once its step ran', async () => {
+    const keep = { ...step('keep', { rollback: true }), commits: (ctx: Ctx) => ctx.flags.has('keep') };
+    const j = job('web', [step('a', { rollback: true }), keep, step('b', { fail: new Error('x') })]);
+    const [r] = await runJobs([j], silent);
+    expect(r?.rolledBack).toEqual([]);
+    expect(j.ctx.log).toEqual(['run a', 'run keep', 'run b']);
   });
 
   it.each<[string, unknown, string]>([
