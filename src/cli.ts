@@ -238,7 +238,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
 }
 
-function render(e: unknown, json: boolean): number {
+/** Shows `e` on stderr (with --json: as one document on stdout); returns the exit code. */
+export function render(e: unknown, json: boolean): number {
   if (e instanceof ExitError) return e.exitCode;
   const err = process.stderr;
   if (json) {

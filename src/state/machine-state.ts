@@ -15,8 +15,10 @@ export interface MachineState {
   createdAt: string;
   box: { name: string; version: string; image: string };
   applied: AppliedSpec;
-  /** Last SSH port forwarded to the guest; reused on the next boot when still free. */
+  /** Last SSH port forwarded to the guest (reused on the next boot when still free), or the guest's own. */
   sshPort?: number;
+  /** Where `sshPort` is, as the provider's start said; unset: 127.0.0.1 (a forward on this host). */
+  sshHost?: string;
   accel?: 'kvm' | 'tcg';
   /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
   ports?: PortMapping[];
@@ -77,6 +79,11 @@ export interface GuestAddress {
   /** `a.b.c.d/n`; empty when a bridged NIC got no address. */
   cidr: string;
   how: 'static' | 'allocated' | 'dhcp';
+}
+
+/** Where the machine's SSH was at its last boot. */
+export function sshEndpointOf(s: MachineState): { host: string; port: number } | undefined {
+  return s.sshPort === undefined ? undefined : { host: s.sshHost ?? '127.0.0.1', port: s.sshPort };
 }
 
 export function readMachineState(root: string, name: string): MachineState | undefined {

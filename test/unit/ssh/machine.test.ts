@@ -1,0 +1,37 @@
+// The OpenSSH config of a machine points where its provider said SSH is: a forward on this host,
+// or the guest's own address.
+import { describe, expect, it } from 'vitest';
+import { sshConfigBlock } from '../../../src/ssh/machine.js';
+import type { MachineState } from '../../../src/state/machine-state.js';
+import { machinePaths } from '../../../src/state/paths.js';
+import { environment, spec } from '../helpers.js';
+
+const state: MachineState = {
+  provider: 'qemu',
+  project: '/proj',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  box: { name: 'tiny', version: '0', image: '/b' },
+  applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' },
+  sshUser: 'vagrant',
+  keyReplaced: true,
+  converged: true,
+  provisioned: [],
+};
+
+describe('sshConfigBlock', () => {
+  it.each<[string, Partial<MachineState>, string, string]>([
+    ['a forwarded port on this host', { sshPort: 2222 }, '127.0.0.1', '2222'],
+    ["the guest's own address", { sshHost: '192.168.122.17', sshPort: 22 }, '192.168.122.17', '22'],
+    ['no boot yet', {}, '127.0.0.1', '22'],
+  ])('%s', (_title, over, host, port) => {
+    const env = environment([spec('web')]);
+    const block = sshConfigBlock(env, 'web', machinePaths('/proj', 'web'), { ...state, ...over });
+    expect(block.split('\n').slice(0, 4)).toEqual([
+      'Host boxfest-proj-web',
+      `  HostName ${host}`,
+      `  Port ${port}`,
+      '  User vagrant',
+    ]);
+    expect(block).toContain('  HostKeyAlias boxfest-proj-web\n');
+  });
+});
