@@ -65,8 +65,11 @@ export interface Provider {
    * started as it is (its disk is gone, its VM half made) is `broken` with the kind that says so.
    */
   inspect(m: MachineContext): Promise<ActualMachine>;
-  /** Makes the box usable by this provider; idempotent and safe to call concurrently. */
-  importBox(box: Box): Promise<void>;
+  /**
+   * Makes the box usable where the machine will run (its server, its storage pool); idempotent,
+   * and done once for the machines of one `up` that share that place (util/shared.ts).
+   */
+  importBox(m: MachineContext, box: Box): Promise<void>;
   /** Makes the machine from the box (QEMU: its copy-on-write disk; VirtualBox: the whole VM), halted. */
   create(m: MachineContext, box: Box): Promise<void>;
   /** Boots it (a running one: its endpoint), forwarding host ports through network/ports.ts. */

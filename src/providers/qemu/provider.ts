@@ -11,6 +11,7 @@ import { boxfestHome } from '../../state/paths.js';
 import { isAlive, readPidFile, waitUntil } from '../../state/process.js';
 import { killIfAsked } from '../../util/fault.js';
 import { shellQuote } from '../../util/quote.js';
+import { shared } from '../../util/shared.js';
 import type { InstantStarter, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
@@ -45,9 +46,9 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     return inspectQemu(m, state, this.runningPid(m));
   }
 
-  async importBox(box: Box): Promise<void> {
+  async importBox(_m: MachineContext, box: Box): Promise<void> {
     // QEMU uses the stored image in place, as a read-only backing file: nothing to copy.
-    await checkBoxImage(box.image);
+    await shared(`qemu-box\0${box.image}\0${box.sha256}`, () => checkBoxImage(box.image));
   }
 
   async create(m: MachineContext, box: Box): Promise<void> {

@@ -83,7 +83,7 @@ export class VirtualboxProvider implements Provider {
     });
   }
 
-  importBox(box: Box): Promise<void> {
+  importBox(_m: MachineContext, box: Box): Promise<void> {
     // Which server a box goes to depends on the machine (`virtualbox.url`), so the medium is opened
     // (once per server, then found again) in create; here only the image is checked.
     if (!existsSync(box.image))

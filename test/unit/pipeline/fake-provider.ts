@@ -56,8 +56,8 @@ export class FakeProvider implements Provider, Suspender {
     return Promise.resolve({ name, state: vm.state, ...(vm.state === 'halted' ? {} : { ssh: FAKE_SSH }) });
   }
 
-  importBox(_box: Box): Promise<void> {
-    this.call('importBox', undefined);
+  importBox(m: MachineContext, _box: Box): Promise<void> {
+    this.call('importBox', m);
     return Promise.resolve();
   }
 
