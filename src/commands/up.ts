@@ -1,8 +1,10 @@
 import { BoxfestError } from '../errors.js';
-import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan } from '../plan/reconcile.js';
+import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan, type UpAction } from '../plan/reconcile.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
-import { upSteps } from '../pipeline/up.js';
+import type { Step } from '../pipeline/step.js';
+import { destroyMachine } from '../pipeline/steps/destroy.js';
+import { provisionPipeline, upPipeline } from '../pipeline/up.js';
 import { registerProject } from '../state/index.js';
 import { askYesNo, canAsk } from './confirm.js';
 import { orphanSpec } from './orphans.js';
@@ -99,6 +101,24 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     failIfAnyFailed(results, o);
     return 0;
   });
+}
+
+/**
+ * The steps `up` runs for a machine's planned action (`none`: asked to provision it anyway). The
+ * one list serves every other action: its steps skip themselves by the machine's state.
+ */
+export function upSteps(
+  action: Exclude<UpAction, 'none'> | 'provision',
+  run: MachineRun,
+): Step<MachineRun>[] {
+  if (action === 'remove') return [destroyMachine];
+  if (action === 'provision') {
+    run.endpoint = run.actual.ssh;
+    return provisionPipeline;
+  }
+  run.reload = action === 'reload';
+  run.recreate = action === 'recreate';
+  return upPipeline;
 }
 
 /** `boxfest reload`: every created machine is rebooted with the Boxfile's settings. */

@@ -1,6 +1,5 @@
 // The `up` pipeline of one machine: a flat list; steps skip themselves when their work is done,
 // so the same list creates, starts, resumes, reloads, recreates, or finishes an interrupted `up`.
-import type { UpAction } from '../plan/reconcile.js';
 import type { Step } from './step.js';
 import type { MachineRun } from './machine-run.js';
 import { resolveBox } from './steps/resolve-box.js';
@@ -20,7 +19,6 @@ import { reidentify } from './steps/reidentify.js';
 import { syncFolders } from './steps/sync-folders.js';
 import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
-import { destroyMachine } from './steps/destroy.js';
 
 export const upPipeline: Step<MachineRun>[] = [
   // The box first: a missing box fails before anything of the old machine is discarded.
@@ -45,21 +43,3 @@ export const upPipeline: Step<MachineRun>[] = [
 
 /** `provision` and `rsync` on a running machine: connect, then do just that part. */
 export const provisionPipeline: Step<MachineRun>[] = [waitSsh, provision];
-
-/**
- * The steps `up` runs for a machine's planned action (`none`: asked to provision it anyway). The
- * one list serves every other action: its steps skip themselves by the machine's state.
- */
-export function upSteps(
-  action: Exclude<UpAction, 'none'> | 'provision',
-  run: MachineRun,
-): Step<MachineRun>[] {
-  if (action === 'remove') return [destroyMachine];
-  if (action === 'provision') {
-    run.endpoint = run.actual.ssh;
-    return provisionPipeline;
-  }
-  run.reload = action === 'reload';
-  run.recreate = action === 'recreate';
-  return upPipeline;
-}

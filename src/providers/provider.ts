@@ -4,6 +4,7 @@
 // up) are separate interfaces in optional.ts.
 import type { Box } from '../boxes/store.js';
 import type { Environment, MachineSpec, ProviderName } from '../config/types.js';
+import type { SshEndpoint } from '../ssh/client.js';
 import type { MachinePaths } from '../state/paths.js';
 
 export type MachineStatus = 'not_created' | 'running' | 'halted' | 'suspended' | 'broken';
@@ -28,11 +29,6 @@ export interface ActualMachine {
   ssh?: SshEndpoint;
   /** Private networks a running machine's NIC lost (their switch died): a reboot reconnects it. */
   cutOff?: string[];
-}
-
-export interface SshEndpoint {
-  host: string;
-  port: number;
 }
 
 /** Everything a provider call needs to know about one machine. */

@@ -6,8 +6,7 @@ import type { Environment } from '../config/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { sshEndpointOf, type MachineState } from '../state/machine-state.js';
 import type { MachinePaths } from '../state/paths.js';
-import type { SshEndpoint } from '../providers/provider.js';
-import type { SshTarget } from './client.js';
+import type { SshEndpoint, SshTarget } from './client.js';
 
 /** Host name for ~/.ssh/config and known_hosts: stable across boots even when the port changes. */
 export function hostAlias(env: Environment, machine: string): string {
