@@ -113,10 +113,6 @@ export class ExitError extends Error {
   }
 }
 
-export function isBoxfestError(e: unknown): e is BoxfestError {
-  return e instanceof BoxfestError;
-}
-
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

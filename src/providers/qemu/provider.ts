@@ -194,58 +194,48 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   }
 
   private async launch(m: MachineContext, box: Box, accel: Accel, incoming = false): Promise<StartResult> {
+    const q = qemuPaths(m.paths.dir);
     const releases: (() => void)[] = [];
     try {
       const nics = await this.launchNics(m, releases);
-      return await this.launchWith(m, box, accel, nics, incoming);
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
+      const { ssh } = await withBootPorts(
+        this.home,
+        {
+          project: m.env.root,
+          machine: m.spec.name,
+          ssh: true,
+          forwards: m.spec.forwardedPorts,
+          successor: { pidFile: q.pid, mark: diskMark(q.disk) },
+          // Something outside boxfest took the SSH port between the choice and the launch.
+          sshTaken: (e, port) =>
+            e instanceof BoxfestError &&
+            new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? ''),
+        },
+        async (ports) => {
+          for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
+          const args = qemuArgs({
+            project: m.env.root,
+            spec: m.spec,
+            paths: q,
+            diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
+            accel,
+            sshPort: ports.ssh,
+            restrictNat: this.restrictNat(m),
+            forwards: ports.forwards,
+            nics,
+            incoming,
+          });
+          writeFileSync(q.cmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
+          await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
+          killIfAsked('qemu-launched');
+          return readPidFile(q.pid);
+        },
+      );
+      return { ssh: { host: '127.0.0.1', port: ssh }, accel };
     } finally {
       for (const release of releases) release();
     }
-  }
-
-  private async launchWith(
-    m: MachineContext,
-    box: Box,
-    accel: Accel,
-    nics: LaunchNic[],
-    incoming: boolean,
-  ): Promise<StartResult> {
-    const q = qemuPaths(m.paths.dir);
-    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
-    const { ssh } = await withBootPorts(
-      this.home,
-      {
-        project: m.env.root,
-        machine: m.spec.name,
-        ssh: true,
-        forwards: m.spec.forwardedPorts,
-        successor: { pidFile: q.pid, mark: diskMark(q.disk) },
-        // Something outside boxfest took the SSH port between the choice and the launch.
-        sshTaken: (e, port) =>
-          e instanceof BoxfestError &&
-          new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? ''),
-      },
-      async (ports) => {
-        for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
-        const args = qemuArgs({
-          project: m.env.root,
-          spec: m.spec,
-          paths: q,
-          diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
-          accel,
-          sshPort: ports.ssh,
-          restrictNat: this.restrictNat(m),
-          forwards: ports.forwards,
-          nics,
-          incoming,
-        });
-        writeFileSync(q.cmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
-        await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
-        killIfAsked('qemu-launched');
-        return readPidFile(q.pid);
-      },
-    );
-    return { ssh: { host: '127.0.0.1', port: ssh }, accel };
   }
 
   async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {

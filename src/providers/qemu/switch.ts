@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoxfestError } from '../../errors.js';
 import { machinePaths, projectPaths } from '../../state/paths.js';
-import { cmdlineOf, isAlive, readPidFile, startTicksOf, waitUntil } from '../../state/process.js';
+import { cmdlineOf, isAlive, pidFileProcess, startTicksOf, waitUntil } from '../../state/process.js';
 import { runTool, VDE_SWITCH } from './exec.js';
 import { qemuPaths, switchPaths, type SwitchPaths } from './paths.js';
 
@@ -17,11 +17,7 @@ export const optValue = (s: string) => s.replaceAll(',', ',,');
 /** The `-netdev vde` value that connects a NIC to this switch. */
 export const vdeNetdev = (id: string, ctl: string) => `vde,id=${id},sock=${optValue(ctl)}`;
 
-function switchPid(p: SwitchPaths): number | undefined {
-  const pid = readPidFile(p.pid);
-  if (pid === undefined || !isAlive(pid)) return undefined;
-  return cmdlineOf(pid)?.includes(p.ctl) === true ? pid : undefined;
-}
+const switchPid = (p: SwitchPaths) => pidFileProcess(p.pid, p.ctl);
 
 // Machines of one `up` share a switch: the first start is awaited by the others.
 const starting = new Map<string, Promise<string>>();
@@ -104,10 +100,9 @@ function switchUsers(root: string, ctl: string): string[] {
   const dir = projectPaths(root).machines;
   if (!existsSync(dir)) return [];
   const plug = `sock=${optValue(ctl)}`;
-  return readdirSync(dir).filter((m) => {
-    const pid = readPidFile(qemuPaths(machinePaths(root, m).dir).pid);
-    return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(plug)) === true;
-  });
+  return readdirSync(dir).filter(
+    (m) => pidFileProcess(qemuPaths(machinePaths(root, m).dir).pid, plug) !== undefined,
+  );
 }
 
 /** Stops the switch of each network that no running machine uses any more. */

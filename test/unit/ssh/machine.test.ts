@@ -4,19 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sshConfigBlock } from '../../../src/ssh/machine.js';
 import type { MachineState } from '../../../src/state/machine-state.js';
 import { machinePaths } from '../../../src/state/paths.js';
-import { environment, spec } from '../helpers.js';
-
-const state: MachineState = {
-  provider: 'qemu',
-  project: '/proj',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  box: { name: 'tiny', version: '0', image: '/b' },
-  applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' },
-  sshUser: 'vagrant',
-  keyReplaced: true,
-  converged: true,
-  provisioned: [],
-};
+import { environment, machineState, spec } from '../helpers.js';
 
 describe('sshConfigBlock', () => {
   it.each<[string, Partial<MachineState>, string, string]>([
@@ -25,7 +13,12 @@ describe('sshConfigBlock', () => {
     ['no boot yet', {}, '127.0.0.1', '22'],
   ])('%s', (_title, over, host, port) => {
     const env = environment([spec('web')]);
-    const block = sshConfigBlock(env, 'web', machinePaths('/proj', 'web'), { ...state, ...over });
+    const block = sshConfigBlock(
+      env,
+      'web',
+      machinePaths('/proj', 'web'),
+      machineState({ sshUser: 'vagrant', ...over }),
+    );
     expect(block.split('\n').slice(0, 4)).toEqual([
       'Host boxfest-proj-web',
       `  HostName ${host}`,
