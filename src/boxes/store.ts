@@ -26,7 +26,7 @@ import type { DiskInterface, ProviderName } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../state/atomic.js';
 import { readMachineState } from '../state/machine-state.js';
-import { boxNameOfDir, boxPaths, boxRoot, homePaths } from '../state/paths.js';
+import { boxNameOfDir, boxPaths, boxRoot, homePaths, machinePaths } from '../state/paths.js';
 import { withWaitingLock } from '../state/wait-lock.js';
 import { boxNameProblem, boxVersionProblem, checkBoxName, checkBoxVersion } from './name.js';
 import { compareVersions, newestVersion, parseConstraint, type Requirement } from './version.js';
@@ -83,8 +83,8 @@ export interface Box extends BoxMetadata {
 /** Boxes without a version (a plain image or .box file) are stored as version `0`, as Vagrant does. */
 export const DEFAULT_BOX_VERSION = '0';
 
-/** Stored kinds a provider can run, preferred first (QEMU converts a VirtualBox image once). */
-export const USABLE_KINDS: Record<ProviderName, readonly StoreProvider[]> = {
+/** Stored kinds a provider of a box format can run, preferred first (QEMU converts a VMDK once). */
+export const USABLE_KINDS: Record<StoreProvider, readonly StoreProvider[]> = {
   qemu: ['qemu', 'virtualbox'],
   virtualbox: ['virtualbox', 'qemu'],
 };
@@ -183,7 +183,8 @@ export interface BoxRequest {
   name: string;
   /** `box_version`, Vagrant's constraint syntax; unset: the newest. */
   constraint?: string | undefined;
-  provider: ProviderName;
+  /** The kind of box the machine's provider runs first (Provider.boxFormat). */
+  provider: StoreProvider;
 }
 
 export function requirementsOf(constraint: string | undefined): Requirement[] {
@@ -294,52 +295,42 @@ export function recordBoxUser(home: string, box: Box, user: Omit<BoxUser, 'image
   );
 }
 
-/** Forgets a machine's use of an image (its disk is gone). Old records were named by the disk. */
-export function forgetBoxUser(
-  home: string,
-  ref: { name: string; version: string; image: string },
-  user: { project: string; machine: string; disk: string },
-): void {
-  const dir = usersDirOf(home, ref);
-  if (dir === undefined) return;
-  rmSync(join(dir, `${hash32(`${user.project}\0${user.machine}`)}.json`), { force: true });
-  rmSync(join(dir, hash32(user.disk)), { force: true });
-}
-
 /**
- * Forgets a machine everywhere in the store (destroy): its state, which names the box, may be gone
- * already (VirtualBox keeps a VM whose launch failed, with no local state).
+ * Forgets a machine everywhere in the store (destroy, discard): its state, which names the box,
+ * may be gone already. Records of earlier layouts were named by the machine's overlay or state path.
  */
-export function forgetMachine(home: string, user: { project: string; machine: string; disk: string }): void {
+export function forgetMachine(home: string, project: string, machine: string): void {
+  const m = machinePaths(project, machine);
+  const names = [
+    `${hash32(`${project}\0${machine}`)}.json`,
+    hash32(join(m.dir, 'disk.qcow2')),
+    hash32(m.state),
+  ];
   for (const name of boxNames(home))
     for (const version of boxVersions(home, name))
       for (const k of STORE_PROVIDERS) {
         const dir = boxPaths(home, name, version, k).users;
-        if (!existsSync(dir)) continue;
-        rmSync(join(dir, `${hash32(`${user.project}\0${user.machine}`)}.json`), { force: true });
-        rmSync(join(dir, hash32(user.disk)), { force: true });
+        if (existsSync(dir)) for (const f of names) rmSync(join(dir, f), { force: true });
       }
 }
 
-/** Is this record's machine still backed by its image? Anything unreadable counts as yes. */
+/**
+ * Is this record's machine still made from its image? Its state says so (a machine recreated
+ * from another image no longer is); without a state, a record of an earlier layout (an overlay
+ * or state path) holds while that path exists, and one of a hypervisor that keeps a machine
+ * whose start failed holds until destroy forgets it or its project is gone. Anything unreadable
+ * counts as yes.
+ */
 function stillUses(u: BoxUser): boolean {
-  if (u.provider !== 'qemu' && u.project !== '') {
-    // The machine's disk is on the hypervisor (VirtualBox keeps a VM whose launch failed, with
-    // no local state): the record holds until destroy forgets it or the project is gone.
+  if (u.project !== '') {
     if (!existsSync(u.project)) return false;
     try {
       const state = readMachineState(u.project, u.machine);
-      return state === undefined || state.box.image === u.image;
+      if (state !== undefined) return state.box.image === u.image;
     } catch {
       return true;
     }
-  }
-  if (u.project !== '') {
-    try {
-      if (readMachineState(u.project, u.machine)?.box.image === u.image) return true;
-    } catch {
-      return true;
-    }
+    return u.provider !== 'qemu';
   }
   return u.disk !== '' && existsSync(u.disk);
 }

@@ -22,11 +22,12 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { hostileMember } from '../boxes/archive.js';
 import { formatBytes } from '../boxes/progress.js';
 import { BoxfestError } from '../errors.js';
-import { flattenCompressed, imageInfo } from '../providers/qemu/image.js';
+import { packagerOf } from '../providers/optional.js';
+import { imageInfo } from '../providers/qemu/image.js';
 import { readMachineState } from '../state/machine-state.js';
 import { machinePaths } from '../state/paths.js';
 import type { CommandOptions } from './output.js';
-import { observe, openProject, withLock } from './project.js';
+import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
 
 export interface PackageOptions extends CommandOptions {
   output: string;
@@ -64,14 +65,7 @@ export function vagrantfileFor(sshUser: string, include: boolean): string {
 export async function packageMachine(cwd: string, machine: string, o: PackageOptions): Promise<number> {
   const { env, selected } = openProject(cwd, [machine]);
   const spec = selected[0]!;
-  if (spec.provider !== 'qemu')
-    throw new BoxfestError(
-      'PACKAGE_PROVIDER',
-      `package works on QEMU machines; ${machine} runs on ${spec.provider}`,
-      {
-        hint: 'package a QEMU machine',
-      },
-    );
+  const provider = packagerOf(providerOf(spec));
   const output = resolve(cwd, o.output);
   if (existsSync(output))
     throw new BoxfestError('PACKAGE_EXISTS', `${output} already exists`, {
@@ -115,7 +109,7 @@ export async function packageMachine(cwd: string, machine: string, o: PackageOpt
     try {
       o.note(`${machine}: folding its disk and box into one compressed image`);
       const img = join(tmp, 'box.img');
-      await flattenCompressed(paths.disk, img);
+      await provider.packageDisk(contextOf(env, spec), img);
       const info = await imageInfo(img);
       const gib = Math.ceil(info.virtualSize / 2 ** 30);
       writeFileSync(

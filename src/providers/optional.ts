@@ -21,13 +21,19 @@ export interface SnapshotInfo {
 
 /**
  * Named snapshots of a machine's disk. `save` and `delete` work on a running or halted machine;
- * `restore` needs a halted one (the command halts it first and boots it again after).
+ * `restore` needs a halted one (the command halts it first and boots it again after). The command
+ * has checked the name against `listSnapshots` before any of them is called.
  */
 export interface Snapshotter {
   saveSnapshot(m: MachineContext, name: string): Promise<void>;
   restoreSnapshot(m: MachineContext, name: string): Promise<void>;
   listSnapshots(m: MachineContext): Promise<SnapshotInfo[]>;
   deleteSnapshot(m: MachineContext, name: string): Promise<void>;
+}
+
+/** The machine's disk with its box folded in, as one standalone compressed qcow2 (`package`). */
+export interface Packager {
+  packageDisk(m: MachineContext, dest: string): Promise<void>;
 }
 
 function cannot(p: Provider, what: string): BoxfestError {
@@ -78,4 +84,10 @@ export function instantStarterOf(p: Provider): (Provider & InstantStarter) | und
   return typeof (p as Partial<InstantStarter>).prepareInstant === 'function'
     ? (p as Provider & InstantStarter)
     : undefined;
+}
+
+export function packagerOf(p: Provider): Provider & Packager {
+  if (typeof (p as Partial<Packager>).packageDisk !== 'function')
+    throw cannot(p, 'package machines as boxes');
+  return p as Provider & Packager;
 }

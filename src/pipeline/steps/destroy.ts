@@ -9,16 +9,14 @@ export interface DestroyCtx extends MachineContext {
   home: string;
 }
 
-/** Ends the VM and deletes its disk and state; never the box. */
+/** Ends the VM and deletes what the provider made for it, and its state; never the box. */
 export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
   run: async (c) => {
     await c.provider.destroy(c);
     await withStoreLock(c.home, `forget machine ${c.spec.name}`, () =>
-      Promise.resolve(
-        forgetMachine(c.home, { project: c.env.root, machine: c.spec.name, disk: c.paths.disk }),
-      ),
+      Promise.resolve(forgetMachine(c.home, c.env.root, c.spec.name)),
     );
     releaseAddresses(c.env.root, c.spec.name);
     removeMachineDir(c.env.root, c.spec.name);

@@ -4,8 +4,9 @@ import type { MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
 /**
- * Clears a machine that cannot be started (its disk is gone) or that `up --recreate` replaces
- * (a new box): its process, disk and state go, then the steps after it create it anew.
+ * Clears a machine that cannot be started (its disk is gone, its VM half made) or that `up
+ * --recreate` replaces (a new box): what the provider made and its state go, then the steps after
+ * it create it anew.
  */
 export const discard: Step<MachineRun> = {
   name: 'discard',
@@ -18,9 +19,7 @@ export const discard: Step<MachineRun> = {
   run: async (ctx, out) => {
     await ctx.provider.destroy(ctx);
     await withStoreLock(ctx.home, `forget machine ${ctx.spec.name}`, () =>
-      Promise.resolve(
-        forgetMachine(ctx.home, { project: ctx.env.root, machine: ctx.spec.name, disk: ctx.paths.disk }),
-      ),
+      Promise.resolve(forgetMachine(ctx.home, ctx.env.root, ctx.spec.name)),
     );
     removeMachineDir(ctx.env.root, ctx.spec.name);
     ctx.actual = { name: ctx.spec.name, state: 'not_created' };

@@ -27,11 +27,11 @@ export const resolveBox: Step<MachineRun> = {
     const own = state !== undefined && !discarded ? boxOfImage(ctx.home, state.box) : undefined;
     let box: Box | undefined = own;
     if (box === undefined) {
-      const req = { name: ctx.spec.box, constraint: ctx.spec.boxVersion, provider: ctx.spec.provider };
+      const req = { name: ctx.spec.box, constraint: ctx.spec.boxVersion, provider: ctx.provider.boxFormat };
       if (pickBox(ctx.home, req) === undefined && ctx.spec.boxUrl !== undefined) await addFromUrl(ctx, out);
       box = requireBox(ctx.home, req);
     }
-    if (ctx.spec.provider === 'qemu' && box.provider !== 'qemu') {
+    if (ctx.provider.boxFormat === 'qemu' && box.provider !== 'qemu') {
       out.title(`box ${box.name} ${box.version}: converting its VMDK to qcow2 (once)`);
       box = await qemuEntryOf(ctx.home, box);
     }
