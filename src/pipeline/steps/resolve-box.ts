@@ -46,7 +46,8 @@ function addFromUrl(ctx: MachineRun, out: StepOutput): Promise<void> {
   let p = adding.get(key);
   if (p === undefined) {
     p = (async () => {
-      const progress = createProgress('none');
+      // The download's progress shows in the step's title (a line every few seconds).
+      const progress = createProgress('plain', (l) => out.title(`box ${ctx.spec.box}: ${l.trim()}`));
       out.title(`box ${ctx.spec.box}: adding it from ${url}`);
       try {
         await addBox(ctx.home, {
