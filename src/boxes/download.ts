@@ -286,7 +286,8 @@ async function fetchInto(
     for await (const chunk of createReadStream(paths.partial, { end: offset - 1, highWaterMark: 1 << 20 }))
       hashes.update(chunk as Buffer);
   }
-  const out = createWriteStream(paths.partial, { flags: offset > 0 ? 'a' : 'w' });
+  // A deep write buffer: the disk writes while the next chunks arrive and are hashed.
+  const out = createWriteStream(paths.partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 8 << 20 });
   let bytes = offset;
   progress.start('download', total, offset);
   try {
