@@ -1,7 +1,7 @@
 // boxfest on a real vboxwebsrv 7.2: what `up`, `status` and `destroy` leave on the server, read back
 // through SOAP. There is no kernel driver here, so launching fails: that failure is part of the spec.
 import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256, TestProject } from '../harness.js';
 import type { Environment } from '../../../src/config/types.js';
@@ -131,7 +131,8 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     ]);
     // The failed launch gave its reservations back.
     expect(portHolders(p.home).filter((h) => h.project === p.root)).toEqual([]);
-    expect(readdirSync(join(p.home, 'boxes/tiny/0/virtualbox/users'))).toHaveLength(1);
+    // Recorded beside the image it is made from (the box's qcow2 entry).
+    expect(readdirSync(join(dirname(p.storedImage()), 'users'))).toHaveLength(1);
     const r = await p.run(['box', 'remove', 'tiny']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('[BOX_IN_USE]');
