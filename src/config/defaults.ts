@@ -114,6 +114,7 @@ function machineSpec(
     },
     syncedFolders: list<NonNullable<WrittenMachine['synced_folders']>[number]>('synced_folders').map(
       (f): SyncedFolder => ({
+        type: f.type ?? 'rsync',
         src: resolve(root, f.src ?? ''),
         dest: f.dest ?? '',
         exclude: [...(f.exclude ?? [])],

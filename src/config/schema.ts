@@ -157,7 +157,12 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
     }
     case 'false schema': {
       const key = String(last);
-      return issue(at, 'key', lookup(NOT_HERE, key) ?? `\`${key}\` is not allowed here`, 'remove it');
+      return issue(
+        at,
+        'key',
+        notHere(key, at, load.written) ?? `\`${key}\` is not allowed here`,
+        'remove it',
+      );
     }
     case 'required': {
       const key = String(params.missingProperty);
@@ -228,6 +233,23 @@ const NOT_HERE: Record<string, string> = {
   dhcp: "`dhcp` applies to private networks only (a bridged network uses the LAN's DHCP)",
   interface: '`interface` applies to bridged networks only',
 };
+// Keys of rsync folders that a live shared folder (virtiofs, 9p) has no use for.
+const RSYNC_ONLY = ['exclude', 'delete', 'args', 'auto'];
+function notHere(key: string, at: KeyPath, written: unknown): string | undefined {
+  if (at.includes('synced_folders') && RSYNC_ONLY.includes(key)) {
+    const type = writtenValue(written, [...at.slice(0, -1), 'type']);
+    return `\`${key}\` applies to rsync folders only, not \`type: ${String(type)}\``;
+  }
+  return lookup(NOT_HERE, key);
+}
+
+function writtenValue(data: unknown, path: KeyPath): unknown {
+  let v = data;
+  for (const seg of path)
+    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[seg] : undefined;
+  return v;
+}
+
 const UNIT_HINTS: Record<string, string> = {
   memory: 'memory is a number of MiB, e.g. `memory: 2048`, or a size such as `2GiB`',
   disk_size: 'disk_size is a number of MiB, e.g. `disk_size: 20480`, or a size such as `20GiB`',

@@ -16,7 +16,12 @@ export interface WrittenSsh {
   private_key?: string;
 }
 
+/** How a synced folder reaches the guest: copied by rsync, or shared live (QEMU: virtiofs, virtio-9p). */
+export type SyncedFolderType = 'rsync' | 'virtiofs' | '9p';
+export const SYNCED_FOLDER_TYPES: readonly SyncedFolderType[] = ['rsync', 'virtiofs', '9p'];
+
 export interface WrittenSyncedFolder {
+  type?: SyncedFolderType;
   src?: string;
   dest?: string;
   exclude?: string[];
@@ -131,6 +136,8 @@ export interface WrittenBoxfile {
 }
 
 export interface SyncedFolder {
+  /** `rsync` (copied at every `up`; the default), or shared live both ways: `virtiofs`, `9p`. */
+  type: SyncedFolderType;
   /** Absolute host path. */
   src: string;
   /** Absolute guest path. */
@@ -139,7 +146,10 @@ export interface SyncedFolder {
   exclude: string[];
   /** Delete guest files that are gone on the host (rsync --delete). Default true, as Vagrant. */
   delete: boolean;
-  /** `user` or `user:group` that owns the synced files in the guest; unset = the SSH user. */
+  /**
+   * `user` or `user:group` that owns the synced files in the guest; unset = the SSH user (rsync,
+   * 9p). virtiofs cannot map owners (a rule refuses `chown` there): the guest sees the host's.
+   */
   chown?: string;
   /** Extra rsync arguments, appended after boxfest's. */
   args: string[];

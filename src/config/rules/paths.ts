@@ -16,6 +16,13 @@ export const syncedFolders: Rule = ({ env, written, fs, listOrigin, add }) => {
           `did you mean \`${posix.join('/', folder.dest)}\`?`,
         );
       }
+      if (folder.type === 'virtiofs' && folder.chown !== undefined)
+        add(
+          [...path, 'chown'],
+          'key',
+          'virtiofs cannot set an owner: the guest sees the owners the files have on the host',
+          'use `type: 9p` (owners kept in xattrs, the host files keep theirs) or `rsync`, or remove `chown`',
+        );
       if (!folder.disabled && !fs.exists(folder.src)) {
         const src = writtenAt<string>(written, [...path, 'src']) ?? folder.src;
         add(

@@ -27,6 +27,7 @@ import { withBootPorts } from '../../network/ports.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
 import { isAlive, readPidFile, sleep, waitUntil } from '../../state/process.js';
 import { withWaitingLock } from '../../state/wait-lock.js';
+import { liveShares } from '../../sync/shares.js';
 import type { Accel } from './accel.js';
 import { macFor, qemuArgs, type LaunchFiles, type LaunchNic } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
@@ -94,6 +95,9 @@ export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
   const disk = spec.qemu.diskInterface ?? box.diskInterface;
   if (disk !== 'virtio')
     return `its disk is attached as ${disk}, which QEMU cannot save (set \`qemu.disk_interface: virtio\`, or add the box with \`--disk-interface virtio\`)`;
+  const live = [...new Set(liveShares(spec).map((s) => s.type))];
+  if (live.length > 0)
+    return `its ${live.join(' and ')} shared folders need devices the saved state does not have (QEMU 7.2 cannot migrate vhost-user-fs)`;
   return undefined;
 }
 

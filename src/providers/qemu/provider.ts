@@ -15,7 +15,8 @@ import { shared } from '../../util/shared.js';
 import type { InstantStarter, Packager, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
-import { qemuArgs, type LaunchNic } from './args.js';
+import { liveShares } from '../../sync/shares.js';
+import { qemuArgs, type LaunchNic, type LaunchShare } from './args.js';
 import { bridgeHelper, checkBridge } from './bridge.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay, flattenCompressed } from './image.js';
@@ -25,6 +26,7 @@ import { instantStatePaths, qemuPaths } from './paths.js';
 import { qmpExecute } from './qmp.js';
 import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
 import { resumeQemu, suspendQemu } from './suspend.js';
+import { startVirtiofsds, stopVirtiofsds } from './virtiofs.js';
 import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
 
 export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter, Packager {
@@ -170,6 +172,18 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     }
     const q = qemuPaths(m.paths.dir);
     for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
+    await stopVirtiofsds(m.paths.dir);
+  }
+
+  /** Live shares' devices; the virtiofsd of each virtiofs share is started here, before QEMU. */
+  private async launchShares(m: MachineContext): Promise<LaunchShare[]> {
+    const shares = liveShares(m.spec);
+    await startVirtiofsds(m.paths.dir, m.spec.name, shares, this.processEnv);
+    return shares.map((s) =>
+      s.type === 'virtiofs'
+        ? { type: s.type, tag: s.tag, socket: qemuPaths(m.paths.dir).virtiofsd(s.index).socket }
+        : { type: s.type, tag: s.tag, src: s.src },
+    );
   }
 
   /**
@@ -198,6 +212,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const releases: (() => void)[] = [];
     try {
       const nics = await this.launchNics(m, releases);
+      const shares = await this.launchShares(m);
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
       const { ssh } = await withBootPorts(
         this.home,
@@ -225,6 +240,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
             forwards: ports.forwards,
             nics,
             incoming,
+            shares,
           });
           writeFileSync(q.cmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
           await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
@@ -233,6 +249,10 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
         },
       );
       return { ssh: { host: '127.0.0.1', port: ssh }, accel };
+    } catch (e) {
+      // QEMU did not come up: its virtiofsds would wait for it forever.
+      if (this.runningPid(m) === undefined) await stopVirtiofsds(m.paths.dir);
+      throw e;
     } finally {
       for (const release of releases) release();
     }
@@ -268,6 +288,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     const q = qemuPaths(m.paths.dir);
     for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
+    await stopVirtiofsds(m.paths.dir);
     if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
     // The last machine off a private network takes its switch down with it.

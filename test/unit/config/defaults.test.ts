@@ -116,7 +116,7 @@ describe('fillDefaults', () => {
       ),
       fakeFs('/proj', '/proj/app', '/data'),
     );
-    const folder = { exclude: [], delete: true, args: [], auto: true, disabled: false };
+    const folder = { type: 'rsync', exclude: [], delete: true, args: [], auto: true, disabled: false };
     expect(web(env).syncedFolders).toEqual([
       { src: '/proj', dest: '/vagrant', ...folder },
       { src: '/proj/app', dest: '/srv/app', ...folder },

@@ -21,7 +21,7 @@ import type {
   WrittenSyncedFolder,
   WrittenVirtualbox,
 } from '../../../src/config/types.js';
-import { PROVIDER_NAMES } from '../../../src/config/types.js';
+import { PROVIDER_NAMES, SYNCED_FOLDER_TYPES } from '../../../src/config/types.js';
 import { SIZE_PATTERN } from '../../../src/config/units.js';
 
 type Schema = { [key: string]: unknown; properties?: Record<string, Schema> };
@@ -79,6 +79,7 @@ const keys = {
   } satisfies Record<keyof WrittenForwardedPort, true>,
   WrittenSsh: { user: true, port: true, private_key: true } satisfies Record<keyof WrittenSsh, true>,
   WrittenSyncedFolder: {
+    type: true,
     src: true,
     dest: true,
     exclude: true,
@@ -142,6 +143,7 @@ describe('schema and types agree', () => {
     expect(prop('forwardedPort', 'protocol')?.enum).toEqual(['tcp', 'udp'] satisfies PortProtocol[]);
     expect(prop('qemu', 'accel')?.enum).toEqual(['auto', 'kvm', 'tcg'] satisfies QemuAccel[]);
     expect(prop('qemu', 'disk_interface')?.enum).toEqual(['virtio', 'nvme'] satisfies DiskInterface[]);
+    expect(prop('syncedFolder', 'type')?.enum).toEqual([...SYNCED_FOLDER_TYPES]);
   });
 
   it('uses the size pattern units.ts parses', () => {

@@ -23,6 +23,17 @@ const box = (over: Partial<Box> = {}): Box => ({
   ...over,
 });
 
+const share = (type: 'virtiofs' | '9p', disabled = false) => ({
+  type,
+  src: '/proj/app',
+  dest: '/app',
+  exclude: [],
+  delete: true,
+  args: [],
+  auto: true,
+  disabled,
+});
+
 describe('cannotRestore', () => {
   it.each([
     ['virtio box, no override', box(), spec('web'), undefined],
@@ -41,6 +52,13 @@ describe('cannotRestore', () => {
       }),
       undefined,
     ],
+    [
+      'a virtiofs shared folder',
+      box(),
+      spec('web', { syncedFolders: [share('virtiofs')] }),
+      /its virtiofs shared folders need devices the saved state does not have/,
+    ],
+    ['a disabled 9p folder', box(), spec('web', { syncedFolders: [share('9p', true)] }), undefined],
   ])('%s', (_, b, s, want) => {
     const why = cannotRestore(s, b);
     if (want === undefined) expect(why).toBeUndefined();
