@@ -4,6 +4,7 @@ import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '..
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
 import type { Step } from '../pipeline/step.js';
 import { destroyMachine } from '../pipeline/steps/destroy.js';
+import { withTriggers } from '../pipeline/steps/triggers.js';
 import { provisionPipeline, upPipeline } from '../pipeline/up.js';
 import { registerProject } from '../state/index.js';
 import { askYesNo, canAsk } from './confirm.js';
@@ -64,7 +65,13 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       const actual = observed.get(m.machine)!.actual;
       const run = newMachineRun(env, spec, providerOf(spec), home, actual, o.provision);
       const steps = upSteps(m.action === 'none' ? 'provision' : m.action, run);
-      jobs.push({ machine: m.machine, steps, ctx: run });
+      // Triggers fire on the command as typed (`up --reload` fires `up`), not on a prune's removal.
+      const event = o.reloadAll === true ? 'reload' : 'up';
+      jobs.push({
+        machine: m.machine,
+        steps: m.action === 'remove' ? steps : withTriggers(env, spec, event, steps),
+        ctx: run,
+      });
     }
     // Before any VM starts: colliding fixed ports fail the whole command; addresses are
     // allocated in Boxfile order, so the same Boxfile always gives the same ones.

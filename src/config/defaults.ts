@@ -16,11 +16,13 @@ import type {
   Network,
   Provisioner,
   SyncedFolder,
+  Trigger,
   WrittenBoxfile,
   WrittenMachine,
   WrittenNetwork,
   WrittenProfile,
   WrittenProvisioner,
+  WrittenTrigger,
 } from './types.js';
 import { sizeMiB } from './units.js';
 
@@ -97,7 +99,7 @@ function machineSpec(
   const diskSize = sizeMiB(m.disk_size ?? p.disk_size ?? d.disk_size);
   const q = { ...d.qemu, ...m.qemu };
   const vb = { ...top.virtualbox, ...d.virtualbox, ...m.virtualbox };
-  const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision'): T[] =>
+  const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision' | 'triggers'): T[] =>
     [...(d[k] ?? []), ...(m[k] ?? [])] as T[];
   return {
     name,
@@ -126,6 +128,7 @@ function machineSpec(
       }),
     ),
     provision: list<WrittenProvisioner>('provision').map((w, i) => provisioner(w, i, root)),
+    triggers: list<WrittenTrigger>('triggers').map(trigger),
     ...(boxVersion === undefined ? {} : { boxVersion }),
     // A path is the Boxfile's, like every other host path in it.
     ...(boxUrl === undefined
@@ -179,6 +182,16 @@ function withInterpolatedSecrets(m: MachineSpec, interpolated: readonly string[]
     return extra.length === 0 ? p : { ...p, secrets: [...p.secrets, ...extra] };
   });
   return { ...m, provision };
+}
+
+function trigger(w: WrittenTrigger, i: number): Trigger {
+  return {
+    name: w.name ?? `trigger-${i + 1}`,
+    on: w.on === undefined ? [] : [w.on].flat(),
+    when: w.when ?? 'before',
+    action: w.run !== undefined ? { run: [...w.run] } : { runRemote: w.run_remote ?? '' },
+    onError: w.on_error ?? 'halt',
+  };
 }
 
 function provisioner(w: WrittenProvisioner, i: number, root: string): Provisioner {

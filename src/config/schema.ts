@@ -147,7 +147,7 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
         at,
         'value',
         `sets ${listKeys(set, 'and')}; use only one of them`,
-        'split it into one provisioner each',
+        at.includes('triggers') ? 'split it into one trigger each' : 'split it into one provisioner each',
       );
     }
     case 'dependentRequired': {
@@ -219,6 +219,7 @@ const REQUIRED_HINTS: Record<string, string> = {
   interface: 'a bridged network needs the host `interface` to bridge, e.g. `interface: eth0`',
 };
 const ANY_OF_HINTS: Record<string, string> = {
+  run: 'a trigger is `run: [PROGRAM, ARGS...]` (on the host) or `run_remote: SCRIPT` (in the guest)',
   shell: 'a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`',
 };
 const DEPENDENT_HINTS: Record<string, string> = {
@@ -264,6 +265,7 @@ const PATTERN_HINTS: Record<string, string> = {
   'IPv4 address': 'write four numbers from 0 to 255, e.g. `192.168.56.10`',
   'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
   owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
+  'trigger event': 'one of: up, halt, destroy, provision, reload (or a list of them)',
 };
 
 function requiredKeys(branches: unknown): string[] {

@@ -49,6 +49,20 @@ export interface WrittenProvisioner {
   dest?: string;
 }
 
+export type TriggerEvent = 'up' | 'halt' | 'destroy' | 'provision' | 'reload';
+export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['up', 'halt', 'destroy', 'provision', 'reload'];
+export type TriggerWhen = 'before' | 'after';
+export type TriggerOnError = 'halt' | 'continue';
+
+export interface WrittenTrigger {
+  name?: string;
+  on?: TriggerEvent | TriggerEvent[];
+  when?: TriggerWhen;
+  run?: string[];
+  run_remote?: string;
+  on_error?: TriggerOnError;
+}
+
 /** A size: a number of MiB, or a string with a binary unit (`512MiB`, `2GiB`, `1.5GiB`). */
 export type WrittenSize = number | string;
 
@@ -100,6 +114,7 @@ export interface WrittenMachine {
   forwarded_ports?: WrittenForwardedPort[];
   synced_folders?: WrittenSyncedFolder[];
   provision?: WrittenProvisioner[];
+  triggers?: WrittenTrigger[];
   ssh?: WrittenSsh;
   boot_timeout?: number;
   autostart?: boolean;
@@ -187,6 +202,18 @@ export interface FileProvisioner extends ProvisionerBase {
 
 export type Provisioner = ShellProvisioner | FileProvisioner;
 
+/** A host command or guest script run before or after a command acts on a machine (Vagrant's triggers). */
+export interface Trigger {
+  /** `name` from the file, or `trigger-N` (1-based position in the machine's merged list). */
+  name: string;
+  on: TriggerEvent[];
+  when: TriggerWhen;
+  /** `run`: an argv on the host (no shell); `runRemote`: a script run in the guest as root. */
+  action: { run: string[] } | { runRemote: string };
+  /** A failing trigger stops that machine's action (`halt`, the default) or is reported and skipped. */
+  onError: TriggerOnError;
+}
+
 export interface MachineSpec {
   name: string;
   provider: ProviderName;
@@ -201,6 +228,8 @@ export interface MachineSpec {
   ssh: { user?: string; privateKey?: string };
   syncedFolders: SyncedFolder[];
   provision: Provisioner[];
+  /** Triggers of every event, defaults' first. */
+  triggers: Trigger[];
   /** Box version constraint (`box_version`, Vagrant's syntax); unset = the newest in the store. */
   boxVersion?: string;
   /** Where `up` adds the box from when missing (`box_url`): an http(s) URL or an absolute path. */

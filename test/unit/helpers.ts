@@ -21,6 +21,7 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     ssh: {},
     syncedFolders: [],
     provision: [],
+    triggers: [],
     networks: [],
     forwardedPorts: [],
     sshGuestPort: 22,

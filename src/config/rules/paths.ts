@@ -86,3 +86,18 @@ export const privateKeys: Rule = ({ env, written, fs, add }) => {
     );
   }
 };
+
+/** A `run_remote` trigger needs a running guest: never after halt or destroy. */
+export const triggers: Rule = ({ env, listOrigin, add }) => {
+  for (const m of env.machines)
+    for (const [i, t] of m.triggers.entries()) {
+      const gone = t.on.filter((e) => e === 'halt' || e === 'destroy');
+      if ('runRemote' in t.action && t.when === 'after' && gone.length > 0)
+        add(
+          [...listOrigin(m, 'triggers', i), 'run_remote'],
+          'key',
+          `the machine is not running after ${gone.join(' or ')}: \`run_remote\` cannot run then`,
+          'use `when: before`, or `run` (a host command)',
+        );
+    }
+};

@@ -26,6 +26,7 @@ describe('fillDefaults', () => {
         ssh: {},
         syncedFolders: [],
         provision: [],
+        triggers: [],
         networks: [],
         forwardedPorts: [],
         sshGuestPort: 22,

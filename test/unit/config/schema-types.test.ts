@@ -9,6 +9,8 @@ import type {
   NetworkType,
   PortProtocol,
   QemuAccel,
+  TriggerOnError,
+  TriggerWhen,
   WrittenBoxfile,
   WrittenForwardedPort,
   WrittenMachine,
@@ -19,9 +21,10 @@ import type {
   WrittenQemu,
   WrittenSsh,
   WrittenSyncedFolder,
+  WrittenTrigger,
   WrittenVirtualbox,
 } from '../../../src/config/types.js';
-import { PROVIDER_NAMES, SYNCED_FOLDER_TYPES } from '../../../src/config/types.js';
+import { PROVIDER_NAMES, SYNCED_FOLDER_TYPES, TRIGGER_EVENTS } from '../../../src/config/types.js';
 import { SIZE_PATTERN } from '../../../src/config/units.js';
 
 type Schema = { [key: string]: unknown; properties?: Record<string, Schema> };
@@ -53,6 +56,7 @@ const keys = {
     forwarded_ports: true,
     synced_folders: true,
     provision: true,
+    triggers: true,
     ssh: true,
     boot_timeout: true,
     autostart: true,
@@ -100,6 +104,14 @@ const keys = {
     file: true,
     dest: true,
   } satisfies Record<keyof WrittenProvisioner, true>,
+  WrittenTrigger: {
+    name: true,
+    on: true,
+    when: true,
+    run: true,
+    run_remote: true,
+    on_error: true,
+  } satisfies Record<keyof WrittenTrigger, true>,
   WrittenQemu: {
     accel: true,
     restrict_network: true,
@@ -126,6 +138,7 @@ describe('schema and types agree', () => {
     ['WrittenSsh', defs.ssh],
     ['WrittenSyncedFolder', defs.syncedFolder],
     ['WrittenProvisioner', defs.provisioner],
+    ['WrittenTrigger', defs.trigger],
     ['WrittenQemu', defs.qemu],
     ['WrittenVirtualbox', defs.virtualbox],
   ])('%s', (name, sub) => {
@@ -144,6 +157,9 @@ describe('schema and types agree', () => {
     expect(prop('qemu', 'accel')?.enum).toEqual(['auto', 'kvm', 'tcg'] satisfies QemuAccel[]);
     expect(prop('qemu', 'disk_interface')?.enum).toEqual(['virtio', 'nvme'] satisfies DiskInterface[]);
     expect(prop('syncedFolder', 'type')?.enum).toEqual([...SYNCED_FOLDER_TYPES]);
+    expect(defs.triggerEvent?.enum).toEqual([...TRIGGER_EVENTS]);
+    expect(prop('trigger', 'when')?.enum).toEqual(['before', 'after'] satisfies TriggerWhen[]);
+    expect(prop('trigger', 'on_error')?.enum).toEqual(['halt', 'continue'] satisfies TriggerOnError[]);
   });
 
   it('uses the size pattern units.ts parses', () => {
