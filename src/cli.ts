@@ -201,6 +201,12 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       run(async () => (await import('./commands/ssh-config.js')).sshConfig(cwd, machines, opts(f))),
     );
   cli
+    .command('init [box]', 'Write a commented Boxfile.yaml here for a box (never overwrites one)')
+    .option('--json', 'Machine-readable result')
+    .action((box: string | undefined, f: Flags) =>
+      run(async () => (await import('./commands/init.js')).init(cwd, box, opts(f))),
+    );
+  cli
     .command('validate', 'Check the Boxfile and print every problem')
     .option('--json', 'Machine-readable result')
     .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
