@@ -207,6 +207,19 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       run(async () => (await import('./commands/init.js')).init(cwd, box, opts(f))),
     );
   cli
+    .command('completion <shell>', 'Print a completion script: bash, zsh or fish (machine names included)')
+    .action((shell: string, f: Flags) =>
+      run(async () => {
+        const c = await import('./commands/completion.js');
+        const words = {
+          box: ['add', 'list', 'outdated', 'update', 'prune', 'remove'],
+          snapshot: ['save', 'restore', 'list', 'delete'],
+          completion: [...c.SHELLS],
+        };
+        return c.completion(cwd, shell, c.commandShapes(cli, words), opts(f));
+      }),
+    );
+  cli
     .command('validate', 'Check the Boxfile and print every problem')
     .option('--json', 'Machine-readable result')
     .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
