@@ -188,11 +188,11 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
   cli
     .command(
       'ssh [machine]',
-      'Open a shell on a machine (default: the primary one), or run one command with -c',
+      'Open a shell on a machine (default: the primary one), run one command with -c, or pass OpenSSH arguments after --',
     )
     .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
     .action((machine: string | undefined, f: Flags) =>
-      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command)),
+      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command, f['--'] ?? [])),
     );
   cli
     .command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')

@@ -129,6 +129,7 @@ function machineSpec(
     ),
     provision: list<WrittenProvisioner>('provision').map((w, i) => provisioner(w, i, root)),
     triggers: list<WrittenTrigger>('triggers').map(trigger),
+    sshForwardAgent: m.ssh?.forward_agent ?? d.ssh?.forward_agent ?? false,
     ...(boxVersion === undefined ? {} : { boxVersion }),
     // A path is the Boxfile's, like every other host path in it.
     ...(boxUrl === undefined

@@ -14,6 +14,7 @@ export interface WrittenSsh {
   user?: string;
   port?: number;
   private_key?: string;
+  forward_agent?: boolean;
 }
 
 /** How a synced folder reaches the guest: copied by rsync, or shared live (QEMU: virtiofs, virtio-9p). */
@@ -228,6 +229,8 @@ export interface MachineSpec {
   ssh: { user?: string; privateKey?: string };
   syncedFolders: SyncedFolder[];
   provision: Provisioner[];
+  /** Forward the local SSH agent on `boxfest ssh` and in `ssh-config` (`ssh.forward_agent`). */
+  sshForwardAgent: boolean;
   /** Triggers of every event, defaults' first. */
   triggers: Trigger[];
   /** Box version constraint (`box_version`, Vagrant's syntax); unset = the newest in the store. */

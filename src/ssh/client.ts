@@ -23,6 +23,8 @@ export interface SshTarget extends SshEndpoint {
   keys: string[];
   /** Pinned host key ("ssh-ed25519 AAAA..."); when unset, any key is accepted and reported. */
   hostKey: string | undefined;
+  /** The local agent's socket to forward into the guest (`ssh.forward_agent`). */
+  forwardAgent?: string;
 }
 
 export interface Connected {
@@ -54,6 +56,7 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
       username: t.user,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 15_000,
+      ...(t.forwardAgent === undefined ? {} : { agent: t.forwardAgent, agentForward: true }),
       authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
       hostVerifier: (key: Buffer) => {
         seen = hostKeyText(key);

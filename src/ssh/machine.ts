@@ -42,6 +42,7 @@ export function sshConfigBlock(
   machine: string,
   paths: MachinePaths,
   state: MachineState,
+  opts: { forwardAgent?: boolean } = {},
 ): string {
   const q = (p: string) => `"${p}"`;
   const at = sshEndpointOf(state);
@@ -58,6 +59,7 @@ export function sshConfigBlock(
     `  PasswordAuthentication no`,
     `  BatchMode yes`,
     `  LogLevel ERROR`,
+    ...(opts.forwardAgent === true ? ['  ForwardAgent yes'] : []),
     '',
   ].join('\n');
 }

@@ -1,10 +1,15 @@
 // Triggers on a real guest: host commands with the machine's BOXFEST_* environment, guest
 // scripts over the machine's SSH, output under the machine's name, and a failing `before`
-// trigger that stops the machine's action before it does anything.
+// trigger that stops the machine's action before it does anything. On the same guest:
+// `boxfest ssh MACHINE -- ARGS` (OpenSSH, a real -L forward) and `ssh.forward_agent` with a real
+// ssh-agent.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMachineState } from '../../src/state/machine-state.js';
+import { isAlive, waitUntil } from '../../src/state/process.js';
 import { TestProject } from './harness.js';
 
 const BOXFILE = `version: 1
@@ -15,6 +20,7 @@ machines:
   web:
     box: tiny
     memory: 256
+    ssh: { forward_agent: true }
     triggers:
       - name: host-after-up
         on: up
@@ -27,6 +33,22 @@ machines:
     provision:
       - shell: echo provisioned >> /root/prov
 `;
+
+/** The first bytes something on 127.0.0.1:port sends, retried until `timeoutMs`; '' if none. */
+async function firstBanner(port: number, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const got = await new Promise<string>((resolve) => {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.setTimeout(1_000, () => (s.destroy(), resolve('')));
+      s.on('data', (d) => (s.destroy(), resolve(d.toString('utf8'))));
+      s.on('error', () => resolve(''));
+    });
+    if (got !== '') return got;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return '';
+}
 
 describe('triggers on a real guest', () => {
   const p = new TestProject({ 'Boxfile.yaml': BOXFILE });
@@ -72,5 +94,44 @@ describe('triggers on a real guest', () => {
     // Written by the before-halt trigger while the guest still ran.
     expect(await guest('cat /root/halted')).toBe('halting\n');
     expect(existsSync(join(p.root, 'block'))).toBe(false);
+  });
+
+  it('ssh -- ARGS runs OpenSSH with the machine’s config: a command, and a real -L forward', async () => {
+    const r = await p.run(['ssh', 'web', '--', 'echo', 'via-openssh']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('via-openssh\n');
+    const port = 20000 + (process.pid % 10000);
+    const held = p.run([
+      'ssh',
+      'web',
+      '--',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-L',
+      `127.0.0.1:${port}:127.0.0.1:22`,
+      'sleep 4',
+    ]);
+    // Through the forward, the guest's own sshd answers with its banner.
+    const banner = await firstBanner(port, 3_500);
+    expect(banner).toMatch(/^SSH-2\.0-dropbear/);
+    expect((await held).code).toBe(0);
+  });
+
+  it('ssh.forward_agent forwards a real ssh-agent on boxfest ssh (ssh2 and OpenSSH)', async () => {
+    const sock = join(p.base, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      expect(await waitUntil(() => existsSync(sock), 5_000)).toBe(true);
+      const check = 'test -S "$SSH_AUTH_SOCK" && echo agent-forwarded';
+      const viaSsh2 = await p.run(['ssh', 'web', '-c', check], { env: { SSH_AUTH_SOCK: sock } });
+      expect(viaSsh2.stdout).toBe('agent-forwarded\n');
+      const viaOpenSsh = await p.run(['ssh', 'web', '--', check], { env: { SSH_AUTH_SOCK: sock } });
+      expect(viaOpenSsh.stdout).toBe('agent-forwarded\n');
+      // ssh-config says so too.
+      expect((await p.ok(['ssh-config', 'web'])).stdout).toContain('  ForwardAgent yes\n');
+    } finally {
+      agent.kill('SIGTERM');
+      await waitUntil(() => !isAlive(agent.pid!), 3_000);
+    }
   });
 });

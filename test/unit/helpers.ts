@@ -22,6 +22,7 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     syncedFolders: [],
     provision: [],
     triggers: [],
+    sshForwardAgent: false,
     networks: [],
     forwardedPorts: [],
     sshGuestPort: 22,

@@ -27,6 +27,7 @@ describe('fillDefaults', () => {
         syncedFolders: [],
         provision: [],
         triggers: [],
+        sshForwardAgent: false,
         networks: [],
         forwardedPorts: [],
         sshGuestPort: 22,

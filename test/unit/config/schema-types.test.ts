@@ -81,7 +81,10 @@ const keys = {
     protocol: true,
     auto_correct: true,
   } satisfies Record<keyof WrittenForwardedPort, true>,
-  WrittenSsh: { user: true, port: true, private_key: true } satisfies Record<keyof WrittenSsh, true>,
+  WrittenSsh: { user: true, port: true, private_key: true, forward_agent: true } satisfies Record<
+    keyof WrittenSsh,
+    true
+  >,
   WrittenSyncedFolder: {
     type: true,
     src: true,
