@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
+import { COLOR_WHEN, outputMode, setOutputMode, type ColorWhen } from './util/output-mode.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -47,7 +48,9 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
   const out: CommandOptions = {
     json,
     print: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
-    note: (t) => process.stderr.write(t + '\n'),
+    note: (t) => {
+      if (!outputMode().quiet) process.stderr.write(t + '\n');
+    },
   };
   const cli = cac('boxfest');
   let pending: Promise<number> | undefined;
@@ -310,6 +313,9 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
         }),
       ),
     );
+  cli.option('--quiet', 'Print only results and errors (no progress, no notes)');
+  cli.option('--verbose', "Keep every step's output lines, also on a terminal");
+  cli.option('--color <when>', 'Colour: always, never or auto (the default; NO_COLOR turns it off)');
   cli.help();
   cli.version(VERSION);
 
@@ -325,11 +331,22 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       return 0;
     }
     json = cli.options['json'] === true;
+    setOutputMode(outputFlags(cli.options));
     await cli.runMatchedCommand();
     return await (pending ?? Promise.resolve(0));
   } catch (e) {
     return render(e, json);
   }
+}
+
+/** `--quiet`, `--verbose`, `--color WHEN`, checked (a bad WHEN is a usage error). */
+function outputFlags(o: Record<string, unknown>): { quiet: boolean; verbose: boolean; color: ColorWhen } {
+  const color = o['color'] === undefined ? 'auto' : String(o['color']);
+  if (!(COLOR_WHEN as readonly string[]).includes(color))
+    throw new BoxfestError('USAGE', `\`--color ${color}\` is not one of: ${COLOR_WHEN.join(', ')}`, {
+      hint: 'use --color always, --color never or --color auto',
+    });
+  return { quiet: o['quiet'] === true, verbose: o['verbose'] === true, color: color as ColorWhen };
 }
 
 /** cac turns `--box-version 2` into the number 2: option values are strings to boxfest. */

@@ -1,6 +1,7 @@
 // Runs one pipeline per machine on listr2: machines in parallel (or one at a time), steps in
 // order as subtasks. A failing machine rolls back its own half-done work and does not stop the
 // others.
+import { outputMode } from '../util/output-mode.js';
 import type { ListrTask } from 'listr2';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { killIfAsked } from '../util/fault.js';
@@ -69,10 +70,14 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal, interruptible: bool
 
 class AbortedStep extends Error {}
 
-/** listr2 renderer: live tree on a terminal, plain lines in logs and pipes, nothing for --json. */
+/**
+ * listr2 renderer: live tree on a terminal, plain lines in logs and pipes (and with --verbose,
+ * which keeps every step's output), nothing for --json or --quiet.
+ */
 export function rendererFor(json: boolean): Renderer {
-  if (json) return 'silent';
-  return process.stdout.isTTY ? 'default' : 'simple';
+  const { quiet, verbose } = outputMode();
+  if (json || quiet) return 'silent';
+  return process.stdout.isTTY && !verbose ? 'default' : 'simple';
 }
 
 export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promise<JobResult[]> {
