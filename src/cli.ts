@@ -341,7 +341,8 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
 
 /** `--quiet`, `--verbose`, `--color WHEN`, checked (a bad WHEN is a usage error). */
 function outputFlags(o: Record<string, unknown>): { quiet: boolean; verbose: boolean; color: ColorWhen } {
-  const color = o['color'] === undefined ? 'auto' : String(o['color']);
+  const raw = o['color'];
+  const color = raw === undefined ? 'auto' : typeof raw === 'string' ? raw : JSON.stringify(raw);
   if (!(COLOR_WHEN as readonly string[]).includes(color))
     throw new BoxfestError('USAGE', `\`--color ${color}\` is not one of: ${COLOR_WHEN.join(', ')}`, {
       hint: 'use --color always, --color never or --color auto',
