@@ -14,6 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { BOX_NAME_RULE, isBoxName } from '../config/names.js';
 import type { DiskInterface } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 
@@ -46,12 +47,12 @@ export interface Box extends BoxMetadata {
 
 /** Boxes have no versions yet; every box lives under this one. */
 export const DEFAULT_BOX_VERSION = '0';
-const BOX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The one box name rule (config/names.ts), which the Boxfile's `box:` passes too. */
 export function checkBoxName(name: string): void {
-  if (!BOX_NAME.test(name))
+  if (!isBoxName(name))
     throw new BoxfestError('BOX_NAME', `\`${name}\` is not a valid box name`, {
-      hint: 'use letters, digits, dot, dash and underscore (at most 64 characters)',
+      hint: BOX_NAME_RULE,
     });
 }
 

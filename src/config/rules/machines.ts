@@ -1,12 +1,11 @@
 // Machine-level rules: names, box, profiles, sizes written with units, `primary`.
 
+import { BOX_NAME_RULE, BOX_VERSION, DNS_LABEL, isBoxName, quoteForMessage } from '../names.js';
 import { didYouMean } from '../schema.js';
 import type { WrittenSize } from '../types.js';
 import { sizeMiB } from '../units.js';
 import type { Rule } from './context.js';
 import { writtenAt } from './context.js';
-
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export const machineNames: Rule = ({ env, add }) => {
   for (const m of env.machines) {
@@ -20,7 +19,7 @@ export const machineNames: Rule = ({ env, add }) => {
   }
 };
 
-export const boxes: Rule = ({ env, own, written, add }) => {
+export const boxes: Rule = ({ env, own, written, origin, add }) => {
   for (const m of env.machines) {
     if (own(m).box === undefined && written.defaults?.box === undefined) {
       add(
@@ -29,7 +28,23 @@ export const boxes: Rule = ({ env, own, written, add }) => {
         `machine \`${m.name}\` has no box`,
         'set `box:` on the machine or in `defaults`',
       );
+      continue;
     }
+    // The name becomes a directory in the box store: the store's own rule, before anything runs.
+    if (!isBoxName(m.box))
+      add(
+        origin(m, 'box') ?? ['machines', m.name],
+        'value',
+        `${quoteForMessage(m.box)} is not a valid box name`,
+        BOX_NAME_RULE,
+      );
+    if (m.boxVersion !== undefined && !BOX_VERSION.test(m.boxVersion))
+      add(
+        origin(m, 'box_version') ?? ['machines', m.name],
+        'value',
+        `${quoteForMessage(m.boxVersion)} is not a valid box version`,
+        'use letters, digits, dot, plus, dash and underscore (at most 64 characters)',
+      );
   }
 };
 

@@ -1,0 +1,43 @@
+// Names and values from users that end up in paths, option strings or config files boxfest
+// writes. Each rule lives here once, so the Boxfile's checks, the CLI's and the box store's agree.
+// Pure: no imports, so any layer can use it.
+
+/** A machine or network name: a DNS label (it is also a hostname and a directory name). */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A box name: one directory under the store's `boxes/`; never `.`, `..` or a path. */
+export const BOX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const BOX_NAME_RULE = 'use letters, digits, dot, dash and underscore (at most 64 characters)';
+
+export function isBoxName(name: string): boolean {
+  return BOX_NAME.test(name);
+}
+
+/** A box version: one directory under the box's; the same alphabet as a name, plus `+`. */
+export const BOX_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+/**
+ * A login name as OpenSSH and useradd take it: no spaces, quotes or control characters, so it can
+ * be printed into an ssh_config line and a shell command without changing their meaning.
+ */
+export const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+export const SSH_USER_RULE =
+  'use letters, digits, `_`, `.` and `-` (at most 32, not starting with `.` or `-`)';
+
+/** A Linux network interface name (IFNAMSIZ 16 with its NUL): what QEMU's bridge helper takes. */
+export const LINUX_IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+
+/** Control characters: a newline or an escape in a value would start a new line or command. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+export function hasControlChars(text: string): boolean {
+  return CONTROL_CHARS.test(text);
+}
+
+/** `text` quoted for a message, cut to 60 characters, control characters shown as escapes. */
+export function quoteForMessage(text: string, max = 60): string {
+  const json = JSON.stringify(text);
+  const inner = json.slice(1, -1);
+  return inner.length > max ? `"${inner.slice(0, max - 1)}…"` : json;
+}
