@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
+import { closestWord } from './util/distance.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -25,7 +26,11 @@ interface Flags {
   '--'?: string[];
 }
 
-export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
+export async function main(
+  argv: string[],
+  cwd = process.cwd(),
+  platform: NodeJS.Platform = process.platform,
+): Promise<number> {
   let json = argv.includes('--json');
   const out: CommandOptions = {
     json,
@@ -200,6 +205,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       run(async () => {
         const box = await import('./commands/box.js');
         const o = opts(f);
+        const usage = Object.hasOwn(BOX_USAGE, action) ? BOX_USAGE[action] : undefined;
+        if (usage === undefined) throw unknownAction('box', action, Object.keys(BOX_USAGE));
         if (action === 'add' && args.length === 2)
           return box.boxAdd(cwd, args[0]!, args[1]!, {
             ...o,
@@ -211,8 +218,9 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
         if (action === 'list' && args.length === 0) return box.boxList(o);
         if (action === 'remove' && args.length === 1)
           return box.boxRemove(args[0]!, { ...o, force: f.force === true });
-        throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
-          hint: 'boxfest box add NAME IMAGE [--ssh-user U] [--ssh-key K] | box list | box remove NAME',
+        throw new BoxfestError('USAGE', `\`box ${action}\` takes ${usage}, not \`${args.join(' ')}\``, {
+          details: `usage: boxfest box ${action} ${usage}`,
+          hint: 'see `boxfest box --help`',
         });
       }),
     );
@@ -223,20 +231,90 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     cli.parse(['node', 'boxfest', ...argv], { run: false });
     if (cli.options['help'] === true || cli.options['version'] === true) return 0;
     if (cli.matchedCommand === undefined) {
-      if (cli.args.length > 0)
+      if (cli.args.length > 0) {
+        const names = cli.commands.map((c) => c.name);
         throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, {
-          hint: 'see `boxfest --help`',
+          hint: `${closest(String(cli.args[0]), names, '')}see \`boxfest --help\``,
         });
+      }
       cli.outputHelp();
       return 0;
     }
     json = cli.options['json'] === true;
-    await cli.runMatchedCommand();
+    // Before anything reads /proc: elsewhere every lock holder and VM would look dead.
+    if (platform !== 'linux')
+      throw new BoxfestError(
+        'UNSUPPORTED_HOST',
+        `boxfest runs on Linux hosts only for now; this is ${platform}`,
+        { hint: 'run it on a Linux machine (or a Linux VM); other hosts are planned' },
+      );
+    try {
+      await cli.runMatchedCommand();
+    } catch (e) {
+      // cac's own errors (an unknown option, too many or too few arguments) are usage errors.
+      if (e instanceof Error && e.name === 'CACError') throw usageError(cli.matchedCommand, e.message);
+      throw e;
+    }
     return await (pending ?? Promise.resolve(0));
   } catch (e) {
     return render(e, json);
   }
 }
+
+const BOX_USAGE: Record<string, string> = {
+  add: 'NAME IMAGE [--ssh-user USER] [--ssh-key KEY] [--disk-interface virtio|nvme] [--force]',
+  list: 'no arguments',
+  remove: 'NAME [--force]',
+};
+
+/** `box frobnicate`: which actions there are, and the closest one. */
+export function unknownAction(command: string, action: string, actions: readonly string[]): BoxfestError {
+  return new BoxfestError('USAGE', `unknown action \`${command} ${action}\``, {
+    details: `actions: ${actions.join(', ')}`,
+    hint: `${closest(action, actions, '')}see \`boxfest ${command} --help\``,
+  });
+}
+
+type CacCommand = NonNullable<ReturnType<typeof cac>['matchedCommand']>;
+
+/** A usage error for `command`: what was wrong, a did-you-mean, and the command's usage. */
+export function usageError(command: CacCommand, cacMessage: string): BoxfestError {
+  const option = /^Unknown option `(.+)`$/.exec(cacMessage)?.[1];
+  const known = [...command.options, ...command.cli.globalCommand.options].flatMap((o) =>
+    o.rawName
+      .split(/[ ,]+/)
+      .filter((n) => n.startsWith('-'))
+      .map((n) => n.replace(/[<[].*$/, '')),
+  );
+  const message =
+    option !== undefined
+      ? `unknown option \`${option}\` for \`boxfest ${command.name}\``
+      : cacMessage.startsWith('Unused args')
+        ? `too many arguments for \`boxfest ${command.name}\`: ${cacMessage.replace(/^Unused args: /, '')}`
+        : cacMessage.startsWith('missing required args')
+          ? `missing arguments for \`boxfest ${command.name}\``
+          : lowerFirst(cacMessage);
+  return new BoxfestError('USAGE', message, {
+    details: usageOf(command),
+    hint: `${option === undefined || option.length <= 2 ? '' : closest(option, known, '')}see \`boxfest ${command.name} --help\``,
+  });
+}
+
+/** `usage: boxfest up [...machines] [options]` and one line per option. */
+function usageOf(command: CacCommand): string {
+  const options = command.options.map((o) => `  ${o.rawName.padEnd(24)} ${o.description}`);
+  return [`usage: boxfest ${command.rawName}${options.length > 0 ? ' [options]' : ''}`, ...options].join(
+    '\n',
+  );
+}
+
+/** "did you mean `x`? " when one of `known` is close to `word`, else `otherwise`. */
+function closest(word: string, known: readonly string[], otherwise: string): string {
+  const best = closestWord(word, known);
+  return best === undefined ? otherwise : `did you mean \`${best}\`? `;
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 function render(e: unknown, json: boolean): number {
   if (e instanceof ExitError) return e.exitCode;
