@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { addBox, DISK_INTERFACES, listBoxes, removeBox, type DiskInterface } from '../boxes/store.js';
+import { quoteForMessage, SSH_USER, SSH_USER_RULE } from '../config/names.js';
 import { BoxfestError } from '../errors.js';
 import { checkBoxImage } from '../providers/qemu/image.js';
 import { listStates } from '../providers/qemu/instant.js';
@@ -24,6 +25,16 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
   if (keyPath !== undefined && !existsSync(keyPath))
     throw new BoxfestError('BOX_KEY_MISSING', `no key at ${keyPath}`, {
       hint: "give the path of the box's private key",
+    });
+  // Checked before anything is copied: a directory would fail halfway, as an internal error.
+  if (keyPath !== undefined && !statSync(keyPath).isFile())
+    throw new BoxfestError('BOX_KEY_NOT_A_FILE', `${keyPath} is not a file`, {
+      hint: "give the path of the box's private key file, e.g. `--ssh-key ./insecure_key`",
+    });
+  // The user is printed into ssh_config and guest command lines: nothing that could break out.
+  if (!SSH_USER.test(o.sshUser))
+    throw new BoxfestError('BOX_SSH_USER', `${quoteForMessage(o.sshUser)} is not a valid user name`, {
+      hint: SSH_USER_RULE,
     });
   if (!(DISK_INTERFACES as readonly string[]).includes(o.diskInterface))
     throw new BoxfestError('BOX_DISK_INTERFACE', `unknown disk interface \`${o.diskInterface}\``, {
