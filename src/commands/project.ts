@@ -10,6 +10,7 @@ import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { projectPaths } from '../state/paths.js';
+import { checkProjectTree } from '../state/project-tree.js';
 import { orphanSpecs } from './orphans.js';
 
 export interface Project {
@@ -18,9 +19,13 @@ export interface Project {
   selected: MachineSpec[];
 }
 
-/** Loads and validates the Boxfile first: an invalid one stops every command before any VM is touched. */
+/**
+ * Loads and validates the Boxfile first: an invalid one stops every command before any VM is
+ * touched. Then `.boxfest/` must be boxfest's own (no symlink out of the project anywhere in it).
+ */
 export function openProject(cwd: string, names: string[]): Project {
   const env = readEnvironment(cwd);
+  checkProjectTree(env.root);
   return { env, home: boxfestHome(), selected: selectMachines(env, names) };
 }
 

@@ -6,6 +6,7 @@ import { LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parse, parseDocum
 import type { Document, Node, Pair, YAMLError } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
 import { interpolate } from './interpolate.js';
+import { quoteForMessage } from './names.js';
 import type { Vars } from './interpolate.js';
 import type { WrittenBoxfile } from './types.js';
 
@@ -275,12 +276,21 @@ function retype(text: string): unknown {
   }
 }
 
-/** `machines.web.provision[0].run`: dots between keys, [n] for list indexes. */
+/**
+ * `machines.web.provision[0].run`: dots between keys, [n] for list indexes. A key that is not
+ * plain text (a control or bidi character, or very long) is shown quoted and cut, so a message
+ * cannot garble the terminal it is printed on.
+ */
 export function formatPath(path: KeyPath): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  for (const seg of path) {
+    const key = typeof seg === 'number' ? `[${seg}]` : PLAIN_KEY.test(seg) ? seg : quoteForMessage(seg);
+    out += typeof seg === 'number' || out === '' ? key : `.${key}`;
+  }
   return out;
 }
+
+const PLAIN_KEY = /^[^\p{C}\p{Z}]{1,60}$/u;
 
 function yamlIssue(
   e: YAMLError,

@@ -35,9 +35,13 @@ export function hasControlChars(text: string): boolean {
   return CONTROL_CHARS.test(text);
 }
 
-/** `text` quoted for a message, cut to 60 characters, control characters shown as escapes. */
+/**
+ * `text` quoted for a message, cut to 60 characters; control and invisible formatting characters
+ * (a bidi override could reorder the terminal line) shown as escapes.
+ */
 export function quoteForMessage(text: string, max = 60): string {
-  const json = JSON.stringify(text);
-  const inner = json.slice(1, -1);
-  return inner.length > max ? `"${inner.slice(0, max - 1)}…"` : json;
+  const inner = JSON.stringify(text)
+    .slice(1, -1)
+    .replace(/[\p{Cf}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return inner.length > max ? `"${inner.slice(0, max - 1)}…"` : `"${inner}"`;
 }

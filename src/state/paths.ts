@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BoxfestError } from '../errors.js';
 
 /** Per-user home: box store, caches, locks. `BOXFEST_HOME` relocates all of it. */
 export function boxfestHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -82,6 +83,19 @@ export const instantStatePaths = (home: string, box: string, version: string, ke
 
 export const PROJECT_DIR = '.boxfest';
 
+/**
+ * A name that becomes one path segment under `.boxfest/` (a machine, a network). The Boxfile's
+ * rules only let DNS labels through; this catches any other way a name could arrive (a state
+ * file, a hand-edited record) before it can climb out of the directory.
+ */
+function segment(kind: string, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
+    throw new BoxfestError('UNSAFE_NAME', `${JSON.stringify(name)} cannot be a ${kind} name`, {
+      hint: `a ${kind} name is a DNS label: lowercase letters, digits and hyphens`,
+    });
+  return name;
+}
+
 export const projectPaths = (root: string) => {
   const dir = join(root, PROJECT_DIR);
   return {
@@ -105,7 +119,7 @@ function socketPath(wanted: string, suffix: string, room = 0): string {
 }
 
 export const networkPaths = (root: string, network: string) => {
-  const dir = join(root, PROJECT_DIR, 'networks', network);
+  const dir = join(root, PROJECT_DIR, 'networks', segment('network', network));
   return {
     dir,
     /** Addresses boxfest allocated on this network (`dhcp: true`): machine → IPv4. */
@@ -121,7 +135,7 @@ export const networkPaths = (root: string, network: string) => {
 export type NetworkPaths = ReturnType<typeof networkPaths>;
 
 export const machinePaths = (root: string, machine: string) => {
-  const dir = join(root, PROJECT_DIR, 'machines', machine);
+  const dir = join(root, PROJECT_DIR, 'machines', segment('machine', machine));
   const qmp = socketPath(join(dir, 'qmp.sock'), 'qmp');
   return {
     dir,

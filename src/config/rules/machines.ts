@@ -13,7 +13,7 @@ export const machineNames: Rule = ({ env, add }) => {
     add(
       ['machines', m.name],
       'key',
-      `machine name \`${m.name}\` is not a valid DNS label`,
+      `machine name ${quoteForMessage(m.name)} is not a valid DNS label`,
       'use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname',
     );
   }

@@ -1,7 +1,8 @@
 import { forgetBoxUser } from '../../boxes/store.js';
+import { BoxfestError } from '../../errors.js';
 import { releaseAddresses } from '../../network/leases.js';
 import type { MachineContext, Provider } from '../../providers/provider.js';
-import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import { readMachineState, removeMachineDir, type MachineState } from '../../state/machine-state.js';
 import type { Step } from '../step.js';
 
 export interface DestroyCtx extends MachineContext {
@@ -13,11 +14,19 @@ export interface DestroyCtx extends MachineContext {
 export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
-  run: async (c) => {
-    const boxName = readMachineState(c.env.root, c.spec.name)?.box.name;
+  run: async (c, out) => {
+    let state: MachineState | undefined;
+    try {
+      state = readMachineState(c.env.root, c.spec.name);
+    } catch (e) {
+      if (!(e instanceof BoxfestError) || e.code !== 'STATE_CORRUPT') throw e;
+      // What boxfest recorded is unreadable; the provider still finds what is provably this
+      // machine's (QEMU: the process whose command line names its disk, and the disk itself).
+      out.line(`${e.message}; removing what boxfest can prove it made`);
+    }
     await c.provider.destroy(c);
-    if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.paths.disk);
-    releaseAddresses(c.env.root, c.spec.name);
+    if (state !== undefined) forgetBoxUser(c.home, state.box.name, c.paths.disk);
+    for (const problem of releaseAddresses(c.env.root, c.spec.name)) out.line(problem);
     removeMachineDir(c.env.root, c.spec.name);
   },
 };

@@ -36,6 +36,15 @@ import { killIfAsked } from '../../util/fault.js';
 
 const PORT_ATTEMPTS = 3;
 
+/** Whether the machine was suspended; false when its state.json is unreadable (destroy still works). */
+function suspendedFlag(m: MachineContext): boolean {
+  try {
+    return readMachineState(m.env.root, m.spec.name)?.suspended === true;
+  } catch {
+    return false;
+  }
+}
+
 export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter {
   readonly name = 'qemu' as const;
 
@@ -289,8 +298,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const pid = this.runningPid(m);
     if (pid === undefined) return this.cleanRuntimeFiles(m);
     // A paused guest cannot see the power button: continue it first.
-    if (!opts.force && readMachineState(m.env.root, m.spec.name)?.suspended === true)
-      await qmpExecute(m.paths.qmp, 'cont').catch(() => undefined);
+    if (!opts.force && suspendedFlag(m)) await qmpExecute(m.paths.qmp, 'cont').catch(() => undefined);
     if (!opts.force) {
       try {
         await qmpExecute(m.paths.qmp, 'system_powerdown');
@@ -313,8 +321,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
 
   private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
-    if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
-      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
+    if (suspendedFlag(m)) updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
     // The last machine off a private network takes its switch down with it.
     await stopUnusedSwitches(m.env.root);
   }

@@ -256,8 +256,8 @@ const ruleCases: Case[] = [
     name: 'machine name that is not a DNS label',
     text: yaml('version: 1', 'defaults: {box: debian-12}', 'machines:', '  Web_1:', '  -db:', '  ok-1:'),
     want: [
-      '4:3 machines.Web_1: machine name `Web_1` is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
-      '5:3 machines.-db: machine name `-db` is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
+      '4:3 machines.Web_1: machine name "Web_1" is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
+      '5:3 machines.-db: machine name "-db" is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
     ],
   },
   {
