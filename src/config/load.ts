@@ -290,7 +290,9 @@ export function formatPath(path: KeyPath): string {
   return out;
 }
 
-const PLAIN_KEY = /^[^\p{C}\p{Z}]{1,60}$/u;
+// Names as machines, networks and keys usually are; anything else (dots, slashes, spaces, control
+// or bidi characters) is quoted, so `networks."../x"` cannot be read as a longer path.
+const PLAIN_KEY = /^[A-Za-z0-9_-]{1,60}$/;
 
 function yamlIssue(
   e: YAMLError,
@@ -416,7 +418,9 @@ function isMergeKey(pair: Pair): boolean {
 }
 
 function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
+  const value = isScalar(key) ? key.value : key;
+  // The merge key `<<` is a symbol in the parsed document.
+  return typeof value === 'symbol' ? (value.description ?? '') : String(value);
 }
 
 function startOf(node: unknown): number | undefined {

@@ -256,7 +256,7 @@ function shown(load: LoadResult, at: KeyPath, value: unknown): string {
   if (written !== undefined && isEnvValuePath(at)) return source;
   const text =
     typeof value === 'string'
-      ? quoteForMessage(value)
+      ? quoteForMessage(value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@'))
       : Array.isArray(value)
         ? 'a list'
         : typeof value === 'object' && value !== null
@@ -307,6 +307,7 @@ const PATTERN_HINTS: Record<string, string> = {
   'IPv4 address': 'write four numbers from 0 to 255, e.g. `192.168.56.10`',
   'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
   owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
+  URL: 'write `http://HOST:PORT/` or `https://...`; user and password come from BOXFEST_VBOX_USER and BOXFEST_VBOX_PASSWORD, never from the Boxfile',
 };
 
 function requiredKeys(branches: unknown): string[] {
