@@ -199,7 +199,7 @@ const schemaCases: Case[] = [
   {
     name: 'flow style positions and a key with a slash',
     text: yaml('version: 1', 'machines: {"a/b": {box: x, cpu: 2}}'),
-    want: ['2:28 machines.a/b.cpu: unknown key `cpu` (did you mean `cpus`?)'],
+    want: ['2:28 machines."a/b".cpu: unknown key `cpu` (did you mean `cpus`?)'],
   },
   {
     name: 'error inside a merged anchor points at the anchor',
