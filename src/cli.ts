@@ -18,11 +18,6 @@ interface Flags {
   reload?: boolean;
   recreate?: boolean;
   prune?: boolean;
-  command?: string;
-  with?: string | string[];
-  sshUser?: string;
-  sshKey?: string;
-  diskInterface?: string;
   '--'?: string[];
 }
 
@@ -38,6 +33,8 @@ export async function main(
     note: (t) => process.stderr.write(t + '\n'),
   };
   const cli = cac('boxfest');
+  // String options as written: cac's parser makes `--ssh-user 007` the number 7 and `''` a 0.
+  const raw = (long: string, short?: string) => rawOptionValues(argv, long, short);
   let pending: Promise<number> | undefined;
   const run = (f: () => Promise<number>) => {
     pending = f();
@@ -139,7 +136,7 @@ export async function main(
       run(async () =>
         (await import('./commands/provision.js')).provision(cwd, machines, {
           ...opts(f),
-          with: f.with === undefined ? [] : [f.with].flat(),
+          with: raw('--with'),
         }),
       ),
     );
@@ -179,8 +176,8 @@ export async function main(
       'Open a shell on a machine (default: the primary one), or run one command with -c',
     )
     .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
-    .action((machine: string | undefined, f: Flags) =>
-      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command)),
+    .action((machine: string | undefined) =>
+      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, raw('--command', '-c').at(-1))),
     );
   cli
     .command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')
@@ -210,9 +207,9 @@ export async function main(
         if (action === 'add' && args.length === 2)
           return box.boxAdd(cwd, args[0]!, args[1]!, {
             ...o,
-            sshUser: f.sshUser ?? 'root',
-            sshKey: f.sshKey,
-            diskInterface: f.diskInterface ?? 'virtio',
+            sshUser: raw('--ssh-user').at(-1) ?? 'root',
+            sshKey: raw('--ssh-key').at(-1),
+            diskInterface: raw('--disk-interface').at(-1) ?? 'virtio',
             force: f.force === true,
           });
         if (action === 'list' && args.length === 0) return box.boxList(o);
@@ -273,6 +270,18 @@ export function unknownAction(command: string, action: string, actions: readonly
     details: `actions: ${actions.join(', ')}`,
     hint: `${closest(action, actions, '')}see \`boxfest ${command} --help\``,
   });
+}
+
+/** Every value given to a string option, as written: `--name v`, `--name=v`, `-s v`, before `--`. */
+export function rawOptionValues(argv: readonly string[], long: string, short?: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith(`${long}=`)) out.push(a.slice(long.length + 1));
+    else if ((a === long || a === short) && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
 }
 
 type CacCommand = NonNullable<ReturnType<typeof cac>['matchedCommand']>;

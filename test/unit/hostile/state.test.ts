@@ -2,8 +2,16 @@
 // each case asserts the exact error or the exact outcome, what must survive, and that nothing
 // outside the test's own directories changed. No guest is needed: a halted machine is its
 // state.json and its disk; the processes involved are real ones started here.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerProject } from '../../../src/state/index.js';
@@ -397,5 +405,122 @@ describe('global-status with one project boxfest cannot read', () => {
     const broken = rows.find((p) => p.root === bad);
     expect(JSON.stringify(broken)).toContain(why);
     expect(fingerprint(s.outside)).toEqual(outside);
+  });
+});
+
+describe('ssh-config prints only what cannot change the config it is appended to', () => {
+  const withSsh = (over: Record<string, unknown>) => {
+    const s = withMachine();
+    write(
+      s.project,
+      '.boxfest/machines/web/state.json',
+      state(s.project, { sshPort: 2222, hostKey: 'ssh-ed25519 AAAA', ...over }),
+    );
+    return s;
+  };
+
+  it('quotes every value it prints', async () => {
+    const s = withSsh({});
+    const r = await boxfest(s.project, 'ssh-config');
+    const dir = join(s.project, '.boxfest/machines/web');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        'Host "boxfest-project-web"',
+        '  HostName 127.0.0.1',
+        '  Port 2222',
+        '  User "root"',
+        `  IdentityFile "${dir}/id_ed25519"`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile "${dir}/known_hosts"`,
+        '  HostKeyAlias "boxfest-project-web"',
+        '  StrictHostKeyChecking yes',
+        '  PasswordAuthentication no',
+        '  BatchMode yes',
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'a user with a newline and a ProxyCommand',
+      { sshUser: 'root\nProxyCommand sh -c evil' },
+      'its SSH user "root\\nProxyCommand sh -c evil"',
+    ],
+    ['a user with a quote', { sshUser: 'a"b' }, 'its SSH user "a\\"b"'],
+    ['a port that is not one', { sshPort: 22.5 }, 'its SSH port "22.5"'],
+  ])('a state.json with %s: refused, nothing printed', async (_, over, what) => {
+    const s = withSsh(over);
+    const r = await boxfest(s.project, 'ssh-config');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')[0]).toBe(
+      `error (machine web): machine \`web\`: ${what} cannot be written into an OpenSSH config safely [SSH_CONFIG_UNSAFE]`,
+    );
+  });
+
+  it('a project under a directory whose name has a newline: refused', async () => {
+    const s = sandbox();
+    const project = join(s.base, 'evil\nHost *\n  ProxyCommand x');
+    mkdirSync(project);
+    writeFileSync(join(project, 'Boxfile.yaml'), BOXFILE);
+    write(
+      project,
+      '.boxfest/machines/web/state.json',
+      state(project, { sshPort: 2222, hostKey: 'ssh-ed25519 AAAA' }),
+    );
+    const r = await boxfest(project, 'ssh-config');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('its key path "');
+    expect(r.stderr).toContain('[SSH_CONFIG_UNSAFE]');
+  });
+});
+
+describe('box add refuses what would leave a half-made box or an unsafe one', () => {
+  /** A real (tiny) qcow2 image. */
+  function image(s: Sandbox): string {
+    const file = join(s.outside, 'tiny.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '1M']);
+    return file;
+  }
+
+  it('an --ssh-key that is a directory: a clear error, nothing in the store', async () => {
+    const s = sandbox();
+    const img = image(s);
+    mkdirSync(join(s.outside, 'keys'));
+    const before = fingerprint(s.outside);
+    const r = await boxfest(s.project, 'box', 'add', 'tiny', img, '--ssh-key', join(s.outside, 'keys'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `error: ${join(s.outside, 'keys')} is not a file [BOX_KEY_NOT_A_FILE]\n` +
+        "  hint: give the path of the box's private key file, e.g. `--ssh-key ./insecure_key`\n",
+    );
+    expect(existsSync(join(s.home, 'boxes'))).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(before);
+  });
+
+  it.each<[string, number]>([
+    ['root\nProxyCommand evil', 1],
+    ['a b', 1],
+    ['', 1],
+    ['-oProxyCommand=x', 2], // read as an option: a usage error
+  ])('an --ssh-user %j is refused', async (user, code) => {
+    const s = sandbox();
+    const r = await boxfest(s.project, 'box', 'add', 'tiny', image(s), '--ssh-user', user);
+    expect(r.code).toBe(code);
+    if (code === 1) expect(r.stderr.split('\n')[0]).toMatch(/is not a valid user name \[BOX_SSH_USER\]$/);
+    expect(existsSync(join(s.home, 'boxes'))).toBe(false);
+  });
+
+  it('an --ssh-user of digits is kept as written, not read as a number', async () => {
+    const s = sandbox();
+    expect((await boxfest(s.project, 'box', 'add', 'tiny', image(s), '--ssh-user', '007')).code).toBe(0);
+    const meta = JSON.parse(readFileSync(join(s.home, 'boxes/tiny/0/qemu/metadata.json'), 'utf8')) as {
+      sshUser: unknown;
+    };
+    expect(meta.sshUser).toBe('007');
   });
 });
