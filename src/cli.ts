@@ -4,7 +4,6 @@ import { cac } from 'cac';
 import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
-import { closestWord } from './util/distance.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -203,7 +202,7 @@ export async function main(
         const box = await import('./commands/box.js');
         const o = opts(f);
         const usage = Object.hasOwn(BOX_USAGE, action) ? BOX_USAGE[action] : undefined;
-        if (usage === undefined) throw unknownAction('box', action, Object.keys(BOX_USAGE));
+        if (usage === undefined) throw await unknownAction('box', action, Object.keys(BOX_USAGE));
         if (action === 'add' && args.length === 2)
           return box.boxAdd(cwd, args[0]!, args[1]!, {
             ...o,
@@ -231,7 +230,7 @@ export async function main(
       if (cli.args.length > 0) {
         const names = cli.commands.map((c) => c.name);
         throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, {
-          hint: `${closest(String(cli.args[0]), names, '')}see \`boxfest --help\``,
+          hint: `${await closest(String(cli.args[0]), names)}see \`boxfest --help\``,
         });
       }
       cli.outputHelp();
@@ -249,7 +248,7 @@ export async function main(
       await cli.runMatchedCommand();
     } catch (e) {
       // cac's own errors (an unknown option, too many or too few arguments) are usage errors.
-      if (e instanceof Error && e.name === 'CACError') throw usageError(cli.matchedCommand, e.message);
+      if (e instanceof Error && e.name === 'CACError') throw await usageError(cli.matchedCommand, e.message);
       throw e;
     }
     return await (pending ?? Promise.resolve(0));
@@ -265,10 +264,14 @@ const BOX_USAGE: Record<string, string> = {
 };
 
 /** `box frobnicate`: which actions there are, and the closest one. */
-export function unknownAction(command: string, action: string, actions: readonly string[]): BoxfestError {
+export async function unknownAction(
+  command: string,
+  action: string,
+  actions: readonly string[],
+): Promise<BoxfestError> {
   return new BoxfestError('USAGE', `unknown action \`${command} ${action}\``, {
     details: `actions: ${actions.join(', ')}`,
-    hint: `${closest(action, actions, '')}see \`boxfest ${command} --help\``,
+    hint: `${await closest(action, actions)}see \`boxfest ${command} --help\``,
   });
 }
 
@@ -287,7 +290,7 @@ export function rawOptionValues(argv: readonly string[], long: string, short?: s
 type CacCommand = NonNullable<ReturnType<typeof cac>['matchedCommand']>;
 
 /** A usage error for `command`: what was wrong, a did-you-mean, and the command's usage. */
-export function usageError(command: CacCommand, cacMessage: string): BoxfestError {
+export async function usageError(command: CacCommand, cacMessage: string): Promise<BoxfestError> {
   const option = /^Unknown option `(.+)`$/.exec(cacMessage)?.[1];
   const known = [...command.options, ...command.cli.globalCommand.options].flatMap((o) =>
     o.rawName
@@ -305,7 +308,7 @@ export function usageError(command: CacCommand, cacMessage: string): BoxfestErro
           : lowerFirst(cacMessage);
   return new BoxfestError('USAGE', message, {
     details: usageOf(command),
-    hint: `${option === undefined || option.length <= 2 ? '' : closest(option, known, '')}see \`boxfest ${command.name} --help\``,
+    hint: `${option === undefined || option.length <= 2 ? '' : await closest(option, known)}see \`boxfest ${command.name} --help\``,
   });
 }
 
@@ -317,10 +320,11 @@ function usageOf(command: CacCommand): string {
   );
 }
 
-/** "did you mean `x`? " when one of `known` is close to `word`, else `otherwise`. */
-function closest(word: string, known: readonly string[], otherwise: string): string {
+/** "did you mean `x`? " when one of `known` is close to `word`, else nothing. Only errors need it. */
+async function closest(word: string, known: readonly string[]): Promise<string> {
+  const { closestWord } = await import('./config/schema.js');
   const best = closestWord(word, known);
-  return best === undefined ? otherwise : `did you mean \`${best}\`? `;
+  return best === undefined ? '' : `did you mean \`${best}\`? `;
 }
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);

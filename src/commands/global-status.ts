@@ -8,7 +8,7 @@ import { BoxfestError, errorMessage } from '../errors.js';
 import { providerFor } from '../providers/registry.js';
 import { forgetProject, readIndex, type IndexEntry } from '../state/index.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
-import { checkProjectTree } from '../state/project-tree.js';
+import { checkProjectTree } from '../state/safe-remove.js';
 import { orphanNames, orphanSpec, strayMachineDirs } from './orphans.js';
 import type { CommandOptions } from './output.js';
 

@@ -10,7 +10,7 @@ import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { projectPaths } from '../state/paths.js';
-import { checkProjectTree } from '../state/project-tree.js';
+import { checkProjectTree } from '../state/safe-remove.js';
 import { orphanSpecs } from './orphans.js';
 
 export interface Project {

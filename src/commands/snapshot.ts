@@ -2,7 +2,7 @@
 // Snapshotter capability. A restore of a running machine halts it, restores the disk and boots
 // it again (folders synced, no provisioner run), so it comes back as the snapshot left it.
 import { BoxfestError } from '../errors.js';
-import { closestWord } from '../util/distance.js';
+import { closestWord } from '../config/schema.js';
 import { checkSnapshotName, snapshotterOf } from '../providers/optional.js';
 import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';

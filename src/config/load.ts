@@ -2,7 +2,18 @@
 // kept so later steps can point at the line and column of any key. Like Lima's limayaml.Load,
 // this does not validate and never throws: every YAML problem becomes a ConfigIssue.
 
-import { LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parse, parseDocument, visit } from 'yaml';
+import {
+  LineCounter,
+  Scalar,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parse,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { Document, Node, Pair, YAMLError } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
 import { interpolate } from './interpolate.js';
@@ -209,12 +220,14 @@ function interpolateDocument(
   out: { text: string; interpolatedEnv: string[]; interpolations: string[]; sources: Map<number, string> },
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const verbatim = shellBodies(doc);
+  // Only a document with aliases can reach a `shell:` body from elsewhere: skip that walk otherwise.
+  const aliased = out.text.includes('*') ? shellAliasTargets(doc) : new Set<unknown>();
   visit(doc, {
-    Scalar(key, node) {
+    Scalar(key, node, path) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       // A `shell:` body is a script: `${VAR}`, `${#VAR}` and `${VAR%x}` are the shell's to expand.
-      if (verbatim.has(node)) return;
+      const pair = path.at(-1);
+      if ((isPair(pair) && keyText(pair.key) === 'shell') || aliased.has(node)) return;
       const source = node.value;
       const result = interpolate(source, vars);
       if ('error' in result) {
@@ -242,19 +255,20 @@ function interpolateDocument(
 }
 
 /**
- * The scalar nodes written as `shell:` values, also through an alias or a merge (`shell` is a key
- * only provisioners have; an `x-` block that defines one for an anchor is one too).
+ * Scalars that a `shell:` value reaches through an alias (`shell: *script`, the script anchored
+ * under an `x-` key): passed verbatim too. (`shell` is a key only provisioners have.)
  */
-function shellBodies(doc: Document.Parsed): Set<unknown> {
-  const bodies = new Set<unknown>();
+function shellAliasTargets(doc: Document.Parsed): Set<unknown> {
+  const targets = new Set<unknown>();
   visit(doc, {
     Pair(_key, pair) {
-      if (!isScalar(pair.key) || pair.key.value !== 'shell') return;
-      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
-      if (isScalar(value)) bodies.add(value);
+      if (isScalar(pair.key) && pair.key.value === 'shell' && isAlias(pair.value)) {
+        const value = pair.value.resolve(doc);
+        if (isScalar(value)) targets.add(value);
+      }
     },
   });
-  return bodies;
+  return targets;
 }
 
 /** `...provision[n].env.NAME` or `...provision[n].env.NAME.value`. */

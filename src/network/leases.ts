@@ -5,7 +5,7 @@ import { parseIp } from '../config/rules/ipv4.js';
 import { BoxfestError } from '../errors.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { readdirSync } from 'node:fs';
-import { isObject, readOwnJson } from '../state/own-file.js';
+import { isObject, readOwnJson } from '../state/atomic.js';
 import { networkPaths, projectPaths } from '../state/paths.js';
 import { allocate, dhcpMachines, type Leases } from './addresses.js';
 

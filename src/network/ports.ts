@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import type { ForwardedPort, PortProtocol } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { writeJsonAtomic } from '../state/atomic.js';
-import { fieldsProblem, readOwnJson } from '../state/own-file.js';
+import { fieldsProblem, readOwnJson } from '../state/atomic.js';
 import { homePaths, machinePaths } from '../state/paths.js';
 import { isAlive, machineQemuPid, startTicksOf } from '../state/process.js';
 import { withWaitingLock } from '../state/wait-lock.js';

@@ -3,7 +3,7 @@ import type { ProviderName } from '../config/types.js';
 import type { PortMapping } from '../network/ports.js';
 import type { AppliedSpec } from './applied.js';
 import { writeJsonAtomic } from './atomic.js';
-import { fieldsProblem, readOwnJson } from './own-file.js';
+import { fieldsProblem, readOwnJson } from './atomic.js';
 import { machinePaths } from './paths.js';
 import { removeOwnMachineDir } from './safe-remove.js';
 

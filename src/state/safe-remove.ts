@@ -1,12 +1,14 @@
-// Removing boxfest's own files, and only them. Every path under `.boxfest/` is walked with lstat
-// from the project root down: a symlink anywhere on the way (a cloned repository can carry one)
-// or a file where a directory belongs stops everything with an error naming it, before anything
-// is removed. Inside a directory proven real, removal never follows a link (Node's rm unlinks
-// links, it does not descend into them).
-import { lstatSync, readlinkSync, rmSync } from 'node:fs';
+// What is under `.boxfest/` is boxfest's own only when proven so. Before a command reads or writes
+// anything there, checkProjectTree() makes sure the tree is real directories and files: no
+// symlink (a cloned repository can carry `.boxfest -> /`), no file where a directory belongs;
+// lstat-level reads only (a readdir per directory, whose entry types need no extra stat), so it
+// costs a no-op `up` nothing measurable. Removal walks every path with lstat from the project
+// root down, and stops with an error naming what is wrong before anything is removed; inside a
+// directory proven real it never follows a link (Node's rm unlinks links, it does not descend).
+import { lstatSync, readdirSync, readlinkSync, rmSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BoxfestError } from '../errors.js';
-import { machinePaths, PROJECT_DIR } from './paths.js';
+import { machinePaths, PROJECT_DIR, projectPaths } from './paths.js';
 
 /** The error for a symlink where boxfest keeps its own files. */
 export function linkInProject(path: string): BoxfestError {
@@ -96,4 +98,53 @@ function notADirectoryExpectedFile(path: string): BoxfestError {
 
 export function removeOwnMachineDir(root: string, name: string): void {
   removeOwnTree(root, machinePaths(root, name).dir);
+}
+
+/** Files boxfest keeps in a machine's and a network's directory; none of them may be a link. */
+const OWN_FILES = new Set([
+  'state.json',
+  'disk.qcow2',
+  'disk.qcow2.partial',
+  'qemu.pid',
+  'qemu.cmd',
+  'serial.log',
+  'id_ed25519',
+  'id_ed25519.pub',
+  'known_hosts',
+  'ssh_config',
+  'leases.json',
+  'switch.pid',
+]);
+
+/**
+ * Throws PROJECT_STATE_UNSAFE, naming the path, when `.boxfest/`, `machines/`, `networks/`, a
+ * machine's or a network's directory, or one of boxfest's files in them is a symlink, or a file
+ * stands where a directory belongs. A project without `.boxfest/` passes.
+ */
+export function checkProjectTree(root: string): void {
+  if (!realDirChain(root, [PROJECT_DIR])) return;
+  const p = projectPaths(root);
+  for (const entry of entries(p.dir))
+    if (entry.isSymbolicLink()) throw linkInProject(join(p.dir, entry.name));
+  for (const sub of ['machines', 'networks']) {
+    if (!realDirChain(root, [PROJECT_DIR, sub])) continue;
+    const dir = join(p.dir, sub);
+    for (const entry of entries(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isSymbolicLink()) throw linkInProject(path);
+      if (!entry.isDirectory()) continue; // not a machine: never listed, never removed
+      for (const own of entries(path))
+        if (own.isSymbolicLink() && OWN_FILES.has(own.name)) throw linkInProject(join(path, own.name));
+    }
+  }
+}
+
+function entries(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new BoxfestError('PROJECT_STATE_UNREADABLE', `cannot read ${dir}: ${(e as Error).message}`, {
+      hint: 'check its permissions',
+    });
+  }
 }
