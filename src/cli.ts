@@ -329,7 +329,8 @@ async function closest(word: string, known: readonly string[]): Promise<string> 
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
-function render(e: unknown, json: boolean): number {
+/** Shows `e` on stderr (with --json: as one document on stdout); returns the exit code. */
+export function render(e: unknown, json: boolean): number {
   if (e instanceof ExitError) return e.exitCode;
   const err = process.stderr;
   if (json) {
@@ -347,6 +348,11 @@ function render(e: unknown, json: boolean): number {
     for (const r of e.results) {
       if (r.ok || r.error === undefined) continue;
       writeError(r.error);
+      for (const u of r.rollbackErrors ?? []) {
+        err.write(`  could not undo step ${u.step ?? '?'}: ${u.message} [${u.code}]\n`);
+        if (u.details !== undefined && u.details !== '') err.write(u.details.replace(/^/gm, '      ') + '\n');
+        if (u.hint !== undefined && u.hint !== '') err.write(`    hint: ${u.hint}\n`);
+      }
     }
     err.write(`error: ${e.message}\n`);
   } else if (e instanceof BoxfestError) {
@@ -382,7 +388,12 @@ function toJson(e: unknown): object {
       message: e.message,
       machines: e.results
         .filter((r) => !r.ok)
-        .map((r) => ({ name: r.machine, step: r.failedStep, error: r.error && toJson(r.error) })),
+        .map((r) => ({
+          name: r.machine,
+          step: r.failedStep,
+          error: r.error && toJson(r.error),
+          ...(r.rollbackErrors === undefined ? {} : { rollback_errors: r.rollbackErrors.map(toJson) }),
+        })),
     };
   if (e instanceof BoxfestError)
     return {

@@ -8,6 +8,9 @@ import { listStates } from '../providers/qemu/instant.js';
 import { boxfestHome } from '../state/paths.js';
 import type { CommandOptions } from './output.js';
 
+/** `box add` takes qcow2 images: boxes of the `qemu` format, which every provider so far runs. */
+const BOX_PROVIDER = 'qemu';
+
 export interface BoxAddOptions extends CommandOptions {
   sshUser: string;
   sshKey: string | undefined;
@@ -43,6 +46,7 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
   await checkBoxImage(imagePath);
   const box = await addBox(boxfestHome(), {
     name,
+    provider: BOX_PROVIDER,
     image: imagePath,
     sshUser: o.sshUser,
     sshKey: keyPath,
@@ -60,7 +64,7 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
 export async function boxList(o: CommandOptions): Promise<number> {
   const home = boxfestHome();
   const boxes = await Promise.all(
-    listBoxes(home).map(async (b) => ({ ...b, states: await listStates(home, b) })),
+    listBoxes(home, BOX_PROVIDER).map(async (b) => ({ ...b, states: await listStates(home, b) })),
   );
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (o.json) o.print(JSON.stringify(boxes, null, 2));
@@ -77,7 +81,7 @@ export async function boxList(o: CommandOptions): Promise<number> {
 }
 
 export function boxRemove(name: string, o: CommandOptions & { force: boolean }): Promise<number> {
-  removeBox(boxfestHome(), name, o.force);
+  removeBox(boxfestHome(), name, BOX_PROVIDER, o.force);
   if (o.json) o.print(JSON.stringify({ removed: name }));
   else o.print(`box ${name} removed`);
   return Promise.resolve(0);

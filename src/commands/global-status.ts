@@ -3,6 +3,7 @@
 // project boxfest cannot read (a symlinked .boxfest/, a corrupt state.json) is listed as broken,
 // with the reason, and never stops the others from being listed.
 import { join } from 'node:path';
+import { BUILTIN } from '../config/defaults.js';
 import type { Environment } from '../config/types.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { providerFor } from '../providers/registry.js';
@@ -57,7 +58,8 @@ async function projectRow(entry: IndexEntry): Promise<ProjectRow | undefined> {
     file: join(entry.root, 'Boxfile.yaml'),
     root: entry.root,
     name: entry.name,
-    provider: 'qemu',
+    // Only a stand-in: each machine's provider comes from its state.json.
+    provider: BUILTIN.provider,
     networks: [],
     machines: [],
   };

@@ -1,11 +1,12 @@
 // Machines left in .boxfest/machines/ that the Boxfile no longer names. They get a stand-in spec
-// (name, provider and box from their state.json, defaults for the rest) so the provider can find
-// and destroy them; they are never booted with it. An orphan is a real directory (never a link)
-// whose name could be a machine's, holding a regular state.json of the right shape: nothing else
-// in there is taken for one, so nothing else is ever destroyed as one.
+// (name, provider, box and shape from their state.json, the Boxfile defaults for the rest) so the
+// provider can find and destroy them; they are never booted with it. An orphan is a real
+// directory (never a link) whose name could be a machine's, holding a regular state.json of the
+// right shape: nothing else in there is taken for one, so nothing else is ever destroyed as one.
 import { readdirSync } from 'node:fs';
+import { fillDefaults } from '../config/defaults.js';
 import { DNS_LABEL } from '../config/names.js';
-import type { Environment, MachineSpec } from '../config/types.js';
+import type { Environment, MachineSpec, WrittenMachine } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { readMachineState, type MachineState } from '../state/machine-state.js';
 import { projectPaths } from '../state/paths.js';
@@ -66,26 +67,18 @@ function stateOf(env: Environment, name: string): MachineState | undefined {
 
 export function orphanSpec(env: Environment, name: string): MachineSpec {
   const state = stateOf(env, name);
-  return {
-    name,
-    provider: state?.provider ?? env.provider,
+  const a = state?.applied;
+  const written: WrittenMachine = {
     box: state?.box.name ?? '',
-    cpus: state?.applied.cpus ?? 1,
-    memory: state?.applied.memory ?? 512,
-    hostname: state?.applied.hostname ?? name,
-    bootTimeout: 300,
-    ssh: {},
-    syncedFolders: [],
-    provision: [],
-    networks: [],
-    forwardedPorts: [],
-    sshGuestPort: 22,
     autostart: false,
-    primary: false,
-    instant: false,
-    qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
-    virtualbox: { gui: false, linkedClone: true },
+    ...(a === undefined ? {} : { cpus: a.cpus, memory: a.memory, hostname: a.hostname }),
   };
+  const provider = state?.provider ?? env.provider;
+  const filled = fillDefaults(
+    { provider, machines: { [name]: written } },
+    { file: env.file, root: env.root },
+  );
+  return filled.machines[0]!;
 }
 
 export function orphanSpecs(env: Environment): MachineSpec[] {

@@ -6,10 +6,9 @@ import { hasControlChars, quoteForMessage, SSH_USER } from '../config/names.js';
 import type { Environment } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import type { MachineState } from '../state/machine-state.js';
+import { sshEndpointOf, type MachineState } from '../state/machine-state.js';
 import type { MachinePaths } from '../state/paths.js';
-import type { SshEndpoint } from '../providers/provider.js';
-import type { SshTarget } from './client.js';
+import type { SshEndpoint, SshTarget } from './client.js';
 
 /** Host name for ~/.ssh/config and known_hosts: stable across boots even when the port changes. */
 export function hostAlias(env: Environment, machine: string): string {
@@ -52,10 +51,13 @@ export function sshConfigBlock(
   paths: MachinePaths,
   state: MachineState,
 ): string {
-  const port = state.sshPort ?? 22;
+  const at = sshEndpointOf(state);
+  const port = at?.port ?? 22;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw unprintable(machine, 'its SSH port', String(port));
   if (!SSH_USER.test(state.sshUser)) throw unprintable(machine, 'its SSH user', state.sshUser);
+  const host = at?.host ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host)) throw unprintable(machine, 'its SSH host', host);
   const alias = hostAlias(env, machine);
   const q = (what: string, value: string) => {
     if (hasControlChars(value) || value.includes('"')) throw unprintable(machine, what, value);
@@ -63,7 +65,7 @@ export function sshConfigBlock(
   };
   return [
     `Host ${q('its host alias', alias)}`,
-    `  HostName 127.0.0.1`,
+    `  HostName ${q('its SSH host', host)}`,
     `  Port ${port}`,
     `  User ${q('its SSH user', state.sshUser)}`,
     `  IdentityFile ${q('its key path', paths.privateKey)}`,

@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { BoxfestError, errorMessage } from '../errors.js';
+import { BoxfestError, errorMessage, type ErrorCode } from '../errors.js';
 
 /** Write-then-rename, so a crash leaves either the old file or the new one, never half of one. */
 export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
@@ -46,7 +46,7 @@ export function readJson<T>(file: string): T | undefined {
 
 export interface OwnFile {
   /** Error code when the file is unusable, e.g. STATE_CORRUPT. */
-  code: string;
+  code: ErrorCode;
   /** What the file is, for the message: "machine state", "address leases". */
   what: string;
   /** What the user can do about it. */

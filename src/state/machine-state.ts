@@ -1,9 +1,7 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
-import type { ProviderName } from '../config/types.js';
-import type { PortMapping } from '../network/ports.js';
+import type { PortProtocol, ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
-import { writeJsonAtomic } from './atomic.js';
-import { fieldsProblem, readOwnJson } from './atomic.js';
+import { fieldsProblem, readOwnJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
 import { removeOwnMachineDir } from './safe-remove.js';
 
@@ -17,8 +15,10 @@ export interface MachineState {
   createdAt: string;
   box: { name: string; version: string; image: string };
   applied: AppliedSpec;
-  /** Last SSH port forwarded to the guest; reused on the next boot when still free. */
+  /** Last SSH port forwarded to the guest (reused on the next boot when still free), or the guest's own. */
   sshPort?: number;
+  /** Where `sshPort` is, as the provider's start said; unset: 127.0.0.1 (a forward on this host). */
+  sshHost?: string;
   accel?: 'kvm' | 'tcg';
   /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
   ports?: PortMapping[];
@@ -61,6 +61,16 @@ export interface InstantRecord {
   reidentified?: boolean;
 }
 
+/** A forwarded port as it was set up at boot. */
+export interface PortMapping {
+  guest: number;
+  host: number;
+  hostIp: string;
+  protocol: PortProtocol;
+  /** The port the Boxfile asked for; differs from `host` when auto_correct picked another. */
+  requested: number;
+}
+
 export interface GuestAddress {
   network: string;
   /** Guest interface name, e.g. `eth1`. */
@@ -69,6 +79,11 @@ export interface GuestAddress {
   /** `a.b.c.d/n`; empty when a bridged NIC got no address. */
   cidr: string;
   how: 'static' | 'allocated' | 'dhcp';
+}
+
+/** Where the machine's SSH was at its last boot. */
+export function sshEndpointOf(s: MachineState): { host: string; port: number } | undefined {
+  return s.sshPort === undefined ? undefined : { host: s.sshHost ?? '127.0.0.1', port: s.sshPort };
 }
 
 /** The machine's state; undefined when it has none; STATE_CORRUPT when the file is not one. */
@@ -97,6 +112,7 @@ export function stateShapeProblem(v: unknown): string | undefined {
       converged: 'boolean',
       provisioned: 'array',
       sshPort: 'number?',
+      sshHost: 'string?',
       ports: 'array?',
       addresses: 'array?',
       hostKey: 'string?',

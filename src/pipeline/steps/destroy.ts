@@ -10,7 +10,7 @@ export interface DestroyCtx extends MachineContext {
   home: string;
 }
 
-/** Ends the VM and deletes its disk and state; never the box. */
+/** Ends the VM and deletes what the provider made for it, and its state; never the box. */
 export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
@@ -25,7 +25,7 @@ export const destroyMachine: Step<DestroyCtx> = {
       out.line(`${e.message}; removing what boxfest can prove it made`);
     }
     await c.provider.destroy(c);
-    if (state !== undefined) forgetBoxUser(c.home, state.box.name, c.paths.disk);
+    if (state !== undefined) forgetBoxUser(c.home, state.box.name, c.provider.name, c.paths.state);
     for (const problem of releaseAddresses(c.env.root, c.spec.name)) out.line(problem);
     removeMachineDir(c.env.root, c.spec.name);
   },

@@ -6,7 +6,7 @@ export const resolveBox: Step<MachineRun> = {
   name: 'resolve-box',
   title: 'resolve box',
   run: (ctx, out) => {
-    ctx.box = requireBox(ctx.home, ctx.spec.box);
+    ctx.box = requireBox(ctx.home, ctx.spec.box, ctx.provider.boxFormat);
     out.title(`box ${ctx.box.name}`);
     return Promise.resolve();
   },

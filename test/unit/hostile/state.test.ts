@@ -427,7 +427,7 @@ describe('ssh-config prints only what cannot change the config it is appended to
     expect(r.stdout).toBe(
       [
         'Host "boxfest-project-web"',
-        '  HostName 127.0.0.1',
+        '  HostName "127.0.0.1"',
         '  Port 2222',
         '  User "root"',
         `  IdentityFile "${dir}/id_ed25519"`,
@@ -451,6 +451,11 @@ describe('ssh-config prints only what cannot change the config it is appended to
     ],
     ['a user with a quote', { sshUser: 'a"b' }, 'its SSH user "a\\"b"'],
     ['a port that is not one', { sshPort: 22.5 }, 'its SSH port "22.5"'],
+    [
+      'a host with a newline',
+      { sshHost: '10.0.0.5\nProxyCommand evil' },
+      'its SSH host "10.0.0.5\\nProxyCommand evil"',
+    ],
   ])('a state.json with %s: refused, nothing printed', async (_, over, what) => {
     const s = withSsh(over);
     const r = await boxfest(s.project, 'ssh-config');
