@@ -202,7 +202,8 @@ export async function main(
         const box = await import('./commands/box.js');
         const o = opts(f);
         const usage = Object.hasOwn(BOX_USAGE, action) ? BOX_USAGE[action] : undefined;
-        if (usage === undefined) throw await unknownAction('box', action, Object.keys(BOX_USAGE));
+        if (usage === undefined)
+          throw await (await import('./cli-usage.js')).unknownAction('box', action, Object.keys(BOX_USAGE));
         if (action === 'add' && args.length === 2)
           return box.boxAdd(cwd, args[0]!, args[1]!, {
             ...o,
@@ -230,7 +231,7 @@ export async function main(
       if (cli.args.length > 0) {
         const names = cli.commands.map((c) => c.name);
         throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, {
-          hint: `${await closest(String(cli.args[0]), names)}see \`boxfest --help\``,
+          hint: `${await (await import('./cli-usage.js')).closest(String(cli.args[0]), names)}see \`boxfest --help\``,
         });
       }
       cli.outputHelp();
@@ -248,7 +249,8 @@ export async function main(
       await cli.runMatchedCommand();
     } catch (e) {
       // cac's own errors (an unknown option, too many or too few arguments) are usage errors.
-      if (e instanceof Error && e.name === 'CACError') throw await usageError(cli.matchedCommand, e.message);
+      if (e instanceof Error && e.name === 'CACError')
+        throw await (await import('./cli-usage.js')).usageError(cli.matchedCommand, e.message);
       throw e;
     }
     return await (pending ?? Promise.resolve(0));
@@ -263,18 +265,6 @@ const BOX_USAGE: Record<string, string> = {
   remove: 'NAME [--force]',
 };
 
-/** `box frobnicate`: which actions there are, and the closest one. */
-export async function unknownAction(
-  command: string,
-  action: string,
-  actions: readonly string[],
-): Promise<BoxfestError> {
-  return new BoxfestError('USAGE', `unknown action \`${command} ${action}\``, {
-    details: `actions: ${actions.join(', ')}`,
-    hint: `${await closest(action, actions)}see \`boxfest ${command} --help\``,
-  });
-}
-
 /** Every value given to a string option, as written: `--name v`, `--name=v`, `-s v`, before `--`. */
 export function rawOptionValues(argv: readonly string[], long: string, short?: string): string[] {
   const out: string[] = [];
@@ -286,48 +276,6 @@ export function rawOptionValues(argv: readonly string[], long: string, short?: s
   }
   return out;
 }
-
-type CacCommand = NonNullable<ReturnType<typeof cac>['matchedCommand']>;
-
-/** A usage error for `command`: what was wrong, a did-you-mean, and the command's usage. */
-export async function usageError(command: CacCommand, cacMessage: string): Promise<BoxfestError> {
-  const option = /^Unknown option `(.+)`$/.exec(cacMessage)?.[1];
-  const known = [...command.options, ...command.cli.globalCommand.options].flatMap((o) =>
-    o.rawName
-      .split(/[ ,]+/)
-      .filter((n) => n.startsWith('-'))
-      .map((n) => n.replace(/[<[].*$/, '')),
-  );
-  const message =
-    option !== undefined
-      ? `unknown option \`${option}\` for \`boxfest ${command.name}\``
-      : cacMessage.startsWith('Unused args')
-        ? `too many arguments for \`boxfest ${command.name}\`: ${cacMessage.replace(/^Unused args: /, '')}`
-        : cacMessage.startsWith('missing required args')
-          ? `missing arguments for \`boxfest ${command.name}\``
-          : lowerFirst(cacMessage);
-  return new BoxfestError('USAGE', message, {
-    details: usageOf(command),
-    hint: `${option === undefined || option.length <= 2 ? '' : await closest(option, known)}see \`boxfest ${command.name} --help\``,
-  });
-}
-
-/** `usage: boxfest up [...machines] [options]` and one line per option. */
-function usageOf(command: CacCommand): string {
-  const options = command.options.map((o) => `  ${o.rawName.padEnd(24)} ${o.description}`);
-  return [`usage: boxfest ${command.rawName}${options.length > 0 ? ' [options]' : ''}`, ...options].join(
-    '\n',
-  );
-}
-
-/** "did you mean `x`? " when one of `known` is close to `word`, else nothing. Only errors need it. */
-async function closest(word: string, known: readonly string[]): Promise<string> {
-  const { closestWord } = await import('./config/schema.js');
-  const best = closestWord(word, known);
-  return best === undefined ? '' : `did you mean \`${best}\`? `;
-}
-
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** Shows `e` on stderr (with --json: as one document on stdout); returns the exit code. */
 export function render(e: unknown, json: boolean): number {

@@ -36,12 +36,20 @@ export function hasControlChars(text: string): boolean {
 }
 
 /**
+ * Invisible formatting characters (Unicode's Cf: soft hyphen, zero-width ones, bidi controls, BOM)
+ * and the line and paragraph separators. Spelled out rather than `\p{Cf}`: a property escape makes
+ * V8 build a Unicode set when it parses the module, a cost on every command.
+ */
+const INVISIBLE =
+  /[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
  * `text` quoted for a message, cut to 60 characters; control and invisible formatting characters
  * (a bidi override could reorder the terminal line) shown as escapes.
  */
 export function quoteForMessage(text: string, max = 60): string {
   const inner = JSON.stringify(text)
     .slice(1, -1)
-    .replace(/[\p{Cf}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return inner.length > max ? `"${inner.slice(0, max - 1)}…"` : `"${inner}"`;
 }
