@@ -17,14 +17,36 @@ interface Flags {
   reload?: boolean;
   recreate?: boolean;
   prune?: boolean;
+  command?: string;
+  with?: string | string[];
+  sshUser?: string;
+  sshKey?: string;
+  diskInterface?: string;
+  name?: string;
+  boxVersion?: string;
+  checksum?: string;
+  checksumType?: string;
+  provider?: string;
+  caCert?: string;
+  dryRun?: boolean;
+  global?: boolean;
+  output?: string;
+  vagrantfile?: string;
+  include?: string | string[];
   '--'?: string[];
 }
 
 export async function main(
-  argv: string[],
+  argvIn: string[],
   cwd = process.cwd(),
   platform: NodeJS.Platform = process.platform,
 ): Promise<number> {
+  // `box remove NAME --version V` (as people type it) is `--box-version`: cac keeps --version
+  // for boxfest's own version.
+  const argv =
+    argvIn[0] === 'box'
+      ? argvIn.map((a) => (a === '--version' ? '--box-version' : a.replace(/^--version=/, '--box-version=')))
+      : argvIn;
   let json = argv.includes('--json');
   const out: CommandOptions = {
     json,
@@ -189,14 +211,35 @@ export async function main(
     .option('--json', 'Machine-readable result')
     .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
   cli
-    .command('box <action> [...args]', 'Manage boxes: add NAME IMAGE | list | remove NAME')
-    .option('--ssh-user <user>', 'User of the first login (add)', { default: 'root' })
-    .option('--ssh-key <file>', "Private key of the first login, the box's insecure key (add)")
-    .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', {
-      default: 'virtio',
-    })
-    .option('-f, --force', 'add: replace a box of the same name; remove: even if machines use it')
-    .option('--json', 'Machine-readable result')
+    .command(
+      'box <action> [...args]',
+      'Manage boxes: add SOURCE | add NAME SOURCE | list | outdated | update [NAME] | prune | remove NAME',
+    )
+    .option('--name <name>', "add: the box name (default: the catalog's, else the file name)")
+    .option(
+      '--box-version <v>',
+      'add: a version constraint for a catalog, or the version to store a file as; remove: this version only',
+    )
+    .option('--checksum <sum>', 'add: TYPE:HEX (sha256, sha512, sha384, sha1, md5) of the file')
+    .option('--checksum-type <type>', 'add: the type of a bare --checksum value (as Vagrant)')
+    .option(
+      '--provider <p>',
+      'add/update: the provider the box is for (qemu or virtualbox; picks from catalogs)',
+    )
+    .option('--ca-cert <file>', 'add/update: extra CA certificate(s) to trust for HTTPS, PEM')
+    .option(
+      '--ssh-user <user>',
+      'add: user of the first login (default: vagrant for Vagrant boxes, else root)',
+    )
+    .option('--ssh-key <file>', "add: private key of the first login, the box's insecure key")
+    .option('--disk-interface <if>', 'add: how the guest sees its disk: virtio or nvme')
+    .option(
+      '-f, --force',
+      'add: replace a stored box (machines keep theirs); remove: what no machine uses; prune: do not ask',
+    )
+    .option('--dry-run', 'prune: only show what would be removed')
+    .option('--global', "outdated: every box in the store, not the project's machines")
+    .option('--json', 'Machine-readable result (progress: JSON lines on stderr)')
     .action((action: string, args: string[], f: Flags) =>
       run(async () => {
         const box = await import('./commands/box.js');
@@ -204,22 +247,63 @@ export async function main(
         const usage = Object.hasOwn(BOX_USAGE, action) ? BOX_USAGE[action] : undefined;
         if (usage === undefined)
           throw await (await import('./cli-usage.js')).unknownAction('box', action, Object.keys(BOX_USAGE));
-        if (action === 'add' && args.length === 2)
-          return box.boxAdd(cwd, args[0]!, args[1]!, {
+        const force = f.force === true;
+        const s = (name: string) => raw(name).at(-1);
+        if (action === 'add' && (args.length === 1 || args.length === 2))
+          return box.boxAdd(cwd, args.map(String), {
             ...o,
-            sshUser: raw('--ssh-user').at(-1) ?? 'root',
-            sshKey: raw('--ssh-key').at(-1),
-            diskInterface: raw('--disk-interface').at(-1) ?? 'virtio',
-            force: f.force === true,
+            name: s('--name'),
+            boxVersion: s('--box-version'),
+            checksum: s('--checksum'),
+            checksumType: s('--checksum-type'),
+            provider: s('--provider'),
+            caCert: s('--ca-cert'),
+            sshUser: s('--ssh-user'),
+            sshKey: s('--ssh-key'),
+            diskInterface: s('--disk-interface'),
+            force,
           });
         if (action === 'list' && args.length === 0) return box.boxList(o);
+        if (action === 'outdated' && args.length === 0)
+          return box.boxOutdated(cwd, { ...o, global: f.global === true });
+        if (action === 'update' && args.length <= 1)
+          return box.boxUpdate(cwd, str(args[0]), {
+            ...o,
+            provider: s('--provider'),
+            caCert: s('--ca-cert'),
+          });
+        if (action === 'prune' && args.length === 0)
+          return box.boxPrune({ ...o, force, dryRun: f.dryRun === true });
         if (action === 'remove' && args.length === 1)
-          return box.boxRemove(args[0]!, { ...o, force: f.force === true });
+          return box.boxRemove(String(args[0]), {
+            ...o,
+            force,
+            boxVersion: s('--box-version'),
+            provider: s('--provider'),
+          });
         throw new BoxfestError('USAGE', `\`box ${action}\` takes ${usage}, not \`${args.join(' ')}\``, {
           details: `usage: boxfest box ${action} ${usage}`,
           hint: 'see `boxfest box --help`',
         });
       }),
+    );
+  cli
+    .command('package <machine>', 'Save a halted machine as a Vagrant-compatible libvirt .box')
+    .option('--output <file>', 'The box file to write (default: package.box)')
+    .option('--vagrantfile <file>', "A Vagrantfile to include (loaded by the box's own, as Vagrant does)")
+    .option('--include <files>', 'Extra files to include, comma-separated (repeatable)')
+    .option('--json', 'Machine-readable result')
+    .action((machine: string, f: Flags) =>
+      run(async () =>
+        (await import('./commands/package.js')).packageMachine(cwd, machine, {
+          ...opts(f),
+          output: raw('--output').at(-1) ?? 'package.box',
+          vagrantfile: raw('--vagrantfile').at(-1),
+          include: raw('--include')
+            .flatMap((i) => i.split(','))
+            .filter((i) => i !== ''),
+        }),
+      ),
     );
   cli.help();
   cli.version(VERSION);
@@ -260,9 +344,12 @@ export async function main(
 }
 
 const BOX_USAGE: Record<string, string> = {
-  add: 'NAME IMAGE [--ssh-user USER] [--ssh-key KEY] [--disk-interface virtio|nvme] [--force]',
+  add: 'SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K] [--disk-interface virtio|nvme] [--force]',
   list: 'no arguments',
-  remove: 'NAME [--force]',
+  outdated: 'no arguments [--global]',
+  update: '[NAME] [--provider P] [--ca-cert FILE]',
+  prune: 'no arguments [--dry-run] [--force]',
+  remove: 'NAME [--box-version V] [--provider P] [--force]',
 };
 
 /** Every value given to a string option, as written: `--name v`, `--name=v`, `-s v`, before `--`. */
@@ -276,6 +363,10 @@ export function rawOptionValues(argv: readonly string[], long: string, short?: s
   }
   return out;
 }
+
+/** A positional argument as a string (cac leaves them strings; options go through rawOptionValues). */
+const str = (v: string | number | boolean | undefined): string | undefined =>
+  v === undefined || v === true ? undefined : String(v);
 
 /** Shows `e` on stderr (with --json: as one document on stdout); returns the exit code. */
 export function render(e: unknown, json: boolean): number {

@@ -5,24 +5,13 @@
 /** A machine or network name: a DNS label (it is also a hostname and a directory name). */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** A box name: one directory under the store's `boxes/`; never `.`, `..` or a path. */
-export const BOX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const BOX_NAME_RULE = 'use letters, digits, dot, dash and underscore (at most 64 characters)';
-
-export function isBoxName(name: string): boolean {
-  return BOX_NAME.test(name);
-}
-
-/** A box version: one directory under the box's; the same alphabet as a name, plus `+`. */
-export const BOX_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
-
 /**
  * A login name as OpenSSH and useradd take it: no spaces, quotes or control characters, so it can
  * be printed into an ssh_config line and a shell command without changing their meaning.
  */
-export const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+export const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 export const SSH_USER_RULE =
-  'use letters, digits, `_`, `.` and `-` (at most 32, not starting with `.` or `-`)';
+  'use letters, digits, `_`, `.` and `-`, starting with a letter or `_` (at most 32)';
 
 /** A Linux network interface name (IFNAMSIZ 16 with its NUL): what QEMU's bridge helper takes. */
 export const LINUX_IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;

@@ -1,6 +1,8 @@
 // Machine-level rules: names, box, profiles, sizes written with units, `primary`.
 
-import { BOX_NAME_RULE, BOX_VERSION, DNS_LABEL, isBoxName, quoteForMessage } from '../names.js';
+import { BOX_NAME_RULE, boxNameProblem } from '../../boxes/name.js';
+import { parseConstraint } from '../../boxes/version.js';
+import { DNS_LABEL, quoteForMessage } from '../names.js';
 import { didYouMean } from '../schema.js';
 import type { WrittenSize } from '../types.js';
 import { sizeMiB } from '../units.js';
@@ -30,21 +32,24 @@ export const boxes: Rule = ({ env, own, written, origin, add }) => {
       );
       continue;
     }
-    // The name becomes a directory in the box store: the store's own rule, before anything runs.
-    if (!isBoxName(m.box))
+    // The name becomes directories in the box store: the store's own check, before anything runs.
+    if (boxNameProblem(m.box) !== undefined)
       add(
         origin(m, 'box') ?? ['machines', m.name],
         'value',
         `${quoteForMessage(m.box)} is not a valid box name`,
-        BOX_NAME_RULE,
+        `use ${BOX_NAME_RULE}`,
       );
-    if (m.boxVersion !== undefined && !BOX_VERSION.test(m.boxVersion))
-      add(
-        origin(m, 'box_version') ?? ['machines', m.name],
-        'value',
-        `${quoteForMessage(m.boxVersion)} is not a valid box version`,
-        'use letters, digits, dot, plus, dash and underscore (at most 64 characters)',
-      );
+  }
+};
+
+/** `box_version` in Vagrant's constraint syntax (boxes/version.ts, pure). */
+export const boxVersions: Rule = ({ env, origin, add }) => {
+  for (const m of env.machines) {
+    if (m.boxVersion === undefined) continue;
+    const r = parseConstraint(m.boxVersion);
+    const path = origin(m, 'box_version');
+    if ('problem' in r && path !== undefined) add(path, 'value', r.problem);
   }
 };
 

@@ -1,8 +1,8 @@
-import { forgetBoxUser } from '../../boxes/store.js';
+import { forgetMachine, withStoreLock } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
 import { releaseAddresses } from '../../network/leases.js';
 import type { MachineContext, Provider } from '../../providers/provider.js';
-import { readMachineState, removeMachineDir, type MachineState } from '../../state/machine-state.js';
+import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
 import type { Step } from '../step.js';
 
 export interface DestroyCtx extends MachineContext {
@@ -10,14 +10,13 @@ export interface DestroyCtx extends MachineContext {
   home: string;
 }
 
-/** Ends the VM and deletes what the provider made for it, and its state; never the box. */
+/** Ends the VM and deletes its disk and state; never the box. */
 export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
   run: async (c, out) => {
-    let state: MachineState | undefined;
     try {
-      state = readMachineState(c.env.root, c.spec.name);
+      readMachineState(c.env.root, c.spec.name);
     } catch (e) {
       if (!(e instanceof BoxfestError) || e.code !== 'STATE_CORRUPT') throw e;
       // What boxfest recorded is unreadable; the provider still finds what is provably this
@@ -25,7 +24,9 @@ export const destroyMachine: Step<DestroyCtx> = {
       out.line(`${e.message}; removing what boxfest can prove it made`);
     }
     await c.provider.destroy(c);
-    if (state !== undefined) forgetBoxUser(c.home, state.box.name, c.provider.name, c.paths.state);
+    await withStoreLock(c.home, `forget machine ${c.spec.name}`, () =>
+      Promise.resolve(forgetMachine(c.home, c.env.root, c.spec.name)),
+    );
     for (const problem of releaseAddresses(c.env.root, c.spec.name)) out.line(problem);
     removeMachineDir(c.env.root, c.spec.name);
   },

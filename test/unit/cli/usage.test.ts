@@ -110,9 +110,9 @@ const cases: { argv: string[]; first: string; hint: string; usage?: string }[] =
     hint: 'see `boxfest box --help`',
   },
   {
-    argv: ['box', 'add', 'x'],
+    argv: ['box', 'add', 'a', 'b', 'c'],
     first:
-      'error: `box add` takes NAME IMAGE [--ssh-user USER] [--ssh-key KEY] [--disk-interface virtio|nvme] [--force], not `x` [USAGE]',
+      'error: `box add` takes SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K] [--disk-interface virtio|nvme] [--force], not `a b c` [USAGE]',
     hint: 'see `boxfest box --help`',
   },
   {

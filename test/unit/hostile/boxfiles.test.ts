@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEnvironment } from '../../../src/config/index.js';
+import { loadSchema } from '../../../src/config/validate.js';
 import { corpus, wrongTypes, type Case } from './corpus.js';
 import { EXPECTED } from './expected.js';
 import { boxfest, expectNoCrash, fingerprint, sandbox, write } from './harness.js';
@@ -61,14 +62,20 @@ async function validate(c: Case): Promise<{ said: string[]; printed: string }> {
   }
 }
 
+const DUMP = process.env['BOXFEST_DUMP_CORPUS'];
+const dumped: Record<string, string[]> = {};
 const expected = (name: string): string[] => {
-  // 300 unknown keys: one issue each, in file order (lines 5 to 304).
-  if (name === '300 unknown keys')
+  // 300 unknown keys: one issue each, in file order (lines 5 to 304), listing a machine's keys.
+  if (name === '300 unknown keys') {
+    const keys = Object.keys(
+      (loadSchema() as { $defs: { machine: { properties: object } } }).$defs.machine.properties,
+    );
     return Array.from(
       { length: 300 },
       (_, i) =>
-        `${i + 5}:5 machines.web.unknown${i}: unknown key \`unknown${i}\` (allowed keys here: box, box_version, profile, cpus, memory, disk_size, hostname, networks, forwarded_ports, synced_folders, provision, ssh, boot_timeout, autostart, primary, instant, qemu, virtualbox)`,
+        `${i + 5}:5 machines.web.unknown${i}: unknown key \`unknown${i}\` (allowed keys here: ${keys.join(', ')})`,
     );
+  }
   const want = EXPECTED[name];
   if (want === undefined) throw new Error(`no expected answer for case ${name}`);
   return want;
@@ -78,6 +85,10 @@ for (const [group, cases] of corpus)
   describe(group, () => {
     it.each(cases)('$name', async (c) => {
       const { said, printed } = await validate(c);
+      if (DUMP !== undefined) {
+        dumped[c.name] = said;
+        writeFileSync(DUMP, JSON.stringify(dumped, null, 1));
+      }
       expect(said).toEqual(expected(c.name));
       for (const secret of c.never ?? []) expect(printed).not.toContain(secret);
     });
@@ -86,6 +97,10 @@ for (const [group, cases] of corpus)
 describe("every key's wrong type", () => {
   it.each(wrongTypes)('$name', async (c) => {
     const { said } = await validate({ name: c.name, text: c.text });
+    if (DUMP !== undefined) {
+      dumped[c.name] = said;
+      writeFileSync(DUMP, JSON.stringify(dumped, null, 1));
+    }
     expect(said).toEqual(expected(c.name));
     // The position is the value's own: after `key: ` on its line.
     const line = c.text.split('\n')[c.line - 1]!;

@@ -262,8 +262,13 @@ traversal.push(
   { name: 'box ..', text: web().replace('box: tiny', 'box: ..') },
   { name: 'box /etc/passwd', text: web().replace('box: tiny', 'box: /etc/passwd') },
   {
-    name: 'box in defaults with a slash',
-    text: lines('version: 1', 'defaults: { box: a/b }', 'machines: { web: {} }'),
+    name: 'box in defaults as org/name (a Vagrant Cloud name, valid)',
+    text: lines('version: 1', 'defaults: { box: acme/base }', 'machines: { web: {} }'),
+    ok: (e) => expectEq(e.machines[0]?.box, 'acme/base'),
+  },
+  {
+    name: 'box with three segments',
+    text: lines('version: 1', 'defaults: { box: a/b/c }', 'machines: { web: {} }'),
   },
   { name: 'box_version ../1', text: web('box_version: ../1') },
   {

@@ -56,10 +56,10 @@ export const EXPECTED: Record<string, string[]> = {
   'CRLF line endings': ['valid'],
   'a byte order mark': ['valid'],
   'a NUL byte': [
-    '3:15 machines.web.box: "ti\\u0000ny" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '3:15 machines.web.box: "ti\\u0000ny" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'bytes that are not UTF-8': [
-    '3:15 machines.web.box: "t��y" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '3:15 machines.web.box: "t��y" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'an unknown tag': ['5:15 machines.web: unresolved tag: tag:yaml.org,2002:python/object:os.system'],
   'a binary value for a string': ['5:24 machines.web.hostname: a mapping is not a string'],
@@ -117,10 +117,10 @@ export const EXPECTED: Record<string, string[]> = {
     '3:3 machines."ab\\u202ecd": machine name "ab\\u202ecd" is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
   ],
   'a zero-width space in a box name': [
-    '4:10 machines.web.box: "ti\\u200bny" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '4:10 machines.web.box: "ti\\u200bny" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'an emoji box name': [
-    '4:10 machines.web.box: "📦" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '4:10 machines.web.box: "📦" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'a hostname with an umlaut': [
     '5:15 machines.web.hostname: "münchen" is not a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
@@ -135,20 +135,20 @@ export const EXPECTED: Record<string, string[]> = {
   ],
   'unicode in an env value': ['valid'],
   'box ../../x': [
-    '4:10 machines.web.box: "../../x" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '4:10 machines.web.box: "../../x" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'box ..': [
-    '4:10 machines.web.box: ".." is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '4:10 machines.web.box: ".." is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'box /etc/passwd': [
-    '4:10 machines.web.box: "/etc/passwd" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+    '4:10 machines.web.box: "/etc/passwd" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
-  'box in defaults with a slash': [
-    '2:18 defaults.box: "a/b" is not a valid box name (use letters, digits, dot, dash and underscore (at most 64 characters))',
+  'box in defaults as org/name (a Vagrant Cloud name, valid)': ['valid'],
+  'box with three segments': [
+    '2:18 defaults.box: "a/b/c" is not a valid box name (use letters, digits, dot, dash and underscore, starting with a letter or digit, at most 64; optionally `org/name` as on Vagrant Cloud)',
   ],
   'box_version ../1': [
-    '5:5 machines.web.box_version: provider `qemu` cannot do box versions yet (remove `box_version`, or see the issue tracker for when it lands)',
-    '5:18 machines.web.box_version: "../1" is not a valid box version (use letters, digits, dot, plus, dash and underscore (at most 64 characters))',
+    '5:18 machines.web.box_version: `../1` is not a version requirement (write e.g. `>= 1.2, < 2`, `~> 1.2` or `1.2.3`)',
   ],
   'network ../x': [
     '3:3 networks."../x": network name "../x" is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen))',
@@ -195,16 +195,16 @@ export const EXPECTED: Record<string, string[]> = {
     '3:36 networks.lan.interface: "br0123456789abcd" is not a Linux interface name (use the bridge\'s name as `ip -br link show type bridge` prints it: at most 15 letters, digits, `_`, `.` or `-`)',
   ],
   'an SSH user with a newline and a ProxyCommand': [
-    '5:18 machines.web.ssh.user: "root\\nProxyCommand sh -c evil" is not a valid user name (use letters, digits, `_`, `.` and `-` (at most 32, not starting with `.` or `-`))',
+    '5:18 machines.web.ssh.user: "root\\nProxyCommand sh -c evil" is not a valid user name (use letters, digits, `_`, `.` and `-`, starting with a letter or `_` (at most 32))',
   ],
   'an SSH user with a space': [
-    '5:18 machines.web.ssh.user: "a b" is not a valid user name (use letters, digits, `_`, `.` and `-` (at most 32, not starting with `.` or `-`))',
+    '5:18 machines.web.ssh.user: "a b" is not a valid user name (use letters, digits, `_`, `.` and `-`, starting with a letter or `_` (at most 32))',
   ],
   'an SSH user that is an option': [
-    '5:18 machines.web.ssh.user: "-oProxyCommand=evil" is not a valid user name (use letters, digits, `_`, `.` and `-` (at most 32, not starting with `.` or `-`))',
+    '5:18 machines.web.ssh.user: "-oProxyCommand=evil" is not a valid user name (use letters, digits, `_`, `.` and `-`, starting with a letter or `_` (at most 32))',
   ],
   'an SSH user in defaults': [
-    '2:37 defaults.ssh.user: "x;y" is not a valid user name (use letters, digits, `_`, `.` and `-` (at most 32, not starting with `.` or `-`))',
+    '2:37 defaults.ssh.user: "x;y" is not a valid user name (use letters, digits, `_`, `.` and `-`, starting with a letter or `_` (at most 32))',
   ],
   'a hostname with a command': [
     '5:15 machines.web.hostname: "web;rm -rf /" is not a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
