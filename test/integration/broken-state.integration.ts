@@ -20,9 +20,10 @@ describe('a running machine with a corrupt state.json', () => {
     await p.ok(['up']);
     const [pid] = p.qemuPids();
     expect(pid).toBeDefined();
-    const box = `${p.home}/boxes/tiny/0/qemu/box.qcow2`;
-    const boxSum = sha256(box);
     const state = p.machine('web').state;
+    // The stored image the machine's disk is made from, as its state names it.
+    const box = (JSON.parse(readFileSync(state, 'utf8')) as { box: { image: string } }).box.image;
+    const boxSum = sha256(box);
     writeFileSync(state, readFileSync(state, 'utf8').slice(0, 40));
 
     const status = await p.run(['status']);
