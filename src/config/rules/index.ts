@@ -12,7 +12,7 @@ import { ruleContext } from './context.js';
 import type { FsCheck, Rule } from './context.js';
 import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
-import { privateKeys, provisioners, syncedFolders, triggers } from './paths.js';
+import { privateKeys, provisioners, sshUsers, syncedFolders, triggers } from './paths.js';
 import { providerCapabilities } from './provider.js';
 
 export const RULES: readonly Rule[] = [
@@ -29,6 +29,7 @@ export const RULES: readonly Rule[] = [
   provisioners,
   triggers,
   privateKeys,
+  sshUsers,
   providerCapabilities,
 ];
 

@@ -42,7 +42,7 @@ describe('synced folder types', () => {
     [
       'an unknown type',
       '{ type: nfs, src: app, dest: /b }',
-      '6:17 machines.web.synced_folders[0].type: must be one of: rsync, virtiofs, 9p',
+      '6:17 machines.web.synced_folders[0].type: "nfs" is not one of rsync, virtiofs, 9p',
     ],
   ])('refuses %s', (_name, item, want) => {
     const got = problems(

@@ -55,7 +55,7 @@ describe('host triggers', () => {
       project: root,
       createdAt: '',
       box: { name: 'tiny', version: '0', image: '/b' },
-      applied: {} as MachineState['applied'],
+      applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' } as MachineState['applied'],
       sshUser: 'root',
       keyReplaced: true,
       converged: true,
