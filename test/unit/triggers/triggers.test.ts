@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Environment, MachineSpec, Trigger } from '../../../src/config/types.js';
 import { BoxfestError } from '../../../src/errors.js';
 import { triggerSteps, withTriggers } from '../../../src/pipeline/steps/triggers.js';
-import type { MachineState } from '../../../src/state/machine-state.js';
 import { writeMachineState } from '../../../src/state/machine-state.js';
 import { runTrigger, triggerEnv } from '../../../src/triggers/run.js';
 import { environment, fakeFs, PERMISSIVE, problems, yaml } from '../config/helpers.js';
@@ -55,7 +54,7 @@ describe('host triggers', () => {
       project: root,
       createdAt: '',
       box: { name: 'tiny', version: '0', image: '/b' },
-      applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' } as MachineState['applied'],
+      applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' },
       sshUser: 'root',
       keyReplaced: true,
       converged: true,
