@@ -22,6 +22,7 @@ interface Flags {
   sshUser?: string;
   sshKey?: string;
   diskInterface?: string;
+  cloudInit?: boolean;
   '--'?: string[];
 }
 
@@ -189,7 +190,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
   cli
     .command('box <action> [...args]', 'Manage boxes: add NAME IMAGE | list | remove NAME')
-    .option('--ssh-user <user>', 'User of the first login (add)', { default: 'root' })
+    .option('--ssh-user <user>', 'User of the first login (add; default root, or boxfest with --cloud-init)')
+    .option('--cloud-init', 'A cloud image set up by cloud-init at first boot: no insecure key (add)')
     .option('--ssh-key <file>', "Private key of the first login, the box's insecure key (add)")
     .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', {
       default: 'virtio',
@@ -203,7 +205,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
         if (action === 'add' && args.length === 2)
           return box.boxAdd(cwd, args[0]!, args[1]!, {
             ...o,
-            sshUser: f.sshUser ?? 'root',
+            sshUser: f.sshUser,
+            cloudInit: f.cloudInit === true,
             sshKey: f.sshKey,
             diskInterface: f.diskInterface ?? 'virtio',
             force: f.force === true,
@@ -212,7 +215,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
         if (action === 'remove' && args.length === 1)
           return box.boxRemove(args[0]!, { ...o, force: f.force === true });
         throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
-          hint: 'boxfest box add NAME IMAGE [--ssh-user U] [--ssh-key K] | box list | box remove NAME',
+          hint: 'boxfest box add NAME IMAGE [--ssh-user U] [--ssh-key K | --cloud-init] | box list | box remove NAME',
         });
       }),
     );

@@ -23,6 +23,13 @@ import { boxPaths, homePaths } from '../state/paths.js';
 
 export const DISK_INTERFACES: readonly DiskInterface[] = ['virtio', 'nvme'];
 
+/**
+ * How a machine made from the box is set up at its first boot: `ssh-key` (boxfest logs in with
+ * the box's insecure key and replaces it, as with a Vagrant box) or `cloud-init` (a distro cloud
+ * image: boxfest hands it a NoCloud seed that creates the user with the machine's own key).
+ */
+export type FirstBoot = 'cloud-init' | 'ssh-key';
+
 export interface BoxMetadata {
   name: string;
   version: string;
@@ -37,6 +44,8 @@ export interface BoxMetadata {
   size: number;
   addedAt: string;
   source: string;
+  /** Unset in metadata written before cloud-init boxes existed: see firstBootOf(). */
+  firstBoot?: FirstBoot;
 }
 
 export interface Box extends BoxMetadata {
@@ -68,6 +77,10 @@ export function findBox(home: string, name: string): Box | undefined {
   return { ...meta, image: p.image, insecureKey: meta.hasInsecureKey ? p.insecureKey : undefined };
 }
 
+export function firstBootOf(box: BoxMetadata): FirstBoot {
+  return box.firstBoot ?? 'ssh-key';
+}
+
 export function requireBox(home: string, name: string): Box {
   const box = findBox(home, name);
   if (box === undefined)
@@ -97,6 +110,7 @@ export interface AddBoxInput {
   sshKey: string | undefined;
   diskInterface: DiskInterface;
   force: boolean;
+  firstBoot?: FirstBoot;
 }
 
 /** Copies image (and key) into the store; staged in a temp dir and renamed, so never half-added. */
@@ -131,6 +145,7 @@ export async function addBox(home: string, input: AddBoxInput): Promise<Box> {
       size: statSync(stagedImage).size,
       addedAt: new Date().toISOString(),
       source: input.image,
+      firstBoot: input.firstBoot ?? 'ssh-key',
     };
     writeJsonAtomic(join(staging, 'metadata.json'), meta);
     if (existsSync(p.dir)) {

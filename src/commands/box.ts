@@ -1,14 +1,27 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { addBox, DISK_INTERFACES, listBoxes, removeBox, type DiskInterface } from '../boxes/store.js';
+import {
+  addBox,
+  DISK_INTERFACES,
+  firstBootOf,
+  listBoxes,
+  removeBox,
+  type DiskInterface,
+} from '../boxes/store.js';
 import { BoxfestError } from '../errors.js';
 import { checkBoxImage } from '../providers/qemu/image.js';
 import { listStates } from '../providers/qemu/instant.js';
 import { boxfestHome } from '../state/paths.js';
 import type { CommandOptions } from './output.js';
 
+/** The user a cloud-init box's machines log in as unless `--ssh-user` (or `ssh.user`) says otherwise. */
+export const CLOUD_INIT_USER = 'boxfest';
+
 export interface BoxAddOptions extends CommandOptions {
-  sshUser: string;
+  /** Unset: root for an ssh-key box, CLOUD_INIT_USER for a cloud-init one. */
+  sshUser: string | undefined;
+  /** `--cloud-init`: a cloud image that cloud-init sets up from boxfest's seed at first boot. */
+  cloudInit: boolean;
   sshKey: string | undefined;
   diskInterface: string;
   force: boolean;
@@ -25,6 +38,14 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
     throw new BoxfestError('BOX_KEY_MISSING', `no key at ${keyPath}`, {
       hint: "give the path of the box's private key",
     });
+  if (o.cloudInit && keyPath !== undefined)
+    throw new BoxfestError('BOX_FIRST_BOOT', '`--cloud-init` and `--ssh-key` exclude each other', {
+      hint: "a cloud-init box has no insecure key: cloud-init installs each machine's own key; drop one of them",
+    });
+  if (o.cloudInit && o.sshUser === 'root')
+    throw new BoxfestError('BOX_SSH_USER', 'a cloud-init box cannot log in as root', {
+      hint: `cloud-init creates a user with passwordless sudo; leave out --ssh-user (default \`${CLOUD_INIT_USER}\`) or name another user`,
+    });
   if (!(DISK_INTERFACES as readonly string[]).includes(o.diskInterface))
     throw new BoxfestError('BOX_DISK_INTERFACE', `unknown disk interface \`${o.diskInterface}\``, {
       hint: `use one of: ${DISK_INTERFACES.join(', ')}`,
@@ -33,15 +54,16 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
   const box = await addBox(boxfestHome(), {
     name,
     image: imagePath,
-    sshUser: o.sshUser,
+    sshUser: o.sshUser ?? (o.cloudInit ? CLOUD_INIT_USER : 'root'),
     sshKey: keyPath,
     diskInterface: o.diskInterface as DiskInterface,
     force: o.force,
+    firstBoot: o.cloudInit ? 'cloud-init' : 'ssh-key',
   });
   if (o.json) o.print(JSON.stringify(box, null, 2));
   else
     o.print(
-      `box ${box.name} added (${(box.size / 2 ** 20).toFixed(1)} MiB, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser})`,
+      `box ${box.name} added (${(box.size / 2 ** 20).toFixed(1)} MiB, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser}, first boot: ${firstBootOf(box)})`,
     );
   return 0;
 }
@@ -49,14 +71,20 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
 export async function boxList(o: CommandOptions): Promise<number> {
   const home = boxfestHome();
   const boxes = await Promise.all(
-    listBoxes(home).map(async (b) => ({ ...b, states: await listStates(home, b) })),
+    listBoxes(home).map(async (b) => ({
+      ...b,
+      firstBoot: firstBootOf(b),
+      states: await listStates(home, b),
+    })),
   );
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (o.json) o.print(JSON.stringify(boxes, null, 2));
   else if (boxes.length === 0) o.note('no boxes; add one with: boxfest box add NAME IMAGE.qcow2');
   else
     for (const b of boxes) {
-      o.print(`${b.name}  ${mib(b.size)}  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}`);
+      o.print(
+        `${b.name}  ${mib(b.size)}  ${b.provider}  user ${b.sshUser}  ${b.diskInterface}  first boot: ${b.firstBoot}`,
+      );
       for (const s of b.states)
         o.print(
           `  saved state ${s.key}: ${s.memory} MiB, ${s.cpus} cpu(s), ${s.nics} extra NIC(s), ${s.accel}, ${mib(s.bytes)}${s.valid ? '' : '  (stale: written by another QEMU or box)'}`,

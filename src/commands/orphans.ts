@@ -29,6 +29,8 @@ export function orphanSpec(env: Environment, name: string): MachineSpec {
     ssh: {},
     syncedFolders: [],
     provision: [],
+    disks: [],
+    cloudInit: {},
     networks: [],
     forwardedPorts: [],
     sshGuestPort: 22,

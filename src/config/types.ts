@@ -81,6 +81,14 @@ export interface WrittenVirtualbox {
   os_type?: string;
 }
 
+export interface WrittenDataDisk {
+  name?: string;
+  size?: WrittenSize;
+}
+
+/** cloud-init user-data as written; checked by the schema where cloud-init is stricter than a mapping. */
+export type WrittenCloudInit = Record<string, unknown>;
+
 export interface WrittenMachine {
   box?: string;
   box_version?: string;
@@ -88,6 +96,7 @@ export interface WrittenMachine {
   cpus?: number;
   memory?: WrittenSize;
   disk_size?: WrittenSize;
+  disks?: WrittenDataDisk[];
   hostname?: string;
   networks?: WrittenMachineNetwork[];
   forwarded_ports?: WrittenForwardedPort[];
@@ -98,6 +107,7 @@ export interface WrittenMachine {
   autostart?: boolean;
   primary?: boolean;
   instant?: boolean;
+  cloud_init?: WrittenCloudInit;
   qemu?: WrittenQemu;
   virtualbox?: WrittenVirtualbox;
 }
@@ -195,6 +205,10 @@ export interface MachineSpec {
   profile?: string;
   /** Disk size in MiB (`disk_size`); unset = the box's own size. */
   diskSize?: number;
+  /** Extra data disks (`disks`), defaults' first. */
+  disks: DataDisk[];
+  /** The Boxfile's cloud-init user-data (`defaults.cloud_init` merged under the machine's); `{}` when unset. */
+  cloudInit: Record<string, unknown>;
   /** Attachments to the Environment's networks, in order (defaults' first). */
   networks: MachineNetwork[];
   forwardedPorts: ForwardedPort[];
@@ -210,6 +224,12 @@ export interface MachineSpec {
   qemu: QemuSettings;
   /** `virtualbox:` settings; used only when the provider is virtualbox. */
   virtualbox: VirtualboxSettings;
+}
+
+export interface DataDisk {
+  name: string;
+  /** MiB */
+  size: number;
 }
 
 export type Network =

@@ -14,6 +14,7 @@ import { boxes, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, syncedFolders } from './paths.js';
 import { providerCapabilities } from './provider.js';
+import { cloudInitKeys, dataDisks } from './cloud-init.js';
 
 export const RULES: readonly Rule[] = [
   machineNames,
@@ -27,6 +28,8 @@ export const RULES: readonly Rule[] = [
   syncedFolders,
   provisioners,
   privateKeys,
+  cloudInitKeys,
+  dataDisks,
   providerCapabilities,
 ];
 
