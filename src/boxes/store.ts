@@ -14,7 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DiskInterface } from '../config/types.js';
+import type { DiskInterface, FirstBoot } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 
 export type { DiskInterface };
@@ -23,12 +23,7 @@ import { boxPaths, homePaths } from '../state/paths.js';
 
 export const DISK_INTERFACES: readonly DiskInterface[] = ['virtio', 'nvme'];
 
-/**
- * How a machine made from the box is set up at its first boot: `ssh-key` (boxfest logs in with
- * the box's insecure key and replaces it, as with a Vagrant box) or `cloud-init` (a distro cloud
- * image: boxfest hands it a NoCloud seed that creates the user with the machine's own key).
- */
-export type FirstBoot = 'cloud-init' | 'ssh-key';
+export type { FirstBoot };
 
 export interface BoxMetadata {
   name: string;

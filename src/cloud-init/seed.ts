@@ -34,7 +34,10 @@ export function seedFiles(i: SeedInput): SeedFiles {
 export function writeSeed(file: string, files: SeedFiles): void {
   const image = isoImage(
     SEED_LABEL,
-    Object.entries(files).map(([name, text]) => ({ name, data: Buffer.from(text, 'utf8') })),
+    (Object.entries(files) as [string, string][]).map(([name, text]) => ({
+      name,
+      data: Buffer.from(text, 'utf8'),
+    })),
   );
   writeFileAtomic(file, image, 0o600);
 }

@@ -1,5 +1,6 @@
 import { BoxfestError } from '../errors.js';
 import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan } from '../plan/reconcile.js';
+import { shrinkOf } from '../plan/drift.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
 import { destroyMachine } from '../pipeline/steps/destroy.js';
@@ -42,6 +43,17 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     const refused: JobResult[] = [];
     const approved = new Map<string, MachinePlan>();
     for (const m of plan.machines) {
+      const shrink = shrinkOf(m.changes);
+      if (shrink !== undefined) {
+        refused.push({
+          machine: m.machine,
+          ok: false,
+          ran: [],
+          failedStep: 'plan',
+          error: shrinkRefusal(m, shrink),
+        });
+        continue;
+      }
       if (!NEEDS_CONSENT.includes(m.action)) approved.set(m.machine, m);
       else if (await consent(m, o)) approved.set(m.machine, m);
       else if (m.action === 'remove')
@@ -155,4 +167,16 @@ function refusal(m: MachinePlan): BoxfestError {
         step: 'plan',
         hint: `run \`boxfest up --recreate ${m.machine}\` (its disk is deleted and made anew from the box); nothing was changed on ${m.machine}`,
       });
+}
+
+function shrinkRefusal(m: MachinePlan, why: string): BoxfestError {
+  return new BoxfestError(
+    'DISK_SHRINK',
+    `${why}: a disk never shrinks (its filesystem would lose what lies beyond the new end)`,
+    {
+      machine: m.machine,
+      step: 'plan',
+      hint: `set it back to its size or more; for a smaller disk, \`boxfest destroy ${m.machine}\` and \`up\` again. Nothing was changed on ${m.machine}`,
+    },
+  );
 }

@@ -64,6 +64,14 @@ export interface WrittenForwardedPort {
   auto_correct?: boolean;
 }
 
+/**
+ * How a machine made from a box is set up at its first boot (a property of the box, from
+ * `box add`): `ssh-key` (boxfest logs in with the box's insecure key and replaces it, as with a
+ * Vagrant box) or `cloud-init` (a distro cloud image: boxfest hands it a NoCloud seed that
+ * creates the user with the machine's own key).
+ */
+export type FirstBoot = 'cloud-init' | 'ssh-key';
+
 export type QemuAccel = 'auto' | 'kvm' | 'tcg';
 export type DiskInterface = 'virtio' | 'nvme';
 

@@ -19,6 +19,9 @@ import { reidentify } from './steps/reidentify.js';
 import { syncFolders } from './steps/sync-folders.js';
 import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
+import { writeSeedStep } from './steps/write-seed.js';
+import { waitCloudInit } from './steps/wait-cloud-init.js';
+import { growDisk } from './steps/grow-disk.js';
 
 export const upPipeline: Step<MachineRun>[] = [
   // The box first: a missing box fails before anything of the old machine is discarded.
@@ -29,11 +32,16 @@ export const upPipeline: Step<MachineRun>[] = [
   resume,
   configure,
   prepareInstant,
+  // Before the disk: VirtualBox attaches the seed as a DVD when it creates the VM.
+  writeSeedStep,
   createDisk,
   boot,
   waitSsh,
   reidentify,
   replaceKey,
+  // cloud-init boxes: nothing else touches the guest until cloud-init is done.
+  waitCloudInit,
+  growDisk,
   setHostname,
   configureNetwork,
   syncFolders,

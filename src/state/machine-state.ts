@@ -1,6 +1,6 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
-import type { ProviderName } from '../config/types.js';
+import type { FirstBoot, ProviderName } from '../config/types.js';
 import type { PortMapping } from '../network/ports.js';
 import type { AppliedSpec } from './applied.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
@@ -40,6 +40,20 @@ export interface MachineState {
   suspended?: boolean;
   /** `instant: true`: the saved state the machine's disk was made for, and what came of it. */
   instant?: InstantRecord;
+  /** How the machine is set up at its first boot (the box's); unset: `ssh-key` (older state). */
+  firstBoot?: FirstBoot;
+  /** cloud-init boxes: the instance-id of this machine's seed (new for every creation). */
+  instanceId?: string;
+  /** Extra data disks as attached at the last boot (QEMU). */
+  dataDisks?: DataDiskRecord[];
+}
+
+export interface DataDiskRecord {
+  name: string;
+  /** MiB */
+  size: number;
+  /** Host path of its image. */
+  file: string;
 }
 
 export interface InstantRecord {

@@ -19,7 +19,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import type { Box } from '../../boxes/store.js';
+import { firstBootOf, type Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import { exec, waitForSsh } from '../../ssh/client.js';
@@ -90,6 +90,13 @@ export function stateKey(box: Box, qemu: string, shape: Shape): string {
 
 /** Why this machine cannot start from a saved state, or undefined when it can. */
 export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
+  // A cloud image makes its user, keys and host keys from its own seed at its first boot: a saved
+  // state is a boot that already happened, for no one's seed.
+  if (firstBootOf(box) === 'cloud-init')
+    return 'a cloud-init box is set up by its own first boot (user, login key, host keys, network from its seed), which a saved state has already passed';
+  if (spec.diskSize !== undefined)
+    return "the saved state was made with the box's disk size, and `disk_size` changes it";
+  if (spec.disks.length > 0) return 'extra data disks are devices the saved state does not have';
   const disk = spec.qemu.diskInterface ?? box.diskInterface;
   if (disk !== 'virtio')
     return `its disk is attached as ${disk}, which QEMU cannot save (set \`qemu.disk_interface: virtio\`, or add the box with \`--disk-interface virtio\`)`;

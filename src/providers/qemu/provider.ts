@@ -11,6 +11,7 @@ import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
 import { qemuArgs } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay } from './image.js';
+import { ensureDataDisks, growImage } from './data-disks.js';
 import { qmpExecute } from './qmp.js';
 import { inspectQemu } from './inspect.js';
 import { resumeQemu, suspendQemu } from './suspend.js';
@@ -110,6 +111,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       if (s?.sshPort !== undefined)
         return { ssh: { host: '127.0.0.1', port: s.sshPort }, accel: s.accel ?? 'tcg' };
     }
+    await this.prepareDisks(m);
     const restored = await this.startRestored(m, box);
     if (restored !== undefined && 'ssh' in restored) return restored;
     const note = restored?.note;
@@ -129,6 +131,23 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       }
       throw e;
     }
+  }
+
+  /**
+   * Before a boot (the VM is off): the system overlay grown to `disk_size`, the data disks made or
+   * grown, and what is attached recorded for `status`.
+   */
+  private async prepareDisks(m: MachineContext): Promise<void> {
+    if (m.spec.diskSize !== undefined)
+      await growImage(m.paths.disk, m.spec.diskSize, "the machine's disk", m.spec.name);
+    const dataDisks = await ensureDataDisks(m.paths, m.spec);
+    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, dataDisks }));
+  }
+
+  /** The seed a cloud-init machine boots with (written by the write-seed step before each boot). */
+  private seedOf(m: MachineContext): string | undefined {
+    const s = readMachineState(m.env.root, m.spec.name);
+    return s?.firstBoot === 'cloud-init' && existsSync(m.paths.seed) ? m.paths.seed : undefined;
   }
 
   /**
@@ -237,6 +256,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       return { ssh, forwards };
     });
     const forwards = chosen.forwards;
+    const seed = this.seedOf(m);
     let port = chosen.ssh;
     try {
       for (let attempt = 1; ; attempt++) {
@@ -252,6 +272,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
           forwards,
           nics,
           incoming,
+          dataDisks: state?.dataDisks ?? [],
+          ...(seed === undefined ? {} : { seed }),
         });
         writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
         // Recorded before the launch: after a crash right after it, state.json names the ports the

@@ -30,6 +30,8 @@ describe('machinePaths', () => {
       publicKey: '/proj/.boxfest/machines/web/id_ed25519.pub',
       knownHosts: '/proj/.boxfest/machines/web/known_hosts',
       sshConfig: '/proj/.boxfest/machines/web/ssh_config',
+      seed: '/proj/.boxfest/machines/web/cidata.iso',
+      dataDisks: '/proj/.boxfest/machines/web/disks',
     });
   });
 
