@@ -16,6 +16,8 @@ export const TAG = {
   /** JSON of what the last boot applied (box, cpus, memory), and its hash. */
   spec: 'boxfest/spec',
   specHash: 'boxfest/spec-hash',
+  /** Server path of the cloud-init seed ISO attached as a DVD (closed, never deleted, by destroy). */
+  seed: 'boxfest/seed',
   /** 127.0.0.1 port forwarded to the guest's SSH. */
   sshPort: 'boxfest/ssh-port',
   createdAt: 'boxfest/created-at',
