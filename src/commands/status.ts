@@ -11,7 +11,8 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const a = observed.get(m.machine)!.actual;
     const provider = selected.find((s) => s.name === m.machine)?.provider ?? env.provider;
     const live = a.state === 'running' || a.state === 'suspended';
-    const addresses = live ? (readMachineState(env.root, m.machine)?.addresses ?? []) : [];
+    const state = readMachineState(env.root, m.machine);
+    const addresses = live ? (state?.addresses ?? []) : [];
     return {
       name: m.machine,
       state: a.state,
@@ -19,7 +20,11 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
       ...(a.accel === undefined ? {} : { accel: a.accel }),
       ...(live && a.ssh !== undefined ? { ssh: a.ssh } : {}),
       networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),
-      ...instantOf(readMachineState(env.root, m.machine)?.instant),
+      /** Extra data disks as attached at the last boot (kept while the machine exists). */
+      ...(state?.dataDisks === undefined || state.dataDisks.length === 0
+        ? {}
+        : { disks: state.dataDisks.map((d) => ({ name: d.name, size_mib: d.size, file: d.file })) }),
+      ...instantOf(state?.instant),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
       /** Private networks whose switch died under the running machine. */
       ...(a.cutOff === undefined ? {} : { cut_off: a.cutOff }),

@@ -32,7 +32,10 @@ export const growDisk: Step<MachineRun> = {
         hint: 'the disk itself is grown; grow the partition and filesystem by hand (growpart, resize2fs)',
       });
     if (result.kind === 'no-tools' || result.kind === 'unsupported') {
-      out.title(`disk grown, root filesystem not: ${result.detail}`);
+      const why = `root filesystem not grown: ${result.detail}`;
+      ctx.log.push(why); // also in `up --json`'s output
+      out.line(why);
+      out.title('disk grown; root filesystem not (see above)');
     } else out.title(result.detail);
   },
 };
