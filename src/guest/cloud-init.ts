@@ -41,3 +41,28 @@ export function progressLines(out: string): string[] {
   const begin = out.indexOf(`${MARK}-begin`);
   return (begin < 0 ? out : out.slice(0, begin)).split('\n').filter((l) => l.trim() !== '');
 }
+
+/**
+ * The host keys cloud-init printed on the console (its `keys_to_console`, late in the first
+ * boot), as "type base64" strings; [] when the console holds no such block.
+ */
+export function consoleHostKeys(console: string): string[] {
+  const begin = console.lastIndexOf('-----BEGIN SSH HOST KEY KEYS-----');
+  const end = console.indexOf('-----END SSH HOST KEY KEYS-----', begin);
+  if (begin < 0 || end < 0) return [];
+  return console
+    .slice(begin, end)
+    .split(/\r?\n/)
+    .map((l) => /^((?:ssh|ecdsa)-[a-z0-9-]+) ([A-Za-z0-9+/]+=*)/.exec(l.trim()))
+    .flatMap((m) => (m === null ? [] : [`${m[1]} ${m[2]}`]));
+}
+
+/**
+ * A console key of the same type as `pinned` but with other bytes: the key boxfest pinned at
+ * first contact is not the guest's own. Undefined when they agree or the console has none of that type.
+ */
+export function consoleDisagrees(pinned: string, console: string): string | undefined {
+  const [type] = pinned.split(' ');
+  const same = consoleHostKeys(console).filter((k) => k.startsWith(`${type} `));
+  return same.length > 0 && !same.includes(pinned.split(' ').slice(0, 2).join(' ')) ? same[0] : undefined;
+}

@@ -49,7 +49,7 @@ export const dataDisks: Rule = ({ env, listOrigin, add }) => {
           [...listOrigin(m, 'disks', i), 'name'],
           'value',
           `machine \`${m.name}\` already has a disk named \`${d.name}\``,
-          'give each of its disks its own `name` (a disk in `defaults` is every machine’s)',
+          'give each of its disks its own `name`; a disk in `defaults` is every machine’s',
         );
       seen.add(d.name);
     }

@@ -1,4 +1,10 @@
-import { CLOUD_INIT_LOG, parseStatus, tailScript, WAIT_SCRIPT } from '../../guest/cloud-init.js';
+import {
+  CLOUD_INIT_LOG,
+  consoleDisagrees,
+  parseStatus,
+  tailScript,
+  WAIT_SCRIPT,
+} from '../../guest/cloud-init.js';
 import { BoxfestError } from '../../errors.js';
 import { asRoot } from '../../ssh/as-root.js';
 import { exec } from '../../ssh/client.js';
@@ -57,6 +63,21 @@ export const waitCloudInit: Step<MachineRun> = {
         },
       );
     }
+    // The host key was pinned at first contact; cloud-init has now printed the guest's own keys on
+    // its console (a channel no network peer can write to): they must agree.
+    const pinned = readMachineState(ctx.env.root, ctx.spec.name)?.hostKey;
+    const other =
+      pinned === undefined ? undefined : consoleDisagrees(pinned, ctx.provider.consoleTail(ctx, 2000));
+    if (pinned !== undefined && other !== undefined)
+      throw new BoxfestError(
+        'SSH_HOSTKEY_MISMATCH',
+        `the SSH host key pinned for ${ctx.spec.name} is not the one its console shows`,
+        {
+          machine: ctx.spec.name,
+          details: `pinned:  ${pinned}\nconsole: ${other}`,
+          hint: 'something else answered on its SSH port at first contact; `boxfest destroy` it and `up` again',
+        },
+      );
     out.title(`cloud-init done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   },
 };
