@@ -9,7 +9,7 @@ import {
   type DiskInterface,
 } from '../boxes/store.js';
 import { BoxfestError } from '../errors.js';
-import { checkBoxImage } from '../providers/qemu/image.js';
+import { checkBoxImage, hasCloudInit } from '../providers/qemu/image.js';
 import { listStates } from '../providers/qemu/instant.js';
 import { boxfestHome } from '../state/paths.js';
 import type { CommandOptions } from './output.js';
@@ -20,7 +20,10 @@ export const CLOUD_INIT_USER = 'boxfest';
 export interface BoxAddOptions extends CommandOptions {
   /** Unset: root for an ssh-key box, CLOUD_INIT_USER for a cloud-init one. */
   sshUser: string | undefined;
-  /** `--cloud-init`: a cloud image that cloud-init sets up from boxfest's seed at first boot. */
+  /**
+   * `--cloud-init`: a cloud image that cloud-init sets up from boxfest's seed at first boot.
+   * Without it and without `--ssh-key`, the image is looked at: one with cloud-init is taken as one.
+   */
   cloudInit: boolean;
   sshKey: string | undefined;
   diskInterface: string;
@@ -42,23 +45,28 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
     throw new BoxfestError('BOX_FIRST_BOOT', '`--cloud-init` and `--ssh-key` exclude each other', {
       hint: "a cloud-init box has no insecure key: cloud-init installs each machine's own key; drop one of them",
     });
-  if (o.cloudInit && o.sshUser === 'root')
-    throw new BoxfestError('BOX_SSH_USER', 'a cloud-init box cannot log in as root', {
-      hint: `cloud-init creates a user with passwordless sudo; leave out --ssh-user (default \`${CLOUD_INIT_USER}\`) or name another user`,
-    });
   if (!(DISK_INTERFACES as readonly string[]).includes(o.diskInterface))
     throw new BoxfestError('BOX_DISK_INTERFACE', `unknown disk interface \`${o.diskInterface}\``, {
       hint: `use one of: ${DISK_INTERFACES.join(', ')}`,
     });
   await checkBoxImage(imagePath);
+  let cloudInit = o.cloudInit;
+  if (!cloudInit && keyPath === undefined && (await hasCloudInit(imagePath))) {
+    cloudInit = true;
+    o.note('cloud-init found in the image (/etc/cloud/cloud.cfg.d): adding it as a cloud-init box');
+  }
+  if (cloudInit && o.sshUser === 'root')
+    throw new BoxfestError('BOX_SSH_USER', 'a cloud-init box cannot log in as root', {
+      hint: `cloud-init creates a user with passwordless sudo; leave out --ssh-user (default \`${CLOUD_INIT_USER}\`) or name another user`,
+    });
   const box = await addBox(boxfestHome(), {
     name,
     image: imagePath,
-    sshUser: o.sshUser ?? (o.cloudInit ? CLOUD_INIT_USER : 'root'),
+    sshUser: o.sshUser ?? (cloudInit ? CLOUD_INIT_USER : 'root'),
     sshKey: keyPath,
     diskInterface: o.diskInterface as DiskInterface,
     force: o.force,
-    firstBoot: o.cloudInit ? 'cloud-init' : 'ssh-key',
+    firstBoot: cloudInit ? 'cloud-init' : 'ssh-key',
   });
   if (o.json) o.print(JSON.stringify(box, null, 2));
   else

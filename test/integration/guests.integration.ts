@@ -287,6 +287,26 @@ describe.each(GUESTS)('guest-OS scenarios on the $name box', (g) => {
     await e.p?.cleanup();
   });
 
+  it('box add without --cloud-init or --ssh-key looks into the image for cloud-init', async () => {
+    const image = g.add(e.p)[0]!;
+    const r = await e.p.ok(['box', 'add', 'looked-at', image]);
+    const boxes = JSON.parse((await e.p.ok(['box', 'list', '--json'])).stdout) as {
+      name: string;
+      firstBoot: string;
+      sshUser: string;
+    }[];
+    expect(boxes.find((b) => b.name === 'looked-at')).toMatchObject(
+      g.name === 'debian'
+        ? { firstBoot: 'cloud-init', sshUser: 'boxfest' }
+        : { firstBoot: 'ssh-key', sshUser: 'root' },
+    );
+    expect(boxes.find((b) => b.name === g.name)?.firstBoot).toBe(
+      g.name === 'debian' ? 'cloud-init' : 'ssh-key',
+    );
+    if (g.name === 'debian') expect(r.stderr).toContain('cloud-init found in the image');
+    await e.p.ok(['box', 'remove', 'looked-at']);
+  }, 120_000);
+
   it.each(AFTER_UP)('$name', async (row) => row.check(e), 120_000);
 
   it('destroy of the failed machine leaves the others alone', async () => {
