@@ -175,7 +175,11 @@ async function saveState(
     );
     let reseed: Reseed | undefined;
     try {
-      const probe = await exec(ssh.client, 'command -v rndreseed || command -v perl; sync');
+      // The sbin directories too: a non-root SSH user's PATH lacks them, sudo's has them.
+      const probe = await exec(
+        ssh.client,
+        'PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin; command -v rndreseed || command -v perl; sync',
+      );
       reseed = /rndreseed/.test(probe.stdout) ? 'rndreseed' : /perl/.test(probe.stdout) ? 'perl' : undefined;
     } finally {
       ssh.client.end();
