@@ -241,7 +241,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
 }
 
-function render(e: unknown, json: boolean): number {
+/** Shows `e` on stderr (with --json: as one document on stdout); returns the exit code. */
+export function render(e: unknown, json: boolean): number {
   if (e instanceof ExitError) return e.exitCode;
   const err = process.stderr;
   if (json) {
@@ -259,6 +260,11 @@ function render(e: unknown, json: boolean): number {
     for (const r of e.results) {
       if (r.ok || r.error === undefined) continue;
       writeError(r.error);
+      for (const u of r.rollbackErrors ?? []) {
+        err.write(`  could not undo step ${u.step ?? '?'}: ${u.message} [${u.code}]\n`);
+        if (u.details !== undefined && u.details !== '') err.write(u.details.replace(/^/gm, '      ') + '\n');
+        if (u.hint !== undefined && u.hint !== '') err.write(`    hint: ${u.hint}\n`);
+      }
     }
     err.write(`error: ${e.message}\n`);
   } else if (e instanceof BoxfestError) {
@@ -294,7 +300,12 @@ function toJson(e: unknown): object {
       message: e.message,
       machines: e.results
         .filter((r) => !r.ok)
-        .map((r) => ({ name: r.machine, step: r.failedStep, error: r.error && toJson(r.error) })),
+        .map((r) => ({
+          name: r.machine,
+          step: r.failedStep,
+          error: r.error && toJson(r.error),
+          ...(r.rollbackErrors === undefined ? {} : { rollback_errors: r.rollbackErrors.map(toJson) }),
+        })),
     };
   if (e instanceof BoxfestError)
     return {

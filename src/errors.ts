@@ -1,6 +1,55 @@
 // Typed errors. Everything a user can cause or fix is a BoxfestError with a code and a hint;
 // only src/cli.ts renders them (no stack traces for user errors).
 
+/**
+ * Every error code boxfest uses, by area; docs/errors.md lists each with its hint, and a unit
+ * test holds the two together. A new code goes here and there.
+ */
+export const ERROR_CODES = [
+  ...['USAGE', 'INTERNAL', 'INTERRUPTED', 'MACHINES_FAILED', 'NOT_CONFIRMED', 'UNKNOWN_MACHINE'],
+  ...['PROJECT_LOCKED', 'HOST_LOCK_TIMEOUT', 'BOXFILE_NOT_FOUND', 'BOXFILE_UNREADABLE', 'CONFIG_INVALID'],
+  ...['BOX_DISK_INTERFACE', 'BOX_EXISTS', 'BOX_FORMAT', 'BOX_IMAGE_MISSING', 'BOX_IN_USE', 'BOX_KEY_MISSING'],
+  ...['BOX_NAME', 'BOX_NOT_FOUND', 'MACHINE_NOT_CREATED', 'MACHINE_NOT_READY', 'MACHINE_NOT_RUNNING'],
+  ...['RELOAD_REQUIRED', 'RECREATE_REQUIRED', 'PROVIDER_CANNOT', 'SNAPSHOT_EXISTS', 'SNAPSHOT_NAME'],
+  ...['SNAPSHOT_NOT_FOUND', 'NETWORK_FULL', 'NO_FREE_PORT', 'PORT_IN_USE', 'BRIDGED_NO_ADDRESS'],
+  ...['SSH_AUTH_FAILED', 'SSH_CONNECTION_LOST', 'SSH_EXEC_FAILED', 'SSH_HOSTKEY_MISMATCH', 'SSH_TIMEOUT'],
+  ...['SSH_KEY_REPLACE_FAILED', 'SSH_MASTER_FAILED', 'GUEST_COMMAND_FAILED', 'GUEST_RSYNC_MISSING'],
+  ...['RSYNC_FAILED', 'RSYNC_NOT_INSTALLED', 'PATH_UNSUPPORTED', 'NOTHING_TO_WATCH', 'UNKNOWN_PROVISIONER'],
+  ...['PROVISION_ENV_NAME', 'PROVISION_FAILED', 'PROVISION_FILE_FAILED', 'PROVISION_SCRIPT_UNREADABLE'],
+  ...['PROVISION_UPLOAD_FAILED', 'INSTANT_NO_RESEED', 'INSTANT_RESTORE_FAILED', 'INSTANT_SAVE_FAILED'],
+  ...['REIDENTIFY_FAILED'],
+  // cloud images and disks
+  ...[
+    'BOX_FIRST_BOOT',
+    'BOX_SSH_USER',
+    'CLOUD_INIT_UNSUPPORTED',
+    'CLOUD_INIT_ROOT',
+    'CLOUD_INIT_WAIT_FAILED',
+  ],
+  ...['CLOUD_INIT_FAILED', 'GROW_DISK_FAILED', 'DISK_SHRINK'],
+  // QEMU
+  ...['QEMU_NOT_INSTALLED', 'QEMU_EXEC_FAILED', 'QEMU_TOOL_FAILED', 'QMP_ERROR', 'QMP_TIMEOUT'],
+  ...['QMP_UNAVAILABLE', 'BRIDGE_NOT_FOUND', 'BRIDGE_NOT_ALLOWED', 'BRIDGE_HELPER_MISSING'],
+  ...['BRIDGE_HELPER_NOT_SETUID', 'VDE_NOT_INSTALLED', 'SWITCH_START_FAILED'],
+  // VirtualBox: boxfest's own codes, then the server's result codes by name
+  ...['VBOX_UNREACHABLE', 'VBOX_BAD_WSDL', 'VBOX_HTTP_ERROR', 'VBOX_UNSUPPORTED_API', 'VBOX_TIMEOUT'],
+  ...['VBOX_UNSUPPORTED_OPERATION', 'VBOX_LOGON_FAILED', 'VBOX_INVALID_OBJECT', 'VBOX_FAULT'],
+  ...['VBOX_MACHINE_MISSING', 'VBOX_NOT_OURS', 'VBOX_NO_HOST_INTERFACE', 'VBOX_HOST_ONLY_UNAVAILABLE'],
+  ...['VBOX_NO_KERNEL_DRIVER', 'VBOX_E_OBJECT_NOT_FOUND', 'VBOX_E_INVALID_VM_STATE', 'VBOX_E_VM_ERROR'],
+  ...['VBOX_E_FILE_ERROR', 'VBOX_E_IPRT_ERROR', 'VBOX_E_PDM_ERROR', 'VBOX_E_INVALID_OBJECT_STATE'],
+  ...['VBOX_E_HOST_ERROR', 'VBOX_E_NOT_SUPPORTED', 'VBOX_E_XML_ERROR', 'VBOX_E_INVALID_SESSION_STATE'],
+  ...['VBOX_E_OBJECT_IN_USE', 'VBOX_E_PASSWORD_INCORRECT', 'VBOX_E_MAXIMUM_REACHED', 'VBOX_E_TIMEOUT'],
+  ...['VBOX_E_GSTCTL_GUEST_ERROR', 'VBOX_E_DND_ERROR', 'VBOX_E_PLATFORM_ARCH_NOT_SUPPORTED'],
+  ...['VBOX_E_RECORDING_ERROR', 'E_ACCESSDENIED', 'E_FAIL', 'E_INVALIDARG', 'E_NOTIMPL', 'E_OUTOFMEMORY'],
+  ...['E_POINTER', 'E_NOINTERFACE', 'E_UNEXPECTED'],
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(s: string): s is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(s);
+}
+
 export interface ErrorContext {
   /** Machine the failure belongs to, when there is one. */
   machine?: string | undefined;
@@ -14,13 +63,13 @@ export interface ErrorContext {
 }
 
 export class BoxfestError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly machine: string | undefined;
   readonly step: string | undefined;
   readonly hint: string | undefined;
   readonly details: string | undefined;
 
-  constructor(code: string, message: string, ctx: ErrorContext = {}) {
+  constructor(code: ErrorCode, message: string, ctx: ErrorContext = {}) {
     super(message, ctx.cause === undefined ? undefined : { cause: ctx.cause });
     this.name = 'BoxfestError';
     this.code = code;
@@ -71,10 +120,6 @@ export class ExitError extends Error {
     super(`exit ${exitCode}`);
     this.name = 'ExitError';
   }
-}
-
-export function isBoxfestError(e: unknown): e is BoxfestError {
-  return e instanceof BoxfestError;
 }
 
 export function errorMessage(e: unknown): string {

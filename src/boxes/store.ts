@@ -28,7 +28,8 @@ export type { FirstBoot };
 export interface BoxMetadata {
   name: string;
   version: string;
-  provider: 'qemu';
+  /** The provider the box is for (Vagrant's sense); `qemu`: a qcow2 image. */
+  provider: string;
   format: 'qcow2';
   /** User of the first login. */
   sshUser: string;
@@ -65,8 +66,8 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export function findBox(home: string, name: string): Box | undefined {
-  const p = boxPaths(home, name, DEFAULT_BOX_VERSION, 'qemu');
+export function findBox(home: string, name: string, provider: string): Box | undefined {
+  const p = boxPaths(home, name, DEFAULT_BOX_VERSION, provider);
   const meta = readJson<BoxMetadata>(p.metadata);
   if (meta === undefined) return undefined;
   return { ...meta, image: p.image, insecureKey: meta.hasInsecureKey ? p.insecureKey : undefined };
@@ -76,8 +77,8 @@ export function firstBootOf(box: BoxMetadata): FirstBoot {
   return box.firstBoot ?? 'ssh-key';
 }
 
-export function requireBox(home: string, name: string): Box {
-  const box = findBox(home, name);
+export function requireBox(home: string, name: string, provider: string): Box {
+  const box = findBox(home, name, provider);
   if (box === undefined)
     throw new BoxfestError(
       'BOX_NOT_FOUND',
@@ -89,17 +90,18 @@ export function requireBox(home: string, name: string): Box {
   return box;
 }
 
-export function listBoxes(home: string): Box[] {
+export function listBoxes(home: string, provider: string): Box[] {
   const dir = homePaths(home).boxes;
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .sort()
-    .map((name) => findBox(home, name))
+    .map((name) => findBox(home, name, provider))
     .filter((b): b is Box => b !== undefined);
 }
 
 export interface AddBoxInput {
   name: string;
+  provider: string;
   image: string;
   sshUser: string;
   sshKey: string | undefined;
@@ -111,7 +113,7 @@ export interface AddBoxInput {
 /** Copies image (and key) into the store; staged in a temp dir and renamed, so never half-added. */
 export async function addBox(home: string, input: AddBoxInput): Promise<Box> {
   checkBoxName(input.name);
-  const p = boxPaths(home, input.name, DEFAULT_BOX_VERSION, 'qemu');
+  const p = boxPaths(home, input.name, DEFAULT_BOX_VERSION, input.provider);
   if (existsSync(p.metadata) && !input.force)
     throw new BoxfestError('BOX_EXISTS', `box \`${input.name}\` is already in the store`, {
       hint: 'use another name, or `--force` to replace it (machines made from the old image keep using it until destroyed)',
@@ -131,7 +133,7 @@ export async function addBox(home: string, input: AddBoxInput): Promise<Box> {
     const meta: BoxMetadata = {
       name: input.name,
       version: DEFAULT_BOX_VERSION,
-      provider: 'qemu',
+      provider: input.provider,
       format: 'qcow2',
       sshUser: input.sshUser,
       hasInsecureKey: input.sshKey !== undefined,
@@ -152,35 +154,41 @@ export async function addBox(home: string, input: AddBoxInput): Promise<Box> {
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  return requireBox(home, input.name);
+  return requireBox(home, input.name, input.provider);
 }
 
-const userFile = (home: string, box: string, disk: string) =>
+// A box's users: the machines made from it, recorded per machine provider (each under its own
+// boxes/<name>/<version>/<provider>/users/), each as a path that exists while the machine does.
+const userFile = (home: string, box: string, provider: string, user: string) =>
   join(
-    boxPaths(home, box, DEFAULT_BOX_VERSION, 'qemu').users,
-    createHash('sha256').update(disk).digest('hex').slice(0, 32),
+    boxPaths(home, box, DEFAULT_BOX_VERSION, provider).users,
+    createHash('sha256').update(user).digest('hex').slice(0, 32),
   );
 
-/** Notes that `disk` is backed by the box (called before the disk is created). */
-export function recordBoxUser(home: string, box: string, disk: string): void {
-  writeFileAtomic(userFile(home, box, disk), disk + '\n');
+/** Notes that `user` (a path that exists while the machine does) is made from the box, before it is. */
+export function recordBoxUser(home: string, box: string, provider: string, user: string): void {
+  writeFileAtomic(userFile(home, box, provider, user), user + '\n');
 }
 
-export function forgetBoxUser(home: string, box: string, disk: string): void {
-  rmSync(userFile(home, box, disk), { force: true });
+export function forgetBoxUser(home: string, box: string, provider: string, user: string): void {
+  rmSync(userFile(home, box, provider, user), { force: true });
 }
 
-/** Machine disks that still exist and are backed by the box. */
+/** The users of the box, of every provider, that still exist. */
 export function boxUsers(home: string, box: string): string[] {
-  const dir = boxPaths(home, box, DEFAULT_BOX_VERSION, 'qemu').users;
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((f) => readFileSync(join(dir, f), 'utf8').trim())
-    .filter((disk) => existsSync(disk));
+  const version = join(homePaths(home).boxes, box, DEFAULT_BOX_VERSION);
+  if (!existsSync(version)) return [];
+  return readdirSync(version).flatMap((provider) => {
+    const dir = boxPaths(home, box, DEFAULT_BOX_VERSION, provider).users;
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), 'utf8').trim())
+      .filter((user) => existsSync(user));
+  });
 }
 
-export function removeBox(home: string, name: string, force: boolean): void {
-  requireBox(home, name);
+export function removeBox(home: string, name: string, provider: string, force: boolean): void {
+  requireBox(home, name, provider);
   const users = boxUsers(home, name);
   if (users.length > 0 && !force)
     throw new BoxfestError(

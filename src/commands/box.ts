@@ -17,6 +17,9 @@ import type { CommandOptions } from './output.js';
 /** The user a cloud-init box's machines log in as unless `--ssh-user` (or `ssh.user`) says otherwise. */
 export const CLOUD_INIT_USER = 'boxfest';
 
+/** `box add` takes qcow2 images: boxes of the `qemu` format, which every provider so far runs. */
+const BOX_PROVIDER = 'qemu';
+
 export interface BoxAddOptions extends CommandOptions {
   /** Unset: root for an ssh-key box, CLOUD_INIT_USER for a cloud-init one. */
   sshUser: string | undefined;
@@ -61,6 +64,7 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
     });
   const box = await addBox(boxfestHome(), {
     name,
+    provider: BOX_PROVIDER,
     image: imagePath,
     sshUser: o.sshUser ?? (cloudInit ? CLOUD_INIT_USER : 'root'),
     sshKey: keyPath,
@@ -79,7 +83,7 @@ export async function boxAdd(cwd: string, name: string, image: string, o: BoxAdd
 export async function boxList(o: CommandOptions): Promise<number> {
   const home = boxfestHome();
   const boxes = await Promise.all(
-    listBoxes(home).map(async (b) => ({
+    listBoxes(home, BOX_PROVIDER).map(async (b) => ({
       ...b,
       firstBoot: firstBootOf(b),
       states: await listStates(home, b),
@@ -102,7 +106,7 @@ export async function boxList(o: CommandOptions): Promise<number> {
 }
 
 export function boxRemove(name: string, o: CommandOptions & { force: boolean }): Promise<number> {
-  removeBox(boxfestHome(), name, o.force);
+  removeBox(boxfestHome(), name, BOX_PROVIDER, o.force);
   if (o.json) o.print(JSON.stringify({ removed: name }));
   else o.print(`box ${name} removed`);
   return Promise.resolve(0);

@@ -1,6 +1,7 @@
 // `global-status`: every project in the index with its machines' live state. Entries whose
 // project has no machines left (destroyed, deleted, moved) are pruned as they are found.
 import { join } from 'node:path';
+import { BUILTIN } from '../config/defaults.js';
 import type { Environment } from '../config/types.js';
 import { providerFor } from '../providers/registry.js';
 import { forgetProject, readIndex } from '../state/index.js';
@@ -16,7 +17,8 @@ export async function globalStatus(o: CommandOptions): Promise<number> {
       file: join(entry.root, 'Boxfile.yaml'),
       root: entry.root,
       name: entry.name,
-      provider: 'qemu',
+      // Only a stand-in: each machine's provider comes from its state.json.
+      provider: BUILTIN.provider,
       networks: [],
       machines: [],
     };

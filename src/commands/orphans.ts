@@ -1,8 +1,9 @@
 // Machines left in .boxfest/machines/ that the Boxfile no longer names. They get a stand-in spec
-// (name, provider and box from their state.json, defaults for the rest) so the provider can find
-// and destroy them; they are never booted with it.
+// (name, provider, box and shape from their state.json, the Boxfile defaults for the rest) so the
+// provider can find and destroy them; they are never booted with it.
 import { existsSync, readdirSync } from 'node:fs';
-import type { Environment, MachineSpec } from '../config/types.js';
+import { fillDefaults } from '../config/defaults.js';
+import type { Environment, MachineSpec, WrittenMachine } from '../config/types.js';
 import { readMachineState } from '../state/machine-state.js';
 import { projectPaths } from '../state/paths.js';
 
@@ -18,28 +19,18 @@ export function orphanNames(env: Environment): string[] {
 
 export function orphanSpec(env: Environment, name: string): MachineSpec {
   const state = readMachineState(env.root, name);
-  return {
-    name,
-    provider: state?.provider ?? env.provider,
+  const a = state?.applied;
+  const written: WrittenMachine = {
     box: state?.box.name ?? '',
-    cpus: state?.applied.cpus ?? 1,
-    memory: state?.applied.memory ?? 512,
-    hostname: state?.applied.hostname ?? name,
-    bootTimeout: 300,
-    ssh: {},
-    syncedFolders: [],
-    provision: [],
-    disks: [],
-    cloudInit: {},
-    networks: [],
-    forwardedPorts: [],
-    sshGuestPort: 22,
     autostart: false,
-    primary: false,
-    instant: false,
-    qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
-    virtualbox: { gui: false, linkedClone: true },
+    ...(a === undefined ? {} : { cpus: a.cpus, memory: a.memory, hostname: a.hostname }),
   };
+  const provider = state?.provider ?? env.provider;
+  const filled = fillDefaults(
+    { provider, machines: { [name]: written } },
+    { file: env.file, root: env.root },
+  );
+  return filled.machines[0]!;
 }
 
 export function orphanSpecs(env: Environment): MachineSpec[] {

@@ -21,22 +21,24 @@ export class MachinesFailed extends BoxfestError {
   }
 }
 
+const errorJson = (e: BoxfestError) => ({
+  code: e.code,
+  message: e.message,
+  hint: e.hint,
+  details: e.details,
+});
+
 export function jobsSummary(results: JobResult[]): object[] {
   return results.map((r) => ({
     name: r.machine,
     ok: r.ok,
     steps: r.ran,
     ...(r.failedStep === undefined ? {} : { failed_step: r.failedStep }),
-    ...(r.error === undefined
+    ...(r.error === undefined ? {} : { error: errorJson(r.error) }),
+    ...(r.rolledBack === undefined ? {} : { rolled_back: r.rolledBack }),
+    ...(r.rollbackErrors === undefined
       ? {}
-      : {
-          error: {
-            code: r.error.code,
-            message: r.error.message,
-            hint: r.error.hint,
-            details: r.error.details,
-          },
-        }),
+      : { rollback_errors: r.rollbackErrors.map((e) => ({ step: e.step, ...errorJson(e) })) }),
   }));
 }
 

@@ -11,7 +11,7 @@ import { syncAll } from '../pipeline/steps/sync-folders.js';
 import { waitSsh } from '../pipeline/steps/wait-ssh.js';
 import type { SshTarget } from '../ssh/client.js';
 import { hostAlias, machineTarget } from '../ssh/machine.js';
-import { readMachineState } from '../state/machine-state.js';
+import { readMachineState, sshEndpointOf } from '../state/machine-state.js';
 import { machinePaths } from '../state/paths.js';
 import { sleep } from '../state/process.js';
 import { folderOwner, excludesFor, type RsyncJob } from '../sync/rsync.js';
@@ -160,9 +160,9 @@ class AutoMachine {
   /** The machine's ssh2 target: its key and pinned host key, on the port of its ssh_config. */
   private target(): SshTarget | undefined {
     const state = readMachineState(this.env.root, this.spec.name);
-    if (state?.hostKey === undefined || state.sshPort === undefined) return undefined;
-    const paths = machinePaths(this.env.root, this.spec.name);
-    return machineTarget(paths, state, { host: '127.0.0.1', port: state.sshPort }, undefined);
+    const at = state === undefined ? undefined : sshEndpointOf(state);
+    if (state?.hostKey === undefined || at === undefined) return undefined;
+    return machineTarget(machinePaths(this.env.root, this.spec.name), state, at, undefined);
   }
 
   /** Without SFTP every burst still syncs, through rsync: a failure here is not fatal. */

@@ -1,5 +1,5 @@
 import { sshConfigBlock } from '../ssh/machine.js';
-import { readMachineState } from '../state/machine-state.js';
+import { readMachineState, sshEndpointOf } from '../state/machine-state.js';
 import type { CommandOptions } from './output.js';
 import { contextOf, openProject } from './project.js';
 
@@ -9,7 +9,7 @@ export function sshConfig(cwd: string, names: string[], o: CommandOptions): Prom
   const blocks: { name: string; config: string }[] = [];
   for (const spec of selected) {
     const state = readMachineState(env.root, spec.name);
-    if (state?.sshPort === undefined || state.hostKey === undefined) {
+    if (state === undefined || sshEndpointOf(state) === undefined || state.hostKey === undefined) {
       o.note(`${spec.name}: not created yet (run boxfest up ${spec.name})`);
       continue;
     }

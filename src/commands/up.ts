@@ -1,8 +1,9 @@
 import { BoxfestError } from '../errors.js';
-import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan } from '../plan/reconcile.js';
+import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan, type UpAction } from '../plan/reconcile.js';
 import { shrinkOf } from '../plan/drift.js';
 import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
+import type { Step } from '../pipeline/step.js';
 import { destroyMachine } from '../pipeline/steps/destroy.js';
 import { provisionPipeline, upPipeline } from '../pipeline/up.js';
 import { registerProject } from '../state/index.js';
@@ -74,16 +75,8 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       const spec = selected.find((s) => s.name === m.machine) ?? orphanSpec(env, m.machine);
       const actual = observed.get(m.machine)!.actual;
       const run = newMachineRun(env, spec, providerOf(spec), home, actual, o.provision);
-      if (m.action === 'remove') {
-        jobs.push({ machine: m.machine, steps: [destroyMachine], ctx: run });
-      } else if (provisionOnly(m)) {
-        run.endpoint = actual.ssh;
-        jobs.push({ machine: m.machine, steps: provisionPipeline, ctx: run });
-      } else {
-        run.reload = m.action === 'reload';
-        run.recreate = m.action === 'recreate';
-        jobs.push({ machine: m.machine, steps: upPipeline, ctx: run });
-      }
+      const steps = upSteps(m.action === 'none' ? 'provision' : m.action, run);
+      jobs.push({ machine: m.machine, steps, ctx: run });
     }
     // Before any VM starts: colliding fixed ports fail the whole command; addresses are
     // allocated in Boxfile order, so the same Boxfile always gives the same ones.
@@ -120,6 +113,24 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     failIfAnyFailed(results, o);
     return 0;
   });
+}
+
+/**
+ * The steps `up` runs for a machine's planned action (`none`: asked to provision it anyway). The
+ * one list serves every other action: its steps skip themselves by the machine's state.
+ */
+export function upSteps(
+  action: Exclude<UpAction, 'none'> | 'provision',
+  run: MachineRun,
+): Step<MachineRun>[] {
+  if (action === 'remove') return [destroyMachine];
+  if (action === 'provision') {
+    run.endpoint = run.actual.ssh;
+    return provisionPipeline;
+  }
+  run.reload = action === 'reload';
+  run.recreate = action === 'recreate';
+  return upPipeline;
 }
 
 /** `boxfest reload`: every created machine is rebooted with the Boxfile's settings. */

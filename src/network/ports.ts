@@ -1,30 +1,21 @@
-// Host ports: is one free, which free one to take, and who holds it. Choosing is serialised across
-// every boxfest process of the user (a lock in the boxfest home), so two projects starting at once
-// never pick the same port. ports.json remembers which process holds which port: the boxfest
-// process that chose it until its VM has bound it (a reservation, so QEMU can start outside the
-// lock and the machines of one `up` start theirs at once), then the VM process. It names the
-// holder when a fixed port collides; dead holders are pruned.
+// Host ports, for every provider: is one free, which free one to take, and who holds it. Choosing is
+// serialised across every boxfest process of the user (a lock in the boxfest home), so two projects
+// starting at once never pick the same port. ports.json remembers which process holds which port:
+// the boxfest process that chose it until the machine's VM (or whatever forwards for it) has bound
+// it (a reservation, so VMs start outside the lock and the machines of one `up` start theirs at
+// once), then that process. It names the holder when a fixed port collides; dead holders are pruned.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { ForwardedPort, PortProtocol } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
-import { homePaths, machinePaths } from '../state/paths.js';
-import { isAlive, machineQemuPid, startTicksOf } from '../state/process.js';
+import { readMachineState, updateMachineState, type PortMapping } from '../state/machine-state.js';
+import { homePaths } from '../state/paths.js';
+import { isAlive, pidFileProcess, startTicksOf } from '../state/process.js';
 import { withWaitingLock } from '../state/wait-lock.js';
 
 /** Where `auto_correct` looks for a free port when the asked-for one is taken (Vagrant's range). */
 export const AUTO_CORRECT_RANGE = { from: 2200, to: 2250 } as const;
-
-/** A forwarded port as it was set up at boot. */
-export interface PortMapping {
-  guest: number;
-  host: number;
-  hostIp: string;
-  protocol: PortProtocol;
-  /** The port the Boxfile asked for; differs from `host` when auto_correct picked another. */
-  requested: number;
-}
 
 export interface PortHolder {
   hostIp: string;
@@ -36,6 +27,14 @@ export interface PortHolder {
   pid: number;
   /** That process's start (clock ticks since boot): a reused PID is not the holder. */
   since?: number;
+  /** Who takes a reservation over once launched, should the reserving boxfest die first. */
+  successor?: PortSuccessor;
+}
+
+/** A process boxfest launches with a pidfile: the one `pidFile` names, when its command line holds `mark`. */
+export interface PortSuccessor {
+  pidFile: string;
+  mark: string;
 }
 
 /** Which machine holds (or is about to hold) ports. */
@@ -102,38 +101,45 @@ export function freePort(): Promise<number> {
 
 const LOCK_WAIT_MS = 60_000;
 
-/** Runs `body` (choose ports, start the VM that binds them) as the only boxfest doing so. */
+/** Runs `body` (choose ports and reserve them) as the only boxfest doing so. */
 export function withPortsLock<T>(home: string, body: () => Promise<T>): Promise<T> {
   return withWaitingLock(homePaths(home).portsLock, 'choose host ports', LOCK_WAIT_MS, body);
 }
 
 /**
  * The recorded holders whose process still runs (the same process: its start time matches). A
- * reservation whose boxfest died (killed right after the launch) belongs to the machine's QEMU
- * when that runs: the record then names the QEMU.
+ * reservation whose boxfest died (killed right after the launch) belongs to its successor when
+ * that runs: the record then names it.
  */
 export function portHolders(home: string): PortHolder[] {
   const runs = (pid: number, since: number | undefined) =>
     isAlive(pid) && (since === undefined || startTicksOf(pid) === since);
   return (readJson<PortHolder[]>(homePaths(home).ports) ?? []).flatMap((h): PortHolder[] => {
     if (runs(h.pid, h.since)) return [h];
-    const qemu = machineQemuPid(machinePaths(h.project, h.machine));
-    const since = qemu === undefined ? undefined : startTicksOf(qemu);
-    return qemu === undefined ? [] : [{ ...h, pid: qemu, ...(since === undefined ? {} : { since }) }];
+    const next =
+      h.successor === undefined ? undefined : pidFileProcess(h.successor.pidFile, h.successor.mark);
+    const since = next === undefined ? undefined : startTicksOf(next);
+    return next === undefined ? [] : [{ ...h, pid: next, ...(since === undefined ? {} : { since }) }];
   });
 }
 
-/** Records the ports a machine's VM holds now (replacing what it held before). Under the ports lock. */
+/** Records the ports a machine's process holds now (replacing what it held before). Under the ports lock. */
 export function recordPortHolders(
   home: string,
-  owner: { project: string; machine: string; pid: number },
+  owner: PortOwner & { pid: number; successor?: PortSuccessor | undefined },
   ports: readonly { hostIp: string; port: number; protocol: PortProtocol }[],
 ): void {
   const others = portHolders(home).filter((h) => h.project !== owner.project || h.machine !== owner.machine);
   const since = startTicksOf(owner.pid);
+  const { successor, ...who } = owner;
   writeJsonAtomic(homePaths(home).ports, [
     ...others,
-    ...ports.map((p) => ({ ...p, ...owner, ...(since === undefined ? {} : { since }) })),
+    ...ports.map((p) => ({
+      ...p,
+      ...who,
+      ...(since === undefined ? {} : { since }),
+      ...(successor === undefined ? {} : { successor }),
+    })),
   ]);
 }
 
@@ -200,4 +206,86 @@ export async function choosePorts(
     out.push({ guest: p.guest, host, hostIp: p.hostIp, protocol: p.protocol, requested: p.host });
   }
   return out;
+}
+
+/** The host ports of one boot; `ssh` only when the request asked for an SSH forward. */
+export interface BootPorts<S extends boolean = boolean> {
+  ssh: S extends true ? number : undefined;
+  forwards: PortMapping[];
+}
+
+export interface BootPortsRequest<S extends boolean> extends PortOwner {
+  /** Forward a port on 127.0.0.1 to the guest's SSH (the last boot's again when free). */
+  ssh: S;
+  forwards: readonly ForwardedPort[];
+  /** The process `launch` starts, which holds the ports should this boxfest die before recording it. */
+  successor?: PortSuccessor;
+  /** Whether `launch` failed because the SSH port was taken meanwhile: another is chosen, at most 3 times. */
+  sshTaken?: (e: unknown, port: number) => boolean;
+}
+
+const SSH_ATTEMPTS = 3;
+
+/**
+ * One boot's host ports: chosen and reserved (held by this process) in one turn of the host-wide
+ * lock; recorded in the machine's state.json before `launch`, so after a crash right after it
+ * state.json names the ports the running VM forwards, never the previous boot's (a VM with no
+ * state, as instant's golden VM, records nothing); bound by `launch` outside the lock; then held
+ * by the process `launch` returns (undefined: this one). A failed launch gives them back.
+ */
+export async function withBootPorts<S extends boolean>(
+  home: string,
+  req: BootPortsRequest<S>,
+  launch: (ports: BootPorts<S>) => Promise<number | undefined>,
+): Promise<BootPorts<S>> {
+  const owner: PortOwner = { project: req.project, machine: req.machine };
+  const hold = (pid: number, p: BootPorts) =>
+    recordPortHolders(home, { ...owner, pid, successor: req.successor }, [
+      ...(p.ssh === undefined ? [] : [{ hostIp: '127.0.0.1', port: p.ssh, protocol: 'tcp' as const }]),
+      ...p.forwards.map((f) => ({ hostIp: f.hostIp, port: f.host, protocol: f.protocol })),
+    ]);
+  const state = readMachineState(req.project, req.machine);
+  let ports = await withPortsLock(home, async () => {
+    const ssh = req.ssh ? await chooseSshPort(home, owner, state?.sshPort) : undefined;
+    const forwards = await choosePorts(
+      home,
+      owner,
+      req.forwards,
+      state?.ports ?? [],
+      ssh === undefined ? [] : [ssh],
+    );
+    const chosen = { ssh, forwards } as BootPorts<S>;
+    hold(process.pid, chosen);
+    return chosen;
+  });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if (state !== undefined)
+        updateMachineState(req.project, req.machine, (s) => ({
+          ...s,
+          ...(ports.ssh === undefined ? {} : { sshPort: ports.ssh }),
+          ports: ports.forwards,
+        }));
+      try {
+        const pid = await launch(ports);
+        await withPortsLock(home, () => Promise.resolve(hold(pid ?? process.pid, ports)));
+        return ports;
+      } catch (e) {
+        if (ports.ssh === undefined || attempt >= SSH_ATTEMPTS || req.sshTaken?.(e, ports.ssh) !== true)
+          throw e;
+        const next = ports.forwards;
+        ports = await withPortsLock(home, async () => {
+          const again = { ssh: await chooseSshPort(home, owner), forwards: next } as BootPorts<S>;
+          hold(process.pid, again);
+          return again;
+        });
+      }
+    }
+  } catch (e) {
+    // The reservation goes with the failed launch (a dead boxfest's would be pruned anyway).
+    await withPortsLock(home, () => Promise.resolve(recordPortHolders(home, { ...owner, pid: 0 }, []))).catch(
+      () => undefined,
+    );
+    throw e;
+  }
 }

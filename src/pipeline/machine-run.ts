@@ -1,8 +1,8 @@
 // The context one machine's pipeline works on.
 import type { Box } from '../boxes/store.js';
 import type { Environment, MachineSpec } from '../config/types.js';
-import type { ActualMachine, MachineContext, Provider, SshEndpoint } from '../providers/provider.js';
-import type { Connected } from '../ssh/client.js';
+import type { ActualMachine, MachineContext, Provider } from '../providers/provider.js';
+import type { Connected, SshEndpoint } from '../ssh/client.js';
 import { machinePaths, type MachinePaths } from '../state/paths.js';
 
 /** Which provisioners a run executes: `auto` = `always` ones plus `once` ones not yet run. */

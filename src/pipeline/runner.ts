@@ -19,6 +19,10 @@ export interface JobResult {
   ran: string[];
   failedStep?: string;
   error?: BoxfestError;
+  /** After a failure: the steps whose rollback ran, newest first. */
+  rolledBack?: string[];
+  /** Rollbacks that failed (each names its step): what they could not undo is left behind. */
+  rollbackErrors?: BoxfestError[];
 }
 
 export type Renderer = 'default' | 'simple' | 'silent';
@@ -107,7 +111,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         const fail = async (e: BoxfestError, undo: Step<C>[]) => {
           result.failedStep = step.name;
           result.error = e.withContext({ machine: job.machine, step: step.name });
-          await rollback(undo, job.ctx);
+          await rollback(undo, job, result);
           throw result.error;
         };
         if (signal.aborted) return fail(interrupted(step.name, committed), done);
@@ -119,7 +123,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
           return fail(asBoxfestError(e), done);
         }
-        if (step.commits === true) {
+        if (typeof step.commits === 'function' ? step.commits(job.ctx) : step.commits === true) {
           done.length = 0;
           committed = true;
         } else done.push(step);
@@ -167,12 +171,17 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
   return jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
 }
 
-async function rollback<C>(done: Step<C>[], ctx: C): Promise<void> {
+/** Undoes `done`, newest first; a rollback that fails does not stop the others, and is reported. */
+async function rollback<C>(done: Step<C>[], job: MachineJob<C>, result: JobResult): Promise<void> {
+  result.rolledBack = [];
+  result.rollbackErrors = [];
   for (const step of [...done].reverse()) {
+    if (step.rollback === undefined) continue;
+    result.rolledBack.push(step.name);
     try {
-      await step.rollback?.(ctx);
-    } catch {
-      // Best effort: the original failure is what the user must see.
+      await step.rollback(job.ctx);
+    } catch (e) {
+      result.rollbackErrors.push(asBoxfestError(e).withContext({ machine: job.machine, step: step.name }));
     }
   }
 }

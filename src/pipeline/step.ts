@@ -13,8 +13,9 @@ export interface Step<C> {
   /**
    * Once this step succeeds the machine is usable, and a later failure (a provisioner, a sync)
    * no longer rolls back what came before: the user fixes the cause and runs the step again.
+   * Asked once the step has run, when it depends on the machine (its provider).
    */
-  commits?: boolean;
+  commits?: boolean | ((ctx: C) => boolean);
   /**
    * On Ctrl-C the runner stops waiting for this step at once (it only waits or runs guest
    * commands; abandoning it leaves nothing on the host). Other steps are waited for, so their

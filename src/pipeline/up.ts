@@ -8,7 +8,7 @@ import { discard } from './steps/discard.js';
 import { reloadHalt } from './steps/reload-halt.js';
 import { resume } from './steps/resume.js';
 import { configure } from './steps/configure.js';
-import { createDisk } from './steps/create-disk.js';
+import { create } from './steps/create.js';
 import { boot } from './steps/boot.js';
 import { waitSsh } from './steps/wait-ssh.js';
 import { replaceKey } from './steps/replace-key.js';
@@ -32,9 +32,9 @@ export const upPipeline: Step<MachineRun>[] = [
   resume,
   configure,
   prepareInstant,
-  // Before the disk: VirtualBox attaches the seed as a DVD when it creates the VM.
+  // Before the machine is created: VirtualBox attaches the seed as a DVD when it creates the VM.
   writeSeedStep,
-  createDisk,
+  create,
   boot,
   waitSsh,
   reidentify,

@@ -21,7 +21,8 @@ export interface SnapshotInfo {
 
 /**
  * Named snapshots of a machine's disk. `save` and `delete` work on a running or halted machine;
- * `restore` needs a halted one (the command halts it first and boots it again after).
+ * `restore` needs a halted one (the command halts it first and boots it again after). The command
+ * has checked the name against `listSnapshots` before any of them is called.
  */
 export interface Snapshotter {
   saveSnapshot(m: MachineContext, name: string): Promise<void>;

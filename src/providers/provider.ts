@@ -1,8 +1,10 @@
 // The provider interface: small, and the same for every hypervisor. Pipeline steps and commands
-// talk to hypervisors only through it. Optional capabilities (suspend, snapshots) are separate
-// interfaces in optional.ts.
+// talk to hypervisors only through it, and know nothing of a provider's files, processes or
+// volumes: those live in providers/<name>/. Optional capabilities (suspend, snapshots, instant
+// up) are separate interfaces in optional.ts.
 import type { Box } from '../boxes/store.js';
 import type { Environment, MachineSpec, ProviderName } from '../config/types.js';
+import type { SshEndpoint } from '../ssh/client.js';
 import type { MachinePaths } from '../state/paths.js';
 
 export type MachineStatus = 'not_created' | 'running' | 'halted' | 'suspended' | 'broken';
@@ -29,11 +31,6 @@ export interface ActualMachine {
   cutOff?: string[];
 }
 
-export interface SshEndpoint {
-  host: string;
-  port: number;
-}
-
 /** Everything a provider call needs to know about one machine. */
 export interface MachineContext {
   env: Environment;
@@ -50,12 +47,28 @@ export interface StartResult {
 
 export interface Provider {
   readonly name: ProviderName;
-  /** Live state of a machine, derived from state files and a probe; never throws for a broken machine. */
+  /** The box store's provider whose boxes it runs (Vagrant's `box_format`): `qemu` is a qcow2 image. */
+  readonly boxFormat: string;
+  /**
+   * Whether a machine `create` made stays when a later step of the same `up` fails (VirtualBox: the
+   * registered VM, so fixing the host and running `up` again only retries the start); otherwise
+   * that `up` destroys it again.
+   */
+  readonly keepsCreated: boolean;
+  /**
+   * Live state of a machine, from the provider's own records and a probe; never throws for a broken
+   * machine. `not_created` is what tells the pipeline to create it; a machine that cannot be
+   * started as it is (its disk is gone, its VM half made) is `broken` with the kind that says so.
+   */
   inspect(m: MachineContext): Promise<ActualMachine>;
-  /** Makes the box usable by this provider; idempotent and safe to call concurrently. */
-  importBox(box: Box): Promise<void>;
-  /** The machine's copy-on-write disk on the box; idempotent. */
-  createDisk(m: MachineContext, box: Box): Promise<void>;
+  /**
+   * Makes the box usable where the machine will run (its server, its storage pool); idempotent,
+   * and done once for the machines of one `up` that share that place (util/shared.ts).
+   */
+  importBox(m: MachineContext, box: Box): Promise<void>;
+  /** Makes the machine from the box (QEMU: its copy-on-write disk; VirtualBox: the whole VM), halted. */
+  create(m: MachineContext, box: Box): Promise<void>;
+  /** Boots it (a running one: its endpoint), forwarding host ports through network/ports.ts. */
   start(m: MachineContext, box: Box): Promise<StartResult>;
   /** Graceful (ACPI) first unless `force`; forced after `timeoutMs`. No-op when not running. */
   stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void>;

@@ -11,9 +11,13 @@ import {
 import { BoxfestError, errorMessage } from '../errors.js';
 import { sleep } from '../state/process.js';
 
-export interface SshTarget {
+/** Where a guest's SSH server answers: a forward on this host, or the guest's own address. */
+export interface SshEndpoint {
   host: string;
   port: number;
+}
+
+export interface SshTarget extends SshEndpoint {
   user: string;
   /** Private keys (OpenSSH/PEM text) to offer, in order. */
   keys: string[];

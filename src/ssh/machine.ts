@@ -4,10 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { sshUtils } from './ssh2.js';
 import type { Environment } from '../config/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import type { MachineState } from '../state/machine-state.js';
+import { sshEndpointOf, type MachineState } from '../state/machine-state.js';
 import type { MachinePaths } from '../state/paths.js';
-import type { SshEndpoint } from '../providers/provider.js';
-import type { SshTarget } from './client.js';
+import type { SshEndpoint, SshTarget } from './client.js';
 
 /** Host name for ~/.ssh/config and known_hosts: stable across boots even when the port changes. */
 export function hostAlias(env: Environment, machine: string): string {
@@ -45,10 +44,11 @@ export function sshConfigBlock(
   state: MachineState,
 ): string {
   const q = (p: string) => `"${p}"`;
+  const at = sshEndpointOf(state);
   return [
     `Host ${hostAlias(env, machine)}`,
-    `  HostName 127.0.0.1`,
-    `  Port ${state.sshPort ?? 22}`,
+    `  HostName ${at?.host ?? '127.0.0.1'}`,
+    `  Port ${at?.port ?? 22}`,
     `  User ${state.sshUser}`,
     `  IdentityFile ${q(paths.privateKey)}`,
     `  IdentitiesOnly yes`,

@@ -1,7 +1,6 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import { rmSync } from 'node:fs';
-import type { FirstBoot, ProviderName } from '../config/types.js';
-import type { PortMapping } from '../network/ports.js';
+import type { FirstBoot, PortProtocol, ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
@@ -16,8 +15,10 @@ export interface MachineState {
   createdAt: string;
   box: { name: string; version: string; image: string };
   applied: AppliedSpec;
-  /** Last SSH port forwarded to the guest; reused on the next boot when still free. */
+  /** Last SSH port forwarded to the guest (reused on the next boot when still free), or the guest's own. */
   sshPort?: number;
+  /** Where `sshPort` is, as the provider's start said; unset: 127.0.0.1 (a forward on this host). */
+  sshHost?: string;
   accel?: 'kvm' | 'tcg';
   /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
   ports?: PortMapping[];
@@ -74,6 +75,16 @@ export interface InstantRecord {
   reidentified?: boolean;
 }
 
+/** A forwarded port as it was set up at boot. */
+export interface PortMapping {
+  guest: number;
+  host: number;
+  hostIp: string;
+  protocol: PortProtocol;
+  /** The port the Boxfile asked for; differs from `host` when auto_correct picked another. */
+  requested: number;
+}
+
 export interface GuestAddress {
   network: string;
   /** Guest interface name, e.g. `eth1`. */
@@ -82,6 +93,11 @@ export interface GuestAddress {
   /** `a.b.c.d/n`; empty when a bridged NIC got no address. */
   cidr: string;
   how: 'static' | 'allocated' | 'dhcp';
+}
+
+/** Where the machine's SSH was at its last boot. */
+export function sshEndpointOf(s: MachineState): { host: string; port: number } | undefined {
+  return s.sshPort === undefined ? undefined : { host: s.sshHost ?? '127.0.0.1', port: s.sshPort };
 }
 
 export function readMachineState(root: string, name: string): MachineState | undefined {

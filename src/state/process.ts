@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { MachinePaths } from './paths.js';
 
 /**
  * True while PID exists and is not a zombie. A daemonized QEMU is re-parented to PID 1, which may
@@ -65,13 +64,11 @@ export async function waitUntil(done: () => boolean, timeoutMs: number, interval
 }
 
 /**
- * The machine's running QEMU: the process its pidfile names, when that one's command line names
- * the machine's disk (PIDs get reused). QEMU's argv holds the disk path inside an option string,
- * with commas doubled.
+ * The live process a pidfile names, only when its command line contains `mark` (PIDs get reused,
+ * and a copied directory holds another's pidfile): how boxfest finds the processes it started.
  */
-export function machineQemuPid(paths: Pick<MachinePaths, 'pid' | 'disk'>): number | undefined {
-  const pid = readPidFile(paths.pid);
+export function pidFileProcess(pidFile: string, mark: string): number | undefined {
+  const pid = readPidFile(pidFile);
   if (pid === undefined || !isAlive(pid)) return undefined;
-  const disk = paths.disk.replaceAll(',', ',,');
-  return cmdlineOf(pid)?.some((a) => a.includes(`file=${disk},`)) === true ? pid : undefined;
+  return cmdlineOf(pid)?.some((a) => a.includes(mark)) === true ? pid : undefined;
 }

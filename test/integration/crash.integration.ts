@@ -36,7 +36,7 @@ const STEPS = [
   'resolve-box',
   'import-box',
   'configure',
-  'create-disk',
+  'create',
   'qemu-launched', // inside boot: QEMU daemonized, the step not finished
   'boot',
   'wait-ssh',

@@ -16,7 +16,9 @@ import { dirname, join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { machinePaths } from '../../src/state/paths.js';
 import { shellQuote } from '../../src/util/quote.js';
-import { cmdlineOf, isAlive, machineQemuPid, waitUntil } from '../../src/state/process.js';
+import { cmdlineOf, isAlive, waitUntil } from '../../src/state/process.js';
+import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
+import { qemuPaths } from '../../src/providers/qemu/paths.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
@@ -60,8 +62,10 @@ export class TestProject {
     return join(this.boxDir, 'insecure_key');
   }
 
+  /** A machine's files: boxfest's own, and its QEMU provider's (disk, pidfile, QMP, serial log). */
   machine(name: string) {
-    return machinePaths(this.root, name);
+    const shared = machinePaths(this.root, name);
+    return { ...shared, ...qemuPaths(shared.dir) };
   }
 
   run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
@@ -146,7 +150,7 @@ export class TestProject {
     const dir = join(this.root, '.boxfest', 'machines');
     if (!existsSync(dir)) return [];
     return readdirSync(dir).flatMap((m) => {
-      const pid = machineQemuPid(machinePaths(this.root, m));
+      const pid = machineQemuPid(this.machine(m));
       return pid === undefined ? [] : [pid];
     });
   }

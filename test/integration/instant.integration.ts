@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineState } from '../../src/state/machine-state.js';
-import { instantStatePaths } from '../../src/state/paths.js';
+import { instantStatePaths } from '../../src/providers/qemu/paths.js';
 import { sha256, TestProject } from './harness.js';
 
 const MACHINES = { web: '192.168.56.10', db: '192.168.56.11', cache: '192.168.56.12' };

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Environment, MachineSpec } from '../../src/config/types.js';
+import type { MachineState } from '../../src/state/machine-state.js';
 
 /** A resolved machine as the config loader would produce it, with `over` applied. */
 export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec {
@@ -36,6 +37,22 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
 
 export function environment(machines: MachineSpec[], root = '/proj'): Environment {
   return { file: join(root, 'Boxfile.yaml'), root, name: 'proj', provider: 'qemu', networks: [], machines };
+}
+
+/** A machine's state.json after a finished `up` of a 256 MiB machine `web`, with `over` applied. */
+export function machineState(over: Partial<MachineState> = {}): MachineState {
+  return {
+    provider: 'qemu',
+    project: '/proj',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    box: { name: 'tiny', version: '0', image: '/b' },
+    applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' },
+    sshUser: 'root',
+    keyReplaced: true,
+    converged: true,
+    provisioned: [],
+    ...over,
+  };
 }
 
 const cleanups: (() => void)[] = [];

@@ -16,7 +16,7 @@ export const boot: Step<MachineRun> = {
     // Running without a known SSH port: an `up` was killed while launching it. Start it over.
     if (ctx.actual.state === 'running') await ctx.provider.stop(ctx, { force: true, timeoutMs: 0 });
     // Not converged until this pipeline reaches its end; this boot takes the boot part of the
-    // spec (cpus, memory, NICs, ports, qemu settings) from the Boxfile.
+    // spec (cpus, memory, NICs, ports, provider settings) from the Boxfile.
     updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
       ...s,
       converged: false,
@@ -27,6 +27,12 @@ export const boot: Step<MachineRun> = {
     allocateAddresses(ctx.env, [ctx.spec]);
     const r = await ctx.provider.start(ctx, need(ctx.box, 'box'));
     ctx.endpoint = r.ssh;
+    // Where SSH is now (a forward on this host, or the guest's own address): ssh_config, rsync-auto.
+    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
+      ...s,
+      sshHost: r.ssh.host,
+      sshPort: r.ssh.port,
+    }));
     if (r.note !== undefined) out.line(r.note);
     for (const p of readMachineState(ctx.env.root, ctx.spec.name)?.ports ?? [])
       if (p.host !== p.requested)

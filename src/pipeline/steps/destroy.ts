@@ -9,14 +9,14 @@ export interface DestroyCtx extends MachineContext {
   home: string;
 }
 
-/** Ends the VM and deletes its disk and state; never the box. */
+/** Ends the VM and deletes what the provider made for it, and its state; never the box. */
 export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
   run: async (c) => {
     const boxName = readMachineState(c.env.root, c.spec.name)?.box.name;
     await c.provider.destroy(c);
-    if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.paths.disk);
+    if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.provider.name, c.paths.state);
     releaseAddresses(c.env.root, c.spec.name);
     removeMachineDir(c.env.root, c.spec.name);
   },

@@ -4,8 +4,9 @@ import type { MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
 /**
- * Clears a machine that cannot be started (its disk is gone) or that `up --recreate` replaces
- * (a new box): its process, disk and state go, then the steps after it create it anew.
+ * Clears a machine that cannot be started (its disk is gone, its VM half made) or that `up
+ * --recreate` replaces (a new box): what the provider made and its state go, then the steps after
+ * it create it anew.
  */
 export const discard: Step<MachineRun> = {
   name: 'discard',
@@ -18,7 +19,7 @@ export const discard: Step<MachineRun> = {
   run: async (ctx, out) => {
     const old = readMachineState(ctx.env.root, ctx.spec.name)?.box.name;
     await ctx.provider.destroy(ctx);
-    if (old !== undefined) forgetBoxUser(ctx.home, old, ctx.paths.disk);
+    if (old !== undefined) forgetBoxUser(ctx.home, old, ctx.provider.name, ctx.paths.state);
     removeMachineDir(ctx.env.root, ctx.spec.name);
     ctx.actual = { name: ctx.spec.name, state: 'not_created' };
     out.title(ctx.recreate === true ? 'old machine destroyed' : 'broken machine discarded');

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { instantStarterOf } from '../../providers/optional.js';
 import { readMachineState } from '../../state/machine-state.js';
 import { need, type MachineRun } from '../machine-run.js';
@@ -10,7 +9,7 @@ export const prepareInstant: Step<MachineRun> = {
   title: 'saved ready state',
   skip: (ctx) => {
     if (!ctx.spec.instant) return 'instant is off';
-    if (existsSync(ctx.paths.disk)) return 'disk exists';
+    if (ctx.actual.state !== 'not_created') return 'machine exists';
     return readMachineState(ctx.env.root, ctx.spec.name)?.instant !== undefined ? 'prepared' : false;
   },
   run: async (ctx, out) => {

@@ -7,7 +7,7 @@ export const resolveBox: Step<MachineRun> = {
   name: 'resolve-box',
   title: 'resolve box',
   run: (ctx, out) => {
-    const box = requireBox(ctx.home, ctx.spec.box);
+    const box = requireBox(ctx.home, ctx.spec.box, ctx.provider.boxFormat);
     ctx.box = box;
     // Before anything is made: user-data only means something to a cloud-init box.
     if (firstBootOf(box) !== 'cloud-init' && Object.keys(ctx.spec.cloudInit).length > 0)

@@ -2,8 +2,8 @@
 import type { DiskInterface } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { macFor, type Nic } from '../../network/nics.js';
-import type { PortMapping } from '../../network/ports.js';
-import type { MachinePaths } from '../../state/paths.js';
+import type { PortMapping } from '../../state/machine-state.js';
+import type { QemuPaths } from './paths.js';
 import type { Accel } from './accel.js';
 import { optValue, vdeNetdev } from './switch.js';
 import { dataDiskSerial } from './data-disks.js';
@@ -23,7 +23,7 @@ export type LaunchNic =
 export type LaunchSpec = Pick<MachineSpec, 'name' | 'memory' | 'cpus' | 'sshGuestPort'> & {
   qemu: Pick<MachineSpec['qemu'], 'extraArgs'>;
 };
-export type LaunchFiles = Pick<MachinePaths, 'disk' | 'pid' | 'qmp' | 'serialLog'>;
+export type LaunchFiles = Pick<QemuPaths, 'disk' | 'pid' | 'qmp' | 'serialLog'>;
 
 export interface LaunchInput {
   project: string;

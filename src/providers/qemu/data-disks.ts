@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import type { DataDisk, MachineSpec } from '../../config/types.js';
 import { BoxfestError } from '../../errors.js';
 import type { DataDiskRecord } from '../../state/machine-state.js';
-import type { MachinePaths } from '../../state/paths.js';
+import type { QemuPaths } from './paths.js';
 import { QEMU_IMG, runTool } from './exec.js';
 import { imageInfo } from './image.js';
 
 const MIB = 2 ** 20;
 
 /** The image of data disk `name`: `disks/NAME.qcow2` (names are checked by the schema's pattern). */
-export const dataDiskFile = (paths: Pick<MachinePaths, 'dataDisks'>, name: string): string =>
+export const dataDiskFile = (paths: Pick<QemuPaths, 'dataDisks'>, name: string): string =>
   join(paths.dataDisks, `${name}.qcow2`);
 
 /** virtio-blk serial (at most 20 bytes): the disk shows as /dev/disk/by-id/virtio-boxfest-NAME. */
@@ -41,7 +41,7 @@ export async function growImage(file: string, mib: number, what: string, machine
 }
 
 /** Makes every data disk of `spec` that does not exist yet, and grows those that got bigger. */
-export async function ensureDataDisks(paths: MachinePaths, spec: MachineSpec): Promise<DataDiskRecord[]> {
+export async function ensureDataDisks(paths: QemuPaths, spec: MachineSpec): Promise<DataDiskRecord[]> {
   const out: DataDiskRecord[] = [];
   for (const d of spec.disks) {
     const file = dataDiskFile(paths, d.name);

@@ -1,7 +1,7 @@
 // The QEMU provider's one choke point for external programs (qemu-img, qemu-system-*, vde_switch):
 // every spawn goes through here, and every failure becomes a BoxfestError with a code and a hint.
 import { spawn } from 'node:child_process';
-import { BoxfestError } from '../../errors.js';
+import { BoxfestError, type ErrorCode } from '../../errors.js';
 
 export interface ToolResult {
   stdout: string;
@@ -14,7 +14,7 @@ export function runTool(
   tool: string,
   args: readonly string[],
   what: string,
-  opts: { timeoutMs?: number; missing?: { code: string; hint: string } } = {},
+  opts: { timeoutMs?: number; missing?: { code: ErrorCode; hint: string } } = {},
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });

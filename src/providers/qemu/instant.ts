@@ -23,15 +23,16 @@ import { firstBootOf, type Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import { exec, waitForSsh } from '../../ssh/client.js';
+import { withBootPorts } from '../../network/ports.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
-import { boxPaths, instantStatePaths } from '../../state/paths.js';
 import { isAlive, readPidFile, sleep, waitUntil } from '../../state/process.js';
 import { withWaitingLock } from '../../state/wait-lock.js';
-import { freePort } from '../../network/ports.js';
 import type { Accel } from './accel.js';
 import { macFor, qemuArgs, type LaunchFiles, type LaunchNic } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { createOverlay } from './image.js';
+import { diskMark } from './inspect.js';
+import { instantStatePaths, statesDir } from './paths.js';
 import { qmpExecute } from './qmp.js';
 
 import type { Reseed } from '../../guest/identity.js';
@@ -129,13 +130,14 @@ export async function ensureState(
     const again = readState(home, box, key);
     if (again !== undefined) return again;
     onLine(`no saved state for this shape yet: booting it once to save one`);
-    return saveState(box, shape, qemu, key, p, restrictNat);
+    return saveState(home, box, shape, qemu, key, p, restrictNat);
   });
 }
 
 type StatePaths = ReturnType<typeof instantStatePaths>;
 
 async function saveState(
+  home: string,
   box: Box,
   shape: Shape,
   qemu: string,
@@ -150,19 +152,24 @@ async function saveState(
   const macs = [0, ...Array.from({ length: shape.nics }, (_, i) => i + 1)].map((n) =>
     macFor(`golden:${key}`, 'golden', n),
   );
-  const sshPort = await freePort();
-  const args = goldenArgs(
-    shape,
-    box,
-    { disk: partialDisk, pid: p.pid, qmp: p.qmp, serialLog: p.serialLog },
-    macs,
-    {
-      sshPort,
-      restrictNat,
-    },
-  );
+  const files = { disk: partialDisk, pid: p.pid, qmp: p.qmp, serialLog: p.serialLog };
   try {
-    await runTool(QEMU_SYSTEM, args, 'boot the VM whose ready state is saved', { timeoutMs: 60_000 });
+    // Its SSH port comes from the host-wide port service like every machine's, held by the golden QEMU.
+    const { ssh: sshPort } = await withBootPorts(
+      home,
+      {
+        project: p.dir,
+        machine: 'golden',
+        ssh: true,
+        forwards: [],
+        successor: { pidFile: p.pid, mark: diskMark(partialDisk) },
+      },
+      async (ports) => {
+        const args = goldenArgs(shape, box, files, macs, { sshPort: ports.ssh, restrictNat });
+        await runTool(QEMU_SYSTEM, args, 'boot the VM whose ready state is saved', { timeoutMs: 60_000 });
+        return readPidFile(p.pid);
+      },
+    );
     const ssh = await waitForSsh(
       {
         host: '127.0.0.1',
@@ -324,7 +331,7 @@ const sizeOf = (f: string) => (existsSync(f) ? statSync(f).size : 0);
 
 /** The saved states of a box, for `box list`. */
 export async function listStates(home: string, box: Box): Promise<StateInfo[]> {
-  const dir = boxPaths(home, box.name, box.version, 'qemu').states;
+  const dir = statesDir(home, box.name, box.version);
   if (!existsSync(dir)) return [];
   const qemu = await qemuVersion().catch(() => 'unknown');
   return readdirSync(dir).flatMap((key) => {

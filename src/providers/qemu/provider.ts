@@ -2,49 +2,42 @@
 // it runs, a daemonized QEMU process found through its pidfile.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Box } from '../../boxes/store.js';
-import { BoxfestError } from '../../errors.js';
+import { BoxfestError, errorMessage } from '../../errors.js';
+import { readLeases } from '../../network/leases.js';
+import { machineNics } from '../../network/nics.js';
+import { withBootPorts } from '../../network/ports.js';
 import { readMachineState, updateMachineState, type InstantRecord } from '../../state/machine-state.js';
-import { isAlive, machineQemuPid, readPidFile, waitUntil } from '../../state/process.js';
+import { boxfestHome } from '../../state/paths.js';
+import { isAlive, readPidFile, waitUntil } from '../../state/process.js';
+import { killIfAsked } from '../../util/fault.js';
+import { shellQuote } from '../../util/quote.js';
+import { shared } from '../../util/shared.js';
 import type { InstantStarter, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
-import { qemuArgs } from './args.js';
+import { qemuArgs, type LaunchNic } from './args.js';
+import { bridgeHelper, checkBridge } from './bridge.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay } from './image.js';
 import { ensureDataDisks, growImage } from './data-disks.js';
-import { qmpExecute } from './qmp.js';
-import { inspectQemu } from './inspect.js';
-import { resumeQemu, suspendQemu } from './suspend.js';
-import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
-import { shellQuote } from '../../util/quote.js';
-import { readLeases } from '../../network/leases.js';
-import { machineNics } from '../../network/nics.js';
-import {
-  choosePorts,
-  chooseSshPort,
-  recordPortHolders,
-  withPortsLock,
-  type PortMapping,
-} from '../../network/ports.js';
-import { boxfestHome } from '../../state/paths.js';
-import type { LaunchNic } from './args.js';
-import { bridgeHelper, checkBridge } from './bridge.js';
-import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
+import { diskMark, inspectQemu, machineQemuPid } from './inspect.js';
 import { cannotRestore, ensureState, loadState, readState, shapeOf } from './instant.js';
-import { instantStatePaths } from '../../state/paths.js';
-import { errorMessage } from '../../errors.js';
-import { killIfAsked } from '../../util/fault.js';
-
-const PORT_ATTEMPTS = 3;
+import { instantStatePaths, qemuPaths } from './paths.js';
+import { qmpExecute } from './qmp.js';
+import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
+import { resumeQemu, suspendQemu } from './suspend.js';
+import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
 
 export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter {
   readonly name = 'qemu' as const;
+  readonly boxFormat = 'qemu';
+  readonly keepsCreated = false;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
 
   /** The PID of this machine's QEMU, only if that process really runs this machine's disk. */
   private runningPid(m: MachineContext): number | undefined {
-    return machineQemuPid(m.paths);
+    return machineQemuPid(qemuPaths(m.paths.dir));
   }
 
   inspect(m: MachineContext): Promise<ActualMachine> {
@@ -54,15 +47,16 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     return inspectQemu(m, state, this.runningPid(m));
   }
 
-  async importBox(box: Box): Promise<void> {
+  async importBox(_m: MachineContext, box: Box): Promise<void> {
     // QEMU uses the stored image in place, as a read-only backing file: nothing to copy.
-    await checkBoxImage(box.image);
+    await shared(`qemu-box\0${box.image}\0${box.sha256}`, () => checkBoxImage(box.image));
   }
 
-  async createDisk(m: MachineContext, box: Box): Promise<void> {
-    if (existsSync(m.paths.disk)) return;
+  async create(m: MachineContext, box: Box): Promise<void> {
+    const { disk } = qemuPaths(m.paths.dir);
+    if (existsSync(disk)) return;
     mkdirSync(m.paths.dir, { recursive: true });
-    const partial = `${m.paths.disk}.partial`;
+    const partial = `${disk}.partial`;
     rmSync(partial, { force: true });
     // A machine to be restored sits on the saved state's golden disk, the others on the box.
     const key = readMachineState(m.env.root, m.spec.name)?.instant?.key;
@@ -70,7 +64,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       key === undefined ? box.image : instantStatePaths(this.home, box.name, box.version, key).disk;
     await createOverlay(base, partial);
     // Rename last: a disk that exists is always complete.
-    renameSync(partial, m.paths.disk);
+    renameSync(partial, disk);
   }
 
   private get home(): string {
@@ -138,9 +132,10 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
    * grown, and what is attached recorded for `status`.
    */
   private async prepareDisks(m: MachineContext): Promise<void> {
+    const q = qemuPaths(m.paths.dir);
     if (m.spec.diskSize !== undefined)
-      await growImage(m.paths.disk, m.spec.diskSize, "the machine's disk", m.spec.name);
-    const dataDisks = await ensureDataDisks(m.paths, m.spec);
+      await growImage(q.disk, m.spec.diskSize, "the machine's disk", m.spec.name);
+    const dataDisks = await ensureDataDisks(q, m.spec);
     updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, dataDisks }));
   }
 
@@ -173,11 +168,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     if (meta === undefined) return fallback('its saved state is gone');
     try {
       const r = await this.launch(m, box, meta.accel, true);
-      await loadState(
-        m.paths.qmp,
-        m.paths.pid,
-        instantStatePaths(this.home, box.name, box.version, meta.key).vmState,
-      );
+      const q = qemuPaths(m.paths.dir);
+      await loadState(q.qmp, q.pid, instantStatePaths(this.home, box.name, box.version, meta.key).vmState);
       updateMachineState(m.env.root, m.spec.name, (s) => ({
         ...s,
         instant: { ...instant, used: true, restored: true },
@@ -196,7 +188,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 3_000, 20);
     }
-    for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+    const q = qemuPaths(m.paths.dir);
+    for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
   }
 
   /**
@@ -221,108 +214,70 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   }
 
   private async launch(m: MachineContext, box: Box, accel: Accel, incoming = false): Promise<StartResult> {
+    const q = qemuPaths(m.paths.dir);
+    const seed = this.seedOf(m);
     const releases: (() => void)[] = [];
     try {
       const nics = await this.launchNics(m, releases);
-      return await this.launchWith(m, box, accel, nics, incoming);
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
+      const { ssh } = await withBootPorts(
+        this.home,
+        {
+          project: m.env.root,
+          machine: m.spec.name,
+          ssh: true,
+          forwards: m.spec.forwardedPorts,
+          successor: { pidFile: q.pid, mark: diskMark(q.disk) },
+          // Something outside boxfest took the SSH port between the choice and the launch.
+          sshTaken: (e, port) =>
+            e instanceof BoxfestError &&
+            new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? ''),
+        },
+        async (ports) => {
+          for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
+          const args = qemuArgs({
+            project: m.env.root,
+            spec: m.spec,
+            paths: q,
+            diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
+            accel,
+            sshPort: ports.ssh,
+            restrictNat: this.restrictNat(m),
+            forwards: ports.forwards,
+            nics,
+            incoming,
+            dataDisks: readMachineState(m.env.root, m.spec.name)?.dataDisks ?? [],
+            ...(seed === undefined ? {} : { seed }),
+          });
+          writeFileSync(q.cmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
+          await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
+          killIfAsked('qemu-launched');
+          return readPidFile(q.pid);
+        },
+      );
+      return { ssh: { host: '127.0.0.1', port: ssh }, accel };
     } finally {
       for (const release of releases) release();
     }
   }
 
-  private async launchWith(
-    m: MachineContext,
-    box: Box,
-    accel: Accel,
-    nics: LaunchNic[],
-    incoming: boolean,
-  ): Promise<StartResult> {
-    const home = this.home;
-    const owner = { project: m.env.root, machine: m.spec.name };
-    const hold = (pid: number, ssh: number, forwards: readonly PortMapping[]) =>
-      recordPortHolders(home, { ...owner, pid }, [
-        { hostIp: '127.0.0.1', port: ssh, protocol: 'tcp' },
-        ...forwards.map((f) => ({ hostIp: f.hostIp, port: f.host, protocol: f.protocol })),
-      ]);
-    const held = (pid: number, ssh: number, forwards: readonly PortMapping[]) =>
-      withPortsLock(home, () => Promise.resolve(hold(pid, ssh, forwards)));
-    // Chosen and reserved (held by this process) in one turn of the host-wide lock; QEMU binds
-    // them outside it, so the machines of one `up` start their QEMUs at once.
-    const state = readMachineState(m.env.root, m.spec.name);
-    const chosen = await withPortsLock(home, async () => {
-      const ssh = await chooseSshPort(home, owner, state?.sshPort);
-      const forwards = await choosePorts(home, owner, m.spec.forwardedPorts, state?.ports ?? [], [ssh]);
-      hold(process.pid, ssh, forwards);
-      return { ssh, forwards };
-    });
-    const forwards = chosen.forwards;
-    const seed = this.seedOf(m);
-    let port = chosen.ssh;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
-        const args = qemuArgs({
-          project: m.env.root,
-          spec: m.spec,
-          paths: m.paths,
-          diskInterface: m.spec.qemu.diskInterface ?? box.diskInterface,
-          accel,
-          sshPort: port,
-          restrictNat: this.restrictNat(m),
-          forwards,
-          nics,
-          incoming,
-          dataDisks: state?.dataDisks ?? [],
-          ...(seed === undefined ? {} : { seed }),
-        });
-        writeFileSync(m.paths.qemuCmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
-        // Recorded before the launch: after a crash right after it, state.json names the ports the
-        // running QEMU forwards, never the previous boot's.
-        updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshPort: port, accel, ports: forwards }));
-        try {
-          await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });
-          killIfAsked('qemu-launched');
-          break;
-        } catch (e) {
-          // Something outside boxfest took the SSH port meanwhile: another one.
-          const sshTaken =
-            e instanceof BoxfestError &&
-            new RegExp(`host forwarding rule.*:${port}-`, 'i').test(e.details ?? '');
-          if (!sshTaken || attempt >= PORT_ATTEMPTS) throw e;
-          port = await withPortsLock(home, async () => {
-            const ssh = await chooseSshPort(home, owner);
-            hold(process.pid, ssh, forwards);
-            return ssh;
-          });
-        }
-      }
-    } catch (e) {
-      // The reservation goes with the failed launch (a dead boxfest's would be pruned anyway).
-      await withPortsLock(home, () =>
-        Promise.resolve(recordPortHolders(home, { ...owner, pid: 0 }, [])),
-      ).catch(() => undefined);
-      throw e;
-    }
-    await held(readPidFile(m.paths.pid) ?? process.pid, port, forwards);
-    return { ssh: { host: '127.0.0.1', port }, accel };
-  }
-
   async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {
     const pid = this.runningPid(m);
     if (pid === undefined) return this.cleanRuntimeFiles(m);
+    const { qmp } = qemuPaths(m.paths.dir);
     // A paused guest cannot see the power button: continue it first.
     if (!opts.force && readMachineState(m.env.root, m.spec.name)?.suspended === true)
-      await qmpExecute(m.paths.qmp, 'cont').catch(() => undefined);
+      await qmpExecute(qmp, 'cont').catch(() => undefined);
     if (!opts.force) {
       try {
-        await qmpExecute(m.paths.qmp, 'system_powerdown');
+        await qmpExecute(qmp, 'system_powerdown');
         if (await waitUntil(() => !isAlive(pid), opts.timeoutMs, 50)) return this.cleanRuntimeFiles(m);
       } catch {
         // QMP unreachable: fall through to the forced path.
       }
     }
     try {
-      await qmpExecute(m.paths.qmp, 'quit', undefined, 2_000);
+      await qmpExecute(qmp, 'quit', undefined, 2_000);
     } catch {
       // fall through to SIGKILL
     }
@@ -334,7 +289,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   }
 
   private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
-    for (const f of [m.paths.pid, m.paths.qmp]) rmSync(f, { force: true });
+    const q = qemuPaths(m.paths.dir);
+    for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
     if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
     // The last machine off a private network takes its switch down with it.
@@ -371,12 +327,13 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   async destroy(m: MachineContext): Promise<void> {
     await this.stop(m, { force: true, timeoutMs: 0 });
     // Only the overlay: the box image it is backed by is never touched.
-    for (const f of [m.paths.disk, `${m.paths.disk}.partial`]) rmSync(f, { force: true });
+    const { disk } = qemuPaths(m.paths.dir);
+    for (const f of [disk, `${disk}.partial`]) rmSync(f, { force: true });
   }
 
   consoleTail(m: MachineContext, lines: number): string {
     try {
-      const text = readFileSync(m.paths.serialLog, 'utf8');
+      const text = readFileSync(qemuPaths(m.paths.dir).serialLog, 'utf8');
       return text.split('\n').slice(-lines).join('\n').trimEnd();
     } catch {
       return '(no serial console output)';

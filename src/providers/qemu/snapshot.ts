@@ -5,10 +5,11 @@
 //   with the VM paused around the save so no write is half in it (the command also has the
 //   guest `sync` first). A restore always needs a halted machine: the command halts it, restores,
 //   and boots it again, so the guest starts from the snapshot's disk like after a power cut.
-import { BoxfestError } from '../../errors.js';
+// The command checks the names first (SNAPSHOT_EXISTS, SNAPSHOT_NOT_FOUND), for every provider.
 import type { SnapshotInfo } from '../optional.js';
 import type { MachineContext } from '../provider.js';
 import { QEMU_IMG, runTool } from './exec.js';
+import { qemuPaths } from './paths.js';
 import { qmpExecute } from './qmp.js';
 import { qemuRunState } from './inspect.js';
 
@@ -19,7 +20,7 @@ export async function listQemuSnapshots(m: MachineContext): Promise<SnapshotInfo
   // -U: readable while the running VM holds the image lock.
   const { stdout } = await runTool(
     QEMU_IMG,
-    ['info', '-U', '--output=json', m.paths.disk],
+    ['info', '-U', '--output=json', qemuPaths(m.paths.dir).disk],
     `list the snapshots of ${m.spec.name}`,
   );
   const info = JSON.parse(stdout) as {
@@ -32,60 +33,33 @@ export async function listQemuSnapshots(m: MachineContext): Promise<SnapshotInfo
   }));
 }
 
-async function requireSnapshot(m: MachineContext, name: string, wanted: boolean): Promise<void> {
-  const names = (await listQemuSnapshots(m)).map((s) => s.name);
-  if (wanted && !names.includes(name))
-    throw new BoxfestError('SNAPSHOT_NOT_FOUND', `machine \`${m.spec.name}\` has no snapshot \`${name}\``, {
-      machine: m.spec.name,
-      hint:
-        names.length === 0
-          ? 'it has no snapshots; take one: boxfest snapshot save NAME'
-          : `its snapshots: ${names.join(', ')}`,
-    });
-  if (!wanted && names.includes(name))
-    throw new BoxfestError(
-      'SNAPSHOT_EXISTS',
-      `machine \`${m.spec.name}\` already has a snapshot \`${name}\``,
-      {
-        machine: m.spec.name,
-        hint: `pick another name, or delete it first: boxfest snapshot delete ${name} ${m.spec.name}`,
-      },
-    );
-}
-
 export async function saveQemuSnapshot(m: MachineContext, name: string, running: boolean): Promise<void> {
-  await requireSnapshot(m, name, false);
+  const { disk, qmp } = qemuPaths(m.paths.dir);
   if (!running) {
-    await runTool(QEMU_IMG, ['snapshot', '-c', name, m.paths.disk], `snapshot ${m.spec.name}`);
+    await runTool(QEMU_IMG, ['snapshot', '-c', name, disk], `snapshot ${m.spec.name}`);
     return;
   }
-  const wasPaused = (await qemuRunState(m.paths.qmp)) === 'paused';
-  if (!wasPaused) await qmpExecute(m.paths.qmp, 'stop');
+  const wasPaused = (await qemuRunState(qmp)) === 'paused';
+  if (!wasPaused) await qmpExecute(qmp, 'stop');
   try {
-    await qmpExecute(m.paths.qmp, 'blockdev-snapshot-internal-sync', { device: DRIVE, name }, 60_000);
+    await qmpExecute(qmp, 'blockdev-snapshot-internal-sync', { device: DRIVE, name }, 60_000);
   } finally {
-    if (!wasPaused) await qmpExecute(m.paths.qmp, 'cont');
+    if (!wasPaused) await qmpExecute(qmp, 'cont');
   }
 }
 
 /** The machine must be halted. */
 export async function restoreQemuSnapshot(m: MachineContext, name: string): Promise<void> {
-  await requireSnapshot(m, name, true);
   await runTool(
     QEMU_IMG,
-    ['snapshot', '-a', name, m.paths.disk],
+    ['snapshot', '-a', name, qemuPaths(m.paths.dir).disk],
     `restore snapshot ${name} of ${m.spec.name}`,
   );
 }
 
 export async function deleteQemuSnapshot(m: MachineContext, name: string, running: boolean): Promise<void> {
-  await requireSnapshot(m, name, true);
+  const { disk, qmp } = qemuPaths(m.paths.dir);
   if (running)
-    await qmpExecute(m.paths.qmp, 'blockdev-snapshot-delete-internal-sync', { device: DRIVE, name }, 60_000);
-  else
-    await runTool(
-      QEMU_IMG,
-      ['snapshot', '-d', name, m.paths.disk],
-      `delete snapshot ${name} of ${m.spec.name}`,
-    );
+    await qmpExecute(qmp, 'blockdev-snapshot-delete-internal-sync', { device: DRIVE, name }, 60_000);
+  else await runTool(QEMU_IMG, ['snapshot', '-d', name, disk], `delete snapshot ${name} of ${m.spec.name}`);
 }

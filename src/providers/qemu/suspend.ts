@@ -6,6 +6,7 @@
 import { BoxfestError } from '../../errors.js';
 import { updateMachineState } from '../../state/machine-state.js';
 import type { MachineContext } from '../provider.js';
+import { qemuPaths } from './paths.js';
 import { qmpExecute } from './qmp.js';
 
 function notRunning(m: MachineContext, verb: string): BoxfestError {
@@ -24,11 +25,11 @@ export async function suspendQemu(m: MachineContext, pid: number | undefined): P
   // The flag first: a crash between the two leaves a running VM with the flag, which inspect
   // checks with QMP and reports as running.
   updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: true }));
-  await qmpExecute(m.paths.qmp, 'stop');
+  await qmpExecute(qemuPaths(m.paths.dir).qmp, 'stop');
 }
 
 export async function resumeQemu(m: MachineContext, pid: number | undefined): Promise<void> {
   if (pid === undefined) throw notRunning(m, 'resume');
-  await qmpExecute(m.paths.qmp, 'cont');
+  await qmpExecute(qemuPaths(m.paths.dir).qmp, 'cont');
   updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
 }

@@ -6,9 +6,10 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoxfestError } from '../../errors.js';
-import { machinePaths, networkPaths, projectPaths, type NetworkPaths } from '../../state/paths.js';
-import { cmdlineOf, isAlive, readPidFile, startTicksOf, waitUntil } from '../../state/process.js';
+import { machinePaths, projectPaths } from '../../state/paths.js';
+import { cmdlineOf, isAlive, pidFileProcess, startTicksOf, waitUntil } from '../../state/process.js';
 import { runTool, VDE_SWITCH } from './exec.js';
+import { qemuPaths, switchPaths, type SwitchPaths } from './paths.js';
 
 /** QEMU option values use `,` as a separator; a literal comma is written twice. */
 export const optValue = (s: string) => s.replaceAll(',', ',,');
@@ -16,11 +17,7 @@ export const optValue = (s: string) => s.replaceAll(',', ',,');
 /** The `-netdev vde` value that connects a NIC to this switch. */
 export const vdeNetdev = (id: string, ctl: string) => `vde,id=${id},sock=${optValue(ctl)}`;
 
-function switchPid(p: NetworkPaths): number | undefined {
-  const pid = readPidFile(p.switchPid);
-  if (pid === undefined || !isAlive(pid)) return undefined;
-  return cmdlineOf(pid)?.includes(p.switchCtl) === true ? pid : undefined;
-}
+const switchPid = (p: SwitchPaths) => pidFileProcess(p.pid, p.ctl);
 
 // Machines of one `up` share a switch: the first start is awaited by the others.
 const starting = new Map<string, Promise<string>>();
@@ -43,23 +40,23 @@ export function holdSwitch(ctl: string): () => void {
 
 /** The control directory of the network's running switch, started if need be. */
 export function ensureSwitch(root: string, network: string): Promise<string> {
-  const p = networkPaths(root, network);
-  if (switchPid(p) !== undefined) return Promise.resolve(p.switchCtl);
-  let pending = starting.get(p.switchCtl);
+  const p = switchPaths(root, network);
+  if (switchPid(p) !== undefined) return Promise.resolve(p.ctl);
+  let pending = starting.get(p.ctl);
   if (pending === undefined) {
-    pending = startSwitch(p, network).finally(() => starting.delete(p.switchCtl));
-    starting.set(p.switchCtl, pending);
+    pending = startSwitch(p, network).finally(() => starting.delete(p.ctl));
+    starting.set(p.ctl, pending);
   }
   return pending;
 }
 
-async function startSwitch(p: NetworkPaths, network: string): Promise<string> {
+async function startSwitch(p: SwitchPaths, network: string): Promise<string> {
   mkdirSync(p.dir, { recursive: true });
   // Leftovers of a switch that died: vde_switch refuses to start over an existing control dir.
-  for (const f of [p.switchPid, p.switchCtl, p.switchMgmt]) rmSync(f, { recursive: true, force: true });
+  for (const f of [p.pid, p.ctl, p.mgmt]) rmSync(f, { recursive: true, force: true });
   await runTool(
     VDE_SWITCH,
-    ['-d', '-s', p.switchCtl, '-p', p.switchPid, '-M', p.switchMgmt, '-m', '0600', '--dirmode', '0700'],
+    ['-d', '-s', p.ctl, '-p', p.pid, '-M', p.mgmt, '-m', '0600', '--dirmode', '0700'],
     `start the virtual switch of network ${network}`,
     {
       timeoutMs: 10_000,
@@ -69,12 +66,12 @@ async function startSwitch(p: NetworkPaths, network: string): Promise<string> {
       },
     },
   );
-  const up = await waitUntil(() => existsSync(join(p.switchCtl, 'ctl')) && switchPid(p) !== undefined, 5_000);
+  const up = await waitUntil(() => existsSync(join(p.ctl, 'ctl')) && switchPid(p) !== undefined, 5_000);
   if (!up)
     throw new BoxfestError('SWITCH_START_FAILED', `the virtual switch of network ${network} did not start`, {
       hint: `run \`${VDE_SWITCH} -s /tmp/test.ctl\` by hand to see why`,
     });
-  return p.switchCtl;
+  return p.ctl;
 }
 
 /**
@@ -89,8 +86,8 @@ export function cutOffNetworks(root: string, qemuPid: number): string[] {
   if (!existsSync(dir) || argv === undefined || qemuStart === undefined) return [];
   return readdirSync(dir)
     .filter((network) => {
-      const p = networkPaths(root, network);
-      if (!argv.some((a) => a.includes(`sock=${optValue(p.switchCtl)}`))) return false;
+      const p = switchPaths(root, network);
+      if (!argv.some((a) => a.includes(`sock=${optValue(p.ctl)}`))) return false;
       const pid = switchPid(p);
       const started = pid === undefined ? undefined : startTicksOf(pid);
       return started === undefined || started > qemuStart;
@@ -103,10 +100,9 @@ function switchUsers(root: string, ctl: string): string[] {
   const dir = projectPaths(root).machines;
   if (!existsSync(dir)) return [];
   const plug = `sock=${optValue(ctl)}`;
-  return readdirSync(dir).filter((m) => {
-    const pid = readPidFile(machinePaths(root, m).pid);
-    return pid !== undefined && isAlive(pid) && cmdlineOf(pid)?.some((a) => a.includes(plug)) === true;
-  });
+  return readdirSync(dir).filter(
+    (m) => pidFileProcess(qemuPaths(machinePaths(root, m).dir).pid, plug) !== undefined,
+  );
 }
 
 /** Stops the switch of each network that no running machine uses any more. */
@@ -114,15 +110,15 @@ export async function stopUnusedSwitches(root: string): Promise<void> {
   const dir = projectPaths(root).networks;
   if (!existsSync(dir)) return;
   for (const network of readdirSync(dir)) {
-    const p = networkPaths(root, network);
+    const p = switchPaths(root, network);
     const pid = switchPid(p);
-    if (pid === undefined || holds.has(p.switchCtl) || switchUsers(root, p.switchCtl).length > 0) continue;
+    if (pid === undefined || holds.has(p.ctl) || switchUsers(root, p.ctl).length > 0) continue;
     process.kill(pid, 'SIGTERM');
     if (!(await waitUntil(() => !isAlive(pid), 2_000))) {
       if (switchPid(p) === pid) process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 2_000);
     }
-    for (const f of [p.switchPid, p.switchCtl, p.switchMgmt]) rmSync(f, { recursive: true, force: true });
+    for (const f of [p.pid, p.ctl, p.mgmt]) rmSync(f, { recursive: true, force: true });
   }
 }
 
@@ -131,7 +127,7 @@ export function runningSwitches(root: string): number[] {
   const dir = projectPaths(root).networks;
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((n) => {
-    const pid = switchPid(networkPaths(root, n));
+    const pid = switchPid(switchPaths(root, n));
     return pid === undefined ? [] : [pid];
   });
 }

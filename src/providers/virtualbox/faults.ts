@@ -1,6 +1,7 @@
 // SOAP faults from vboxwebsrv as typed errors: the code is the result code by name
-// (`VBOX_E_OBJECT_NOT_FOUND`, `E_ACCESSDENIED`, ...), the message names the operation.
-import { BoxfestError, type ErrorContext } from '../../errors.js';
+// (`VBOX_E_OBJECT_NOT_FOUND`, `E_ACCESSDENIED`, ...; `VBOX_FAULT` for one without a name), the
+// message names the operation.
+import { BoxfestError, isErrorCode, type ErrorContext } from '../../errors.js';
 import { resultCodeHex, resultCodeName } from './result-codes.js';
 
 export class VboxFault extends BoxfestError {
@@ -13,7 +14,10 @@ export class VboxFault extends BoxfestError {
     readonly text: string,
     ctx: ErrorContext = {},
   ) {
-    super(resultCode, `${operation} failed: ${text}`, { hint: ctx.hint ?? hintFor(resultCode), ...ctx });
+    super(isErrorCode(resultCode) ? resultCode : 'VBOX_FAULT', `${operation} failed: ${text}`, {
+      hint: ctx.hint ?? hintFor(resultCode),
+      ...ctx,
+    });
     this.name = 'VboxFault';
   }
 

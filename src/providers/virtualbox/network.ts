@@ -2,7 +2,8 @@
 // attachment gets the next slot: private → host-only adapter, bridged → bridged adapter.
 import { macFor } from '../../network/nics.js';
 import { BoxfestError } from '../../errors.js';
-import type { Environment, ForwardedPort, MachineSpec, Network } from '../../config/types.js';
+import type { Environment, MachineSpec, Network } from '../../config/types.js';
+import type { PortMapping } from '../../state/machine-state.js';
 import type { Ref, Websession } from './invoke.js';
 
 export interface Attachment {
@@ -164,7 +165,7 @@ export async function setRedirects(
   s: Websession,
   mutable: Ref,
   ssh: { hostPort: number; guestPort: number },
-  ports: readonly ForwardedPort[],
+  ports: readonly PortMapping[],
 ): Promise<void> {
   const nat = await s.call('IMachine_getNetworkAdapter', { _this: mutable, slot: 0 });
   const engine = await s.call('INetworkAdapter_getNATEngine', { _this: nat });

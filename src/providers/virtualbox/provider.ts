@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import type { Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError } from '../../errors.js';
+import { withBootPorts } from '../../network/ports.js';
 import { boxfestHome } from '../../state/paths.js';
-import { freePort, portIsFree } from '../../network/ports.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { adapterFor } from './adapters/index.js';
 import { withWebsession, type Ref, type Websession, type WebsessionOptions } from './invoke.js';
@@ -17,7 +17,7 @@ import { closeSeed, createDiff, deleteMediaAt, newMedium, openBoxMedium, openSee
 import { readMachineState } from '../../state/machine-state.js';
 import { configureAdapters, resolveAttachments, setRedirects } from './network.js';
 import { statusOf } from './states.js';
-import { appliedSpec, parseMedia, TAG, vmName } from './tags.js';
+import { parseMedia, TAG, vmName } from './tags.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:18083/';
 const DEFAULT_OS_TYPE = 'Linux_64';
@@ -39,6 +39,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class VirtualboxProvider implements Provider {
   readonly name = 'virtualbox' as const;
+  /** The qcow2 image of the store's QEMU box, opened on the server. */
+  readonly boxFormat = 'qemu';
+  /** A VM whose launch failed (no kernel driver) stays registered: `up` retries, `destroy` removes it. */
+  readonly keepsCreated = true;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
 
@@ -55,7 +59,20 @@ export class VirtualboxProvider implements Provider {
       const vm = await findOwned(s, m.env, name);
       if (vm === undefined) return { name, state: 'not_created' };
       if (!(await s.call<boolean>('IMachine_getAccessible', { _this: vm.ref })))
-        return { name, state: 'broken', reason: `VirtualBox cannot read ${vm.name}'s settings or disk` };
+        return {
+          name,
+          state: 'broken',
+          broken: 'unknown-vm',
+          reason: `VirtualBox cannot read ${vm.name}'s settings or disk`,
+        };
+      // `create` records the disk before making it: a VM without that record was left half made.
+      if (parseMedia(await vm.tag(TAG.media)).length === 0)
+        return {
+          name,
+          state: 'broken',
+          broken: 'disk-missing',
+          reason: `${vm.name} was left half made (no disk)`,
+        };
       const { status, reason } = statusOf(await s.call<string>('IMachine_getState', { _this: vm.ref }));
       const port = Number(await vm.tag(TAG.sshPort));
       return {
@@ -67,9 +84,9 @@ export class VirtualboxProvider implements Provider {
     });
   }
 
-  importBox(box: Box): Promise<void> {
+  importBox(_m: MachineContext, box: Box): Promise<void> {
     // Which server a box goes to depends on the machine (`virtualbox.url`), so the medium is opened
-    // (once per server, then found again) in createDisk; here only the image is checked.
+    // (once per server, then found again) in create; here only the image is checked.
     if (!existsSync(box.image))
       return Promise.reject(
         new BoxfestError('BOX_IMAGE_MISSING', `the image of box ${box.name} is missing: ${box.image}`, {
@@ -80,7 +97,7 @@ export class VirtualboxProvider implements Provider {
   }
 
   /** Creates and registers the VM with its differencing disk and NICs; idempotent. */
-  createDisk(m: MachineContext, box: Box): Promise<void> {
+  create(m: MachineContext, box: Box): Promise<void> {
     return this.session(m, async (s) => {
       const existing = await findOwned(s, m.env, m.spec.name);
       if (existing !== undefined && parseMedia(await existing.tag(TAG.media)).length > 0) return;
@@ -98,20 +115,16 @@ export class VirtualboxProvider implements Provider {
           groups: ['/boxfest'],
         }),
       );
-      const spec = appliedSpec(m.spec);
       const tags: [string, string][] = [
         [TAG.project, m.env.root],
         [TAG.projectName, m.env.name],
         [TAG.machine, m.spec.name],
         [TAG.boxMedium, base.id],
-        [TAG.spec, spec.json],
-        [TAG.specHash, spec.hash],
         [TAG.createdAt, new Date().toISOString()],
       ];
       for (const [key, value] of tags)
         await s.call<void>('IMachine_setExtraData', { _this: machine, key, value });
-      await s.call<void>('IMachine_setMemorySize', { _this: machine, memorySize: m.spec.memory });
-      await s.call<void>('IMachine_setCPUCount', { _this: machine, CPUCount: m.spec.cpus });
+      // Memory and CPUs are set by each start, which takes them from the Boxfile.
       await s.call<void>('IMachine_saveSettings', { _this: machine });
       await s.call<void>('IVirtualBox_registerMachine', { _this: s.vbox, machine });
       const vm = await findOwned(s, m.env, m.spec.name);
@@ -185,27 +198,24 @@ export class VirtualboxProvider implements Provider {
       const previous = Number(await vm.tag(TAG.sshPort));
       if (statusOf(state).status === 'running' && previous > 0)
         return { ssh: { host: '127.0.0.1', port: previous }, accel: 'headless' };
-      const port = previous > 0 && (await portIsFree(previous)) ? previous : await freePort();
-      const ports = await Promise.all(
-        m.spec.forwardedPorts.map(async (p) =>
-          p.autoCorrect && !(await portIsFree(p.host)) ? { ...p, host: await freePort() } : p,
-        ),
+      const ports = await withBootPorts(
+        boxfestHome(this.processEnv),
+        { project: m.env.root, machine: m.spec.name, ssh: true, forwards: m.spec.forwardedPorts },
+        async ({ ssh, forwards }) => {
+          await withWriteLock(s, vm.ref, async (mm) => {
+            // A boot takes cpus/memory from the Boxfile (as on QEMU).
+            await s.call<void>('IMachine_setMemorySize', { _this: mm, memorySize: m.spec.memory });
+            await s.call<void>('IMachine_setCPUCount', { _this: mm, CPUCount: m.spec.cpus });
+            await setRedirects(s, mm, { hostPort: ssh, guestPort: m.spec.sshGuestPort }, forwards);
+            await s.call<void>('IMachine_setExtraData', { _this: mm, key: TAG.sshPort, value: String(ssh) });
+          });
+          await this.launch(s, vm.ref, m.spec.name);
+          // The VM process belongs to the server (no pidfile here): this boxfest holds the ports
+          // until it exits, then the bound ports themselves keep them from being chosen again.
+          return undefined;
+        },
       );
-      const spec = appliedSpec(m.spec);
-      await withWriteLock(s, vm.ref, async (mm) => {
-        // A boot takes cpus/memory from the Boxfile (as on QEMU).
-        await s.call<void>('IMachine_setMemorySize', { _this: mm, memorySize: m.spec.memory });
-        await s.call<void>('IMachine_setCPUCount', { _this: mm, CPUCount: m.spec.cpus });
-        await setRedirects(s, mm, { hostPort: port, guestPort: m.spec.sshGuestPort }, ports);
-        for (const [key, value] of [
-          [TAG.sshPort, String(port)],
-          [TAG.spec, spec.json],
-          [TAG.specHash, spec.hash],
-        ] as const)
-          await s.call<void>('IMachine_setExtraData', { _this: mm, key, value });
-      });
-      await this.launch(s, vm.ref, m.spec.name);
-      return { ssh: { host: '127.0.0.1', port }, accel: 'headless' };
+      return { ssh: { host: '127.0.0.1', port: ports.ssh }, accel: 'headless' };
     });
   }
 

@@ -1,7 +1,7 @@
-// Ownership and applied-spec tags in the machine's extra data, so `status`, `halt` and `destroy`
-// find boxfest's machines on the server even when the project's `.boxfest/` is gone.
+// Ownership tags in the machine's extra data, so `status`, `halt` and `destroy` find boxfest's
+// machines on the server even when the project's `.boxfest/` is gone.
 import { createHash } from 'node:crypto';
-import type { Environment, MachineSpec } from '../../config/types.js';
+import type { Environment } from '../../config/types.js';
 
 export const TAG = {
   /** Absolute project root on the host that ran `up`: the owner. */
@@ -13,9 +13,6 @@ export const TAG = {
   media: 'boxfest/media',
   /** UUID of the box's medium the machine's disk is a differencing disk on (never deleted). */
   boxMedium: 'boxfest/box-medium',
-  /** JSON of what the last boot applied (box, cpus, memory), and its hash. */
-  spec: 'boxfest/spec',
-  specHash: 'boxfest/spec-hash',
   /** Server path of the cloud-init seed ISO attached as a DVD (closed, never deleted, by destroy). */
   seed: 'boxfest/seed',
   /** 127.0.0.1 port forwarded to the guest's SSH. */
@@ -27,11 +24,6 @@ export const TAG = {
 export function vmName(env: Environment, machine: string): string {
   const root = createHash('sha256').update(env.root).digest('hex').slice(0, 8);
   return `boxfest-${env.name}-${machine}-${root}`;
-}
-
-export function appliedSpec(spec: MachineSpec): { json: string; hash: string } {
-  const json = JSON.stringify({ box: spec.box, cpus: spec.cpus, memory: spec.memory });
-  return { json, hash: createHash('sha256').update(json).digest('hex').slice(0, 16) };
 }
 
 export function parseMedia(value: string): string[] {

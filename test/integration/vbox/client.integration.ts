@@ -9,7 +9,7 @@ import { BoxfestError } from '../../../src/errors.js';
 import { withWebsession } from '../../../src/providers/virtualbox/invoke.js';
 import { OPERATIONS_KEY } from '../../../src/providers/virtualbox/soap/client.js';
 import { writeJsonAtomic } from '../../../src/state/atomic.js';
-import { vboxWsdlPaths } from '../../../src/state/paths.js';
+import { vboxWsdlPaths } from '../../../src/providers/virtualbox/paths.js';
 
 describe.skipIf(inject('vboxSkipped'))('the SOAP client on a real vboxwebsrv', () => {
   const home = mkdtempSync(join(tmpdir(), 'boxfest-vbox-client-'));

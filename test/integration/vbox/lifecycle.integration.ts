@@ -1,12 +1,14 @@
 // boxfest on a real vboxwebsrv 7.2: what `up`, `status` and `destroy` leave on the server, read back
 // through SOAP. There is no kernel driver here, so launching fails: that failure is part of the spec.
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256, TestProject } from '../harness.js';
 import type { Environment } from '../../../src/config/types.js';
 import { adapterFor } from '../../../src/providers/virtualbox/adapters/index.js';
 import { vmName } from '../../../src/providers/virtualbox/tags.js';
+import { portHolders } from '../../../src/network/ports.js';
+import type { MachineState } from '../../../src/state/machine-state.js';
 import { cleanServer, onServer, serverHardDisks, serverMachines, type ServerMachine } from './server.js';
 
 const skipped = inject('vboxSkipped');
@@ -72,8 +74,9 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     expect(vm!.extraData).toMatchObject({
       'boxfest/project': p.root,
       'boxfest/machine': 'web',
-      'boxfest/spec': JSON.stringify({ box: 'tiny', cpus: 2, memory: 384 }),
     });
+    // What a boot applied is recorded in state.json only: no tag the provider never reads.
+    expect(Object.keys(vm!.extraData).filter((k) => k.startsWith('boxfest/spec'))).toEqual([]);
     const port = Number(vm!.extraData['boxfest/ssh-port']);
     expect(port).toBeGreaterThan(1023);
     expect(vm!.nics).toHaveLength(2);
@@ -116,6 +119,23 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     const after = { machines: ours(await serverMachines(p.home), p), disks: await serverHardDisks(p.home) };
     expect(after.machines.map((m) => m.name)).toEqual(before.machines.map((m) => m.name));
     expect(after.disks.map((d) => d.id).sort()).toEqual(before.disks.map((d) => d.id).sort());
+  });
+
+  it('keeps the machine it created, with its state: the box counts it as a user, the ports are given back', async () => {
+    const vm = ours(await serverMachines(p.home), p)[0]!;
+    const state = JSON.parse(readFileSync(p.machine('web').state, 'utf8')) as MachineState;
+    // The host-port service chose the SSH port and recorded it in state.json before the launch.
+    expect(state.sshPort).toBe(Number(vm.extraData['boxfest/ssh-port']));
+    expect(state.ports).toEqual([
+      { guest: 80, host: 18080, hostIp: '127.0.0.1', protocol: 'tcp', requested: 18080 },
+    ]);
+    // The failed launch gave its reservations back.
+    expect(portHolders(p.home).filter((h) => h.project === p.root)).toEqual([]);
+    expect(readdirSync(join(p.home, 'boxes/tiny/0/virtualbox/users'))).toHaveLength(1);
+    const r = await p.run(['box', 'remove', 'tiny']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[BOX_IN_USE]');
+    expect(sha256(boxImage)).toBe(boxSha);
   });
 
   it('status, plan and halt find the machine from a fresh checkout (no .boxfest/) through its tags', async () => {
@@ -301,7 +321,7 @@ describe.skipIf(skipped)('a VM left half made by an interrupted up', () => {
     );
     try {
       await p.addTinyBox();
-      // What createDisk leaves when it dies right after registering: tags, but no disk yet.
+      // What create leaves when it dies right after registering: tags, but no disk yet.
       await onServer(p.home, async (s) => {
         const name = vmName({ root: p.root, name: 'project' } as Environment, 'web');
         const m = await s.call(
@@ -316,6 +336,11 @@ describe.skipIf(skipped)('a VM left half made by an interrupted up', () => {
         await s.call('IMachine_saveSettings', { _this: m });
         await s.call('IVirtualBox_registerMachine', { _this: s.vbox, machine: m });
       });
+      const status = JSON.parse((await p.ok(['status', '--json'])).stdout) as {
+        state: string;
+        next: string;
+      }[];
+      expect(status[0]).toMatchObject({ state: 'broken', next: 'create' });
       const r = await p.run(['up']);
       expect(r.stderr).toContain('[VBOX_NO_KERNEL_DRIVER]');
       const vms = ours(await serverMachines(p.home), p);

@@ -16,9 +16,9 @@ import {
   portIsFree,
   recordPortHolders,
   type PortHolder,
-  type PortMapping,
 } from '../../../src/network/ports.js';
 import { writeJsonAtomic } from '../../../src/state/atomic.js';
+import type { PortMapping } from '../../../src/state/machine-state.js';
 import { startTicksOf } from '../../../src/state/process.js';
 import { homePaths } from '../../../src/state/paths.js';
 import { tempDir } from '../helpers.js';

@@ -88,7 +88,10 @@ describe('runJobs', () => {
       step('a', { rollback: true }),
       step('b'), // no rollback: nothing to undo
       step('c', { rollback: true }),
-      step('d', { rollback: true, fail: new BoxfestError('DISK_FAILED', 'no space', { hint: 'free some' }) }),
+      step('d', {
+        rollback: true,
+        fail: new BoxfestError('QEMU_TOOL_FAILED', 'no space', { hint: 'free some' }),
+      }),
       step('e', { rollback: true }),
     ]);
     const [r] = await runJobs([j], silent);
@@ -96,7 +99,7 @@ describe('runJobs', () => {
     expect(j.ctx.log).toEqual(['run a', 'run b', 'run c', 'run d', 'rollback c', 'rollback a']);
     expect(r?.error).toBeInstanceOf(BoxfestError);
     expect(r?.error).toMatchObject({
-      code: 'DISK_FAILED',
+      code: 'QEMU_TOOL_FAILED',
       message: 'no space',
       machine: 'web',
       step: 'd',
@@ -159,6 +162,34 @@ describe('runJobs', () => {
     expect(r?.failedStep).toBe(`s${opts.length - 1}`);
   });
 
+  it('reports a failing rollback with its step, after the failure it was undoing', async () => {
+    const j = job('web', [
+      step('a', { rollback: true }),
+      step('b', { rollbackFails: true }),
+      step('c'),
+      step('d', { fail: new BoxfestError('SSH_TIMEOUT', 'late') }),
+    ]);
+    const [r] = await runJobs([j], silent);
+    expect(r).toMatchObject({ ok: false, failedStep: 'd', error: { code: 'SSH_TIMEOUT', step: 'd' } });
+    // Only steps with a rollback are listed; c has none.
+    expect(r?.rolledBack).toEqual(['b', 'a']);
+    expect(r?.rollbackErrors).toHaveLength(1);
+    expect(r?.rollbackErrors?.[0]).toMatchObject({
+      code: 'INTERNAL',
+      message: 'rollback b broke',
+      machine: 'web',
+      step: 'b',
+    });
+  });
+
+  it('a commits predicate is asked with the machine once its step ran', async () => {
+    const keep = { ...step('keep', { rollback: true }), commits: (ctx: Ctx) => ctx.flags.has('keep') };
+    const j = job('web', [step('a', { rollback: true }), keep, step('b', { fail: new Error('x') })]);
+    const [r] = await runJobs([j], silent);
+    expect(r?.rolledBack).toEqual([]);
+    expect(j.ctx.log).toEqual(['run a', 'run keep', 'run b']);
+  });
+
   it.each<[string, unknown, string]>([
     ['an Error', new TypeError('x is undefined'), 'x is undefined'],
     ['a string', 'plain string', 'plain string'],
@@ -180,7 +211,7 @@ describe('runJobs', () => {
   it.each([true, false])('one failing machine does not stop another (parallel: %s)', async (parallel) => {
     const web = job('web', [step('a'), step('b', { fail: new Error('boom') }), step('c')]);
     const db = job('db', [step('a'), step('b'), step('c')]);
-    const cache = job('cache', [step('a', { fail: new BoxfestError('X', 'x') })]);
+    const cache = job('cache', [step('a', { fail: new BoxfestError('USAGE', 'x') })]);
     const results = await runJobs([web, db, cache], { parallel, renderer: 'silent' });
     expect(results.map((r) => [r.machine, r.ok, r.ran, r.failedStep, r.error?.message])).toEqual([
       ['web', false, ['a', 'b'], 'b', 'boom'],
@@ -215,7 +246,7 @@ describe('runJobs', () => {
 
 describe('asBoxfestError', () => {
   it('returns a BoxfestError unchanged', () => {
-    const e = new BoxfestError('X', 'x');
+    const e = new BoxfestError('USAGE', 'x');
     expect(asBoxfestError(e)).toBe(e);
   });
 });

@@ -3,15 +3,19 @@
 import { describe, expect, it } from 'vitest';
 import { macFor, qemuArgs } from '../../../src/providers/qemu/args.js';
 import type { LaunchInput, LaunchNic } from '../../../src/providers/qemu/args.js';
-import type { PortMapping } from '../../../src/network/ports.js';
+import type { PortMapping } from '../../../src/state/machine-state.js';
+import { qemuPaths } from '../../../src/providers/qemu/paths.js';
 import { machinePaths } from '../../../src/state/paths.js';
 import { spec } from '../helpers.js';
+
+/** The QEMU files of machine `web` of the project at `root`. */
+const filesOf = (root: string) => qemuPaths(machinePaths(root, 'web').dir);
 
 function input(over: Partial<LaunchInput> = {}): LaunchInput {
   return {
     project: '/proj',
     spec: spec('web', { cpus: 3, memory: 2048 }),
-    paths: machinePaths('/proj', 'web'),
+    paths: filesOf('/proj'),
     diskInterface: 'virtio',
     accel: 'tcg',
     sshPort: 2222,
@@ -110,7 +114,7 @@ describe('qemuArgs', () => {
   });
 
   it('doubles commas in paths inside option strings', () => {
-    const paths = machinePaths('/home/a,b/proj', 'web');
+    const paths = filesOf('/home/a,b/proj');
     const args = qemuArgs(input({ project: '/home/a,b/proj', paths }));
     expect(valuesOf(args, '-drive')).toEqual([
       'if=none,id=disk0,file=/home/a,,b/proj/.boxfest/machines/web/disk.qcow2,format=qcow2,discard=unmap',
@@ -127,7 +131,7 @@ describe('qemuArgs', () => {
 
   it('uses the tmpdir QMP socket for a long project path', () => {
     const root = `/${'x'.repeat(120)}`;
-    const paths = machinePaths(root, 'web');
+    const paths = filesOf(root);
     expect(valuesOf(qemuArgs(input({ project: root, paths })), '-qmp')).toEqual([
       `unix:${paths.qmp},server=on,wait=off`,
     ]);

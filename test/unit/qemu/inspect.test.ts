@@ -2,24 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inspectQemu } from '../../../src/providers/qemu/inspect.js';
-import type { MachineState } from '../../../src/state/machine-state.js';
+import { qemuPaths } from '../../../src/providers/qemu/paths.js';
 import { machinePaths } from '../../../src/state/paths.js';
-import { environment, spec, tempDir } from '../helpers.js';
+import { environment, machineState, spec, tempDir } from '../helpers.js';
 import { mkdirSync } from 'node:fs';
 
-const state: MachineState = {
-  provider: 'qemu',
-  project: '/p',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  box: { name: 'tiny', version: '0', image: '/b' },
-  applied: { box: 'tiny', cpus: 1, memory: 256, hostname: 'web' },
-  sshUser: 'root',
-  keyReplaced: true,
-  converged: true,
-  provisioned: [],
-  sshPort: 2222,
-  accel: 'tcg',
-};
+const state = machineState({ project: '/p', sshPort: 2222, accel: 'tcg' });
 
 describe('inspectQemu', () => {
   it.each<[string, { disk: boolean; pidfile: boolean; pid?: number }, object]>([
@@ -48,8 +36,8 @@ describe('inspectQemu', () => {
     const root = tempDir();
     const paths = machinePaths(root, 'web');
     mkdirSync(paths.dir, { recursive: true });
-    if (files.disk) writeFileSync(paths.disk, '');
-    if (files.pidfile) writeFileSync(paths.pid, '4242\n');
+    if (files.disk) writeFileSync(qemuPaths(paths.dir).disk, '');
+    if (files.pidfile) writeFileSync(qemuPaths(paths.dir).pid, '4242\n');
     const a = await inspectQemu(
       { env: environment([spec('web')], root), spec: spec('web'), paths },
       state,

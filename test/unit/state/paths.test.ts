@@ -1,9 +1,11 @@
-// Where boxfest keeps its files: the QMP socket must fit a unix socket path (108 bytes).
+// Where boxfest keeps its files: every provider's in the machine directory, QEMU's own beside
+// them; the QMP socket must fit a unix socket path (108 bytes).
 
 import { createHash } from 'node:crypto';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { qemuPaths } from '../../../src/providers/qemu/paths.js';
 import { boxfestHome, machinePaths } from '../../../src/state/paths.js';
 
 /** A root whose `<root>/.boxfest/machines/<machine>/qmp.sock` is exactly `bytes` bytes long. */
@@ -16,21 +18,32 @@ function rootFor(bytes: number, machine: string, fill = 'p'): string {
 const fallback = (inDir: string) =>
   join(tmpdir(), `boxfest-${createHash('sha256').update(inDir).digest('hex').slice(0, 16)}.qmp`);
 
+/** A machine's files as the QEMU provider sees them: the shared ones and its own. */
+const qemuMachine = (root: string, name: string) => {
+  const shared = machinePaths(root, name);
+  return { ...shared, ...qemuPaths(shared.dir) };
+};
+
 describe('machinePaths', () => {
-  it('lays out one machine directory', () => {
+  it('lays out one machine directory: what every provider has', () => {
     expect(machinePaths('/proj', 'web')).toEqual({
       dir: '/proj/.boxfest/machines/web',
       state: '/proj/.boxfest/machines/web/state.json',
-      disk: '/proj/.boxfest/machines/web/disk.qcow2',
-      pid: '/proj/.boxfest/machines/web/qemu.pid',
-      qmp: '/proj/.boxfest/machines/web/qmp.sock',
-      serialLog: '/proj/.boxfest/machines/web/serial.log',
-      qemuCmd: '/proj/.boxfest/machines/web/qemu.cmd',
       privateKey: '/proj/.boxfest/machines/web/id_ed25519',
       publicKey: '/proj/.boxfest/machines/web/id_ed25519.pub',
       knownHosts: '/proj/.boxfest/machines/web/known_hosts',
       sshConfig: '/proj/.boxfest/machines/web/ssh_config',
       seed: '/proj/.boxfest/machines/web/cidata.iso',
+    });
+  });
+
+  it('the QEMU provider keeps its own files in that directory', () => {
+    expect(qemuPaths(machinePaths('/proj', 'web').dir)).toEqual({
+      disk: '/proj/.boxfest/machines/web/disk.qcow2',
+      pid: '/proj/.boxfest/machines/web/qemu.pid',
+      qmp: '/proj/.boxfest/machines/web/qmp.sock',
+      serialLog: '/proj/.boxfest/machines/web/serial.log',
+      cmd: '/proj/.boxfest/machines/web/qemu.cmd',
       dataDisks: '/proj/.boxfest/machines/web/disks',
     });
   });
@@ -44,7 +57,7 @@ describe('machinePaths', () => {
     ['multi-byte characters', rootFor(102, 'web', 'é'), true],
   ])('qmp socket for %s', (_title, root, inTmp) => {
     const inDir = join(root, '.boxfest/machines/web/qmp.sock');
-    const { qmp, dir } = machinePaths(root, 'web');
+    const { qmp, dir } = qemuMachine(root, 'web');
     expect(qmp).toBe(inTmp ? fallback(inDir) : inDir);
     expect(qmp.startsWith(dir + '/')).toBe(!inTmp);
     expect(Buffer.byteLength(qmp)).toBeLessThanOrEqual(100);
@@ -60,15 +73,15 @@ describe('machinePaths', () => {
 
   it('gives each long-path machine its own short socket, the same on every call', () => {
     const root = `/${'x'.repeat(120)}`;
-    const web = machinePaths(root, 'web').qmp;
-    const db = machinePaths(root, 'db').qmp;
-    const other = machinePaths(`/${'y'.repeat(120)}`, 'web').qmp;
+    const web = qemuMachine(root, 'web').qmp;
+    const db = qemuMachine(root, 'db').qmp;
+    const other = qemuMachine(`/${'y'.repeat(120)}`, 'web').qmp;
     expect(web).toMatch(/^.*\/boxfest-[0-9a-f]{16}\.qmp$/);
     expect(web.startsWith(tmpdir() + '/')).toBe(true);
     expect(new Set([web, db, other]).size).toBe(3);
-    expect(machinePaths(root, 'web').qmp).toBe(web);
+    expect(qemuMachine(root, 'web').qmp).toBe(web);
     // Everything else stays in the machine directory.
-    expect(machinePaths(root, 'web').disk).toBe(`${root}/.boxfest/machines/web/disk.qcow2`);
+    expect(qemuMachine(root, 'web').disk).toBe(`${root}/.boxfest/machines/web/disk.qcow2`);
   });
 });
 

@@ -16,7 +16,7 @@ import { OPERATIONS_KEY } from '../../../src/providers/virtualbox/soap/client.js
 import { OPERATIONS } from '../../../src/providers/virtualbox/soap/operations.js';
 import { trimWsdl, type Signature } from '../../../src/providers/virtualbox/soap/trim.js';
 import { writeJsonAtomic } from '../../../src/state/atomic.js';
-import { vboxWsdlPaths } from '../../../src/state/paths.js';
+import { vboxWsdlPaths } from '../../../src/providers/virtualbox/paths.js';
 import { scenario, type Exchange } from '../../fixtures/vbox/scenario.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/vbox/7_2');

@@ -40,6 +40,16 @@ describe('faults', () => {
     });
   });
 
+  it('a result code without a name is coded VBOX_FAULT and keeps its hex form', () => {
+    const e = faultToError('IMachine_getName', {
+      faultstring: 'VirtualBox error: rc=0xffffffff something new',
+      detail: { RuntimeFault: { resultCode: '-1', returnval: null } },
+    })!;
+    expect(e.code).toBe('VBOX_FAULT');
+    expect(e.resultCode).toBe('0xffffffff');
+    expect(e.details).toBe('result code 0xffffffff');
+  });
+
   it('a bare logon fault says how to give credentials', () => {
     const e = faultToError('IWebsessionManager_logon', { faultstring: 'authentication failed' })!;
     expect(e.code).toBe('VBOX_LOGON_FAILED');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Client } from 'soap';
 import { BoxfestError, errorMessage } from '../../../errors.js';
 import { readJson, writeJsonAtomic } from '../../../state/atomic.js';
-import { vboxWsdlPaths } from '../../../state/paths.js';
+import { vboxWsdlPaths } from '../paths.js';
 import { OPERATIONS } from './operations.js';
 import { trimWsdl, WSDL_FILE, type Signature } from './trim.js';
 

@@ -1,0 +1,348 @@
+// The `up` pipeline on the in-memory provider: for each plan action, which steps run (the others
+// skip themselves) and which roll back when the machine fails after its boot. Real steps, real
+// state files, a real box store and the real runner; the steps that talk to the guest over SSH
+// (covered by the integration tests on real guests) only record that they ran, or fail on demand.
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { addBox } from '../../../src/boxes/store.js';
+import { orphanSpecs } from '../../../src/commands/orphans.js';
+import { jobsSummary } from '../../../src/commands/output.js';
+import type { MachineSpec } from '../../../src/config/types.js';
+import { BoxfestError } from '../../../src/errors.js';
+import { newMachineRun, type MachineRun } from '../../../src/pipeline/machine-run.js';
+import { runJobs, type JobResult } from '../../../src/pipeline/runner.js';
+import type { Step } from '../../../src/pipeline/step.js';
+import { upSteps } from '../../../src/commands/up.js';
+import { upPipeline } from '../../../src/pipeline/up.js';
+import { reconcile, type Observed, type UpAction } from '../../../src/plan/reconcile.js';
+import { readMachineState, updateMachineState } from '../../../src/state/machine-state.js';
+import { boxPaths, machinePaths } from '../../../src/state/paths.js';
+import { environment, spec, tempDir } from '../helpers.js';
+import { FakeProvider } from './fake-provider.js';
+
+/** Steps that work inside the guest over SSH. */
+const GUEST = new Set([
+  'wait-ssh',
+  'reidentify',
+  'replace-key',
+  'set-hostname',
+  'configure-network',
+  'sync-folders',
+  'provision',
+]);
+
+interface World {
+  root: string;
+  home: string;
+  fake: FakeProvider;
+}
+
+async function world(keepsCreated = false): Promise<World> {
+  const root = tempDir();
+  const home = tempDir();
+  const image = join(home, 'image.qcow2');
+  writeFileSync(image, 'not really a disk: the fake provider never reads it');
+  for (const name of ['tiny', 'other'])
+    await addBox(home, {
+      name,
+      provider: 'qemu',
+      image,
+      sshUser: 'root',
+      sshKey: undefined,
+      diskInterface: 'virtio',
+      force: false,
+    });
+  return { root, home, fake: new FakeProvider(keepsCreated) };
+}
+
+/** The guest steps record that they ran; `fail` throws instead. Skip and rollback stay real. */
+function withoutGuest(steps: Step<MachineRun>[], fail: string | undefined): Step<MachineRun>[] {
+  return steps.map((s) =>
+    !GUEST.has(s.name)
+      ? s
+      : {
+          ...s,
+          run: () =>
+            s.name === fail
+              ? Promise.reject(new BoxfestError('SSH_TIMEOUT', `${s.name} failed`))
+              : Promise.resolve(),
+        },
+  );
+}
+
+/** What `boxfest up` does, on the fake: observe, reconcile, one job per machine with something to do. */
+async function up(
+  w: World,
+  desired: MachineSpec[],
+  o: { fail?: string; provision?: boolean } = {},
+): Promise<{ actions: UpAction[]; results: JobResult[] }> {
+  const env = environment(desired, w.root);
+  const all = [...desired, ...orphanSpecs(env)];
+  const observed = new Map<string, Observed>();
+  for (const s of all) {
+    const actual = await w.fake.inspect({ env, spec: s, paths: machinePaths(w.root, s.name) });
+    const state = readMachineState(w.root, s.name);
+    observed.set(
+      s.name,
+      state === undefined ? { actual } : { actual, applied: state.applied, converged: state.converged },
+    );
+  }
+  const plan = reconcile(desired, observed, env.networks);
+  const jobs = plan.machines
+    .filter((m) => m.action !== 'none' || o.provision === true)
+    .map((m) => {
+      const s = all.find((x) => x.name === m.machine)!;
+      const run = newMachineRun(env, s, w.fake, w.home, observed.get(m.machine)!.actual, 'auto');
+      const steps = upSteps(m.action === 'none' ? 'provision' : m.action, run);
+      return { machine: m.machine, ctx: run, steps: withoutGuest(steps, o.fail) };
+    });
+  const results = await runJobs(jobs, {
+    parallel: true,
+    renderer: 'silent',
+    signal: new AbortController().signal,
+  });
+  return { actions: plan.machines.map((m) => m.action), results };
+}
+
+/** A first `up` of machine `web`, which must succeed. */
+async function created(w: World): Promise<void> {
+  const { results } = await up(w, [spec('web', { box: 'tiny' })]);
+  expect(results.map((r) => r.ok)).toEqual([true]);
+  w.fake.calls.length = 0;
+}
+
+const web = (over: Partial<MachineSpec> = {}) => [spec('web', { box: 'tiny', ...over })];
+const BOOTED = ['wait-ssh', 'replace-key', 'set-hostname', 'finish'];
+const NEW = ['configure', 'create', 'boot', ...BOOTED];
+
+interface Row {
+  action: UpAction | 'provision';
+  /** Brings the world to the state the action is planned for; gives the Boxfile's machines. */
+  setup: (w: World) => Promise<MachineSpec[]>;
+  ran: string[];
+  /** Rolled back, newest first, when wait-ssh fails. */
+  undone: string[];
+  /** The fake VM after that failure (undefined: none). */
+  left: 'halted' | 'running' | undefined;
+}
+
+const ROWS: Record<string, Row> = {
+  'create: a new machine': {
+    action: 'create',
+    setup: () => Promise.resolve(web()),
+    ran: ['resolve-box', 'import-box', ...NEW],
+    undone: ['boot', 'create', 'configure'],
+    left: undefined,
+  },
+  'create: a broken one (its disk is gone) is discarded first': {
+    action: 'create',
+    setup: async (w) => {
+      await created(w);
+      w.fake.vms.get('web')!.disk = false;
+      return web();
+    },
+    ran: ['resolve-box', 'import-box', 'discard', ...NEW],
+    undone: ['boot', 'create', 'configure'],
+    left: undefined,
+  },
+  'start: a halted machine': {
+    action: 'start',
+    setup: async (w) => {
+      await created(w);
+      w.fake.vms.get('web')!.state = 'halted';
+      return web();
+    },
+    ran: ['resolve-box', 'import-box', 'boot', ...BOOTED],
+    undone: ['boot'],
+    left: 'halted',
+  },
+  'resume: a suspended machine': {
+    action: 'resume',
+    setup: async (w) => {
+      await created(w);
+      w.fake.vms.get('web')!.state = 'suspended';
+      return web();
+    },
+    ran: ['resolve-box', 'import-box', 'resume', ...BOOTED],
+    undone: [],
+    left: 'running',
+  },
+  'continue: a running machine whose last up did not finish': {
+    action: 'continue',
+    setup: async (w) => {
+      await created(w);
+      updateMachineState(w.root, 'web', (s) => ({ ...s, converged: false }));
+      return web();
+    },
+    ran: ['resolve-box', 'import-box', ...BOOTED],
+    undone: [],
+    left: 'running',
+  },
+  'apply: an in-place change (hostname)': {
+    action: 'apply',
+    setup: async (w) => {
+      await created(w);
+      return web({ hostname: 'renamed' });
+    },
+    ran: ['resolve-box', 'import-box', ...BOOTED],
+    undone: [],
+    left: 'running',
+  },
+  'reload: a change that needs a boot (memory)': {
+    action: 'reload',
+    setup: async (w) => {
+      await created(w);
+      return web({ memory: 2048 });
+    },
+    ran: ['resolve-box', 'import-box', 'reload-halt', 'boot', ...BOOTED],
+    undone: ['boot'],
+    left: 'halted',
+  },
+  'recreate: a change that needs a new disk (box)': {
+    action: 'recreate',
+    setup: async (w) => {
+      await created(w);
+      return web({ box: 'other' });
+    },
+    ran: ['resolve-box', 'import-box', 'discard', ...NEW],
+    undone: ['boot', 'create', 'configure'],
+    left: undefined,
+  },
+  'none, with --provision: connect and provision': {
+    action: 'provision',
+    setup: async (w) => {
+      await created(w);
+      return web();
+    },
+    ran: ['wait-ssh'],
+    undone: [],
+    left: 'running',
+  },
+};
+
+describe('the up pipeline, by plan action', () => {
+  it.each(Object.entries(ROWS))('%s: runs the steps it needs', async (_title, row) => {
+    const w = await world();
+    const desired = await row.setup(w);
+    const { actions, results } = await up(w, desired, { provision: row.action === 'provision' });
+    expect(actions).toEqual([row.action === 'provision' ? 'none' : row.action]);
+    expect(results).toEqual([{ machine: 'web', ok: true, ran: row.ran }]);
+    // Afterwards the machine runs, made from the Boxfile's box, and a second up has nothing to do.
+    expect(w.fake.vms.get('web')).toMatchObject({ state: 'running', box: desired[0]!.box });
+    expect((await up(w, desired)).actions).toEqual(['none']);
+  });
+
+  it.each(Object.entries(ROWS))(
+    '%s: rolls back what it did when the guest step fails',
+    async (_title, row) => {
+      const w = await world();
+      const desired = await row.setup(w);
+      const { results } = await up(w, desired, { fail: 'wait-ssh', provision: row.action === 'provision' });
+      expect(results).toMatchObject([
+        { machine: 'web', ok: false, failedStep: 'wait-ssh', rolledBack: row.undone, rollbackErrors: [] },
+      ]);
+      expect(results[0]!.ran.at(-1)).toBe('wait-ssh');
+      expect(w.fake.vms.get('web')?.state).toBe(row.left);
+      // A machine that was rolled back to nothing leaves nothing: no state, no box user.
+      if (row.left === undefined) {
+        expect(existsSync(machinePaths(w.root, 'web').dir)).toBe(false);
+        expect(readdirSync(boxPaths(w.home, desired[0]!.box, '0', 'fake').users)).toEqual([]);
+      }
+    },
+  );
+
+  it('remove: a machine no longer in the Boxfile is destroyed, with its state and box user', async () => {
+    const w = await world();
+    await created(w);
+    const users = boxPaths(w.home, 'tiny', '0', 'fake').users;
+    expect(readdirSync(users)).toHaveLength(1);
+    const { actions, results } = await up(w, []);
+    expect(actions).toEqual(['remove']);
+    expect(results).toEqual([{ machine: 'web', ok: true, ran: ['destroy'] }]);
+    expect(w.fake.calls).toContain('destroy web');
+    expect(w.fake.vms.size).toBe(0);
+    expect(existsSync(machinePaths(w.root, 'web').dir)).toBe(false);
+    expect(readdirSync(users)).toEqual([]);
+  });
+
+  it('every step of the pipeline is covered by a row', () => {
+    const ran = new Set(Object.values(ROWS).flatMap((r) => r.ran));
+    // Skipped by every row here: instant (off), a restored machine, networks, folders, provisioners,
+    // and what only cloud-init boxes (write-seed, wait-cloud-init) or `disk_size` on an ssh-key box
+    // (grow-disk) run: those run on real guests in test/integration/guests.integration.ts.
+    const skipped = [
+      'prepare-instant',
+      'write-seed',
+      'reidentify',
+      'wait-cloud-init',
+      'grow-disk',
+      'configure-network',
+      'sync-folders',
+      'provision',
+    ];
+    expect(upPipeline.map((s) => s.name).filter((s) => !ran.has(s))).toEqual(skipped);
+  });
+});
+
+describe('the up pipeline on a provider that keeps what it created', () => {
+  it('a failure after create keeps the machine and its state: the next up only starts it', async () => {
+    const w = await world(true);
+    const { results } = await up(w, web(), { fail: 'wait-ssh' });
+    expect(results).toMatchObject([{ ok: false, failedStep: 'wait-ssh', rolledBack: ['boot'] }]);
+    expect(w.fake.vms.get('web')?.state).toBe('halted');
+    expect(readMachineState(w.root, 'web')).toBeDefined();
+    w.fake.calls.length = 0;
+    const again = await up(w, web());
+    expect(again.actions).toEqual(['start']);
+    expect(again.results).toEqual([
+      { machine: 'web', ok: true, ran: ['resolve-box', 'import-box', 'boot', ...BOOTED] },
+    ]);
+    expect(w.fake.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+  });
+});
+
+describe('rollback failures', () => {
+  it('are reported with the step they could not undo; the other rollbacks still run', async () => {
+    const w = await world();
+    w.fake.failing.add('destroy');
+    const { results } = await up(w, web(), { fail: 'wait-ssh' });
+    const [r] = results;
+    expect(r).toMatchObject({
+      ok: false,
+      failedStep: 'wait-ssh',
+      error: { code: 'SSH_TIMEOUT', step: 'wait-ssh' },
+      rolledBack: ['boot', 'create', 'configure'],
+    });
+    expect(r!.rollbackErrors).toHaveLength(1);
+    expect(r!.rollbackErrors![0]).toMatchObject({
+      code: 'INTERNAL',
+      message: 'fake destroy failed',
+      machine: 'web',
+      step: 'create',
+    });
+    // configure's rollback ran after create's failed: the state is gone, the VM is left.
+    expect(existsSync(machinePaths(w.root, 'web').dir)).toBe(false);
+    expect(w.fake.vms.get('web')?.state).toBe('halted');
+    expect(jobsSummary(results)).toMatchObject([
+      {
+        name: 'web',
+        ok: false,
+        failed_step: 'wait-ssh',
+        rolled_back: ['boot', 'create', 'configure'],
+        rollback_errors: [{ step: 'create', code: 'INTERNAL', message: 'fake destroy failed' }],
+      },
+    ]);
+  });
+
+  it('a provider failure at boot rolls back create and configure', async () => {
+    const w = await world();
+    w.fake.failing.add('start');
+    const { results } = await up(w, web());
+    expect(results).toMatchObject([
+      { ok: false, failedStep: 'boot', rolledBack: ['create', 'configure'], rollbackErrors: [] },
+    ]);
+    expect(results[0]!.ran).toEqual(['resolve-box', 'import-box', 'configure', 'create', 'boot']);
+    expect(w.fake.vms.size).toBe(0);
+  });
+});
