@@ -115,12 +115,6 @@ export function probeBanner(host: string, port: number, timeoutMs: number): Prom
 export interface WaitOptions {
   machine: string;
   timeoutMs: number;
-  /**
-   * How long one probe waits for the banner (default 500 ms). A busy TCG guest running OpenSSH
-   * (which forks and re-execs per connection) often needs seconds: a short cap there never sees a
-   * banner, and every abandoned probe costs the guest another sshd fork.
-   */
-  bannerTimeoutMs?: number;
   /** Called on each failed attempt (progress display). */
   onAttempt?: (attempt: number, why: string) => void;
 }
@@ -136,7 +130,7 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   let authFailures = 0;
   while (Date.now() < deadline) {
     attempt++;
-    const sock = await probeBanner(t.host, t.port, o.bannerTimeoutMs ?? 500);
+    const sock = await probeBanner(t.host, t.port, 500);
     if (sock !== undefined) {
       try {
         return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())), sock);

@@ -21,10 +21,6 @@ export const waitSsh: Step<MachineRun> = {
       ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
         machine: ctx.spec.name,
         timeoutMs: ctx.spec.bootTimeout * 1000,
-        // Distro cloud images run OpenSSH: its banner can take seconds while the guest boots
-        // (measured: 1.7x a bare boot's time to SSH with 500 ms probes). A closed port still
-        // resets at once, so only a guest that is silent waits that long.
-        ...(state.firstBoot === 'cloud-init' ? { bannerTimeoutMs: 20_000 } : {}),
       });
     } catch (e) {
       if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
