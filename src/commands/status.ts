@@ -11,20 +11,23 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const a = observed.get(m.machine)!.actual;
     const provider = selected.find((s) => s.name === m.machine)?.provider ?? env.provider;
     const live = a.state === 'running' || a.state === 'suspended';
-    const state = readMachineState(env.root, m.machine);
-    const addresses = live ? (state?.addresses ?? []) : [];
+    const recorded = readMachineState(env.root, m.machine);
+    const addresses = live ? (recorded?.addresses ?? []) : [];
+    const spec = selected.find((s) => s.name === m.machine);
     return {
       name: m.machine,
       state: a.state,
       provider,
+      /** The box and version the machine was made from (version null: not created yet). */
+      box: { name: recorded?.box.name ?? spec?.box ?? null, version: recorded?.box.version ?? null },
       ...(a.accel === undefined ? {} : { accel: a.accel }),
       ...(live && a.ssh !== undefined ? { ssh: a.ssh } : {}),
       networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),
       /** Extra data disks as attached at the last boot (kept while the machine exists). */
-      ...(state?.dataDisks === undefined || state.dataDisks.length === 0
+      ...(recorded?.dataDisks === undefined || recorded.dataDisks.length === 0
         ? {}
-        : { disks: state.dataDisks.map((d) => ({ name: d.name, size_mib: d.size, file: d.file })) }),
-      ...instantOf(state?.instant),
+        : { disks: recorded.dataDisks.map((d) => ({ name: d.name, size_mib: d.size, file: d.file })) }),
+      ...instantOf(recorded?.instant),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
       /** Private networks whose switch died under the running machine. */
       ...(a.cutOff === undefined ? {} : { cut_off: a.cutOff }),

@@ -40,7 +40,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     // The overlay is grown with qemu-img before a boot; the guest's root filesystem follows.
     diskResize: true,
     dataDisks: true,
-    boxVersions: false,
+    boxVersions: true,
     manualStart: true,
     guestSshPort: true,
     instantUp: true,
@@ -56,7 +56,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     forwardedPorts: true,
     diskResize: false,
     dataDisks: false,
-    boxVersions: false,
+    boxVersions: true,
     manualStart: true,
     guestSshPort: true,
     instantUp: false,

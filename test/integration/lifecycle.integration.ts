@@ -144,10 +144,11 @@ describe('a machine from up to destroy', () => {
   });
 
   it('box remove refuses while the machine disk is backed by the box', async () => {
+    const image = p.storedImage();
     const r = await p.run(['box', 'remove', 'tiny']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('box `tiny` backs 1 machine disk(s)');
-    expect(existsSync(join(p.home, 'boxes/tiny/0/qemu/box.qcow2'))).toBe(true);
+    expect(existsSync(image)).toBe(true);
   });
 
   it('destroy leaves no process, no disk, no state, and the box unchanged', async () => {
@@ -156,7 +157,7 @@ describe('a machine from up to destroy', () => {
     expect(isAlive(pid)).toBe(false);
     expect(existsSync(join(p.root, '.boxfest'))).toBe(false);
     expect(sha256(p.boxImage)).toBe(boxSha);
-    expect(sha256(join(p.home, 'boxes/tiny/0/qemu/box.qcow2'))).toBe(boxSha);
+    expect(sha256(p.storedImage())).toBe(boxSha);
     expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
       { name: 'web', state: 'not_created' },
     ]);

@@ -10,7 +10,7 @@ import type { LoadResult } from '../load.js';
 import type { Environment } from '../types.js';
 import { ruleContext } from './context.js';
 import type { FsCheck, Rule } from './context.js';
-import { boxes, machineNames, primary, profiles, sizes } from './machines.js';
+import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, syncedFolders } from './paths.js';
 import { providerCapabilities } from './provider.js';
@@ -19,6 +19,7 @@ import { cloudInitKeys, dataDisks } from './cloud-init.js';
 export const RULES: readonly Rule[] = [
   machineNames,
   boxes,
+  boxVersions,
   profiles,
   sizes,
   primary,
