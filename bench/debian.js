@@ -8,7 +8,7 @@
 // overhead within 10%. A restored (instant) start does not exist for a cloud-init box: it boots.
 // Run it under the VM lock; it prints the host load, since other jobs on the host slow TCG.
 // Not a test: it prints, it does not assert. Usage: npm run bench:debian [-- ROUNDS]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,23 +19,35 @@ const ROUNDS = Number(process.argv[2] ?? 3);
 const DEBIAN = join(ROOT, '.cache', 'debian-box');
 const MACHINE = { memory: 512, cpus: 1 };
 
-/** Runs `up`; seconds until its SSH answered ("SSH ready in") and until the end. */
+/**
+ * Runs `up --json`; seconds until its SSH answered (the whole run less the steps after wait-ssh),
+ * until the end, and each step's own seconds (`step_seconds`: where the time goes).
+ */
 function timedUp(p, args = []) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, 'up', ...args], { cwd: p.project, env: p.env });
-    let ssh = 0;
+    const child = spawn(process.execPath, [BIN, 'up', '--json', ...args], { cwd: p.project, env: p.env });
     let out = '';
-    const seen = (d) => {
-      out += d;
-      if (ssh === 0 && /SSH ready in/.test(out)) ssh = (performance.now() - t0) / 1000;
-    };
-    child.stdout.setEncoding('utf8').on('data', seen);
-    child.stderr.setEncoding('utf8').on('data', seen);
-    child.on('close', (code) =>
-      code === 0 ? resolve({ ssh, total: (performance.now() - t0) / 1000 }) : reject(new Error(out)),
-    );
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      const total = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(out + err));
+      const steps = JSON.parse(out)[0].step_seconds ?? {};
+      const names = Object.keys(steps);
+      const after = names.slice(names.indexOf('wait-ssh') + 1).reduce((s, n) => s + steps[n], 0);
+      resolve({ ssh: total - after, total, steps });
+    });
   });
+}
+
+/** Median seconds of each step over the runs, in pipeline order, and what no step accounts for. */
+function stepLines(runs) {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.steps)))];
+  const lines = names.map((n) => `${n} ${median(runs.map((r) => r.steps[n] ?? 0)).toFixed(1)}`);
+  const outside = median(runs.map((r) => r.total - Object.values(r.steps).reduce((s, x) => s + x, 0)));
+  return `    steps (median s): ${lines.join(', ')}; outside the steps ${outside.toFixed(1)}`;
 }
 
 const freePort = () =>
@@ -131,7 +143,16 @@ async function debian() {
     'Boxfile.yaml': `version: 1\nmachines:\n  web: { box: debian, memory: ${MACHINE.memory}, cpus: ${MACHINE.cpus}, boot_timeout: 900 }\n`,
   });
   const dir = mkdtempSync(join(tmpdir(), 'boxfest-bench-debian-'));
-  const r = { coldSsh: [], coldUp: [], againSsh: [], againUp: [], bareSsh: [], bareDone: [] };
+  const r = {
+    coldSsh: [],
+    coldUp: [],
+    againSsh: [],
+    againUp: [],
+    bareSsh: [],
+    bareDone: [],
+    cold: [],
+    again: [],
+  };
   try {
     p.boxfest('box', 'add', 'debian', join(DEBIAN, 'box.qcow2'), '--cloud-init');
     const m = join(p.project, '.boxfest', 'machines', 'web');
@@ -139,6 +160,22 @@ async function debian() {
       const cold = await timedUp(p);
       r.coldSsh.push(cold.ssh);
       r.coldUp.push(cold.total);
+      r.cold.push(cold);
+      // What the guest's sshd saw of that boot: each connection boxfest abandoned cost it a fork.
+      const log = spawnSync(
+        process.execPath,
+        [
+          BIN,
+          'ssh',
+          'web',
+          '-c',
+          'sudo -n journalctl -b -o short-monotonic _COMM=sshd _COMM=sshd-session --no-pager | grep -v "Server listening"',
+        ],
+        { cwd: p.project, env: p.env, encoding: 'utf8' },
+      ).stdout;
+      console.log(
+        `  round ${i + 1}: the guest's sshd log of the first boot:\n    ${String(log).trim().split('\n').join('\n    ')}`,
+      );
       // The machine's own seed and key, for the bare boot of the same image.
       copyFileSync(join(m, 'cidata.iso'), join(dir, 'seed.iso'));
       copyFileSync(join(m, 'id_ed25519'), join(dir, 'key'));
@@ -147,6 +184,7 @@ async function debian() {
       const again = await timedUp(p);
       r.againSsh.push(again.ssh);
       r.againUp.push(again.total);
+      r.again.push(again);
       p.boxfest('destroy', '--force');
       const bare = await bareBoot(dir, join(dir, 'seed.iso'), join(dir, 'key'), mac);
       r.bareSsh.push(bare.ssh);
@@ -188,8 +226,10 @@ const t = await tiny();
 console.log('Debian 12 cloud-init box:');
 console.log(line('  boxfest up, new machine: to SSH', d.coldSsh));
 console.log(line('  boxfest up, new machine: whole up', d.coldUp));
+console.log(stepLines(d.cold));
 console.log(line('  boxfest up after halt: to SSH', d.againSsh));
 console.log(line('  boxfest up after halt: whole up', d.againUp));
+console.log(stepLines(d.again));
 console.log(line('  bare QEMU, same image+seed: ssh', d.bareSsh));
 console.log(line('  bare QEMU: cloud-init done', d.bareDone));
 console.log(

@@ -17,6 +17,8 @@ export interface JobResult {
   ok: boolean;
   /** Steps that ran (not skipped), in order. */
   ran: string[];
+  /** Wall-clock seconds of each step that ran (the failed one too): where an `up` spends its time. */
+  seconds?: Record<string, number>;
   failedStep?: string;
   error?: BoxfestError;
   /** After a failure: the steps whose rollback ran, newest first. */
@@ -116,9 +118,15 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         };
         if (signal.aborted) return fail(interrupted(step.name, committed), done);
         result.ran.push(step.name);
+        const started = performance.now();
+        const took = () => {
+          (result.seconds ??= {})[step.name] = Math.round(performance.now() - started) / 1000;
+        };
         try {
           await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
+          took();
         } catch (e) {
+          took();
           // An abandoned step is half done: its own rollback runs too, newest first.
           if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
           return fail(asBoxfestError(e), done);

@@ -59,7 +59,11 @@ const silent = { parallel: true, renderer: 'silent' } as const;
 describe('runJobs', () => {
   it('runs the steps in order and reports success', async () => {
     const j = job('web', [step('a'), step('b'), step('c')]);
-    expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran: ['a', 'b', 'c'] }]);
+    const results = await runJobs([j], silent);
+    expect(results).toMatchObject([{ machine: 'web', ok: true, ran: ['a', 'b', 'c'] }]);
+    // Every step that ran is timed, in seconds.
+    expect(Object.keys(results[0]!.seconds!)).toEqual(['a', 'b', 'c']);
+    for (const s of Object.values(results[0]!.seconds!)) expect(s).toBeGreaterThanOrEqual(0);
     expect(j.ctx.log).toEqual(['run a', 'run b', 'run c']);
   });
 
@@ -79,7 +83,7 @@ describe('runJobs', () => {
     ['sees only earlier steps', (ctx) => (ctx.flags.has('c') ? 'c already did it' : false), ['a', 'b', 'c']],
   ])('skip predicate: %s', async (_title, skip, ran) => {
     const j = job('web', [step('a'), step('b', { skip }), step('c')]);
-    expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran }]);
+    expect(await runJobs([j], silent)).toMatchObject([{ machine: 'web', ok: true, ran }]);
     expect(j.ctx.log).toEqual(ran.map((s) => `run ${s}`));
   });
 
