@@ -10,10 +10,12 @@ const MARK = 'boxfest-cloud-init-status';
 export const WAIT_SCRIPT = [
   'command -v cloud-init >/dev/null 2>&1 || { echo "the guest has no cloud-init command" >&2; exit 4; }',
   `tail -n 0 -F ${CLOUD_INIT_LOG} 2>/dev/null & t=$!`,
-  'cloud-init status --wait >/dev/null 2>&1',
+  // One cloud-init (Python: seconds to start under TCG) waits and then reports: `--long` with
+  // `--wait` prints a line of dots while it waits, then the report.
+  's=$(cloud-init status --wait --long 2>&1)',
   'kill "$t" 2>/dev/null; wait "$t" 2>/dev/null',
   `echo ${MARK}-begin`,
-  'cloud-init status --long 2>&1',
+  'printf "%s\\n" "$s"',
   `echo ${MARK}-end`,
 ].join('\n');
 
@@ -31,7 +33,11 @@ export function parseStatus(out: string): CloudInitStatus | undefined {
   const begin = out.indexOf(`${MARK}-begin\n`);
   const end = out.indexOf(`${MARK}-end`);
   if (begin < 0 || end < begin) return undefined;
-  const report = out.slice(begin + MARK.length + 7, end).trim();
+  // Without the dots `status --wait` printed while it waited.
+  const report = out
+    .slice(begin + MARK.length + 7, end)
+    .replace(/^\s*\.+\s*$/m, '')
+    .trim();
   const status = /^status:\s*(.+)$/m.exec(report)?.[1]?.trim() ?? 'unknown';
   return { status, report };
 }

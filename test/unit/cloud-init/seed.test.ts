@@ -127,6 +127,13 @@ describe('cloud-init status', () => {
   it.each(['done', 'error', 'disabled', 'not run'])('reads `%s`', (s) => {
     expect(parseStatus(out(s))).toEqual({ status: s, report: `status: ${s}\ndetail:\nDataSourceNoCloud` });
   });
+  it('leaves out the dots `status --wait` prints while it waits', () => {
+    const waited = out('done').replace('-begin\n', '-begin\n.......\n');
+    expect(parseStatus(waited)).toEqual({
+      status: 'done',
+      report: 'status: done\ndetail:\nDataSourceNoCloud',
+    });
+  });
   it('tells the progress from the report', () => {
     expect(progressLines(out('done'))).toEqual([
       "Cloud-init v. 22.4.2 running 'modules:final'",
