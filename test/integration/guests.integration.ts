@@ -129,15 +129,18 @@ const vdaMiB = 'echo $(( $(cat /sys/block/vda/size) / 2048 ))';
 
 /**
  * Runs every probe in one SSH session (one login: under TCG each costs the guest an sshd fork)
- * and splits the output by probe. A probe's exit status does not stop the others.
+ * and splits the output by probe, each exactly as it printed it. A probe's exit status does not
+ * stop the others.
  */
 async function probe(p: TestProject, m: string, probes: Record<string, string>): Promise<Facts> {
   const script = Object.entries(probes)
-    .map(([k, cmd]) => `echo '@@${k}'; { ${cmd}; } 2>&1`)
+    .map(([k, cmd]) => `printf '\\n@@${k}\\n'; { ${cmd}; } 2>&1`)
+    .concat(['echo'])
     .join('\n');
   const out = (await p.ok(['ssh', m, '-c', script])).stdout;
   const facts: Facts = {};
-  for (const part of out.split(/^@@/m).slice(1)) {
+  // Each marker starts a line of its own; the newline before it, and the last echo's, are ours.
+  for (const part of out.slice(0, -1).split('\n@@').slice(1)) {
     const nl = part.indexOf('\n');
     facts[part.slice(0, nl)] = part.slice(nl + 1);
   }
