@@ -40,7 +40,7 @@ describe('cloud_init', () => {
   });
 
   it.each([
-    ['packages: nginx', '5:29 machines.web.cloud_init.packages: must be a list'],
+    ['packages: nginx', '5:29 machines.web.cloud_init.packages: "nginx" is not a list'],
     [
       'write_files: [{ content: x }]',
       '5:33 machines.web.cloud_init.write_files[0].path: missing required key `path`',
@@ -51,16 +51,16 @@ describe('cloud_init', () => {
     ],
     [
       'write_files: [{ path: /x, permissions: 644 }]',
-      '5:58 machines.web.cloud_init.write_files[0].permissions: must be a string',
+      '5:58 machines.web.cloud_init.write_files[0].permissions: 644 is not a string',
     ],
-    ['runcmd: [1]', '5:28 machines.web.cloud_init.runcmd[0]: must be a string or a list'],
+    ['runcmd: [1]', '5:28 machines.web.cloud_init.runcmd[0]: 1 is not a string or a list'],
     [
       'growpart: { mode: sometimes }',
-      '5:37 machines.web.cloud_init.growpart.mode: must be one of: auto, growpart, gpart, off, false',
+      '5:37 machines.web.cloud_init.growpart.mode: "sometimes" is not one of auto, growpart, gpart, off, false',
     ],
     [
       'resize_rootfs: later',
-      '5:34 machines.web.cloud_init.resize_rootfs: must be one of: true, false, noblock',
+      '5:34 machines.web.cloud_init.resize_rootfs: "later" is not one of true, false, noblock',
     ],
   ])('`%s`: checked like cloud-init does', (written, want) => {
     expect(problems(boxfile(`cloud_init: { ${written} }`))).toEqual([want]);
@@ -107,11 +107,11 @@ describe('disks', () => {
     ['[{ name: data }]', '5:13 machines.web.disks[0].size: missing required key `size`'],
     [
       '[{ name: Data, size: 1 }]',
-      '5:21 machines.web.disks[0].name: must be a valid disk name (use lowercase letters, digits, `-` and `_`, at most 12, e.g. `data`)',
+      '5:21 machines.web.disks[0].name: "Data" is not a valid disk name (use lowercase letters, digits, `-` and `_`, at most 12, e.g. `data`)',
     ],
     [
       '[{ name: data, size: 10GB }]',
-      '5:33 machines.web.disks[0].size: must be a size (did you mean `10GiB`? sizes use binary units: MiB, GiB or TiB)',
+      '5:33 machines.web.disks[0].size: "10GB" is not a size (did you mean `10GiB`? sizes use binary units: MiB, GiB or TiB)',
     ],
     [
       '[{ name: data, size: 1 }, { name: data, size: 2 }]',
