@@ -210,9 +210,9 @@ describe('a state.json boxfest cannot read', () => {
     const r = await boxfest(s.project, 'destroy', '--force', '--json');
     expectNoCrash(r);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([
-      { name: 'web', ok: true, steps: ['destroy'], step_seconds: { destroy: expect.any(Number) } },
-    ]);
+    const rows = JSON.parse(r.stdout) as { step_seconds?: Record<string, number> }[];
+    expect(rows).toMatchObject([{ name: 'web', ok: true, steps: ['destroy'] }]);
+    expect(Object.keys(rows[0]!.step_seconds ?? {})).toEqual(['destroy']);
     expect(existsSync(join(s.project, '.boxfest'))).toBe(false);
     expect(fingerprint(s.outside)).toEqual(outside);
   });
