@@ -10,6 +10,8 @@ export interface MachineJob<C> {
   machine: string;
   steps: Step<C>[];
   ctx: C;
+  /** Runs once the machine's pipeline ended, whichever way (e.g. gives back its boot slot). */
+  onEnd?: () => void;
 }
 
 export interface JobResult {
@@ -111,6 +113,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         const fail = async (e: BoxfestError, undo: Step<C>[]) => {
           result.failedStep = step.name;
           result.error = e.withContext({ machine: job.machine, step: step.name });
+          job.onEnd?.();
           await rollback(undo, job, result);
           throw result.error;
         };
@@ -142,6 +145,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
             {
               task: () => {
                 result.ok = true;
+                job.onEnd?.();
               },
             },
           ],

@@ -57,6 +57,23 @@ function job(machine: string, steps: Step<Ctx>[]): MachineJob<Ctx> & { ctx: Ctx 
 const silent = { parallel: true, renderer: 'silent' } as const;
 
 describe('runJobs', () => {
+  it.each([
+    ['succeeds', [step('a'), step('b')], ['run a', 'run b', 'end']],
+    [
+      'fails',
+      [step('a', { rollback: true }), step('b', { fail: new Error('no') })],
+      ['run a', 'run b', 'end', 'rollback a'],
+    ],
+  ])(
+    'calls onEnd once when the pipeline %s (a boot slot is given back before any rollback)',
+    async (_w, steps, log) => {
+      const j = job('m', steps);
+      j.onEnd = () => j.ctx.log.push('end');
+      await runJobs([j], silent);
+      expect(j.ctx.log).toEqual(log);
+    },
+  );
+
   it('runs the steps in order and reports success', async () => {
     const j = job('web', [step('a'), step('b'), step('c')]);
     expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran: ['a', 'b', 'c'] }]);
