@@ -27,11 +27,14 @@ export interface JobResult {
   rollbackErrors?: BoxfestError[];
 }
 
-export type Renderer = 'default' | 'simple' | 'silent';
+/** `lines`: boxfest's own plain output (logs, pipes): one line per completed step, a summary. */
+export type Renderer = 'default' | 'simple' | 'silent' | 'lines';
 
 export interface RunOptions {
   parallel: boolean;
   renderer: Renderer;
+  /** Where `lines` output goes; stdout by default. */
+  write?: (line: string) => void;
   /** Aborted = stop: each machine ends its current step and rolls back. Default: Ctrl-C (SIGINT). */
   signal?: AbortSignal;
 }
@@ -71,10 +74,33 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal, interruptible: bool
 
 class AbortedStep extends Error {}
 
-/** listr2 renderer: live tree on a terminal, plain lines in logs and pipes, nothing for --json. */
+/** listr2's live tree on a terminal, boxfest's plain lines in logs and pipes, nothing for --json. */
 export function rendererFor(json: boolean): Renderer {
   if (json) return 'silent';
-  return process.stdout.isTTY ? 'default' : 'simple';
+  return process.stdout.isTTY ? 'default' : 'lines';
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The end of plain output: one row per machine, how it ended and how long it took. */
+export function summaryTable(
+  results: readonly JobResult[],
+  elapsedMs: ReadonlyMap<string, number>,
+): string[] {
+  const rows = results.map((r) => [
+    r.machine,
+    r.ok ? 'ok' : 'FAILED',
+    elapsedMs.has(r.machine) ? seconds(elapsedMs.get(r.machine)!) : '-',
+    r.ok ? `${r.ran.length} step(s)` : `failed at ${r.failedStep ?? '?'}: ${r.error?.message ?? ''}`,
+  ]);
+  const head = ['machine', 'result', 'time', ''];
+  const width = (i: number) => Math.max(...[head, ...rows].map((r) => r[i]!.length));
+  return [head, ...rows].map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(width(i))))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promise<JobResult[]> {
@@ -92,25 +118,44 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
   const label = (machine: string, title: string) =>
     opts.renderer === 'default' ? title : `${machine}: ${title}`;
+  // Plain lines: a step is one line when it ends (skipped steps none), its output as it comes.
+  const write =
+    opts.renderer !== 'lines'
+      ? undefined
+      : (opts.write ?? ((l: string) => void process.stdout.write(`${l}\n`)));
   const results = new Map<string, JobResult>();
+  const elapsed = new Map<string, number>();
   const tasks: ListrTask[] = jobs.map((job) => {
     const result: JobResult = { machine: job.machine, ok: false, ran: [] };
     results.set(job.machine, result);
     const done: Step<C>[] = [];
     let committed = false;
+    let jobStart: number | undefined;
+    const ended = () => {
+      if (jobStart !== undefined) elapsed.set(job.machine, Date.now() - jobStart);
+    };
     const subtasks: ListrTask[] = job.steps.map((step) => ({
       title: label(job.machine, step.title),
       skip: () => step.skip?.(job.ctx) ?? false,
       task: async (_ctx, task) => {
+        const stepStart = Date.now();
+        jobStart ??= stepStart;
+        let title = step.title;
         const out: StepOutput = {
           line: (text) => {
             task.output = `${job.machine} | ${text}`;
+            write?.(`› ${job.machine} | ${text}`);
           },
           title: (text) => {
+            title = text;
             task.title = label(job.machine, text);
           },
         };
         const fail = async (e: BoxfestError, undo: Step<C>[]) => {
+          write?.(
+            `✖ ${job.machine}: ${step.name} failed after ${seconds(Date.now() - stepStart)}: ${e.message}`,
+          );
+          ended();
           result.failedStep = step.name;
           result.error = e.withContext({ machine: job.machine, step: step.name });
           job.onEnd?.();
@@ -130,6 +175,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           done.length = 0;
           committed = true;
         } else done.push(step);
+        write?.(`✔ ${job.machine}: ${title} (${seconds(Date.now() - stepStart)})`);
         killIfAsked(step.name);
         // Ctrl-C during a step that had to finish: it is undone with the rest.
         if (signal.aborted) return fail(interrupted(step.name, committed), done);
@@ -145,6 +191,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
             {
               task: () => {
                 result.ok = true;
+                ended();
                 job.onEnd?.();
               },
             },
@@ -158,7 +205,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     exitOnError: false,
     // Ctrl-C is ours (sigintSignal): listr2's own handler would exit(127) without any rollback.
     registerSignalListeners: false,
-    renderer: opts.renderer,
+    renderer: write === undefined ? opts.renderer : 'silent',
     fallbackRenderer: 'simple',
     rendererOptions: {
       outputBar: Infinity,
@@ -172,7 +219,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
   } catch {
     // Per-machine failures are recorded in `results`; listr2 only re-raises them.
   }
-  return jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
+  const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
+  if (write !== undefined && all.some((r) => r.ran.length > 0))
+    for (const l of summaryTable(all, elapsed)) write(l);
+  return all;
 }
 
 /** Undoes `done`, newest first; a rollback that fails does not stop the others, and is reported. */

@@ -54,9 +54,14 @@ async function takeBootSlot(ctx: MachineRun, out: StepOutput): Promise<void> {
   if (ctx.pacer === undefined || ctx.bootSlot !== undefined) return;
   const instant = readMachineState(ctx.env.root, ctx.spec.name)?.instant;
   if (instant?.key !== undefined && instant.used !== true) return;
-  ctx.bootSlot = await ctx.pacer.acquire(ctx.spec.name, ({ ahead, booting }) =>
-    out.title(`waiting to boot: ${booting} booting, ${ahead === 0 ? 'next' : `${ahead} ahead`}`),
-  );
+  let told = false;
+  ctx.bootSlot = await ctx.pacer.acquire(ctx.spec.name, ({ ahead, booting }) => {
+    const where = `${booting} booting, ${ahead === 0 ? 'next' : `${ahead} ahead`}`;
+    // Once as a line (plain output shows it), then live in the title.
+    if (!told) out.line(`waiting for its turn to boot (${where})`);
+    told = true;
+    out.title(`waiting to boot: ${where}`);
+  });
   ctx.bootWaitedMs = ctx.bootSlot.waitedMs;
   if (ctx.bootSlot.waitedMs >= 100)
     out.line(`waited ${(ctx.bootSlot.waitedMs / 1000).toFixed(1)} s for its turn to boot`);

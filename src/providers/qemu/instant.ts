@@ -156,7 +156,9 @@ export async function ensureState(
       return await saveState(home, box, shape, qemu, key, p, restrictNat);
     } catch (e) {
       const err =
-        e instanceof BoxfestError ? e : new BoxfestError('INSTANT_SAVE_FAILED', errorMessage(e), { cause: e });
+        e instanceof BoxfestError
+          ? e
+          : new BoxfestError('INSTANT_SAVE_FAILED', errorMessage(e), { cause: e });
       failedHere.set(key, err);
       if (PERMANENT.includes(err.code)) {
         const record: Unrestorable = {

@@ -268,6 +268,42 @@ describe('asBoxfestError', () => {
   });
 });
 
+describe('runJobs: plain lines (no terminal)', () => {
+  it('prints one line per completed step, none for skipped ones, output as it comes, and a summary', async () => {
+    const lines: string[] = [];
+    const web = job('web', [step('a'), step('never', { skip: () => 'does not apply' }), step('b')]);
+    const db = job('db', [step('a'), step('b', { fail: new BoxfestError('SSH_TIMEOUT', 'no answer') })]);
+    await runJobs([web, db], { parallel: false, renderer: 'lines', write: (l) => lines.push(l) });
+    const shown = lines.map((l) => l.replace(/\d+\.\d s/g, 'T'));
+    expect(shown.slice(0, 7)).toEqual([
+      '› web | output of a',
+      '✔ web: a done (T)',
+      '› web | output of b',
+      '✔ web: b done (T)',
+      '› db | output of a',
+      '✔ db: a done (T)',
+      '› db | output of b',
+    ]);
+    expect(shown[7]).toBe('✖ db: b failed after T: no answer');
+    expect(shown.join('\n')).not.toMatch(/never|SKIPPED|does not apply/);
+    expect(shown.slice(8).map((l) => l.split(/ {2,}/))).toEqual([
+      ['machine', 'result', 'time'],
+      ['web', 'ok', 'T', '2 step(s)'],
+      ['db', 'FAILED', 'T', 'failed at b: no answer'],
+    ]);
+  });
+
+  it('prints nothing, not even a summary, when every step was skipped', async () => {
+    const lines: string[] = [];
+    await runJobs([job('web', [step('a', { skip: () => 'done' })])], {
+      parallel: true,
+      renderer: 'lines',
+      write: (l) => lines.push(l),
+    });
+    expect(lines).toEqual([]);
+  });
+});
+
 describe('rendererFor', () => {
   it('is silent for --json', () => {
     expect(rendererFor(true)).toBe('silent');
