@@ -13,6 +13,7 @@ interface Flags {
   json?: boolean;
   force?: boolean;
   parallel?: boolean | number | string;
+  verbose?: boolean;
   provision?: boolean;
   reload?: boolean;
   recreate?: boolean;
@@ -77,6 +78,7 @@ export async function main(
     ...opts(f),
     parallel: f.parallel !== false,
     bootLimit: await bootLimit(f),
+    verbose: f.verbose === true,
     provision: argv.includes('--no-provision')
       ? ('none' as const)
       : argv.includes('--provision')
@@ -94,6 +96,7 @@ export async function main(
       'Boot at most N machines at once (default: one per core, more while the host is idle)',
     )
     .option('--no-parallel', 'Bring machines up one at a time')
+    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--reload', 'Reboot machines whose changes need it (halt, then boot)')
@@ -113,6 +116,7 @@ export async function main(
       'Boot at most N machines at once (default: one per core, more while the host is idle)',
     )
     .option('--no-parallel', 'One machine at a time')
+    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--json', 'Machine-readable result')

@@ -26,6 +26,8 @@ export interface UpOptions extends CommandOptions {
   parallel: boolean;
   /** `--parallel N`: at most N guests booting at once; default one per core, adaptive. */
   bootLimit?: number | undefined;
+  /** Every step of every machine on a terminal, however many machines. */
+  verbose?: boolean;
   provision: ProvisionMode;
   /** Reload machines whose changes need it (halt, then boot). */
   reload: boolean;
@@ -100,7 +102,11 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     for (const j of jobs) if (paced !== undefined) j.ctx.pacer = paced.pacer;
     let ran: JobResult[];
     try {
-      ran = await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) });
+      ran = await runJobs(jobs, {
+        parallel: o.parallel,
+        renderer: rendererFor(o.json),
+        verbose: o.verbose === true,
+      });
     } finally {
       paced?.stop();
     }

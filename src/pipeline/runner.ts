@@ -35,6 +35,13 @@ export interface RunOptions {
   renderer: Renderer;
   /** Where `lines` output goes; stdout by default. */
   write?: (line: string) => void;
+  /**
+   * One line per machine (its current step and time) instead of a tree of every step. Default:
+   * on a terminal from COMPACT_FROM machines on, unless `verbose`.
+   */
+  compact?: boolean;
+  /** `--verbose`: every step of every machine, however many machines. */
+  verbose?: boolean;
   /** Aborted = stop: each machine ends its current step and rolls back. Default: Ctrl-C (SIGINT). */
   signal?: AbortSignal;
 }
@@ -80,6 +87,9 @@ export function rendererFor(json: boolean): Renderer {
   return process.stdout.isTTY ? 'default' : 'lines';
 }
 
+/** From this many machines on, a terminal shows one line per machine. */
+export const COMPACT_FROM = 4;
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The end of plain output: one row per machine, how it ended and how long it took. */
@@ -123,6 +133,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     opts.renderer !== 'lines'
       ? undefined
       : (opts.write ?? ((l: string) => void process.stdout.write(`${l}\n`)));
+  const compact =
+    opts.compact ?? (opts.renderer === 'default' && opts.verbose !== true && jobs.length >= COMPACT_FROM);
   const results = new Map<string, JobResult>();
   const elapsed = new Map<string, number>();
   const tasks: ListrTask[] = jobs.map((job) => {
@@ -134,52 +146,101 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     const ended = () => {
       if (jobStart !== undefined) elapsed.set(job.machine, Date.now() - jobStart);
     };
+    /** Runs one step; `view` shows its title and output (a listr2 subtask, or the machine's line). */
+    const runStep = async (step: Step<C>, view: { title(t: string): void; output(t: string): void }) => {
+      const stepStart = Date.now();
+      jobStart ??= stepStart;
+      let title = step.title;
+      const out: StepOutput = {
+        line: (text) => {
+          view.output(`${job.machine} | ${text}`);
+          write?.(`› ${job.machine} | ${text}`);
+        },
+        title: (text) => {
+          title = text;
+          view.title(text);
+        },
+      };
+      const fail = async (e: BoxfestError, undo: Step<C>[]) => {
+        write?.(
+          `✖ ${job.machine}: ${step.name} failed after ${seconds(Date.now() - stepStart)}: ${e.message}`,
+        );
+        ended();
+        result.failedStep = step.name;
+        result.error = e.withContext({ machine: job.machine, step: step.name });
+        job.onEnd?.();
+        await rollback(undo, job, result);
+        throw result.error;
+      };
+      if (signal.aborted) return fail(interrupted(step.name, committed), done);
+      result.ran.push(step.name);
+      try {
+        await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
+      } catch (e) {
+        // An abandoned step is half done: its own rollback runs too, newest first.
+        if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
+        return fail(asBoxfestError(e), done);
+      }
+      if (typeof step.commits === 'function' ? step.commits(job.ctx) : step.commits === true) {
+        done.length = 0;
+        committed = true;
+      } else done.push(step);
+      write?.(`✔ ${job.machine}: ${title} (${seconds(Date.now() - stepStart)})`);
+      killIfAsked(step.name);
+      // Ctrl-C during a step that had to finish: it is undone with the rest.
+      if (signal.aborted) return fail(interrupted(step.name, committed), done);
+    };
+    const succeeded = () => {
+      result.ok = true;
+      ended();
+      job.onEnd?.();
+    };
+    if (compact)
+      return {
+        title: job.machine,
+        task: async (_ctx, task) => {
+          let current = 'queued';
+          let since = Date.now();
+          const show = () => {
+            const total = jobStart === undefined ? '' : `, ${seconds(Date.now() - jobStart)} in all`;
+            task.title = `${job.machine}: ${current} (${seconds(Date.now() - since)}${total})`;
+          };
+          const timer = setInterval(show, 1000);
+          try {
+            for (const step of job.steps) {
+              if ((step.skip?.(job.ctx) ?? false) !== false) continue;
+              current = step.title;
+              since = Date.now();
+              show();
+              await runStep(step, {
+                title: (t) => {
+                  current = t;
+                  show();
+                },
+                output: (t) => {
+                  task.output = t;
+                },
+              });
+            }
+            succeeded();
+            task.title = `${job.machine}: done in ${seconds(elapsed.get(job.machine) ?? 0)} (${current})`;
+          } finally {
+            clearInterval(timer);
+          }
+        },
+      };
     const subtasks: ListrTask[] = job.steps.map((step) => ({
       title: label(job.machine, step.title),
       skip: () => step.skip?.(job.ctx) ?? false,
-      task: async (_ctx, task) => {
-        const stepStart = Date.now();
-        jobStart ??= stepStart;
-        let title = step.title;
-        const out: StepOutput = {
-          line: (text) => {
-            task.output = `${job.machine} | ${text}`;
-            write?.(`› ${job.machine} | ${text}`);
+      task: (_ctx, task) =>
+        runStep(step, {
+          title: (t) => {
+            task.title = label(job.machine, t);
           },
-          title: (text) => {
-            title = text;
-            task.title = label(job.machine, text);
+          output: (t) => {
+            task.output = t;
           },
-        };
-        const fail = async (e: BoxfestError, undo: Step<C>[]) => {
-          write?.(
-            `✖ ${job.machine}: ${step.name} failed after ${seconds(Date.now() - stepStart)}: ${e.message}`,
-          );
-          ended();
-          result.failedStep = step.name;
-          result.error = e.withContext({ machine: job.machine, step: step.name });
-          job.onEnd?.();
-          await rollback(undo, job, result);
-          throw result.error;
-        };
-        if (signal.aborted) return fail(interrupted(step.name, committed), done);
-        result.ran.push(step.name);
-        try {
-          await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
-        } catch (e) {
-          // An abandoned step is half done: its own rollback runs too, newest first.
-          if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
-          return fail(asBoxfestError(e), done);
-        }
-        if (typeof step.commits === 'function' ? step.commits(job.ctx) : step.commits === true) {
-          done.length = 0;
-          committed = true;
-        } else done.push(step);
-        write?.(`✔ ${job.machine}: ${title} (${seconds(Date.now() - stepStart)})`);
-        killIfAsked(step.name);
-        // Ctrl-C during a step that had to finish: it is undone with the rest.
-        if (signal.aborted) return fail(interrupted(step.name, committed), done);
-      },
+        }),
     }));
     return {
       title: job.machine,
@@ -188,13 +249,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           [
             ...subtasks,
             // Untitled, so never shown: reached only when every step succeeded.
-            {
-              task: () => {
-                result.ok = true;
-                ended();
-                job.onEnd?.();
-              },
-            },
+            { task: succeeded },
           ],
           { concurrent: false, exitOnError: true },
         ),
@@ -208,8 +263,9 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     renderer: write === undefined ? opts.renderer : 'silent',
     fallbackRenderer: 'simple',
     rendererOptions: {
-      outputBar: Infinity,
-      persistentOutput: true,
+      // One line per machine: of a step's output, only its newest line, while it runs.
+      outputBar: compact ? 1 : Infinity,
+      persistentOutput: !compact,
       collapseSubtasks: false,
       collapseSkips: false,
     },

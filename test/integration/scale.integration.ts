@@ -2,6 +2,7 @@
 // guests booting (launched, SSH not yet answered) at once, watched from outside while `up` runs,
 // and every machine reaches SSH. The two that waited say so (in --json, and on plain output).
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
 import type { MachineState } from '../../src/state/machine-state.js';
@@ -85,5 +86,16 @@ describe('boot pacing: 4 machines, --parallel 2', () => {
     const again = await p.ok(['up', '--parallel', '2', '--json']);
     const rows = JSON.parse(again.stdout) as UpRow[];
     expect(rows.every((r) => r.ok && r.boot_wait_ms === undefined)).toBe(true);
+  });
+
+  it('on a terminal, with default pacing: one line per machine, no tree of skipped steps', async () => {
+    await p.ok(['destroy', '--force']);
+    const r = await p.runOnTerminal(['up'], '');
+    expect(r.code, r.stdout).toBe(0);
+    // The default paces too (one boot per core): on fewer cores than machines, someone waited.
+    if (availableParallelism() < NAMES.length) expect(r.stdout).toMatch(/waiting to boot: \d booting/);
+    for (const n of NAMES) expect(r.stdout).toMatch(new RegExp(`${n}: done in \\d+\\.\\d s`));
+    expect(r.stdout).not.toMatch(/SKIPPED|↓/);
+    for (const n of NAMES) expect(hostKeyOf(n)).toMatch(/^ssh-/);
   });
 });

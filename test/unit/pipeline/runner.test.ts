@@ -268,6 +268,38 @@ describe('asBoxfestError', () => {
   });
 });
 
+describe('runJobs: one line per machine (many machines on a terminal)', () => {
+  it.each<[string, Step<Ctx>[], boolean, string[], string | undefined]>([
+    ['runs every step in order', [step('a'), step('b')], true, ['run a', 'run b', 'end'], undefined],
+    [
+      'skips what does not apply, as the tree does',
+      [step('a'), step('b', { skip: (c) => (c.flags.has('a') ? 'a did it' : false) }), step('c')],
+      true,
+      ['run a', 'run c', 'end'],
+      undefined,
+    ],
+    [
+      'stops at a failure and rolls back, newest first',
+      [
+        step('a', { rollback: true }),
+        step('b', { rollback: true }),
+        step('c', { fail: new Error('x') }),
+        step('d'),
+      ],
+      false,
+      ['run a', 'run b', 'run c', 'end', 'rollback b', 'rollback a'],
+      'c',
+    ],
+  ])('%s', async (_t, steps, ok, log, failedStep) => {
+    const j = job('web', steps);
+    j.onEnd = () => j.ctx.log.push('end');
+    const [r] = await runJobs([j], { ...silent, compact: true });
+    expect(r!.ok).toBe(ok);
+    expect(r!.failedStep).toBe(failedStep);
+    expect(j.ctx.log).toEqual(log);
+  });
+});
+
 describe('runJobs: plain lines (no terminal)', () => {
   it('prints one line per completed step, none for skipped ones, output as it comes, and a summary', async () => {
     const lines: string[] = [];
