@@ -224,6 +224,9 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
             }
             succeeded();
             task.title = `${job.machine}: done in ${seconds(elapsed.get(job.machine) ?? 0)} (${current})`;
+          } catch (e) {
+            task.title = `${job.machine}: failed at ${current} after ${seconds(elapsed.get(job.machine) ?? 0)}`;
+            throw e;
           } finally {
             clearInterval(timer);
           }
@@ -266,6 +269,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       // One line per machine: of a step's output, only its newest line, while it runs.
       outputBar: compact ? 1 : Infinity,
       persistentOutput: !compact,
+      // A failed machine keeps its line (name, step, time); cli.ts prints its error in full.
+      ...(compact ? { showErrorMessage: false } : {}),
       collapseSubtasks: false,
       collapseSkips: false,
     },
