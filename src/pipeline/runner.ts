@@ -135,6 +135,11 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       : (opts.write ?? ((l: string) => void process.stdout.write(`${l}\n`)));
   const compact =
     opts.compact ?? (opts.renderer === 'default' && opts.verbose !== true && jobs.length >= COMPACT_FROM);
+  // Many machines on a terminal: boxfest's own lines, not listr2's tree (see live-lines.ts).
+  const live =
+    compact && opts.renderer === 'default'
+      ? new (await import('./live-lines.js')).LiveLines(jobs.map((j) => j.machine))
+      : undefined;
   const results = new Map<string, JobResult>();
   const elapsed = new Map<string, number>();
   const tasks: ListrTask[] = jobs.map((job) => {
@@ -201,9 +206,11 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         task: async (_ctx, task) => {
           let current = 'queued';
           let since = Date.now();
+          let last = '';
           const show = () => {
             const total = jobStart === undefined ? '' : `, ${seconds(Date.now() - jobStart)} in all`;
             task.title = `${job.machine}: ${current} (${seconds(Date.now() - since)}${total})`;
+            live?.set(job.machine, `${task.title}${last === '' ? '' : `  › ${last}`}`);
           };
           const timer = setInterval(show, 1000);
           try {
@@ -219,13 +226,17 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
                 },
                 output: (t) => {
                   task.output = t;
+                  last = t.slice(job.machine.length + 3);
+                  show();
                 },
               });
             }
             succeeded();
             task.title = `${job.machine}: done in ${seconds(elapsed.get(job.machine) ?? 0)} (${current})`;
+            live?.set(job.machine, `✔ ${task.title}`);
           } catch (e) {
             task.title = `${job.machine}: failed at ${current} after ${seconds(elapsed.get(job.machine) ?? 0)}`;
+            live?.set(job.machine, `✖ ${task.title}`);
             throw e;
           } finally {
             clearInterval(timer);
@@ -263,7 +274,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     exitOnError: false,
     // Ctrl-C is ours (sigintSignal): listr2's own handler would exit(127) without any rollback.
     registerSignalListeners: false,
-    renderer: write === undefined ? opts.renderer : 'silent',
+    renderer: write === undefined && live === undefined ? opts.renderer : 'silent',
     fallbackRenderer: 'simple',
     rendererOptions: {
       // One line per machine: of a step's output, only its newest line, while it runs.
@@ -279,6 +290,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     await list.run();
   } catch {
     // Per-machine failures are recorded in `results`; listr2 only re-raises them.
+  } finally {
+    live?.stop();
   }
   const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
   if (write !== undefined && all.some((r) => r.ran.length > 0))
