@@ -142,7 +142,7 @@ console.log(`\nbench:scale on ${CORES} core(s), tiny box, 128 MiB, one private n
 console.log(
   'machines mode     up     ssh   per-m  noop-up status  halt  destroy  rss-MB  cpu-s  load  bare-batched  up/bare',
 );
-for (const r of rows) {
+for (const r of [...rows].sort((a, b) => a.n - b.n || a.mode.localeCompare(b.mode))) {
   const rss = Math.max(r.up.rssMB, r.noop.rssMB, r.status.rssMB, r.halt.rssMB, r.destroy.rssMB);
   const cpu = r.up.cpu + r.noop.cpu + r.status.cpu + r.halt.cpu + r.destroy.cpu;
   console.log(
@@ -166,7 +166,7 @@ for (const r of rows) {
 }
 // Per-machine growth: the cost of one more machine between sizes, against the smallest size.
 for (const mode of MODES) {
-  const own = rows.filter((r) => r.mode === mode);
+  const own = rows.filter((r) => r.mode === mode).sort((a, b) => a.n - b.n);
   if (own.length < 2) continue;
   const base = own.find((r) => r.n >= 5) ?? own[0];
   const last = own.at(-1);
