@@ -12,7 +12,8 @@ const VERSION = (
 interface Flags {
   json?: boolean;
   force?: boolean;
-  parallel?: boolean;
+  parallel?: boolean | number | string;
+  verbose?: boolean;
   provision?: boolean;
   reload?: boolean;
   recreate?: boolean;
@@ -62,9 +63,23 @@ export async function main(
     pending = f();
   };
   const opts = (f: Flags): CommandOptions => ({ ...out, json: f.json === true });
-  const upFlags = (f: Flags) => ({
+  // `--parallel N`: how many guests boot at once; a bare `--parallel` (or none) is the default.
+  const bootLimit = async (f: Flags): Promise<number | undefined> => {
+    if (f.parallel === undefined || typeof f.parallel === 'boolean') return undefined;
+    const given = raw('--parallel').at(-1) ?? String(f.parallel);
+    if (/^[1-9][0-9]{0,3}$/.test(given)) return Number(given);
+    const { quoteForMessage } = await import('./config/names.js');
+    const { usageError } = await import('./cli-usage.js');
+    throw await usageError(
+      cli.matchedCommand!,
+      `\`--parallel\` takes how many machines may boot at once (a whole number, 1 or more), not ${quoteForMessage(given)}`,
+    );
+  };
+  const upFlags = async (f: Flags) => ({
     ...opts(f),
     parallel: f.parallel !== false,
+    bootLimit: await bootLimit(f),
+    verbose: f.verbose === true,
     provision: argv.includes('--no-provision')
       ? ('none' as const)
       : argv.includes('--provision')
@@ -77,7 +92,12 @@ export async function main(
 
   cli
     .command('up [...machines]', 'Create, start and provision machines to match the Boxfile')
+    .option(
+      '--parallel [n]',
+      'Boot at most N machines at once (default: one per core, more while the host is idle)',
+    )
     .option('--no-parallel', 'Bring machines up one at a time')
+    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--reload', 'Reboot machines whose changes need it (halt, then boot)')
@@ -87,19 +107,24 @@ export async function main(
     .action((machines: string[], f: Flags) =>
       run(async () => {
         const { up } = await import('./commands/up.js');
-        return up(cwd, machines, upFlags(f));
+        return up(cwd, machines, await upFlags(f));
       }),
     );
   cli
     .command('reload [...machines]', 'Halt machines and boot them again with the Boxfile settings')
+    .option(
+      '--parallel [n]',
+      'Boot at most N machines at once (default: one per core, more while the host is idle)',
+    )
     .option('--no-parallel', 'One machine at a time')
+    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => {
         const { up } = await import('./commands/up.js');
-        return up(cwd, machines, { ...upFlags(f), reload: true, reloadAll: true });
+        return up(cwd, machines, { ...(await upFlags(f)), reload: true, reloadAll: true });
       }),
     );
   cli

@@ -28,7 +28,7 @@ import { compareVersions, newestVersion } from '../boxes/version.js';
 import { findBoxfile, readEnvironment } from '../config/index.js';
 import type { ProviderName } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
-import { listStates } from '../providers/qemu/instant.js';
+import { listStates, listUnrestorable } from '../providers/qemu/instant.js';
 import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, boxPaths } from '../state/paths.js';
 import { askYesNo, canAsk } from './confirm.js';
@@ -107,7 +107,8 @@ async function rowOf(home: string, b: Box, current: boolean) {
     machine: u.machine,
   }));
   const states = b.provider === 'qemu' && current ? await listStates(home, b) : [];
-  return { ...b, firstBoot: firstBootOf(b), current, users, states };
+  const unrestorable = b.provider === 'qemu' && current ? listUnrestorable(home, b) : [];
+  return { ...b, firstBoot: firstBootOf(b), current, users, states, unrestorable };
 }
 
 export async function boxList(o: CommandOptions): Promise<number> {
@@ -140,6 +141,10 @@ export async function boxList(o: CommandOptions): Promise<number> {
     for (const s of r.states)
       o.print(
         `  saved state ${s.key}: ${s.memory} MiB, ${s.cpus} cpu(s), ${s.nics} extra NIC(s), ${s.accel}, ${formatBytes(s.bytes)}${s.valid ? '' : '  (stale: written by another QEMU or box)'}`,
+      );
+    for (const u of r.unrestorable)
+      o.print(
+        `  no saved state ${u.key}: ${u.memory} MiB, ${u.cpus} cpu(s), ${u.nics} extra NIC(s), ${u.accel}: ${u.reason} (machines boot normally)`,
       );
   }
   return 0;

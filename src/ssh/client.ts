@@ -149,6 +149,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Called on each failed attempt (progress display). */
   onAttempt?: (attempt: number, why: string) => void;
+  /** When the clock started (ms since the epoch): the guest's launch. Default: now. */
+  since?: number;
 }
 
 /**
@@ -156,7 +158,7 @@ export interface WaitOptions {
  * A host key that differs from the pinned one fails at once: that is never a boot-time race.
  */
 export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connected> {
-  const deadline = Date.now() + o.timeoutMs;
+  const deadline = (o.since ?? Date.now()) + o.timeoutMs;
   let attempt = 0;
   let last = 'no SSH banner yet';
   let authFailures = 0;
@@ -190,7 +192,7 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   }
   throw new BoxfestError(
     'SSH_TIMEOUT',
-    `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`,
+    `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s${o.since === undefined ? '' : ' of its launch'} (last: ${last})`,
     {
       machine: o.machine,
       hint: 'the guest may not have booted; read its console above, or raise `boot_timeout` in the Boxfile',

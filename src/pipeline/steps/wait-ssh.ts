@@ -2,7 +2,7 @@ import { BoxfestError } from '../../errors.js';
 import { waitForSsh } from '../../ssh/client.js';
 import { machineTarget, writeSshFiles } from '../../ssh/machine.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
-import { need, type MachineRun } from '../machine-run.js';
+import { need, releaseBootSlot, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
 const CONSOLE_LINES = 25;
@@ -21,6 +21,8 @@ export const waitSsh: Step<MachineRun> = {
       ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
         machine: ctx.spec.name,
         timeoutMs: ctx.spec.bootTimeout * 1000,
+        // boot_timeout counts from this machine's own launch, not from the start of `up`.
+        ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
       });
     } catch (e) {
       if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
@@ -29,6 +31,9 @@ export const waitSsh: Step<MachineRun> = {
           details: `last lines of its serial console:\n${ctx.provider.consoleTail(ctx, CONSOLE_LINES)}`,
         });
       throw e;
+    } finally {
+      // Booted (or given up on): the next waiting machine may launch its guest.
+      releaseBootSlot(ctx);
     }
     const hostKey = ctx.ssh.hostKey;
     const next = updateMachineState(ctx.env.root, ctx.spec.name, (s) =>

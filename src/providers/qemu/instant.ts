@@ -56,6 +56,33 @@ export interface InstantMeta {
   createdAt: string;
 }
 
+/**
+ * The record, in the box's saved states, that no state can be made for this box and shape (the
+ * guest cannot reseed its RNG): every later machine of that shape boots normally at once,
+ * instead of booting its own golden VM first. A new box (other content) or QEMU is another key.
+ */
+export interface Unrestorable {
+  key: string;
+  box: { name: string; sha256: string };
+  qemu: string;
+  memory: number;
+  cpus: number;
+  nics: number;
+  accel: Accel;
+  reason: string;
+  decidedAt: string;
+}
+
+/** Failures that are the box's own and stay: recorded for the box and shape. */
+const PERMANENT: readonly string[] = ['INSTANT_NO_RESEED'];
+
+/**
+ * Shapes whose state could not be made in this process, for any reason: the other machines of
+ * the same `up`, which waited for that one golden boot, boot normally at once instead of each
+ * trying again in turn.
+ */
+const failedHere = new Map<string, BoxfestError>();
+
 export interface Shape {
   memory: number;
   cpus: number;
@@ -124,13 +151,60 @@ export async function ensureState(
   const p = instantStatePaths(home, box.name, box.version, key);
   const existing = readState(home, box, key);
   if (existing !== undefined) return existing;
+  throwIfDecided(p, key);
   await pruneStaleStates(home, box);
   // Machines of one shape wait for one golden boot, also across boxfest processes.
   return withWaitingLock(p.lock, 'save a ready state', 300_000, async () => {
     const again = readState(home, box, key);
     if (again !== undefined) return again;
+    throwIfDecided(p, key);
     onLine(`no saved state for this shape yet: booting it once to save one`);
-    return saveState(home, box, shape, qemu, key, p, restrictNat);
+    try {
+      return await saveState(home, box, shape, qemu, key, p, restrictNat);
+    } catch (e) {
+      const err =
+        e instanceof BoxfestError
+          ? e
+          : new BoxfestError('INSTANT_SAVE_FAILED', errorMessage(e), { cause: e });
+      failedHere.set(key, err);
+      if (PERMANENT.includes(err.code)) {
+        const record: Unrestorable = {
+          key,
+          box: { name: box.name, sha256: box.sha256 },
+          qemu,
+          memory: shape.memory,
+          cpus: shape.cpus,
+          nics: shape.nics,
+          accel: shape.accel,
+          reason: err.message,
+          decidedAt: new Date().toISOString(),
+        };
+        mkdirSync(p.dir, { recursive: true });
+        writeJsonAtomic(p.unrestorable, record);
+      }
+      throw err;
+    }
+  });
+}
+
+/** No state can be made for this key: decided before (recorded with the box), or earlier in this run. */
+function throwIfDecided(p: StatePaths, key: string): void {
+  const recorded = readJson<Unrestorable>(p.unrestorable);
+  if (recorded !== undefined)
+    throw new BoxfestError('INSTANT_NO_RESEED', `${recorded.reason} (found out ${recorded.decidedAt})`, {
+      hint: 'machines of this box boot normally; `boxfest box list` shows the record',
+    });
+  const here = failedHere.get(key);
+  if (here !== undefined) throw here;
+}
+
+/** The shapes of a box for which no state can be made, and why, for `box list`. */
+export function listUnrestorable(home: string, box: Box): Unrestorable[] {
+  const dir = statesDir(home, box.name, box.version);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((key) => {
+    const u = readJson<Unrestorable>(instantStatePaths(home, box.name, box.version, key).unrestorable);
+    return u === undefined || u.box.sha256 !== box.sha256 ? [] : [u];
   });
 }
 
