@@ -18,10 +18,16 @@ export const waitSsh: Step<MachineRun> = {
     const firstLoginKey = ctx.spec.ssh.privateKey ?? ctx.box?.insecureKey;
     const started = Date.now();
     try {
-      ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
-        machine: ctx.spec.name,
-        timeoutMs: ctx.spec.bootTimeout * 1000,
-      });
+      const target = machineTarget(ctx.paths, state, endpoint, firstLoginKey);
+      // A restored machine serves the saved guest's key until the host-key step: pinned to that.
+      const restored = state.instant?.restored === true ? state.instant.hostKey : undefined;
+      ctx.ssh = await waitForSsh(
+        { ...target, hostKey: target.hostKey ?? restored },
+        {
+          machine: ctx.spec.name,
+          timeoutMs: ctx.spec.bootTimeout * 1000,
+        },
+      );
     } catch (e) {
       if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
         throw new BoxfestError(e.code, e.message, {
