@@ -23,6 +23,8 @@ export interface SshTarget extends SshEndpoint {
   keys: string[];
   /** Pinned host key ("ssh-ed25519 AAAA..."); when unset, any key is accepted and reported. */
   hostKey: string | undefined;
+  /** A second key also accepted: one boxfest made and was installing when it was interrupted. */
+  alsoAccept?: string | undefined;
 }
 
 export interface Connected {
@@ -57,7 +59,7 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
       authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
       hostVerifier: (key: Buffer) => {
         seen = hostKeyText(key);
-        if (t.hostKey !== undefined && t.hostKey !== seen) {
+        if (t.hostKey !== undefined && t.hostKey !== seen && t.alsoAccept !== seen) {
           mismatch = true;
           return false;
         }

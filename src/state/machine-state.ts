@@ -39,6 +39,11 @@ export interface MachineState {
   hostKeySource?: 'boxfest' | 'guest';
   hostKeyNote?: string;
   /**
+   * A host key boxfest made and is installing: recorded first, so an `up` killed between
+   * installing it and pinning it still recognises the guest that serves it.
+   */
+  hostKeyPending?: string;
+  /**
    * True once an `up` ran to its end since the machine last booted. A running machine that is not
    * converged (an `up` was interrupted or a provisioner failed) is picked up where it stopped.
    */

@@ -40,6 +40,7 @@ export const hostKey: Step<MachineRun> = {
       daemon = probe;
     }
     const key = newHostKey(daemon, ctx.spec.name);
+    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({ ...s, hostKeyPending: key.publicKey }));
     const r = await exec(ssh.client, asRoot(state.sshUser, installHostKeyScript(daemon, key.publicKey)), {
       stdin: key.privateFile,
     });
@@ -55,7 +56,7 @@ export const hostKey: Step<MachineRun> = {
       machine: ctx.spec.name,
       timeoutMs: RESTART_TIMEOUT_MS,
     });
-    const next = updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
+    const next = updateMachineState(ctx.env.root, ctx.spec.name, ({ hostKeyPending: _, ...s }) => ({
       ...s,
       hostKey: key.publicKey,
       hostKeySource: 'boxfest',
