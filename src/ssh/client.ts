@@ -182,7 +182,7 @@ export async function waitForNewHostKey(
     const sock = await probeBanner(t.host, t.port, 1_000);
     if (sock !== undefined) {
       try {
-        return await connect(t, Math.max(1_000, Math.min(10_000, deadline - Date.now())), sock);
+        return await connect(t, Math.max(1_000, Math.min(30_000, deadline - Date.now())), sock);
       } catch (e) {
         if (e instanceof HostKeyMismatch && e.message !== previous)
           throw hostKeyMismatch(o.machine, t, e.message);

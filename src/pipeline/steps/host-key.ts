@@ -7,7 +7,8 @@ import { BoxfestError } from '../../errors.js';
 import { closeSsh, need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
-const RESTART_TIMEOUT_MS = 60_000;
+// Generous: under TCG on a loaded host one handshake has taken over 10 s.
+const RESTART_TIMEOUT_MS = 90_000;
 
 /**
  * Every machine serves a host key of its own, made on the host: a box may have baked one into
