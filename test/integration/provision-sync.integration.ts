@@ -103,7 +103,8 @@ machines:
           echo "marked=$MARKED host=$FROM_HOST plain=$PLAIN"
           echo "$MULTI"
           # Every process's command line, as any user of the guest sees them (ps): no secret there.
-          for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$c"; echo; done > /tmp/all-argv
+          # (A process may end between the glob and the read: its line is simply missing.)
+          for c in /proc/[0-9]*/cmdline; do { tr '\\0' ' ' < "$c"; } 2>/dev/null; echo; done > /tmp/all-argv
           n=0
           for v in "$MARKED" "$FROM_HOST" "$MULTI"; do grep -c -F -e "$v" /tmp/all-argv >/dev/null && n=$((n+1)); done
           echo "secrets on a command line: $n"
