@@ -99,7 +99,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const accel = chooseAccel(this.processEnv, m.spec.qemu.accel).accel;
     try {
       const meta = await ensureState(this.home, box, shapeOf(m.spec, accel), this.restrictNat(m), onLine);
-      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed });
+      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed, sshd: meta.sshd });
       return undefined;
     } catch (e) {
       const reason = `no saved state could be made: ${errorMessage(e)}`;

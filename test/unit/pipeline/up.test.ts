@@ -25,6 +25,7 @@ import { FakeProvider } from './fake-provider.js';
 const GUEST = new Set([
   'wait-ssh',
   'reidentify',
+  'host-key',
   'replace-key',
   'set-hostname',
   'configure-network',
@@ -133,7 +134,7 @@ async function created(w: World): Promise<void> {
 }
 
 const web = (over: Partial<MachineSpec> = {}) => [spec('web', { box: 'tiny', ...over })];
-const BOOTED = ['wait-ssh', 'replace-key', 'set-hostname', 'finish'];
+const BOOTED = ['wait-ssh', 'host-key', 'replace-key', 'set-hostname', 'finish'];
 const NEW = ['configure', 'create', 'boot', ...BOOTED];
 
 interface Row {
