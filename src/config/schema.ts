@@ -330,6 +330,8 @@ const PATTERN_HINTS: Record<string, string> = {
   'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
   owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
   'trigger event': 'one of: up, halt, destroy, provision, reload (or a list of them)',
+  'disk name': 'use lowercase letters, digits, `-` and `_`, at most 12, e.g. `data`',
+  'octal mode': "write the mode as a quoted octal string, e.g. `'0644'`",
   URL: 'write `http://HOST:PORT/` or `https://...`; user and password come from BOXFEST_VBOX_USER and BOXFEST_VBOX_PASSWORD, never from the Boxfile',
 };
 

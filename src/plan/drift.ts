@@ -1,13 +1,14 @@
 // What changed between the Boxfile and a machine's applied spec, and what it takes to apply each
 // change. Pure: `reconcile` and its tests call it with plain values.
 import type { MachineSpec, Network } from '../config/types.js';
-import { bootPart, inPlacePart, stableJson, type AppliedSpec } from '../state/applied.js';
+import { bootPart, cloudInitDigest, inPlacePart, stableJson, type AppliedSpec } from '../state/applied.js';
 
 /**
  * in_place: the next `up` applies it to the running machine (hostname, folders, provisioners);
  * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, live shared folders
  * (their devices), qemu settings;
- * recreate: needs a new disk (destroy, then create): box, box version, disk interface.
+ * recreate: needs a new disk (destroy, then create): box, box version, disk interface, cloud-init
+ * user-data (cloud-init applies it once per instance).
  */
 export type ChangeClass = 'in_place' | 'reload' | 'recreate';
 
@@ -57,9 +58,11 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
     ...(spec.qemu.diskInterface === undefined
       ? []
       : scalar('qemu.disk_interface', 'recreate', applied.diskInterface, spec.qemu.diskInterface)),
+    ...scalar('cloud_init', 'recreate', applied.cloudInit, cloudInitDigest(spec.cloudInit)),
     ...scalar('cpus', 'reload', applied.cpus, boot.cpus),
     ...scalar('memory', 'reload', applied.memory, boot.memory, ' MiB'),
-    ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ''),
+    ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ' MiB'),
+    ...scalar('disks', 'reload', applied.disks, boot.disks),
     ...scalar('networks', 'reload', applied.networks, boot.networks),
     ...definitionChanges(applied.networkDefinitions, boot.networkDefinitions ?? []),
     ...scalar('forwarded_ports', 'reload', applied.forwardedPorts, boot.forwardedPorts),
@@ -157,4 +160,27 @@ function itemChanges<T>(
         message: `${what} ${key(x)} removed ${removedNote}`,
       });
   return out;
+}
+
+/**
+ * Why `changes` would shrink a disk (`disk_size` or a data disk made smaller), or undefined. A
+ * disk never shrinks: the filesystem in it would lose whatever lies beyond its new end.
+ */
+export function shrinkOf(changes: readonly Change[]): string | undefined {
+  for (const c of changes) {
+    if (c.field === 'disk_size' && typeof c.from === 'number') {
+      const to = typeof c.to === 'number' ? c.to : undefined;
+      if (to === undefined || to < c.from)
+        return `disk_size would go from ${c.from} MiB to ${to === undefined ? "the box's size" : `${to} MiB`}`;
+    }
+    if (c.field === 'disks' && Array.isArray(c.from) && Array.isArray(c.to)) {
+      const before = new Map(c.from.map((d) => [(d as { name: string }).name, (d as { size: number }).size]));
+      for (const d of c.to as { name: string; size: number }[]) {
+        const old = before.get(d.name);
+        if (old !== undefined && d.size < old)
+          return `data disk \`${d.name}\` would go from ${old} MiB to ${d.size} MiB`;
+      }
+    }
+  }
+  return undefined;
 }

@@ -17,6 +17,8 @@ export interface Capabilities {
   forwardedPorts: boolean;
   /** `disk_size`: growing the machine's disk beyond the box's size. */
   diskResize: boolean;
+  /** `disks`: extra data disks. */
+  dataDisks: boolean;
   /** `box_version`: choosing a version of a box. */
   boxVersions: boolean;
   /** `autostart: false`. */
@@ -41,7 +43,9 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     bridgedNetworks: true,
     macAddresses: true,
     forwardedPorts: true,
-    diskResize: false,
+    // The overlay is grown with qemu-img before a boot; the guest's root filesystem follows.
+    diskResize: true,
+    dataDisks: true,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,
@@ -58,6 +62,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     macAddresses: true,
     forwardedPorts: true,
     diskResize: false,
+    dataDisks: false,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,

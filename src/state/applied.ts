@@ -7,6 +7,7 @@
 // memory and hostname, and a field it lacks is "unknown", never reported as a change.
 import { createHash } from 'node:crypto';
 import type {
+  DataDisk,
   ForwardedPort,
   MachineNetwork,
   MachineSpec,
@@ -45,10 +46,14 @@ export interface AppliedSpec {
   boxVersion?: string | null;
   /** The disk interface the disk was attached with (Boxfile `qemu.disk_interface`, else the box's). */
   diskInterface?: string;
+  /** Digest of the Boxfile's `cloud_init` user-data: cloud-init applies it once per instance. */
+  cloudInit?: string;
   // boot (reload to change)
   cpus: number;
   memory: number;
   diskSize?: number | null;
+  /** Extra data disks (`disks`). */
+  disks?: DataDisk[];
   networks?: MachineNetwork[];
   /** The definitions (type, CIDR, bridge) of the networks the machine is attached to, by name. */
   networkDefinitions?: Network[];
@@ -91,12 +96,18 @@ export function stableJson(v: unknown): string {
 export function creationPart(
   spec: MachineSpec,
   boxDiskInterface: string,
-): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface'> {
+): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface' | 'cloudInit'> {
   return {
     box: spec.box,
     boxVersion: spec.boxVersion ?? null,
     diskInterface: spec.qemu.diskInterface ?? boxDiskInterface,
+    cloudInit: cloudInitDigest(spec.cloudInit),
   };
+}
+
+/** sha256 of the `cloud_init` user-data (16 hex digits); of `{}` when unset. */
+export function cloudInitDigest(userData: Readonly<Record<string, unknown>>): string {
+  return createHash('sha256').update(stableJson(userData)).digest('hex').slice(0, 16);
 }
 
 /** The networks `spec` is attached to, in the Environment's order. */
@@ -109,12 +120,21 @@ export function bootPart(
   networks: readonly Network[],
 ): Pick<
   AppliedSpec,
-  'cpus' | 'memory' | 'diskSize' | 'networks' | 'networkDefinitions' | 'forwardedPorts' | 'shares' | 'qemu'
+  | 'cpus'
+  | 'memory'
+  | 'diskSize'
+  | 'disks'
+  | 'networks'
+  | 'networkDefinitions'
+  | 'forwardedPorts'
+  | 'shares'
+  | 'qemu'
 > {
   return {
     cpus: spec.cpus,
     memory: spec.memory,
     diskSize: spec.diskSize ?? null,
+    disks: spec.disks,
     networks: spec.networks,
     networkDefinitions: attachedNetworks(spec, networks),
     forwardedPorts: spec.forwardedPorts,

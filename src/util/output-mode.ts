@@ -12,7 +12,7 @@ export const COLOR_WHEN: readonly ColorWhen[] = ['always', 'never', 'auto'];
 export interface OutputMode {
   /** Only results and errors: no progress, no notes. */
   quiet: boolean;
-  /** Every step's output lines kept, also on a terminal (plain lines instead of the live tree). */
+  /** Every step of every machine (never the compact one-line view), every output line kept. */
   verbose: boolean;
   color: boolean;
 }

@@ -23,6 +23,8 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     provision: [],
     triggers: [],
     sshForwardAgent: false,
+    disks: [],
+    cloudInit: {},
     networks: [],
     forwardedPorts: [],
     sshGuestPort: 22,

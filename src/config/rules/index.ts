@@ -14,6 +14,7 @@ import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './ma
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, sshUsers, syncedFolders, triggers } from './paths.js';
 import { providerCapabilities } from './provider.js';
+import { cloudInitKeys, dataDisks } from './cloud-init.js';
 
 export const RULES: readonly Rule[] = [
   machineNames,
@@ -29,6 +30,8 @@ export const RULES: readonly Rule[] = [
   provisioners,
   triggers,
   privateKeys,
+  cloudInitKeys,
+  dataDisks,
   sshUsers,
   providerCapabilities,
 ];

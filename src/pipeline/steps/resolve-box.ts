@@ -3,7 +3,7 @@ import { parseChecksum } from '../../boxes/checksum.js';
 import { httpOptions } from '../../boxes/download.js';
 import { createProgress } from '../../boxes/progress.js';
 import { qemuEntryOf } from '../../boxes/add.js';
-import { boxOfImage, pickBox, requireBox, type Box } from '../../boxes/store.js';
+import { boxOfImage, firstBootOf, pickBox, requireBox, type Box } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
 import { readMachineState } from '../../state/machine-state.js';
 import type { MachineRun } from '../machine-run.js';
@@ -35,8 +35,18 @@ export const resolveBox: Step<MachineRun> = {
       out.title(`box ${box.name} ${box.version}: converting its VMDK to qcow2 (once)`);
       box = await qemuEntryOf(ctx.home, box);
     }
+    // Before anything is made: user-data only means something to a cloud-init box.
+    if (firstBootOf(box) !== 'cloud-init' && Object.keys(ctx.spec.cloudInit).length > 0)
+      throw new BoxfestError(
+        'CLOUD_INIT_UNSUPPORTED',
+        `machine ${ctx.spec.name} sets \`cloud_init\`, but box ${box.name} is set up by its SSH key (first boot: ssh-key), not by cloud-init`,
+        {
+          machine: ctx.spec.name,
+          hint: 'use a provisioner for this box, or add a cloud image with `boxfest box add IMAGE --name NAME --cloud-init`',
+        },
+      );
     ctx.box = box;
-    out.title(`box ${box.name} ${box.version}`);
+    out.title(`box ${box.name} ${box.version} (first boot: ${firstBootOf(box)})`);
   },
 };
 

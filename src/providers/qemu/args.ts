@@ -6,6 +6,7 @@ import type { PortMapping } from '../../state/machine-state.js';
 import type { QemuPaths } from './paths.js';
 import type { Accel } from './accel.js';
 import { optValue, vdeNetdev } from './switch.js';
+import { dataDiskSerial } from './data-disks.js';
 
 export { macFor };
 
@@ -43,6 +44,10 @@ export interface LaunchInput {
   incoming?: boolean;
   /** Live shared folders: virtiofs (with its virtiofsd's socket) and 9p. */
   shares?: readonly LaunchShare[];
+  /** Extra data disks, in order after the system disk (virtio, serial `boxfest-NAME`). */
+  dataDisks?: readonly { name: string; file: string }[];
+  /** cloud-init NoCloud seed image, attached read-only last. */
+  seed?: string;
 }
 
 export type LaunchShare = { tag: string } & (
@@ -80,6 +85,22 @@ function shareArgs(shares: readonly LaunchShare[], memoryMiB: number): string[] 
             `local,id=fs${i},path=${optValue(s.src)},mount_tag=${s.tag},security_model=mapped-xattr`,
           ],
     ),
+  ];
+}
+
+/** A virtio disk: data disks by name (stable /dev/disk/by-id/virtio-SERIAL), the seed read-only. */
+function extraDiskArgs(
+  id: string,
+  file: string,
+  format: 'qcow2' | 'raw',
+  serial: string,
+  readOnly: boolean,
+): string[] {
+  return [
+    '-drive',
+    `if=none,id=${id},file=${optValue(file)},format=${format}${readOnly ? ',readonly=on' : ',discard=unmap'}`,
+    '-device',
+    `virtio-blk-pci,drive=${id},serial=${optValue(serial)}`,
   ];
 }
 
@@ -129,6 +150,10 @@ export function qemuArgs(i: LaunchInput): string[] {
     `if=none,id=disk0,file=${optValue(paths.disk)},format=qcow2,discard=unmap`,
     '-device',
     diskDevice,
+    ...(i.dataDisks ?? []).flatMap((d, k) =>
+      extraDiskArgs(`data${k}`, d.file, 'qcow2', dataDiskSerial(d.name), false),
+    ),
+    ...(i.seed === undefined ? [] : extraDiskArgs('seed0', i.seed, 'raw', 'boxfest-cidata', true)),
     '-netdev',
     nat,
     '-device',

@@ -30,6 +30,8 @@ export const qemuPaths = (machineDir: string) => ({
     pid: join(machineDir, `virtiofs-${n}.pid`),
     log: join(machineDir, `virtiofs-${n}.log`),
   }),
+  /** Extra data disks (`disks:`), one `NAME.qcow2` each (dataDiskFile in data-disks.ts). */
+  dataDisks: join(machineDir, 'disks'),
 });
 
 export type QemuPaths = ReturnType<typeof qemuPaths>;
@@ -64,6 +66,8 @@ export const instantStatePaths = (home: string, box: string, version: string, ke
     vmState: join(dir, 'vm.state'),
     /** Written last: a state without it is incomplete and ignored. */
     meta: join(dir, 'meta.json'),
+    /** Instead of a state: why none can be made for this box and shape, decided once. */
+    unrestorable: join(dir, 'unrestorable.json'),
     /** The golden VM's runtime files while it is being saved. */
     work,
     pid: join(work, 'qemu.pid'),

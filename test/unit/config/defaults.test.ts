@@ -28,6 +28,8 @@ describe('fillDefaults', () => {
         provision: [],
         triggers: [],
         sshForwardAgent: false,
+        disks: [],
+        cloudInit: {},
         networks: [],
         forwardedPorts: [],
         sshGuestPort: 22,

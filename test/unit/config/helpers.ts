@@ -33,6 +33,7 @@ export const PERMISSIVE: Capabilities = {
   macAddresses: true,
   forwardedPorts: true,
   diskResize: true,
+  dataDisks: true,
   boxVersions: true,
   manualStart: true,
   guestSshPort: true,

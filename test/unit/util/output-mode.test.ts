@@ -34,9 +34,11 @@ describe('colour', () => {
 
 describe('renderer', () => {
   it.each([
-    [{ quiet: false, verbose: false }, false, process.stdout.isTTY ? 'default' : 'simple'],
+    [{ quiet: false, verbose: false }, false, process.stdout.isTTY ? 'default' : 'lines'],
     [{ quiet: true, verbose: false }, false, 'silent'],
-    [{ quiet: false, verbose: true }, false, 'simple'],
+    // --verbose is not a renderer: the same one keeps every step (see runner.test.ts)
+    [{ quiet: false, verbose: true }, false, process.stdout.isTTY ? 'default' : 'lines'],
+    [{ quiet: true, verbose: true }, false, 'silent'],
     [{ quiet: false, verbose: false }, true, 'silent'],
   ])('%j, json %s: %s', (m, json, want) => {
     setOutputMode({ ...m, color: 'never' }, {});
