@@ -205,6 +205,23 @@ function trigger(w: WrittenTrigger, i: number): Trigger {
 
 function provisioner(w: WrittenProvisioner, i: number, root: string): Provisioner {
   const run = w.run ?? BUILTIN.run;
+  const playbook = w.ansible ?? w.ansible_local;
+  if (playbook !== undefined) {
+    const local = w.ansible === undefined;
+    return {
+      kind: 'ansible',
+      name: w.name ?? `${local ? 'ansible_local' : 'ansible'}-${i + 1}`,
+      run,
+      where: local ? 'guest' : 'host',
+      playbook: resolve(root, playbook),
+      extraVars: { ...(w.extra_vars ?? {}) },
+      groups: Object.fromEntries(Object.entries(w.groups ?? {}).map(([g, ms]) => [g, [...ms]])),
+      limit: w.limit === undefined ? [] : [w.limit].flat(),
+      tags: [...(w.tags ?? [])],
+      skipTags: [...(w.skip_tags ?? [])],
+      scope: local ? 'machine' : (w.scope ?? 'environment'),
+    };
+  }
   if (w.file !== undefined) {
     return {
       kind: 'file',

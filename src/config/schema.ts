@@ -284,16 +284,23 @@ const REQUIRED_HINTS: Record<string, string> = {
 };
 const ANY_OF_HINTS: Record<string, string> = {
   run: 'a trigger is `run: [PROGRAM, ARGS...]` (on the host) or `run_remote: SCRIPT` (in the guest)',
-  shell: 'a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`',
+  shell:
+    'a provisioner is `shell: SCRIPT`, `shell_path: FILE`, `file: FILE` with `dest: PATH`, `ansible: PLAYBOOK` or `ansible_local: PLAYBOOK`',
 };
 const DEPENDENT_HINTS: Record<string, string> = {
   file: 'a `file` provisioner uploads to `dest`, an absolute guest path',
   dest: '`dest` is where a `file` provisioner uploads; add `file: HOST_PATH`',
 };
 const NOT_HERE: Record<string, string> = {
-  args: '`args` applies to `shell` and `shell_path` provisioners, not `file`',
-  env: '`env` applies to `shell` and `shell_path` provisioners, not `file`',
-  privileged: '`privileged` applies to `shell` and `shell_path` provisioners, not `file`',
+  args: '`args` applies to `shell` and `shell_path` provisioners only',
+  env: '`env` applies to `shell` and `shell_path` provisioners only',
+  privileged: '`privileged` applies to `shell` and `shell_path` provisioners only',
+  extra_vars: '`extra_vars` applies to `ansible` and `ansible_local` provisioners only',
+  groups: '`groups` applies to `ansible` and `ansible_local` provisioners only',
+  tags: '`tags` applies to `ansible` and `ansible_local` provisioners only',
+  skip_tags: '`skip_tags` applies to `ansible` and `ansible_local` provisioners only',
+  limit: '`limit` applies to `ansible` provisioners only (`ansible_local` runs on its machine)',
+  scope: '`scope` applies to `ansible` provisioners only (`ansible_local` runs on each machine)',
   cidr: '`cidr` applies to private networks only',
   dhcp: "`dhcp` applies to private networks only (a bridged network uses the LAN's DHCP)",
   interface: '`interface` applies to bridged networks only',

@@ -48,7 +48,18 @@ export interface WrittenProvisioner {
   privileged?: boolean;
   file?: string;
   dest?: string;
+  ansible?: string;
+  ansible_local?: string;
+  extra_vars?: Record<string, unknown>;
+  groups?: Record<string, string[]>;
+  limit?: string | string[];
+  tags?: string[];
+  skip_tags?: string[];
+  scope?: AnsibleScope;
 }
+
+/** `environment`: one `ansible-playbook` run for every machine after all are up; `machine`: one per machine. */
+export type AnsibleScope = 'environment' | 'machine';
 
 export type TriggerEvent = 'up' | 'halt' | 'destroy' | 'provision' | 'reload';
 export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['up', 'halt', 'destroy', 'provision', 'reload'];
@@ -219,7 +230,24 @@ export interface FileProvisioner extends ProvisionerBase {
   dest: string;
 }
 
-export type Provisioner = ShellProvisioner | FileProvisioner;
+export interface AnsibleProvisioner extends ProvisionerBase {
+  kind: 'ansible';
+  /** `host`: `ansible` (ansible-playbook on the host, over SSH); `guest`: `ansible_local`. */
+  where: 'host' | 'guest';
+  /** Absolute host path of the playbook (inside the project). */
+  playbook: string;
+  extraVars: Record<string, unknown>;
+  /** Inventory groups: group name → machine names. */
+  groups: Record<string, string[]>;
+  /** `--limit` patterns; empty: the machines the provisioner is declared on. */
+  limit: string[];
+  tags: string[];
+  skipTags: string[];
+  /** Always `machine` for `ansible_local`. */
+  scope: AnsibleScope;
+}
+
+export type Provisioner = ShellProvisioner | FileProvisioner | AnsibleProvisioner;
 
 /** A host command or guest script run before or after a command acts on a machine (Vagrant's triggers). */
 export interface Trigger {

@@ -10,6 +10,7 @@ import { connect, exec } from '../ssh/client.js';
 import { machineTarget } from '../ssh/machine.js';
 import { readMachineState, sshEndpointOf } from '../state/machine-state.js';
 import { machinePaths } from '../state/paths.js';
+import { lineSplitter } from '../util/lines.js';
 
 /** The environment a host trigger gets, from what boxfest knows of the machine right now. */
 export function triggerEnv(env: Environment, spec: MachineSpec): Record<string, string> {
@@ -22,22 +23,6 @@ export function triggerEnv(env: Environment, spec: MachineSpec): Record<string, 
     BOXFEST_PROJECT: env.root,
     ...(ip === undefined ? {} : { BOXFEST_MACHINE_IP: ip }),
     ...(ssh === undefined ? {} : { BOXFEST_SSH_HOST: ssh.host, BOXFEST_SSH_PORT: String(ssh.port) }),
-  };
-}
-
-/** Splits a stream into lines, calling `onLine` for each complete one (and the rest at the end). */
-function lineSplitter(onLine: (l: string) => void): { push: (chunk: string) => void; end: () => void } {
-  let rest = '';
-  return {
-    push: (chunk) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop() ?? '';
-      for (const p of parts) onLine(p);
-    },
-    end: () => {
-      if (rest !== '') onLine(rest);
-      rest = '';
-    },
   };
 }
 

@@ -16,6 +16,8 @@ export interface FsCheck {
   exists: (path: string) => boolean;
   /** What the path is; without it, only existence is checked. */
   kind?: (path: string) => PathKind | undefined;
+  /** The path with every symlink resolved; undefined when it does not exist. */
+  realpath?: (path: string) => string | undefined;
 }
 
 export interface RuleContext {

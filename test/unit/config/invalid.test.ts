@@ -156,7 +156,7 @@ const schemaCases: Case[] = [
       '      - name: setup',
     ),
     want: [
-      '6:9 machines.web.provision[0]: needs one of `shell`, `shell_path` or `file` (a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`)',
+      '6:9 machines.web.provision[0]: needs one of `shell`, `shell_path`, `file`, `ansible` or `ansible_local` (a provisioner is `shell: SCRIPT`, `shell_path: FILE`, `file: FILE` with `dest: PATH`, `ansible: PLAYBOOK` or `ansible_local: PLAYBOOK`)',
     ],
   },
   {

@@ -110,6 +110,14 @@ const keys = {
     privileged: true,
     file: true,
     dest: true,
+    ansible: true,
+    ansible_local: true,
+    extra_vars: true,
+    groups: true,
+    limit: true,
+    tags: true,
+    skip_tags: true,
+    scope: true,
   } satisfies Record<keyof WrittenProvisioner, true>,
   WrittenTrigger: {
     name: true,
@@ -192,9 +200,15 @@ describe('the schema itself', () => {
   // Editors show `description` on hover, and a closed object is what makes typos errors.
   it('documents every key and closes every object', () => {
     // Mappings keyed by user-chosen names: their values are closed instead.
-    const named = ['#/properties/machines', '#/properties/profiles', '#/properties/networks'];
+    const named = [
+      '#/properties/machines',
+      '#/properties/profiles',
+      '#/properties/networks',
+      '#/$defs/provisioner/properties/groups',
+    ];
     // cloud-init user-data: the keys boxfest checks are listed, any other goes to cloud-init as written.
-    const open = ['#/$defs/cloudInit'];
+    // Ansible's extra_vars: the playbook's own variables.
+    const open = ['#/$defs/cloudInit', '#/$defs/provisioner/properties/extra_vars'];
     const problems: string[] = [];
     const walk = (s: Schema, where: string): void => {
       if (
