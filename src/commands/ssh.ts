@@ -1,4 +1,4 @@
-import { connect, exec } from '../ssh/client.js';
+import { connect, exec, HostKeyMismatch, hostKeyMismatch } from '../ssh/client.js';
 import { spawn } from 'node:child_process';
 import { hostAlias, machineTarget, writeSshFiles } from '../ssh/machine.js';
 import { readMachineState } from '../state/machine-state.js';
@@ -48,7 +48,11 @@ export async function ssh(
     return openSsh(command === undefined ? args : [...args, command], spec.name);
   }
   const target = machineTarget(paths, state, endpoint, undefined);
-  const { client } = await connect(agent === undefined ? target : { ...target, forwardAgent: agent });
+  const { client } = await connect(agent === undefined ? target : { ...target, forwardAgent: agent }).catch(
+    (e: unknown) => {
+      throw e instanceof HostKeyMismatch ? hostKeyMismatch(spec.name, target, e.message) : e;
+    },
+  );
   try {
     return command === undefined ? await shell(client) : await runCommand(client, command);
   } finally {

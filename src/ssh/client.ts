@@ -242,7 +242,8 @@ export async function waitForNewHostKey(
   );
 }
 
-function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestError {
+/** A presented host key that is not the pinned one, as a typed error naming the machine. */
+export function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestError {
   return new BoxfestError(
     'SSH_HOSTKEY_MISMATCH',
     `the SSH host key of ${t.host}:${t.port} is not the one pinned for this machine`,
