@@ -93,6 +93,23 @@ export const ANSIBLE_ENV: Readonly<Record<string, string>> = {
   ANSIBLE_NOCOLOR: '1',
 };
 
+/** Passes lines on and keeps the last ones, for the error when the run fails. */
+function keepingTail(onLine: (line: string) => void): {
+  emit: (line: string) => void;
+  details: () => string;
+} {
+  const tail: string[] = [];
+  return {
+    emit: (line) => {
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      onLine(line);
+    },
+    details: () =>
+      tail.length > 0 ? `last lines of its output:\n${tail.join('\n')}` : '(it printed nothing)',
+  };
+}
+
 /** The absolute path of `program` on PATH, or undefined. */
 export function findOnPath(program: string, path = process.env['PATH'] ?? ''): string | undefined {
   for (const dir of path.split(delimiter)) {
@@ -160,12 +177,7 @@ export async function runAnsiblePlaybook(
   writeFileAtomic(files.inventory, JSON.stringify(inventoryOf(hosts, p.groups), null, 2) + '\n', 0o644);
   const withVars = Object.keys(p.extraVars).length > 0;
   if (withVars) writeFileAtomic(files.extraVars, JSON.stringify(p.extraVars) + '\n', 0o600);
-  const tail: string[] = [];
-  const emit = (line: string) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    onLine(line);
-  };
+  const { emit, details } = keepingTail(onLine);
   try {
     const args = playbookArgs(
       p,
@@ -196,7 +208,7 @@ export async function runAnsiblePlaybook(
           ? `provisioner \`${p.name}\` (for ${who}): ${ANSIBLE_PLAYBOOK} ${code}`
           : `provisioner \`${p.name}\` (for ${who}): ${ANSIBLE_PLAYBOOK} exited with code ${code}`,
         {
-          details: tail.length > 0 ? `last lines of its output:\n${tail.join('\n')}` : '(it printed nothing)',
+          details: details(),
           hint: `fix the playbook (the inventory is ${files.inventory}), then run \`boxfest provision ${machines.join(' ')}\``,
         },
       );
@@ -273,12 +285,7 @@ export async function runAnsibleLocal(
         },
       );
   };
-  const tail: string[] = [];
-  const emit = (line: string) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    onLine(line);
-  };
+  const { emit, details } = keepingTail(onLine);
   try {
     await put('playbook.yml', readFileSync(p.playbook, 'utf8'));
     await put('inventory.json', JSON.stringify(localInventoryOf(machine, p.groups)));
@@ -296,7 +303,7 @@ export async function runAnsibleLocal(
         'ANSIBLE_FAILED',
         `provisioner \`${p.name}\`: ${ANSIBLE_PLAYBOOK} in the guest exited with code ${r.code}`,
         {
-          details: tail.length > 0 ? `last lines of its output:\n${tail.join('\n')}` : '(it printed nothing)',
+          details: details(),
           hint: `fix the playbook, then run \`boxfest provision ${machine}\``,
         },
       );

@@ -3,26 +3,13 @@
 // pipeline failed is left out; `once` ones that ran are not due again; a failed run fails the
 // machines it was for.
 import { describe, expect, it } from 'vitest';
-import type { AnsibleProvisioner, Provisioner } from '../../../src/config/types.js';
+import type { Provisioner } from '../../../src/config/types.js';
 import { BoxfestError } from '../../../src/errors.js';
 import { environmentRuns, withEnvironmentResults } from '../../../src/pipeline/environment-provision.js';
 import { writeMachineState } from '../../../src/state/machine-state.js';
-import { environment, machineState, spec, tempDir } from '../helpers.js';
+import { ansibleProvisioner, environment, machineState, spec, tempDir } from '../helpers.js';
 
-const ansible = (name: string, over: Partial<AnsibleProvisioner> = {}): AnsibleProvisioner => ({
-  kind: 'ansible',
-  name,
-  run: 'once',
-  where: 'host',
-  playbook: '/proj/site.yml',
-  extraVars: {},
-  groups: {},
-  limit: [],
-  tags: [],
-  skipTags: [],
-  scope: 'environment',
-  ...over,
-});
+const ansible = ansibleProvisioner;
 const shell: Provisioner = {
   kind: 'shell',
   name: 'sh',

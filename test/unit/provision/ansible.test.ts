@@ -3,7 +3,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AnsibleProvisioner } from '../../../src/config/types.js';
 import {
   findOnPath,
   inventoryOf,
@@ -12,20 +11,9 @@ import {
   playbookArgs,
 } from '../../../src/provision/ansible.js';
 import { tempDir } from '../config/helpers.js';
+import { ansibleProvisioner } from '../helpers.js';
 
-const base: AnsibleProvisioner = {
-  kind: 'ansible',
-  name: 'site',
-  run: 'once',
-  where: 'host',
-  playbook: '/proj/site.yml',
-  extraVars: {},
-  groups: {},
-  limit: [],
-  tags: [],
-  skipTags: [],
-  scope: 'environment',
-};
+const base = ansibleProvisioner();
 
 describe('ansible-playbook arguments', () => {
   it.each([
