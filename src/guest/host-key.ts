@@ -4,6 +4,7 @@
 // key boxfest pins is the one it made, not whatever the guest presented. Pure: key material and
 // the scripts run as root over SSH (the private key goes on stdin, never on a command line).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { FLUSH_TO_DISK } from './durable.js';
 
 /** How the guest's SSH server is given a new host key and made to serve it. */
 export type SshDaemon =
@@ -159,7 +160,7 @@ export function installHostKeyScript(daemon: SshDaemon, publicKey: string): stri
     `rm -f ${others}`,
     `mv -f ${file}.boxfest ${file}`,
     ...(daemon === 'openssh' ? [`printf '%s\\n' '${publicKey}' > ${file}.pub`, `chmod 644 ${file}.pub`] : []),
-    'sync',
+    FLUSH_TO_DISK,
     restart[daemon],
     'echo host-key-installed',
   ].join('\n');

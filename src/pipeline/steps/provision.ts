@@ -3,6 +3,8 @@ import { provisionerDigest } from '../../state/applied.js';
 import { runAnsibleLocal, runAnsiblePlaybook } from '../../provision/ansible.js';
 import { runFileProvisioner } from '../../provision/file.js';
 import { runShellProvisioner } from '../../provision/shell.js';
+import { FLUSH_TO_DISK } from '../../guest/durable.js';
+import { execChecked } from '../../ssh/client.js';
 import { readMachineState, updateMachineState, type MachineState } from '../../state/machine-state.js';
 import { need, type MachineRun, type ProvisionMode } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -60,10 +62,13 @@ export const provision: Step<MachineRun> = {
       else if (p.kind === 'file') await runFileProvisioner(ssh, ctx.spec.name, p, onLine);
       else if (p.where === 'guest') await runAnsibleLocal(ssh, ctx.spec.name, state.sshUser, p, onLine);
       else await runAnsiblePlaybook(ctx.env, p, `machine-${ctx.spec.name}`, [ctx.spec.name], onLine);
-      if (p.run === 'once')
+      if (p.run === 'once') {
+        // A `once` provisioner never runs again: its effects must outlive a crash first.
+        await execChecked(ssh, FLUSH_TO_DISK, "flushing the provisioner's writes to disk", ctx.spec.name);
         updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
           s.provisioned.includes(p.name) ? s : { ...s, provisioned: [...s.provisioned, p.name] },
         );
+      }
     }
     out.title(`provisioned (${todo.map((p) => p.name).join(', ')})`);
   },
