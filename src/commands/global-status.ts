@@ -1,17 +1,24 @@
 // `global-status`: every project in the index with its machines' live state. Entries whose
 // project has no machines left (destroyed, deleted, moved) are pruned as they are found.
 import { join } from 'node:path';
-import { BUILTIN } from '../config/defaults.js';
-import type { Environment } from '../config/types.js';
+import { BUILTIN, projectName } from '../config/defaults.js';
+import { PROVIDER_NAMES, type Environment, type ProviderName } from '../config/types.js';
+import { listerOf } from '../providers/optional.js';
 import { providerFor } from '../providers/registry.js';
 import { forgetProject, readIndex } from '../state/index.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
 import { orphanNames, orphanSpec } from './orphans.js';
 import type { CommandOptions } from './output.js';
 
+interface ProjectRow {
+  root: string;
+  name: string;
+  machines: { name: string; provider: ProviderName; state: string; reason?: string }[];
+}
+
 export async function globalStatus(o: CommandOptions): Promise<number> {
   const home = boxfestHome();
-  const projects = [];
+  const projects: ProjectRow[] = [];
   for (const { file, entry } of readIndex(home)) {
     const env: Environment = {
       file: join(entry.root, 'Boxfile.yaml'),
@@ -40,6 +47,21 @@ export async function globalStatus(o: CommandOptions): Promise<number> {
       }),
     );
     projects.push({ root: entry.root, name: entry.name, machines });
+  }
+  // Machines a hypervisor knows from their ownership tags whose project has no state for them
+  // (a fresh checkout, a deleted .boxfest/): listed under their project all the same.
+  for (const provider of PROVIDER_NAMES) {
+    const lister = listerOf(providerFor(provider));
+    if (lister === undefined) continue;
+    for (const m of await lister.listOwned()) {
+      let p = projects.find((x) => x.root === m.project);
+      if (p === undefined) {
+        p = { root: m.project, name: projectName(m.project), machines: [] };
+        projects.push(p);
+      }
+      if (p.machines.some((x) => x.name === m.machine)) continue;
+      p.machines.push({ name: m.machine, provider, state: m.state });
+    }
   }
   if (o.json) {
     o.print(JSON.stringify(projects, null, 2));

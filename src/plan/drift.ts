@@ -6,7 +6,8 @@ import { bootPart, inPlacePart, stableJson, type AppliedSpec } from '../state/ap
 /**
  * in_place: the next `up` applies it to the running machine (hostname, folders, provisioners);
  * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, qemu settings;
- * recreate: needs a new disk (destroy, then create): box, box version, disk interface.
+ * recreate: needs a new disk (destroy, then create): box, box version, disk interface, the libvirt
+ * daemon or pool.
  */
 export type ChangeClass = 'in_place' | 'reload' | 'recreate';
 
@@ -56,6 +57,12 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
     ...(spec.qemu.diskInterface === undefined
       ? []
       : scalar('qemu.disk_interface', 'recreate', applied.diskInterface, spec.qemu.diskInterface)),
+    ...(spec.provider === 'libvirt'
+      ? [
+          ...scalar('libvirt.uri', 'recreate', applied.libvirt?.uri, spec.libvirt.uri),
+          ...scalar('libvirt.pool', 'recreate', applied.libvirt?.pool, spec.libvirt.pool),
+        ]
+      : []),
     ...scalar('cpus', 'reload', applied.cpus, boot.cpus),
     ...scalar('memory', 'reload', applied.memory, boot.memory, ' MiB'),
     ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ''),
@@ -65,6 +72,7 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
     ...scalar('qemu.accel', 'reload', applied.qemu?.accel, boot.qemu?.accel),
     ...scalar('qemu.restrict_network', 'reload', applied.qemu?.restrictNetwork, boot.qemu?.restrictNetwork),
     ...scalar('qemu.extra_args', 'reload', applied.qemu?.extraArgs, boot.qemu?.extraArgs),
+    ...scalar('libvirt.management_network', 'reload', applied.managementNetwork, boot.managementNetwork),
     ...scalar('hostname', 'in_place', applied.hostname, inPlace.hostname),
     ...itemChanges(
       'synced_folders',

@@ -27,6 +27,8 @@ export interface Capabilities {
   instantUp: boolean;
   /** Keys of the provider's own block (`qemu:`) that it honours. */
   settings: readonly string[];
+  /** Why a feature it cannot do is not done, where there is more to say than "not yet". */
+  why?: Partial<Record<Exclude<keyof Capabilities, 'settings' | 'why'>, string>>;
 }
 
 export const CAPABILITIES: Record<ProviderName, Capabilities> = {
@@ -57,5 +59,25 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     instantUp: false,
     // `gui` and `linked_clone: false` (a full copy) are not done yet.
     settings: ['url', 'os_type'],
+  },
+  libvirt: {
+    // Private networks are isolated libvirt networks (with dnsmasq when `dhcp: true`), bridged ones
+    // a bridge or macvtap interface; forwarded ports are relayed by a boxfest process on the host
+    // (libvirt has no NAT port forwarding). Addresses are applied in the guest as on QEMU.
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
+    diskResize: false,
+    boxVersions: false,
+    manualStart: true,
+    guestSshPort: true,
+    instantUp: false,
+    // The top-level `libvirt:` block; there is none per machine.
+    settings: ['uri', 'pool', 'management_network'],
+    why: {
+      instantUp:
+        "a saved state restored onto another domain must keep every device's ABI, which libvirt checks on restore; boxfest does not yet give the golden domain and its clones the same device layout (set `instant: false`, or use provider qemu)",
+    },
   },
 };

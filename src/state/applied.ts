@@ -30,9 +30,17 @@ export interface AppliedQemu {
   extraArgs: string[];
 }
 
+/** Where a libvirt machine was created: its daemon and pool (moving it means a new disk). */
+export interface AppliedLibvirtPlace {
+  uri: string;
+  pool: string;
+}
+
 export interface AppliedSpec {
   // creation (recreate to change)
   box: string;
+  /** libvirt machines: the daemon and pool they live on (the provider keeps using these until recreated). */
+  libvirt?: AppliedLibvirtPlace;
   /** `box_version` as written; null = the newest. */
   boxVersion?: string | null;
   /** The disk interface the disk was attached with (Boxfile `qemu.disk_interface`, else the box's). */
@@ -46,6 +54,8 @@ export interface AppliedSpec {
   networkDefinitions?: Network[];
   forwardedPorts?: ForwardedPort[];
   qemu?: AppliedQemu;
+  /** libvirt machines: the network of NIC 0. */
+  managementNetwork?: string;
   // in place (the next `up` applies them on the running machine)
   hostname: string;
   syncedFolders?: SyncedFolder[];
@@ -81,11 +91,12 @@ export function stableJson(v: unknown): string {
 export function creationPart(
   spec: MachineSpec,
   boxDiskInterface: string,
-): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface'> {
+): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface' | 'libvirt'> {
   return {
     box: spec.box,
     boxVersion: spec.boxVersion ?? null,
     diskInterface: spec.qemu.diskInterface ?? boxDiskInterface,
+    ...(spec.provider === 'libvirt' ? { libvirt: { uri: spec.libvirt.uri, pool: spec.libvirt.pool } } : {}),
   };
 }
 
@@ -99,7 +110,14 @@ export function bootPart(
   networks: readonly Network[],
 ): Pick<
   AppliedSpec,
-  'cpus' | 'memory' | 'diskSize' | 'networks' | 'networkDefinitions' | 'forwardedPorts' | 'qemu'
+  | 'cpus'
+  | 'memory'
+  | 'diskSize'
+  | 'networks'
+  | 'networkDefinitions'
+  | 'forwardedPorts'
+  | 'qemu'
+  | 'managementNetwork'
 > {
   return {
     cpus: spec.cpus,
@@ -113,6 +131,7 @@ export function bootPart(
       restrictNetwork: spec.qemu.restrictNetwork,
       extraArgs: spec.qemu.extraArgs,
     },
+    ...(spec.provider === 'libvirt' ? { managementNetwork: spec.libvirt.managementNetwork } : {}),
   };
 }
 

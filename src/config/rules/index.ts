@@ -13,7 +13,7 @@ import type { FsCheck, Rule } from './context.js';
 import { boxes, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, syncedFolders } from './paths.js';
-import { providerCapabilities } from './provider.js';
+import { libvirtUri, providerCapabilities } from './provider.js';
 
 export const RULES: readonly Rule[] = [
   machineNames,
@@ -28,6 +28,7 @@ export const RULES: readonly Rule[] = [
   provisioners,
   privateKeys,
   providerCapabilities,
+  libvirtUri,
 ];
 
 /**

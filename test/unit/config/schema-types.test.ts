@@ -20,6 +20,7 @@ import type {
   WrittenSsh,
   WrittenSyncedFolder,
   WrittenVirtualbox,
+  WrittenLibvirt,
 } from '../../../src/config/types.js';
 import { PROVIDER_NAMES } from '../../../src/config/types.js';
 import { SIZE_PATTERN } from '../../../src/config/units.js';
@@ -34,6 +35,7 @@ const keys = {
     version: true,
     provider: true,
     virtualbox: true,
+    libvirt: true,
     defaults: true,
     profiles: true,
     networks: true,
@@ -107,6 +109,10 @@ const keys = {
     keyof WrittenVirtualbox,
     true
   >,
+  WrittenLibvirt: { uri: true, pool: true, management_network: true } satisfies Record<
+    keyof WrittenLibvirt,
+    true
+  >,
 };
 
 const keysOf = (s: Schema | undefined): string[] => Object.keys(s?.properties ?? {}).sort();
@@ -125,6 +131,7 @@ describe('schema and types agree', () => {
     ['WrittenProvisioner', defs.provisioner],
     ['WrittenQemu', defs.qemu],
     ['WrittenVirtualbox', defs.virtualbox],
+    ['WrittenLibvirt', defs.libvirt],
   ])('%s', (name, sub) => {
     expect(keysOf(sub)).toEqual(Object.keys(keys[name]).sort());
   });
