@@ -7,7 +7,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectName } from '../../src/config/defaults.js';
 import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
-import { qemuPaths } from '../../src/providers/qemu/paths.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 import { forwarderPid } from '../../src/providers/libvirt/forwards.js';
 import {
@@ -32,6 +31,10 @@ export interface Target {
   networkInfra(p: TestProject): string[];
   /** Processes of the project that may run besides the VMs' (switches, port forwarders). */
   helperPids(p: TestProject): number[];
+  /** Every process whose command line names the project that a running environment has. */
+  ownProcesses(p: TestProject): number[];
+  /** What `status` says of a machine whose VM process was killed. */
+  killedReason: string;
   /** The process that holds a machine's forwarded host ports. */
   portHolderPid(p: TestProject, machine: string): number | undefined;
   /** Where the store records the machines made from a box (the machine's provider's users). */
@@ -63,6 +66,8 @@ export const QEMU: Target = {
   vmPid: (p, machine) => machineQemuPid(p.machine(machine)),
   networkInfra: (p) => runningSwitches(p.root).map(String),
   helperPids: (p) => runningSwitches(p.root),
+  ownProcesses: (p) => [...p.qemuPids(), ...runningSwitches(p.root)],
+  killedReason: 'pidfile',
   portHolderPid: (p, machine) => machineQemuPid(p.machine(machine)),
   boxUsersDir: (p, box) => join(p.home, 'boxes', box, '0', 'qemu', 'users'),
   leftovers: (p) => [
@@ -107,6 +112,9 @@ export const LIBVIRT: Target = {
       const pid = forwarderPid(machinePaths(p.root, m).dir);
       return pid === undefined ? [] : [pid];
     }),
+  // libvirtd's QEMU names no path of the project; the forwarders do (their forwards file).
+  ownProcesses: (p) => LIBVIRT.helperPids(p),
+  killedReason: 'QEMU process was killed or crashed',
   portHolderPid: (p, machine) => forwarderPid(machinePaths(p.root, machine).dir),
   boxUsersDir: (p, box) => join(p.home, 'boxes', box, '0', 'libvirt', 'users'),
   leftovers: (p) => {
@@ -171,3 +179,11 @@ export const LIBVIRT: Target = {
     }
   },
 };
+
+/** The running VM processes of the project's machines. */
+export function vmPids(t: Target, p: TestProject): number[] {
+  return machinesOf(p).flatMap((m) => {
+    const pid = t.vmPid(p, m);
+    return pid === undefined ? [] : [pid];
+  });
+}

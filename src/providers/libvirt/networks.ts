@@ -133,9 +133,16 @@ function wanted(net: Extract<Network, { type: 'private' }>): { gateway: string; 
 /** Names of the networks any domain on the host is attached to (defined or running). */
 async function networksInUse(c: LibvirtClient, running: boolean): Promise<Set<string>> {
   const used = new Set<string>();
-  for (const d of await c.api.listAllDomains(running ? 1 : 0))
-    for (const n of domainFacts(await c.api.domainXml(d, running ? 0 : Flags.XML_INACTIVE)).networks)
-      used.add(n);
+  for (const d of await c.api.listAllDomains(running ? 1 : 0)) {
+    let xml: string;
+    try {
+      xml = await c.api.domainXml(d, running ? 0 : Flags.XML_INACTIVE);
+    } catch (e) {
+      if (isCode(e, 'LIBVIRT_NO_DOMAIN')) continue; // undefined meanwhile (another machine's destroy)
+      throw e;
+    }
+    for (const n of domainFacts(xml).networks) used.add(n);
+  }
   return used;
 }
 
@@ -220,6 +227,27 @@ async function removeNetwork(c: LibvirtClient, ref: NetworkRef): Promise<void> {
   } catch (e) {
     if ((await findNetwork(c, ref.name)) !== undefined) throw e;
   }
+}
+
+/**
+ * Private networks of the project that no running domain uses are stopped (kept defined), as the
+ * QEMU provider's switches stop with their last machine; the next boot on them starts them again.
+ */
+export async function stopUnusedPrivateNetworks(c: LibvirtClient, env: Environment): Promise<string[]> {
+  const ours = (await c.api.listAllNetworks()).filter((n) => isPrivateNetworkOf(env, n.name));
+  if (ours.length === 0) return [];
+  const used = await networksInUse(c, true);
+  const stopped: string[] = [];
+  for (const n of ours) {
+    if (used.has(n.name) || !(await c.api.networkIsActive(n))) continue;
+    try {
+      await c.api.destroyNetwork(n);
+      stopped.push(n.name);
+    } catch (e) {
+      if (await c.api.networkIsActive(n)) throw e;
+    }
+  }
+  return stopped;
 }
 
 /**

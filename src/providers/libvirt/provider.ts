@@ -15,7 +15,7 @@ import { readMachineState, updateMachineState } from '../../state/machine-state.
 import { boxfestHome } from '../../state/paths.js';
 import { sleep } from '../../state/process.js';
 import { killIfAsked } from '../../util/fault.js';
-import { shared } from '../../util/shared.js';
+import { serialized, shared } from '../../util/shared.js';
 import type { Lister, OwnedMachine, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { clientFor, type LibvirtClient } from './client.js';
@@ -36,6 +36,7 @@ import {
   ensureManagementNetwork,
   ensurePrivateNetwork,
   releasePrivateNetworks,
+  stopUnusedPrivateNetworks,
 } from './networks.js';
 import { serialLogPath } from './paths.js';
 import { DomainState, Flags, ShutoffReason } from './rpc/procedures.js';
@@ -220,6 +221,10 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     };
   }
 
+  private networksKey(c: LibvirtClient, m: MachineContext): string {
+    return `libvirt-networks\0${c.uri.text}\0${m.env.root}`;
+  }
+
   /** Whether the host can run KVM domains (asked once per daemon per process). */
   private kvm(c: LibvirtClient): Promise<boolean> {
     const forced = this.processEnv['BOXFEST_LIBVIRT_VIRT_TYPE'];
@@ -245,11 +250,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       }
       const net = m.env.networks.find((n) => n.name === nic.network);
       if (net?.type !== 'private') throw new Error(`internal: network ${nic.network} is not private`);
-      // The machines of one `up` make a network once; each then adds its own DHCP host entry.
-      const name = await shared(`libvirt-private\0${c.uri.text}\0${m.env.root}\0${net.name}`, () =>
-        ensurePrivateNetwork(c, m.env, net, dhcpHostsOf(m.spec.name, nics, net.name)),
-      );
-      await ensurePrivateNetwork(c, m.env, net, dhcpHostsOf(m.spec.name, nics, net.name));
+      const name = await ensurePrivateNetwork(c, m.env, net, dhcpHostsOf(m.spec.name, nics, net.name));
       out.push({ kind: 'network', network: name, mac: nic.mac });
     }
     return out;
@@ -272,9 +273,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     if (state !== DomainState.SHUTOFF && state !== DomainState.CRASHED) await c.api.destroyDomain(found.dom);
     const { pool } = placeOf(m);
     const bus = diskBus(m, box);
-    const nics = await this.nics(c, m);
     const uuid = domainFacts(await c.api.domainXml(found.dom, Flags.XML_INACTIVE)).uuid;
-    const define = (virtType: 'kvm' | 'qemu') =>
+    const define = (virtType: 'kvm' | 'qemu', nics: DomainNic[]) =>
       c.api.defineDomain(
         domainXml({
           name: found.dom.name,
@@ -290,14 +290,19 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       );
     let virtType: 'kvm' | 'qemu' = (await this.kvm(c)) ? 'kvm' : 'qemu';
     let note: string | undefined;
-    try {
-      await c.api.startDomain(await define(virtType));
-    } catch (e) {
-      if (virtType !== 'kvm') throw e;
-      virtType = 'qemu';
-      await c.api.startDomain(await define(virtType));
-      note = `KVM failed to start the guest (${errorMessage(e)}); fell back to TCG (software emulation)`;
-    }
+    // Networks made (or started) and the domain started in one turn per project: a machine that
+    // halts meanwhile must not stop a network another is about to boot on.
+    await serialized(this.networksKey(c, m), async () => {
+      const nics = await this.nics(c, m);
+      try {
+        await c.api.startDomain(await define(virtType, nics));
+      } catch (e) {
+        if (virtType !== 'kvm') throw e;
+        virtType = 'qemu';
+        await c.api.startDomain(await define(virtType, nics));
+        note = `KVM failed to start the guest (${errorMessage(e)}); fell back to TCG (software emulation)`;
+      }
+    });
     const accel = virtType === 'kvm' ? 'kvm' : 'tcg';
     updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
     killIfAsked('libvirt-started');
@@ -374,6 +379,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const found = await this.owned(c, m);
     if (found !== undefined) await this.stopDomain(c, found.dom, opts);
     await stopForwarder(m.paths.dir);
+    await serialized(this.networksKey(c, m), () => stopUnusedPrivateNetworks(c, m.env));
     if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
   }
@@ -431,9 +437,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     await stopForwarder(m.paths.dir);
     // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
     for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name);
-    await shared(`libvirt-release\0${c.uri.text}\0${m.env.root}\0${m.spec.name}`, () =>
-      releasePrivateNetworks(c, m.env, macs),
-    );
+    await serialized(this.networksKey(c, m), () => releasePrivateNetworks(c, m.env, macs));
   }
 
   private async require(c: LibvirtClient, m: MachineContext): Promise<Owned> {
