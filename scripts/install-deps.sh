@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what boxfest and its tests need on Debian/Ubuntu: QEMU, rsync, OpenSSH client, vde2
 # (private networks' switches), and for the tests the packages the test box is built from plus
-# iproute2 and dnsmasq-base (a DHCP server inside the bridged-network test's own namespace). Idempotent; needs root (or sudo) only when something is missing.
+# iproute2 and dnsmasq-base (a DHCP server inside the bridged-network test's own namespace), openssl (the box tests' TLS certificates) and curl (bench:box-add). Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
-PKGS=(qemu-system-x86 qemu-utils rsync openssh-client vde2 iproute2 dnsmasq-base
+PKGS=(qemu-system-x86 qemu-utils rsync openssh-client vde2 iproute2 dnsmasq-base openssl curl
       busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk kmod e2fsprogs cpio)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

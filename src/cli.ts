@@ -22,10 +22,27 @@ interface Flags {
   sshUser?: string;
   sshKey?: string;
   diskInterface?: string;
+  name?: string;
+  boxVersion?: string;
+  checksum?: string;
+  checksumType?: string;
+  provider?: string;
+  caCert?: string;
+  dryRun?: boolean;
+  global?: boolean;
+  output?: string;
+  vagrantfile?: string;
+  include?: string | string[];
   '--'?: string[];
 }
 
-export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
+export async function main(argvIn: string[], cwd = process.cwd()): Promise<number> {
+  // `box remove NAME --version V` (as people type it) is `--box-version`: cac keeps --version
+  // for boxfest's own version.
+  const argv =
+    argvIn[0] === 'box'
+      ? argvIn.map((a) => (a === '--version' ? '--box-version' : a.replace(/^--version=/, '--box-version=')))
+      : argvIn;
   let json = argv.includes('--json');
   const out: CommandOptions = {
     json,
@@ -188,33 +205,91 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     .option('--json', 'Machine-readable result')
     .action((f: Flags) => run(async () => (await import('./commands/validate.js')).validate(cwd, opts(f))));
   cli
-    .command('box <action> [...args]', 'Manage boxes: add NAME IMAGE | list | remove NAME')
-    .option('--ssh-user <user>', 'User of the first login (add)', { default: 'root' })
-    .option('--ssh-key <file>', "Private key of the first login, the box's insecure key (add)")
-    .option('--disk-interface <if>', 'How the guest sees its disk: virtio or nvme (add)', {
-      default: 'virtio',
-    })
-    .option('-f, --force', 'add: replace a box of the same name; remove: even if machines use it')
-    .option('--json', 'Machine-readable result')
+    .command(
+      'box <action> [...args]',
+      'Manage boxes: add SOURCE | add NAME SOURCE | list | outdated | update [NAME] | prune | remove NAME',
+    )
+    .option('--name <name>', "add: the box name (default: the catalog's, else the file name)")
+    .option(
+      '--box-version <v>',
+      'add: a version constraint for a catalog, or the version to store a file as; remove: this version only',
+    )
+    .option('--checksum <sum>', 'add: TYPE:HEX (sha256, sha512, sha384, sha1, md5) of the file')
+    .option('--checksum-type <type>', 'add: the type of a bare --checksum value (as Vagrant)')
+    .option(
+      '--provider <p>',
+      'add/update: the provider the box is for (qemu or virtualbox; picks from catalogs)',
+    )
+    .option('--ca-cert <file>', 'add/update: extra CA certificate(s) to trust for HTTPS, PEM')
+    .option(
+      '--ssh-user <user>',
+      'add: user of the first login (default: vagrant for Vagrant boxes, else root)',
+    )
+    .option('--ssh-key <file>', "add: private key of the first login, the box's insecure key")
+    .option('--disk-interface <if>', 'add: how the guest sees its disk: virtio or nvme')
+    .option(
+      '-f, --force',
+      'add: replace a stored box (machines keep theirs); remove: what no machine uses; prune: do not ask',
+    )
+    .option('--dry-run', 'prune: only show what would be removed')
+    .option('--global', "outdated: every box in the store, not the project's machines")
+    .option('--json', 'Machine-readable result (progress: JSON lines on stderr)')
     .action((action: string, args: string[], f: Flags) =>
       run(async () => {
         const box = await import('./commands/box.js');
         const o = opts(f);
-        if (action === 'add' && args.length === 2)
-          return box.boxAdd(cwd, args[0]!, args[1]!, {
+        const force = f.force === true;
+        if (action === 'add' && (args.length === 1 || args.length === 2))
+          return box.boxAdd(cwd, args.map(String), {
             ...o,
-            sshUser: f.sshUser ?? 'root',
-            sshKey: f.sshKey,
-            diskInterface: f.diskInterface ?? 'virtio',
-            force: f.force === true,
+            name: str(f.name),
+            boxVersion: str(f.boxVersion),
+            checksum: str(f.checksum),
+            checksumType: str(f.checksumType),
+            provider: str(f.provider),
+            caCert: str(f.caCert),
+            sshUser: str(f.sshUser),
+            sshKey: str(f.sshKey),
+            diskInterface: str(f.diskInterface),
+            force,
           });
         if (action === 'list' && args.length === 0) return box.boxList(o);
+        if (action === 'outdated' && args.length === 0)
+          return box.boxOutdated(cwd, { ...o, global: f.global === true });
+        if (action === 'update' && args.length <= 1)
+          return box.boxUpdate(cwd, str(args[0]), { ...o, provider: str(f.provider), caCert: str(f.caCert) });
+        if (action === 'prune' && args.length === 0)
+          return box.boxPrune({ ...o, force, dryRun: f.dryRun === true });
         if (action === 'remove' && args.length === 1)
-          return box.boxRemove(args[0]!, { ...o, force: f.force === true });
+          return box.boxRemove(String(args[0]), {
+            ...o,
+            force,
+            boxVersion: str(f.boxVersion),
+            provider: str(f.provider),
+          });
         throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
-          hint: 'boxfest box add NAME IMAGE [--ssh-user U] [--ssh-key K] | box list | box remove NAME',
+          hint: 'boxfest box add SOURCE [--name N] [--box-version V] [--checksum T:HEX] | box list | box outdated | box update [NAME] | box prune [--dry-run] | box remove NAME [--box-version V]',
         });
       }),
+    );
+  cli
+    .command('package <machine>', 'Save a halted machine as a Vagrant-compatible libvirt .box')
+    .option('--output <file>', 'The box file to write (default: package.box)')
+    .option('--vagrantfile <file>', "A Vagrantfile to include (loaded by the box's own, as Vagrant does)")
+    .option('--include <files>', 'Extra files to include, comma-separated (repeatable)')
+    .option('--json', 'Machine-readable result')
+    .action((machine: string, f: Flags) =>
+      run(async () =>
+        (await import('./commands/package.js')).packageMachine(cwd, machine, {
+          ...opts(f),
+          output: str(f.output) ?? 'package.box',
+          vagrantfile: str(f.vagrantfile),
+          include: [f.include ?? []]
+            .flat()
+            .flatMap((i) => String(i).split(','))
+            .filter((i) => i !== ''),
+        }),
+      ),
     );
   cli.help();
   cli.version(VERSION);
@@ -237,6 +312,10 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     return render(e, json);
   }
 }
+
+/** cac turns `--box-version 2` into the number 2: option values are strings to boxfest. */
+const str = (v: string | number | boolean | undefined): string | undefined =>
+  v === undefined || v === true ? undefined : String(v);
 
 /** Shows `e` on stderr (with --json: as one document on stdout); returns the exit code. */
 export function render(e: unknown, json: boolean): number {

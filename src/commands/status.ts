@@ -11,11 +11,15 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
     const a = observed.get(m.machine)!.actual;
     const provider = selected.find((s) => s.name === m.machine)?.provider ?? env.provider;
     const live = a.state === 'running' || a.state === 'suspended';
-    const addresses = live ? (readMachineState(env.root, m.machine)?.addresses ?? []) : [];
+    const recorded = readMachineState(env.root, m.machine);
+    const addresses = live ? (recorded?.addresses ?? []) : [];
+    const spec = selected.find((s) => s.name === m.machine);
     return {
       name: m.machine,
       state: a.state,
       provider,
+      /** The box and version the machine was made from (version null: not created yet). */
+      box: { name: recorded?.box.name ?? spec?.box ?? null, version: recorded?.box.version ?? null },
       ...(a.accel === undefined ? {} : { accel: a.accel }),
       ...(live && a.ssh !== undefined ? { ssh: a.ssh } : {}),
       networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),

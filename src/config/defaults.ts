@@ -98,6 +98,8 @@ function machineSpec(
   const user = m.ssh?.user ?? d.ssh?.user;
   const key = m.ssh?.private_key ?? d.ssh?.private_key;
   const boxVersion = m.box_version ?? d.box_version;
+  const boxUrl = m.box_url ?? d.box_url;
+  const boxChecksum = m.box_checksum ?? d.box_checksum;
   const diskSize = sizeMiB(m.disk_size ?? p.disk_size ?? d.disk_size);
   const q = { ...d.qemu, ...m.qemu };
   const vb = { ...top.virtualbox, ...d.virtualbox, ...m.virtualbox };
@@ -130,6 +132,11 @@ function machineSpec(
     ),
     provision: list<WrittenProvisioner>('provision').map((w, i) => provisioner(w, i, root)),
     ...(boxVersion === undefined ? {} : { boxVersion }),
+    // A path is the Boxfile's, like every other host path in it.
+    ...(boxUrl === undefined
+      ? {}
+      : { boxUrl: /^(https?|file):\/\//i.test(boxUrl) ? boxUrl : resolve(root, boxUrl) }),
+    ...(boxChecksum === undefined ? {} : { boxChecksum: boxChecksum.toLowerCase() }),
     ...(profileName === undefined ? {} : { profile: profileName }),
     ...(diskSize === undefined ? {} : { diskSize }),
     networks: list<NonNullable<WrittenMachine['networks']>[number]>('networks').map((a): MachineNetwork => ({

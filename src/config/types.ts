@@ -90,6 +90,8 @@ export interface WrittenLibvirt {
 export interface WrittenMachine {
   box?: string;
   box_version?: string;
+  box_url?: string;
+  box_checksum?: string;
   profile?: string;
   cpus?: number;
   memory?: WrittenSize;
@@ -197,8 +199,12 @@ export interface MachineSpec {
   ssh: { user?: string; privateKey?: string };
   syncedFolders: SyncedFolder[];
   provision: Provisioner[];
-  /** Box version (`box_version`); unset = the newest in the store. */
+  /** Box version constraint (`box_version`, Vagrant's syntax); unset = the newest in the store. */
   boxVersion?: string;
+  /** Where `up` adds the box from when missing (`box_url`): an http(s) URL or an absolute path. */
+  boxUrl?: string;
+  /** `box_checksum`, `TYPE:HEX`. */
+  boxChecksum?: string;
   /** The hardware profile whose values were merged in (`profile`), if any. */
   profile?: string;
   /** Disk size in MiB (`disk_size`); unset = the box's own size. */

@@ -31,6 +31,11 @@ export interface Snapshotter {
   deleteSnapshot(m: MachineContext, name: string): Promise<void>;
 }
 
+/** The machine's disk with its box folded in, as one standalone compressed qcow2 (`package`). */
+export interface Packager {
+  packageDisk(m: MachineContext, dest: string): Promise<void>;
+}
+
 function cannot(p: Provider, what: string): BoxfestError {
   return new BoxfestError('PROVIDER_CANNOT', `provider \`${p.name}\` cannot ${what}`, {
     hint: 'use a provider that can, or `boxfest halt` / `boxfest up` instead',
@@ -99,4 +104,10 @@ export interface Lister {
 
 export function listerOf(p: Provider): (Provider & Lister) | undefined {
   return typeof (p as Partial<Lister>).listOwned === 'function' ? (p as Provider & Lister) : undefined;
+}
+
+export function packagerOf(p: Provider): Provider & Packager {
+  if (typeof (p as Partial<Packager>).packageDisk !== 'function')
+    throw cannot(p, 'package machines as boxes');
+  return p as Provider & Packager;
 }

@@ -53,8 +53,11 @@ export interface StartResult {
 
 export interface Provider {
   readonly name: ProviderName;
-  /** The box store's provider whose boxes it runs (Vagrant's `box_format`): `qemu` is a qcow2 image. */
-  readonly boxFormat: string;
+  /**
+   * The kind of stored box it runs first (boxes/store.ts): `qemu` (a qcow2 image) or `virtualbox`
+   * (a VMDK); it takes the other kind too (QEMU converts a VMDK once, VirtualBox opens qcow2).
+   */
+  readonly boxFormat: 'qemu' | 'virtualbox';
   /**
    * Whether a machine `create` made stays when a later step of the same `up` fails (VirtualBox: the
    * registered VM, so fixing the host and running `up` again only retries the start); otherwise

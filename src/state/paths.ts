@@ -22,8 +22,22 @@ export const homePaths = (home: string) => ({
   ports: join(home, 'ports.json'),
   /** Held while a boxfest process chooses host ports and reserves them. */
   portsLock: join(home, 'locks', 'ports.lock'),
+  /** Held while the box store changes (a box goes in or out, a machine starts or stops using one). */
+  boxesLock: join(home, 'locks', 'boxes.lock'),
+  /** Box files being downloaded (`<key>.partial`, resumed with HTTP ranges) and their `<key>.json`. */
+  downloads: join(home, 'cache', 'downloads'),
+  /** Archives being unpacked and images being converted, on the store's file system (renamed in). */
+  boxesStaging: join(home, 'boxes', '.staging'),
   /** The global index: one file per project that has had machines, read by `global-status`. */
   projects: join(home, 'projects'),
+});
+
+/** A download in progress, by a hash of its URL. */
+export const downloadPaths = (home: string, key: string) => ({
+  partial: join(homePaths(home).downloads, `${key}.partial`),
+  /** URL, ETag and Last-Modified of the partial file: a resume must be of the same file. */
+  meta: join(homePaths(home).downloads, `${key}.json`),
+  lock: join(homePaths(home).locks, `download-${key}.lock`),
 });
 
 export const validBoxfileMark = (home: string, key: string) => join(homePaths(home).validBoxfiles, key);
@@ -32,16 +46,36 @@ export const validBoxfileMark = (home: string, key: string) => join(homePaths(ho
 export const projectIndexEntry = (home: string, root: string) =>
   join(homePaths(home).projects, `${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`);
 
-/** Store layout of one box: boxes/<name>/<version>/<provider>/ (room for versions and providers). */
+/**
+ * A box name as a directory: `org/name` (Vagrant Cloud style) becomes `org+name`, one level, and
+ * `+` is never in a valid name, so the mapping is one to one. Names are checked before this
+ * (boxes/name.ts).
+ */
+export const boxDirName = (name: string) => name.replace('/', '+');
+export const boxNameOfDir = (dir: string) => dir.replace('+', '/');
+
+/** Every version of one box: boxes/<name>/. */
+export const boxRoot = (home: string, name: string) => join(home, 'boxes', boxDirName(name));
+
+/** Store layout of one box: boxes/<name>/<version>/<provider>/. */
 export const boxPaths = (home: string, name: string, version: string, provider: string) => {
-  const dir = join(home, 'boxes', name, version, provider);
+  const dir = join(boxRoot(home, name), version, provider);
   return {
     dir,
+    /** The entry: what `box list` shows and new machines use (see boxes/store.ts). */
     metadata: join(dir, 'metadata.json'),
+    /** The image of a box stored before images were named by content (then it is `box.qcow2`). */
     image: join(dir, 'box.qcow2'),
+    /** An image file named by its content, so a replaced image stays where its overlays point. */
+    imageOf: (sha256: string, ext: string) => join(dir, `box-${sha256.slice(0, 16)}.${ext}`),
+    /** Metadata of an image that a newer one replaced (`box add --force`) while machines used it. */
+    previous: (sha256: string) => join(dir, `previous-${sha256.slice(0, 16)}.json`),
     insecureKey: join(dir, 'insecure_key'),
-    /** One file per machine of this provider made from the box, so `box remove` can refuse while one exists. */
+    insecureKeyOf: (sha256: string) => join(dir, `insecure_key-${sha256.slice(0, 16)}`),
+    /** One record per machine made from an image of this entry, so `box remove` can refuse while one exists. */
     users: join(dir, 'users'),
+    /** What a provider keeps with the entry and goes with its image (QEMU's saved states: providers/qemu/paths.ts). */
+    states: join(dir, 'states'),
   };
 };
 

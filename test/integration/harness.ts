@@ -66,6 +66,13 @@ export class TestProject {
     return join(this.boxDir, 'insecure_key');
   }
 
+  /** The stored image of a box: images are named by their content (boxes/store.ts). */
+  storedImage(name = 'tiny', version = '0', provider = 'qemu'): string {
+    const dir = join(this.home, 'boxes', name.replace('/', '+'), version, provider);
+    const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { imageFile?: string };
+    return join(dir, meta.imageFile ?? 'box.qcow2');
+  }
+
   /** A machine's files: boxfest's own, and its QEMU provider's (disk, pidfile, QMP, serial log). */
   machine(name: string) {
     const shared = machinePaths(this.root, name);

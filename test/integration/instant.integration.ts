@@ -35,7 +35,7 @@ ${Object.entries(MACHINES)
   let boxSha: string;
   let goldenSha: string;
   let golden: ReturnType<typeof instantStatePaths>;
-  const storeImage = () => join(p.home, 'boxes/tiny/0/qemu/box.qcow2');
+  const storeImage = () => p.storedImage();
   const state = (m: string) => JSON.parse(readFileSync(p.machine(m).state, 'utf8')) as MachineState;
   const guest = async (m: string, cmd: string) => (await p.ok(['ssh', m, '-c', cmd])).stdout;
   const status = async () => JSON.parse((await p.ok(['status', '--json'])).stdout) as StatusRow[];

@@ -74,7 +74,7 @@ export const QEMU: Target = {
     ...p.qemuPids().map((pid) => `qemu ${pid}`),
     ...runningSwitches(p.root).map((pid) => `switch ${pid}`),
   ],
-  boxImages: (p, box) => [join(p.home, 'boxes', box, '0', 'qemu', 'box.qcow2')],
+  boxImages: (p, box) => [p.storedImage(box)],
   sshHostIp: /^127\.0\.0\.1$/,
   bootFaultPoints: ['qemu-launched'],
   killAll: () => undefined,
@@ -116,7 +116,8 @@ export const LIBVIRT: Target = {
   ownProcesses: (p) => LIBVIRT.helperPids(p),
   killedReason: 'QEMU process was killed or crashed',
   portHolderPid: (p, machine) => forwarderPid(machinePaths(p.root, machine).dir),
-  boxUsersDir: (p, box) => join(p.home, 'boxes', box, '0', 'libvirt', 'users'),
+  // The store records users in the entry of the image they are made from (QEMU's qcow2 kind).
+  boxUsersDir: (p, box) => join(p.home, 'boxes', box, '0', 'qemu', 'users'),
   leftovers: (p) => {
     const project = projectOf(p);
     const prefix = domainName(project, '');
@@ -142,7 +143,7 @@ export const LIBVIRT: Target = {
       sha256: string;
     };
     const vol = lines(virsh('vol-path', '--pool', 'default', boxVolumeName(meta)))[0];
-    return [join(stored, 'box.qcow2'), ...(vol === undefined ? [] : [vol])];
+    return [p.storedImage(box), ...(vol === undefined ? [] : [vol])];
   },
   sshHostIp: /^192\.168\.\d+\.\d+$/,
   bootFaultPoints: ['libvirt-started'],

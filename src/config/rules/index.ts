@@ -10,7 +10,7 @@ import type { LoadResult } from '../load.js';
 import type { Environment } from '../types.js';
 import { ruleContext } from './context.js';
 import type { FsCheck, Rule } from './context.js';
-import { boxes, machineNames, primary, profiles, sizes } from './machines.js';
+import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, syncedFolders } from './paths.js';
 import { libvirtUri, providerCapabilities } from './provider.js';
@@ -18,6 +18,7 @@ import { libvirtUri, providerCapabilities } from './provider.js';
 export const RULES: readonly Rule[] = [
   machineNames,
   boxes,
+  boxVersions,
   profiles,
   sizes,
   primary,

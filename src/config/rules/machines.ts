@@ -1,5 +1,6 @@
 // Machine-level rules: names, box, profiles, sizes written with units, `primary`.
 
+import { parseConstraint } from '../../boxes/version.js';
 import { didYouMean } from '../schema.js';
 import type { WrittenSize } from '../types.js';
 import { sizeMiB } from '../units.js';
@@ -30,6 +31,16 @@ export const boxes: Rule = ({ env, own, written, add }) => {
         'set `box:` on the machine or in `defaults`',
       );
     }
+  }
+};
+
+/** `box_version` in Vagrant's constraint syntax (boxes/version.ts, pure). */
+export const boxVersions: Rule = ({ env, origin, add }) => {
+  for (const m of env.machines) {
+    if (m.boxVersion === undefined) continue;
+    const r = parseConstraint(m.boxVersion);
+    const path = origin(m, 'box_version');
+    if ('problem' in r && path !== undefined) add(path, 'value', r.problem);
   }
 };
 

@@ -1,7 +1,7 @@
-import { forgetBoxUser } from '../../boxes/store.js';
+import { forgetMachine, withStoreLock } from '../../boxes/store.js';
 import { releaseAddresses } from '../../network/leases.js';
 import type { MachineContext, Provider } from '../../providers/provider.js';
-import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import { removeMachineDir } from '../../state/machine-state.js';
 import type { Step } from '../step.js';
 
 export interface DestroyCtx extends MachineContext {
@@ -14,9 +14,10 @@ export const destroyMachine: Step<DestroyCtx> = {
   name: 'destroy',
   title: 'destroy',
   run: async (c) => {
-    const boxName = readMachineState(c.env.root, c.spec.name)?.box.name;
     await c.provider.destroy(c);
-    if (boxName !== undefined) forgetBoxUser(c.home, boxName, c.provider.name, c.paths.state);
+    await withStoreLock(c.home, `forget machine ${c.spec.name}`, () =>
+      Promise.resolve(forgetMachine(c.home, c.env.root, c.spec.name)),
+    );
     releaseAddresses(c.env.root, c.spec.name);
     removeMachineDir(c.env.root, c.spec.name);
   },

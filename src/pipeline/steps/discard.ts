@@ -1,5 +1,5 @@
-import { forgetBoxUser } from '../../boxes/store.js';
-import { readMachineState, removeMachineDir } from '../../state/machine-state.js';
+import { forgetMachine, withStoreLock } from '../../boxes/store.js';
+import { removeMachineDir } from '../../state/machine-state.js';
 import type { MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
@@ -17,9 +17,10 @@ export const discard: Step<MachineRun> = {
     return 'nothing to discard';
   },
   run: async (ctx, out) => {
-    const old = readMachineState(ctx.env.root, ctx.spec.name)?.box.name;
     await ctx.provider.destroy(ctx);
-    if (old !== undefined) forgetBoxUser(ctx.home, old, ctx.provider.name, ctx.paths.state);
+    await withStoreLock(ctx.home, `forget machine ${ctx.spec.name}`, () =>
+      Promise.resolve(forgetMachine(ctx.home, ctx.env.root, ctx.spec.name)),
+    );
     removeMachineDir(ctx.env.root, ctx.spec.name);
     ctx.actual = { name: ctx.spec.name, state: 'not_created' };
     out.title(ctx.recreate === true ? 'old machine destroyed' : 'broken machine discarded');

@@ -20,9 +20,12 @@ export function overlayVolumeName(env: Pick<Environment, 'name' | 'root'>, machi
 /** Prefix of every volume boxfest uploads a box into. */
 export const BOX_VOLUME_PREFIX = 'boxfest-box-';
 
-/** A box's volume, one per pool, named by its content: a changed image is another volume. */
+/**
+ * A box's volume, one per pool, named by its content: a changed image is another volume. A
+ * Vagrant name's `/` (`generic/debian12`) becomes `+`, as in the store: a volume name is a file name.
+ */
 export function boxVolumeName(box: Pick<Box, 'name' | 'version' | 'sha256'>): string {
-  return `${BOX_VOLUME_PREFIX}${box.name}-${box.version}-${box.sha256.slice(0, 16)}.qcow2`;
+  return `${BOX_VOLUME_PREFIX}${box.name.replace('/', '+')}-${box.version}-${box.sha256.slice(0, 16)}.qcow2`;
 }
 
 /** A private network of the project: `boxfest-<project>-<network>-<hash of the root>`. */

@@ -44,7 +44,7 @@ export type SwitchPaths = ReturnType<typeof switchPaths>;
 
 /** Saved ready states of a box (`instant: true`), one directory per hardware shape. */
 export const statesDir = (home: string, box: string, version: string) =>
-  join(boxPaths(home, box, version, 'qemu').dir, 'states');
+  boxPaths(home, box, version, 'qemu').states;
 
 /** One saved ready state of a box: the golden disk it was saved with, the VM state, what it fits. */
 export const instantStatePaths = (home: string, box: string, version: string, key: string) => {

@@ -12,13 +12,13 @@ import { isAlive, readPidFile, waitUntil } from '../../state/process.js';
 import { killIfAsked } from '../../util/fault.js';
 import { shellQuote } from '../../util/quote.js';
 import { shared } from '../../util/shared.js';
-import type { InstantStarter, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
+import type { InstantStarter, Packager, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
 import { qemuArgs, type LaunchNic } from './args.js';
 import { bridgeHelper, checkBridge } from './bridge.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
-import { checkBoxImage, createOverlay } from './image.js';
+import { checkBoxImage, createOverlay, flattenCompressed } from './image.js';
 import { diskMark, inspectQemu, machineQemuPid } from './inspect.js';
 import { cannotRestore, ensureState, loadState, readState, shapeOf } from './instant.js';
 import { instantStatePaths, qemuPaths } from './paths.js';
@@ -27,9 +27,9 @@ import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSna
 import { resumeQemu, suspendQemu } from './suspend.js';
 import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
 
-export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter {
+export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter, Packager {
   readonly name = 'qemu' as const;
-  readonly boxFormat = 'qemu';
+  readonly boxFormat = 'qemu' as const;
   readonly keepsCreated = false;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
@@ -306,6 +306,11 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     // Only the overlay: the box image it is backed by is never touched.
     const { disk } = qemuPaths(m.paths.dir);
     for (const f of [disk, `${disk}.partial`]) rmSync(f, { force: true });
+  }
+
+  /** The disk is read while nothing runs it (the command checked the machine is halted). */
+  packageDisk(m: MachineContext, dest: string): Promise<void> {
+    return flattenCompressed(qemuPaths(m.paths.dir).disk, dest);
   }
 
   consoleTail(m: MachineContext, lines: number): string {

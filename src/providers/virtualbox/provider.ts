@@ -39,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class VirtualboxProvider implements Provider {
   readonly name = 'virtualbox' as const;
   /** The qcow2 image of the store's QEMU box, opened on the server. */
-  readonly boxFormat = 'qemu';
+  readonly boxFormat = 'virtualbox' as const;
   /** A VM whose launch failed (no kernel driver) stays registered: `up` retries, `destroy` removes it. */
   readonly keepsCreated = true;
 
@@ -109,7 +109,7 @@ export class VirtualboxProvider implements Provider {
         'IVirtualBox_createMachine',
         adapter.createMachine(s.vbox, {
           name,
-          osTypeId: m.spec.virtualbox.osType ?? DEFAULT_OS_TYPE,
+          osTypeId: m.spec.virtualbox.osType ?? box.osType ?? DEFAULT_OS_TYPE,
           flags: '',
           groups: ['/boxfest'],
         }),
@@ -254,9 +254,20 @@ export class VirtualboxProvider implements Provider {
       _this: vm.ref,
       cleanupMode: 'DetachAllReturnHardDisksOnly',
     });
-    const toDelete: Ref[] = [];
+    const mine: Ref[] = [];
     for (const ref of detached)
-      if (ours.includes(await s.call<string>('IMedium_getLocation', { _this: ref }))) toDelete.push(ref);
+      if (ours.includes(await s.call<string>('IMedium_getLocation', { _this: ref }))) mine.push(ref);
+    // Below boxfest's diff VirtualBox may have made differencing images of its own for this
+    // machine (seen with a streamOptimized VMDK box as the base): they go first, children first.
+    const below: Ref[] = [];
+    const walk = async (ref: Ref): Promise<void> => {
+      for (const child of await s.call<Ref[]>('IMedium_getChildren', { _this: ref })) {
+        await walk(child);
+        below.push(child);
+      }
+    };
+    for (const ref of mine) await walk(ref);
+    const toDelete = [...below, ...mine];
     await s.wait(
       await s.call('IMachine_deleteConfig', { _this: vm.ref, media: toDelete }),
       'IMachine_deleteConfig',

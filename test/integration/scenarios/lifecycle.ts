@@ -156,10 +156,11 @@ export function lifecycleScenario(t: Target): void {
     });
 
     it('box remove refuses while the machine disk is backed by the box', async () => {
+      const image = p.storedImage();
       const r = await p.run(['box', 'remove', 'tiny']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('box `tiny` backs 1 machine disk(s)');
-      expect(existsSync(join(p.home, 'boxes/tiny/0/qemu/box.qcow2'))).toBe(true);
+      expect(existsSync(image)).toBe(true);
     });
 
     it('destroy leaves no process, no disk, no state, and the box unchanged', async () => {
@@ -171,7 +172,7 @@ export function lifecycleScenario(t: Target): void {
       expect(sha256(p.boxImage)).toBe(boxSha);
       expect(boxImages.length).toBeGreaterThan(0);
       for (const image of boxImages) expect(sha256(image), image).toBe(boxSha);
-      expect(sha256(join(p.home, 'boxes/tiny/0/qemu/box.qcow2'))).toBe(boxSha);
+      expect(sha256(p.storedImage())).toBe(boxSha);
       expect(JSON.parse((await p.ok(['status', '--json'])).stdout)).toMatchObject([
         { name: 'web', state: 'not_created' },
       ]);

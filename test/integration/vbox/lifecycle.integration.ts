@@ -1,7 +1,7 @@
 // boxfest on a real vboxwebsrv 7.2: what `up`, `status` and `destroy` leave on the server, read back
 // through SOAP. There is no kernel driver here, so launching fails: that failure is part of the spec.
 import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256, TestProject } from '../harness.js';
 import type { Environment } from '../../../src/config/types.js';
@@ -42,7 +42,7 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
   beforeAll(async () => {
     p = new TestProject({ 'Boxfile.yaml': BOXFILE(inject('vboxUrl')) }, { baseDir: share });
     await p.addTinyBox();
-    boxImage = join(p.home, 'boxes', 'tiny', '0', 'qemu', 'box.qcow2');
+    boxImage = p.storedImage();
     boxSha = sha256(boxImage);
     firstUp = await p.run(['up']);
   });
@@ -131,7 +131,8 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     ]);
     // The failed launch gave its reservations back.
     expect(portHolders(p.home).filter((h) => h.project === p.root)).toEqual([]);
-    expect(readdirSync(join(p.home, 'boxes/tiny/0/virtualbox/users'))).toHaveLength(1);
+    // Recorded beside the image it is made from (the box's qcow2 entry).
+    expect(readdirSync(join(dirname(p.storedImage()), 'users'))).toHaveLength(1);
     const r = await p.run(['box', 'remove', 'tiny']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('[BOX_IN_USE]');
@@ -142,7 +143,15 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
     rmSync(join(p.root, '.boxfest'), { recursive: true, force: true });
     const r = await p.ok(['status', '--json']);
     expect(JSON.parse(r.stdout)).toEqual([
-      { name: 'web', state: 'halted', provider: 'virtualbox', networks: [], next: 'start', changes: [] },
+      {
+        name: 'web',
+        state: 'halted',
+        provider: 'virtualbox',
+        box: { name: 'tiny', version: null },
+        networks: [],
+        next: 'start',
+        changes: [],
+      },
     ]);
     const plan = JSON.parse((await p.ok(['plan', '--json'])).stdout) as { machines: { action: string }[] };
     expect(plan.machines.map((m) => m.action)).toEqual(['start']);
@@ -244,7 +253,7 @@ describe.skipIf(skipped)('VirtualBox machines sharing one box', () => {
       { baseDir: share },
     );
     await p.addTinyBox();
-    const boxImage = join(p.home, 'boxes', 'tiny', '0', 'qemu', 'box.qcow2');
+    const boxImage = p.storedImage();
     const r = await p.run(['up']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: 2 of 2 machine(s) failed');

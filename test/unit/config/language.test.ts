@@ -164,7 +164,6 @@ describe('what the qemu provider cannot do yet (real capabilities)', () => {
     );
     const hint = (key: string) => `(remove \`${key}\`, or see the issue tracker for when it lands)`;
     expect(problems(text)).toEqual([
-      `8:5 machines.web.box_version: provider \`qemu\` cannot do box versions yet ${hint('box_version')}`,
       `9:5 machines.web.disk_size: provider \`qemu\` cannot do disk_size (growing the disk) yet ${hint('disk_size')}`,
     ]);
   });

@@ -44,6 +44,8 @@ const keys = {
   WrittenMachine: {
     box: true,
     box_version: true,
+    box_url: true,
+    box_checksum: true,
     profile: true,
     cpus: true,
     memory: true,

@@ -2,10 +2,10 @@
 // skip themselves) and which roll back when the machine fails after its boot. Real steps, real
 // state files, a real box store and the real runner; the steps that talk to the guest over SSH
 // (covered by the integration tests on real guests) only record that they ran, or fail on demand.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addBox } from '../../../src/boxes/store.js';
+import { commitBox } from '../../../src/boxes/store.js';
 import { orphanSpecs } from '../../../src/commands/orphans.js';
 import { jobsSummary } from '../../../src/commands/output.js';
 import type { MachineSpec } from '../../../src/config/types.js';
@@ -41,18 +41,32 @@ interface World {
 async function world(keepsCreated = false): Promise<World> {
   const root = tempDir();
   const home = tempDir();
-  const image = join(home, 'image.qcow2');
-  writeFileSync(image, 'not really a disk: the fake provider never reads it');
-  for (const name of ['tiny', 'other'])
-    await addBox(home, {
-      name,
-      provider: 'qemu',
-      image,
-      sshUser: 'root',
-      sshKey: undefined,
-      diskInterface: 'virtio',
-      force: false,
-    });
+  // Entries of the real store; the fake provider never reads the image.
+  for (const name of ['tiny', 'other']) {
+    const dir = mkdtempSync(join(home, 'stage-'));
+    writeFileSync(join(dir, 'box-0000000000000000.qcow2'), 'not really a disk');
+    await commitBox(
+      home,
+      {
+        dir,
+        meta: {
+          name,
+          version: '0',
+          provider: 'qemu',
+          format: 'qcow2',
+          imageFile: 'box-0000000000000000.qcow2',
+          sshUser: 'root',
+          hasInsecureKey: false,
+          diskInterface: 'virtio',
+          sha256: '0'.repeat(64),
+          size: 17,
+          addedAt: '',
+          source: 'test',
+        },
+      },
+      false,
+    );
+  }
   return { root, home, fake: new FakeProvider(keepsCreated) };
 }
 
@@ -247,7 +261,7 @@ describe('the up pipeline, by plan action', () => {
       // A machine that was rolled back to nothing leaves nothing: no state, no box user.
       if (row.left === undefined) {
         expect(existsSync(machinePaths(w.root, 'web').dir)).toBe(false);
-        expect(readdirSync(boxPaths(w.home, desired[0]!.box, '0', 'fake').users)).toEqual([]);
+        expect(readdirSync(boxPaths(w.home, desired[0]!.box, '0', 'qemu').users)).toEqual([]);
       }
     },
   );
@@ -255,7 +269,7 @@ describe('the up pipeline, by plan action', () => {
   it('remove: a machine no longer in the Boxfile is destroyed, with its state and box user', async () => {
     const w = await world();
     await created(w);
-    const users = boxPaths(w.home, 'tiny', '0', 'fake').users;
+    const users = boxPaths(w.home, 'tiny', '0', 'qemu').users;
     expect(readdirSync(users)).toHaveLength(1);
     const { actions, results } = await up(w, []);
     expect(actions).toEqual(['remove']);

@@ -1,0 +1,24 @@
+// What boxfest takes from a Vagrant box's Vagrantfile: read as text, never run. Only literal
+// assignments count (`config.ssh.username = "vagrant"`, `libvirt.disk_bus = "virtio"`); anything
+// computed is ignored, as is every other setting.
+
+export interface VagrantfileSettings {
+  sshUser?: string;
+  diskBus?: string;
+}
+
+/** A user name boxfest can put in an SSH config and a command line without quoting surprises. */
+export const SAFE_USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+
+export function readVagrantfile(text: string): VagrantfileSettings {
+  const out: VagrantfileSettings = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#')) continue;
+    const user = /^\w+\.ssh\.username\s*=\s*(["'])([^"'\\]*)\1\s*(#.*)?$/.exec(line);
+    if (user !== null && SAFE_USER.test(user[2]!)) out.sshUser = user[2]!;
+    const bus = /^\w+\.disk_bus\s*=\s*(["']|:)?([a-z0-9_]+)(["'])?\s*(#.*)?$/.exec(line);
+    if (bus !== null) out.diskBus = bus[2]!;
+  }
+  return out;
+}

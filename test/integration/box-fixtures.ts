@@ -1,0 +1,187 @@
+// Vagrant boxes built in the test from the tiny test box, in both layouts, as Vagrant and
+// vagrant-libvirt make them: libvirt (metadata.json, box.img, Vagrantfile; tar.gz) and VirtualBox
+// (metadata.json, box.ovf, a streamOptimized VMDK; tar).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const sha256Of = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** The tiny box's qcow2 rewritten with another cluster size: the same guest, other bytes. */
+export function variant(tinyImage: string, out: string, clusterKiB: number): string {
+  execFileSync('qemu-img', [
+    'convert',
+    '-q',
+    '-c',
+    '-O',
+    'qcow2',
+    '-o',
+    `cluster_size=${clusterKiB}k`,
+    tinyImage,
+    out,
+  ]);
+  return out;
+}
+
+export function libvirtBox(
+  image: string,
+  out: string,
+  opts: { vagrantfile?: string; metadata?: object; gzip?: boolean } = {},
+): string {
+  const dir = mkdtempSync(`${out}.d-`);
+  try {
+    execFileSync('cp', ['--reflink=auto', image, join(dir, 'box.img')]);
+    const virtualSize = (
+      JSON.parse(execFileSync('qemu-img', ['info', '--output=json', image], { encoding: 'utf8' })) as {
+        'virtual-size': number;
+      }
+    )['virtual-size'];
+    writeFileSync(
+      join(dir, 'metadata.json'),
+      JSON.stringify(
+        opts.metadata ?? {
+          provider: 'libvirt',
+          format: 'qcow2',
+          virtual_size: Math.ceil(virtualSize / 2 ** 30),
+        },
+      ),
+    );
+    const members = ['metadata.json', 'box.img'];
+    if (opts.vagrantfile !== undefined) {
+      writeFileSync(join(dir, 'Vagrantfile'), opts.vagrantfile);
+      members.push('Vagrantfile');
+    }
+    execFileSync('tar', [opts.gzip === false ? 'cf' : 'czf', out, '-C', dir, ...members]);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const OVF = (vmdk: string, capacity: number) => `<?xml version="1.0"?>
+<Envelope ovf:version="1.0" xml:lang="en-US" xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:vbox="http://www.virtualbox.org/ovf/machine">
+  <References>
+    <File ovf:id="file1" ovf:href="${vmdk}"/>
+  </References>
+  <DiskSection>
+    <Info>List of the virtual disks used in the package</Info>
+    <Disk ovf:capacity="${capacity}" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+  </DiskSection>
+  <VirtualSystem ovf:id="tiny">
+    <Info>A virtual machine</Info>
+    <OperatingSystemSection ovf:id="96">
+      <Info>The kind of installed guest operating system</Info>
+      <Description>Debian_64</Description>
+      <vbox:OSType ovf:required="false">Debian_64</vbox:OSType>
+    </OperatingSystemSection>
+  </VirtualSystem>
+</Envelope>
+`;
+
+export function virtualboxBox(image: string, out: string): string {
+  const dir = mkdtempSync(`${out}.d-`);
+  try {
+    const vmdk = 'box-disk001.vmdk';
+    execFileSync('qemu-img', [
+      'convert',
+      '-q',
+      '-O',
+      'vmdk',
+      '-o',
+      'subformat=streamOptimized',
+      image,
+      join(dir, vmdk),
+    ]);
+    const virtualSize = (
+      JSON.parse(execFileSync('qemu-img', ['info', '--output=json', image], { encoding: 'utf8' })) as {
+        'virtual-size': number;
+      }
+    )['virtual-size'];
+    writeFileSync(join(dir, 'box.ovf'), OVF(vmdk, virtualSize));
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ provider: 'virtualbox' }));
+    execFileSync('tar', ['cf', out, '-C', dir, 'metadata.json', 'box.ovf', vmdk]);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function catalog(
+  name: string,
+  versions: { version: string; providers: { name: string; url: string; sha256?: string }[] }[],
+): string {
+  return JSON.stringify(
+    {
+      name,
+      description: 'boxfest test catalog',
+      versions: versions.map((v) => ({
+        version: v.version,
+        status: 'active',
+        providers: v.providers.map((p) => ({
+          name: p.name,
+          url: p.url,
+          ...(p.sha256 === undefined ? {} : { checksum_type: 'sha256', checksum: p.sha256 }),
+        })),
+      })),
+    },
+    null,
+    2,
+  );
+}
+
+/** A CA and a certificate for 127.0.0.1 signed by it (openssl, EC keys: fast). */
+export function testCertificates(dir: string): { ca: string; key: string; cert: string } {
+  mkdirSync(dir, { recursive: true });
+  const f = (n: string) => join(dir, n);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.pem'),
+      '-subj',
+      '/CN=boxfest test CA',
+      '-days',
+      '2',
+    ],
+    { stdio: 'ignore' },
+  );
+  execFileSync(
+    'openssl',
+    ['req', ...ec, '-keyout', f('srv.key'), '-out', f('srv.csr'), '-subj', '/CN=127.0.0.1'],
+    { stdio: 'ignore' },
+  );
+  writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\n');
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      f('srv.csr'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('srv.pem'),
+      '-days',
+      '2',
+      '-extfile',
+      f('ext'),
+    ],
+    { stdio: 'ignore' },
+  );
+  return {
+    ca: f('ca.pem'),
+    key: readFileSync(f('srv.key'), 'utf8'),
+    cert: readFileSync(f('srv.pem'), 'utf8'),
+  };
+}
