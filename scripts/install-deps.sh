@@ -4,6 +4,7 @@
 # iproute2 and dnsmasq-base (a DHCP server inside the bridged-network test's own namespace), openssl (the box tests' TLS certificates) and curl (bench:box-add). Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 PKGS=(qemu-system-x86 qemu-utils rsync openssh-client vde2 iproute2 dnsmasq-base openssl curl
+      libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients iptables
       busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk kmod e2fsprogs cpio)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
