@@ -1,0 +1,42 @@
+// What a Boxfile for provider libvirt may say, refused at validate time with the reason: the
+// capabilities libvirt lacks (instant up), transports boxfest does not speak, a session daemon.
+import { describe, expect, it } from 'vitest';
+import { problems, yaml } from '../config/helpers.js';
+
+const head = ['version: 1', 'provider: libvirt'];
+
+describe('libvirt Boxfiles', () => {
+  it.each<[string, string[], string[]]>([
+    ['a local system daemon and a pool', ['libvirt:', '  uri: qemu:///system', '  pool: default'], []],
+    [
+      'a tcp transport',
+      ['libvirt:', '  uri: qemu+tcp://h/system'],
+      [
+        '4:8 libvirt.uri: `qemu+tcp://h/system` uses the tcp transport, which boxfest does not speak (use a local qemu:///system)',
+      ],
+    ],
+    [
+      'a session daemon',
+      ['libvirt:', '  uri: qemu:///session'],
+      [
+        '4:8 libvirt.uri: `qemu:///session` is a session daemon, which has no virtual networks for the management network (use qemu:///system (as root, or in the `libvirt` group))',
+      ],
+    ],
+  ])('%s', (_name, lines, want) => {
+    expect(problems(yaml(...head, ...lines, 'machines:', '  web: { box: tiny }'))).toEqual(want);
+  });
+
+  it('instant up is refused with the reason, before any VM is touched', () => {
+    const got = problems(yaml(...head, 'machines:', '  web:', '    box: tiny', '    instant: true'));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/^6:5 machines\.web\.instant: provider `libvirt` cannot/);
+    expect(got[0]).toContain('libvirt checks on restore');
+    expect(got[0]).toContain('set `instant: false`, or use provider qemu');
+  });
+
+  it('the libvirt block is project-wide: a machine cannot have one', () => {
+    expect(
+      problems(yaml(...head, 'machines:', '  web:', '    box: tiny', '    libvirt: { pool: x }')),
+    ).toEqual([expect.stringMatching(/^6:5 machines\.web\.libvirt: unknown key `libvirt`/) as string]);
+  });
+});
