@@ -81,7 +81,7 @@ export const QEMU: Target = {
 };
 
 // --- libvirt: the daemon of this run (the tests run in its namespaces), checked with virsh
-const virsh = (...args: string[]): string =>
+export const virsh = (...args: string[]): string =>
   execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],

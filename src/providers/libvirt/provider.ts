@@ -191,7 +191,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const overlay = overlayVolumeName(m.env, m.spec.name);
     // An overlay without its domain is left from a crash before the domain was defined: boxfest's
     // by its name (project hash and machine), and never booted.
-    await deleteVolume(c, pool, overlay);
+    await deleteVolume(c, pool, overlay, true);
     const base = await ensureBoxVolume(c, this.home, pool, box, () => undefined);
     await createOverlay(c, pool, overlay, base);
     await c.api.defineDomain(
@@ -421,14 +421,15 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const c = await this.client(m);
     const { pool } = placeOf(m);
     const found = await this.owned(c, m);
-    const volumes = new Map<string, { pool: string; name: string }>();
-    const overlay = { pool, name: overlayVolumeName(m.env, m.spec.name) };
+    const volumes = new Map<string, { pool: string; name: string; tagged: boolean }>();
+    // By name only when no tag lists it (a create cut short): deleted only if it is an overlay on a box.
+    const overlay = { pool, name: overlayVolumeName(m.env, m.spec.name), tagged: false };
     volumes.set(`${overlay.pool}/${overlay.name}`, overlay);
     let macs: string[] = [];
     if (found !== undefined) {
       await this.stopDomain(c, found.dom, { force: true, timeoutMs: 0 });
       macs = domainFacts(await c.api.domainXml(found.dom, Flags.XML_INACTIVE)).macs;
-      for (const v of found.owner.volumes) volumes.set(`${v.pool}/${v.name}`, v);
+      for (const v of found.owner.volumes) volumes.set(`${v.pool}/${v.name}`, { ...v, tagged: true });
       await c.api.undefineDomain(
         found.dom,
         Flags.UNDEFINE_MANAGED_SAVE | Flags.UNDEFINE_SNAPSHOTS_METADATA | Flags.UNDEFINE_NVRAM,
@@ -436,7 +437,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     }
     await stopForwarder(m.paths.dir);
     // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
-    for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name);
+    for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name, !v.tagged);
     await serialized(this.networksKey(c, m), () => releasePrivateNetworks(c, m.env, macs));
   }
 

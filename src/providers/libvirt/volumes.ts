@@ -2,7 +2,7 @@
 // written after the upload: only ever a backing file), and each machine's qcow2 overlay on it.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Box } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
 import { homePaths } from '../../state/paths.js';
@@ -12,7 +12,7 @@ import { isCode } from './errors.js';
 import { BOX_VOLUME_PREFIX, boxVolumeName } from './names.js';
 import { Flags } from './rpc/procedures.js';
 import type { PoolRef, VolumeRef } from './rpc/wire.js';
-import { esc } from './xml.js';
+import { child, esc, parseXml, text } from './xml.js';
 
 /** The pool, started if it is defined but inactive. */
 export async function openPool(c: LibvirtClient, name: string): Promise<PoolRef> {
@@ -140,8 +140,18 @@ export async function createOverlay(
   );
 }
 
-/** Deletes a volume boxfest made, if it is there; never a box volume. */
-export async function deleteVolume(c: LibvirtClient, poolName: string, name: string): Promise<boolean> {
+/**
+ * Deletes a volume boxfest made, if it is there; never a box volume. `overlayOnly`: the volume
+ * is known by its name alone (no owner tag lists it: a create cut short before the domain was
+ * defined), so it is deleted only when it is what boxfest makes, a qcow2 overlay backed by one of
+ * boxfest's box volumes; anything else by that name is left, and false returned.
+ */
+export async function deleteVolume(
+  c: LibvirtClient,
+  poolName: string,
+  name: string,
+  overlayOnly = false,
+): Promise<boolean> {
   if (name.startsWith(BOX_VOLUME_PREFIX)) throw new Error(`internal: refusing to delete box volume ${name}`);
   let pool: PoolRef;
   try {
@@ -152,6 +162,14 @@ export async function deleteVolume(c: LibvirtClient, poolName: string, name: str
   }
   const vol = await findVolume(c, pool, name);
   if (vol === undefined) return false;
+  if (overlayOnly && !isBoxOverlay(await c.api.volumeXml(vol))) return false;
   await c.api.deleteVolume(vol);
   return true;
+}
+
+/** Whether a volume's XML is a qcow2 overlay whose backing file is a boxfest box volume. */
+export function isBoxOverlay(volXml: string): boolean {
+  const store = child(parseXml(volXml), 'backingStore');
+  const backing = store === undefined ? undefined : text(child(store, 'path'));
+  return backing !== undefined && basename(backing).startsWith(BOX_VOLUME_PREFIX);
 }

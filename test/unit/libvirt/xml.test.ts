@@ -13,6 +13,7 @@ import {
   type OwnerTag,
 } from '../../../src/providers/libvirt/domain-xml.js';
 import { managementNetworkXml, privateNetworkXml } from '../../../src/providers/libvirt/network-xml.js';
+import { isBoxOverlay } from '../../../src/providers/libvirt/volumes.js';
 
 const GOLDEN = resolve(import.meta.dirname, '../../fixtures/libvirt');
 
@@ -120,4 +121,20 @@ describe('network XML', () => {
       }),
     ],
   ])('%s', (file, xml) => golden(file, xml));
+});
+
+describe('an overlay known by name only', () => {
+  it.each<[string, string, boolean]>([
+    [
+      'backed by a box volume: boxfest made it',
+      "<volume><name>boxfest-lab-web-0123abcd.qcow2</name><backingStore><path>/var/lib/libvirt/images/boxfest-box-tiny-0-0123456789abcdef.qcow2</path><format type='qcow2'/></backingStore></volume>",
+      true,
+    ],
+    [
+      'backed by something else',
+      '<volume><name>boxfest-lab-web-0123abcd.qcow2</name><backingStore><path>/srv/images/golden.qcow2</path></backingStore></volume>',
+      false,
+    ],
+    ['without a backing file', '<volume><name>boxfest-lab-web-0123abcd.qcow2</name></volume>', false],
+  ])('%s', (_what, xml, ours) => expect(isBoxOverlay(xml)).toBe(ours));
 });
