@@ -4,10 +4,14 @@
 // scale. Medians over N runs of the whole CLI process: wall time, and CPU time (user + sys, from
 // GNU time), which a busy shared host inflates much less. Not a test: it prints, it does not
 // assert. Usage: npm run bench:reconcile [-- RUNS]
+// BOXFEST_BENCH_VS=/path/to/other/bin/boxfest.js also times that build's no-op `up` and `status`
+// on the same running environment, run by run in turn with this one, and prints the ratios (a
+// change that must not slow them, measured before and after on one host at one time).
 import { spawnSync } from 'node:child_process';
 import { BIN, benchProject, median, percentile } from './project.js';
 
 const RUNS = Number(process.argv[2] ?? 15);
+const VS = process.env.BOXFEST_BENCH_VS;
 const GOALS = { 'no-op up': 0.5, status: 0.3, plan: null, 'node -e 0': null };
 const ARGS = {
   'no-op up': [BIN, 'up'],
@@ -15,6 +19,12 @@ const ARGS = {
   plan: [BIN, 'plan'],
   'node -e 0': ['-e', '0'],
 };
+if (VS !== undefined) {
+  GOALS['no-op up (vs)'] = null;
+  GOALS['status (vs)'] = null;
+  ARGS['no-op up (vs)'] = [VS, 'up'];
+  ARGS['status (vs)'] = [VS, 'status'];
+}
 
 // A lab as people write it: a private network (its switch is checked for each machine) and a
 // forwarded port.
@@ -63,11 +73,20 @@ try {
 console.log(
   `\nrunning 3-machine environment, ${RUNS} runs each (load average now ${(await import('node:os')).loadavg()[0].toFixed(1)}):`,
 );
-console.log('operation    wall median   wall p90   cpu median   goal   wall/goal');
+console.log('operation      wall median   wall p90   cpu median   goal   wall/goal');
 for (const op of Object.keys(GOALS)) {
   const g = GOALS[op];
   const m = median(wall[op]);
   console.log(
-    `${op.padEnd(11)}  ${m.toFixed(2).padStart(8)} s  ${percentile(wall[op], 90).toFixed(2).padStart(7)} s  ${median(cpu[op]).toFixed(2).padStart(9)} s  ${g === null ? '   —  ' : `${g.toFixed(1)} s`}   ${g === null ? '—' : (m / g).toFixed(2) + '×'}`,
+    `${op.padEnd(13)}  ${m.toFixed(2).padStart(8)} s  ${percentile(wall[op], 90).toFixed(2).padStart(7)} s  ${median(cpu[op]).toFixed(2).padStart(9)} s  ${g === null ? '   —  ' : `${g.toFixed(1)} s`}   ${g === null ? '—' : (m / g).toFixed(2) + '×'}`,
   );
+}
+
+if (VS !== undefined) {
+  console.log(`\nthis build / ${VS}, run by run (median of the ratios):`);
+  for (const op of ['no-op up', 'status']) {
+    const w = wall[op].map((x, i) => x / wall[`${op} (vs)`][i]);
+    const c = cpu[op].map((x, i) => x / cpu[`${op} (vs)`][i]);
+    console.log(`${op.padEnd(13)}  wall ${median(w).toFixed(2)}×   cpu ${median(c).toFixed(2)}×`);
+  }
 }

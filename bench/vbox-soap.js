@@ -4,7 +4,8 @@
 //    since node-soap caches parsed WSDLs per process); `import('soap')` itself is shown apart;
 //  - per-call latency over the kept-alive connection, and a whole websession (logon..logoff).
 // Not a test: it prints medians and ratios, it does not assert. Usage:
-//   npm run bench:vbox [-- ROUNDS]     (BOXFEST_VBOX_URL, default http://127.0.0.1:18083/)
+//   npm run bench:vbox [-- ROUNDS]     (BOXFEST_VBOX_URL; unset: the server scripts/vboxweb.sh
+//                                        starts and proves its own, never whatever holds 18083)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,19 @@ import { join, resolve } from 'node:path';
 import { median } from './project.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
-const URL_ = process.env.BOXFEST_VBOX_URL ?? 'http://127.0.0.1:18083/';
+const SCRIPT = resolve(import.meta.dirname, '../scripts/vboxweb.sh');
+let started = false;
+function ownServer() {
+  const out = execFileSync('bash', [SCRIPT, 'setup'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  started = /^BOXFEST_VBOXWEB_STARTED=1$/m.test(out);
+  const url = /^BOXFEST_VBOX_URL=(.*)$/m.exec(out)?.[1];
+  if (url === undefined) throw new Error(`scripts/vboxweb.sh setup printed no URL:\n${out}`);
+  return url;
+}
+const URL_ = process.env.BOXFEST_VBOX_URL || ownServer();
 const DIST = resolve(import.meta.dirname, '../dist/providers/virtualbox');
 const home = mkdtempSync(join(tmpdir(), 'boxfest-bench-vbox-'));
 
@@ -110,4 +123,5 @@ try {
   );
 } finally {
   rmSync(home, { recursive: true, force: true });
+  if (started) execFileSync('bash', [SCRIPT, 'stop'], { stdio: 'inherit' });
 }

@@ -10,8 +10,13 @@
 # There is no kernel driver: everything but launching VMs and creating host-only interfaces works.
 # The share directory is bind-mounted at the same path inside the chroot, so media paths that the
 # client sends are valid on the server: put BOXFEST_HOME and projects under it.
-# Environment: BOXFEST_VBOXWEB_PORT (18083), BOXFEST_VBOXWEB_SHARE (/tmp/boxfest-vboxweb-share),
-# BOXFEST_VBOXWEB_MIRROR (default: the host's apt mirror).
+# The server listens on a free port chosen at start (printed in BOXFEST_VBOX_URL), and is used only
+# once it is proven to be the one this script started: the listener on that port is its PID, whose
+# executable and root are this chroot's. Whatever else listens anywhere (a user's own vboxwebsrv on
+# 18083) is never talked to.
+# Environment: BOXFEST_VBOXWEB_PORT (default: a free one; if set and taken, setup fails),
+# BOXFEST_VBOXWEB_SHARE (/tmp/boxfest-vboxweb-share), BOXFEST_VBOXWEB_MIRROR (default: the host's
+# apt mirror).
 set -euo pipefail
 
 SUITE=sid
@@ -21,9 +26,8 @@ HASH=$(printf '%s' "$RECIPE" | sha256sum | cut -c1-12)
 BASE=/srv/boxfest-vboxweb
 ROOT=$BASE/$HASH
 STATE=$BASE/$HASH.state # pid and logs: outside the chroot, next to it
-PORT=${BOXFEST_VBOXWEB_PORT:-18083}
+PORT=""
 SHARE=${BOXFEST_VBOXWEB_SHARE:-/tmp/boxfest-vboxweb-share}
-URL="http://127.0.0.1:$PORT/"
 WEBSRV=/usr/lib/virtualbox/vboxwebsrv
 
 log() { echo "vboxweb: $*" >&2; }
@@ -124,18 +128,53 @@ unmount_all() {
   done
 }
 
+is_ours() { # pid: true when it is this chroot's vboxwebsrv (its executable and its root)
+  [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$ROOT$WEBSRV" ] &&
+    [ "$(readlink "/proc/$1/root" 2>/dev/null)" = "$ROOT" ]
+}
+
 websrv_pid() { # prints the recorded pid when it is really our vboxwebsrv
   local pid
   pid=$(cat "$STATE/vboxwebsrv.pid" 2>/dev/null) || return 1
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$ROOT$WEBSRV" ] && echo "$pid"
+  is_ours "$pid" && echo "$pid"
+}
+
+listeners() { # port: the PIDs of the processes listening on it (TCP, any address), one per line
+  ss -Htlnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+  return 0
+}
+
+port_taken() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
+
+free_port() { # a TCP port nothing listens on, away from well-known ones
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    port_taken "$p" || {
+      echo "$p"
+      return 0
+    }
+  done
+  die "found no free port"
+}
+
+serves_only() { # pid port: true when pid, and nothing else, listens on the port
+  [ "$(listeners "$2")" = "$1" ]
 }
 
 start() {
   local pid
-  if pid=$(websrv_pid); then
-    log "vboxwebsrv already running (pid $pid)"
+  command -v ss >/dev/null || die "needs ss (apt-get install iproute2) to prove which process listens on the port"
+  if pid=$(websrv_pid) && PORT=$(cat "$STATE/vboxwebsrv.port" 2>/dev/null) && serves_only "$pid" "$PORT"; then
+    log "vboxwebsrv already running (pid $pid, port $PORT)"
     STARTED=0
     return 0
+  fi
+  if [ -n "${BOXFEST_VBOXWEB_PORT:-}" ]; then
+    PORT=$BOXFEST_VBOXWEB_PORT
+    port_taken "$PORT" && die "port $PORT is taken (by pid $(listeners "$PORT" | tr '\n' ' ')); this script starts its own server and never uses another; unset BOXFEST_VBOXWEB_PORT to take a free port"
+  else
+    PORT=$(free_port)
   fi
   STARTED=1
   # Null authentication: every logon succeeds. Fine on 127.0.0.1 for tests; see the README for PAM.
@@ -146,13 +185,20 @@ start() {
     >"$STATE/vboxwebsrv.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$STATE/vboxwebsrv.pid"
+  echo "$PORT" >"$STATE/vboxwebsrv.port"
   local i
   for i in $(seq 1 300); do
-    curl -s -o /dev/null -m 1 "$URL" && return 0
     kill -0 "$pid" 2>/dev/null || die "vboxwebsrv exited: $(tail -5 "$STATE/vboxwebsrv.log")"
+    # Ours, alone on the port, and answering: only then is its URL handed out.
+    if serves_only "$pid" "$PORT"; then
+      is_ours "$pid" || die "pid $pid is not this chroot's vboxwebsrv"
+      curl -s -o /dev/null -m 1 "http://127.0.0.1:$PORT/" && return 0
+    elif [ -n "$(listeners "$PORT" | grep -vx "$pid")" ]; then
+      die "another process (pid $(listeners "$PORT" | grep -vx "$pid" | tr '\n' ' ')) listens on port $PORT; not using it"
+    fi
     sleep 0.1
   done
-  die "vboxwebsrv did not answer on $URL within 30 s"
+  die "vboxwebsrv did not answer on port $PORT within 30 s"
 }
 
 chroot_pids() {
@@ -180,7 +226,7 @@ stop() {
   local pid p i
   # vboxwebsrv first: stopping VBoxSVC while a client is connected hangs.
   if pid=$(websrv_pid); then stop_pid "$pid"; fi
-  rm -f "$STATE/vboxwebsrv.pid"
+  rm -f "$STATE/vboxwebsrv.pid" "$STATE/vboxwebsrv.port"
   # Then other clients (VBoxHeadless, VBoxManage) that this chroot started, by PID.
   for p in $(chroot_pids); do
     case "$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")" in
@@ -204,7 +250,8 @@ case "${1:-}" in
     build_chroot
     mount_all
     start
-    echo "BOXFEST_VBOX_URL=$URL"
+    echo "BOXFEST_VBOX_URL=http://127.0.0.1:$PORT/"
+    echo "BOXFEST_VBOXWEB_PID=$(websrv_pid)"
     echo "BOXFEST_VBOXWEB_SHARE=$SHARE"
     echo "BOXFEST_VBOXWEB_ROOT=$ROOT"
     echo "BOXFEST_VBOXWEB_LOG=$STATE/vboxwebsrv.log"

@@ -36,7 +36,11 @@ interface Flags {
   '--'?: string[];
 }
 
-export async function main(argvIn: string[], cwd = process.cwd()): Promise<number> {
+export async function main(
+  argvIn: string[],
+  cwd = process.cwd(),
+  platform: NodeJS.Platform = process.platform,
+): Promise<number> {
   // `box remove NAME --version V` (as people type it) is `--box-version`: cac keeps --version
   // for boxfest's own version.
   const argv =
@@ -50,6 +54,8 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
     note: (t) => process.stderr.write(t + '\n'),
   };
   const cli = cac('boxfest');
+  // String options as written: cac's parser makes `--ssh-user 007` the number 7 and `''` a 0.
+  const raw = (long: string, short?: string) => rawOptionValues(argv, long, short);
   let pending: Promise<number> | undefined;
   const run = (f: () => Promise<number>) => {
     pending = f();
@@ -151,7 +157,7 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       run(async () =>
         (await import('./commands/provision.js')).provision(cwd, machines, {
           ...opts(f),
-          with: f.with === undefined ? [] : [f.with].flat(),
+          with: raw('--with'),
         }),
       ),
     );
@@ -191,8 +197,8 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       'Open a shell on a machine (default: the primary one), or run one command with -c',
     )
     .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
-    .action((machine: string | undefined, f: Flags) =>
-      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, f.command)),
+    .action((machine: string | undefined) =>
+      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, raw('--command', '-c').at(-1))),
     );
   cli
     .command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')
@@ -238,37 +244,46 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       run(async () => {
         const box = await import('./commands/box.js');
         const o = opts(f);
+        const usage = Object.hasOwn(BOX_USAGE, action) ? BOX_USAGE[action] : undefined;
+        if (usage === undefined)
+          throw await (await import('./cli-usage.js')).unknownAction('box', action, Object.keys(BOX_USAGE));
         const force = f.force === true;
+        const s = (name: string) => raw(name).at(-1);
         if (action === 'add' && (args.length === 1 || args.length === 2))
           return box.boxAdd(cwd, args.map(String), {
             ...o,
-            name: str(f.name),
-            boxVersion: str(f.boxVersion),
-            checksum: str(f.checksum),
-            checksumType: str(f.checksumType),
-            provider: str(f.provider),
-            caCert: str(f.caCert),
-            sshUser: str(f.sshUser),
-            sshKey: str(f.sshKey),
-            diskInterface: str(f.diskInterface),
+            name: s('--name'),
+            boxVersion: s('--box-version'),
+            checksum: s('--checksum'),
+            checksumType: s('--checksum-type'),
+            provider: s('--provider'),
+            caCert: s('--ca-cert'),
+            sshUser: s('--ssh-user'),
+            sshKey: s('--ssh-key'),
+            diskInterface: s('--disk-interface'),
             force,
           });
         if (action === 'list' && args.length === 0) return box.boxList(o);
         if (action === 'outdated' && args.length === 0)
           return box.boxOutdated(cwd, { ...o, global: f.global === true });
         if (action === 'update' && args.length <= 1)
-          return box.boxUpdate(cwd, str(args[0]), { ...o, provider: str(f.provider), caCert: str(f.caCert) });
+          return box.boxUpdate(cwd, str(args[0]), {
+            ...o,
+            provider: s('--provider'),
+            caCert: s('--ca-cert'),
+          });
         if (action === 'prune' && args.length === 0)
           return box.boxPrune({ ...o, force, dryRun: f.dryRun === true });
         if (action === 'remove' && args.length === 1)
           return box.boxRemove(String(args[0]), {
             ...o,
             force,
-            boxVersion: str(f.boxVersion),
-            provider: str(f.provider),
+            boxVersion: s('--box-version'),
+            provider: s('--provider'),
           });
-        throw new BoxfestError('USAGE', `unknown use of \`box ${[action, ...args].join(' ')}\``, {
-          hint: 'boxfest box add SOURCE [--name N] [--box-version V] [--checksum T:HEX] | box list | box outdated | box update [NAME] | box prune [--dry-run] | box remove NAME [--box-version V]',
+        throw new BoxfestError('USAGE', `\`box ${action}\` takes ${usage}, not \`${args.join(' ')}\``, {
+          details: `usage: boxfest box ${action} ${usage}`,
+          hint: 'see `boxfest box --help`',
         });
       }),
     );
@@ -282,11 +297,10 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
       run(async () =>
         (await import('./commands/package.js')).packageMachine(cwd, machine, {
           ...opts(f),
-          output: str(f.output) ?? 'package.box',
-          vagrantfile: str(f.vagrantfile),
-          include: [f.include ?? []]
-            .flat()
-            .flatMap((i) => String(i).split(','))
+          output: raw('--output').at(-1) ?? 'package.box',
+          vagrantfile: raw('--vagrantfile').at(-1),
+          include: raw('--include')
+            .flatMap((i) => i.split(','))
             .filter((i) => i !== ''),
         }),
       ),
@@ -298,22 +312,59 @@ export async function main(argvIn: string[], cwd = process.cwd()): Promise<numbe
     cli.parse(['node', 'boxfest', ...argv], { run: false });
     if (cli.options['help'] === true || cli.options['version'] === true) return 0;
     if (cli.matchedCommand === undefined) {
-      if (cli.args.length > 0)
+      if (cli.args.length > 0) {
+        const names = cli.commands.map((c) => c.name);
         throw new BoxfestError('USAGE', `unknown command \`${cli.args[0]}\``, {
-          hint: 'see `boxfest --help`',
+          hint: `${await (await import('./cli-usage.js')).closest(String(cli.args[0]), names)}see \`boxfest --help\``,
         });
+      }
       cli.outputHelp();
       return 0;
     }
     json = cli.options['json'] === true;
-    await cli.runMatchedCommand();
+    // Before anything reads /proc: elsewhere every lock holder and VM would look dead.
+    if (platform !== 'linux')
+      throw new BoxfestError(
+        'UNSUPPORTED_HOST',
+        `boxfest runs on Linux hosts only for now; this is ${platform}`,
+        { hint: 'run it on a Linux machine (or a Linux VM); other hosts are planned' },
+      );
+    try {
+      await cli.runMatchedCommand();
+    } catch (e) {
+      // cac's own errors (an unknown option, too many or too few arguments) are usage errors.
+      if (e instanceof Error && e.name === 'CACError')
+        throw await (await import('./cli-usage.js')).usageError(cli.matchedCommand, e.message);
+      throw e;
+    }
     return await (pending ?? Promise.resolve(0));
   } catch (e) {
     return render(e, json);
   }
 }
 
-/** cac turns `--box-version 2` into the number 2: option values are strings to boxfest. */
+const BOX_USAGE: Record<string, string> = {
+  add: 'SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K] [--disk-interface virtio|nvme] [--force]',
+  list: 'no arguments',
+  outdated: 'no arguments [--global]',
+  update: '[NAME] [--provider P] [--ca-cert FILE]',
+  prune: 'no arguments [--dry-run] [--force]',
+  remove: 'NAME [--box-version V] [--provider P] [--force]',
+};
+
+/** Every value given to a string option, as written: `--name v`, `--name=v`, `-s v`, before `--`. */
+export function rawOptionValues(argv: readonly string[], long: string, short?: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith(`${long}=`)) out.push(a.slice(long.length + 1));
+    else if ((a === long || a === short) && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
+}
+
+/** A positional argument as a string (cac leaves them strings; options go through rawOptionValues). */
 const str = (v: string | number | boolean | undefined): string | undefined =>
   v === undefined || v === true ? undefined : String(v);
 

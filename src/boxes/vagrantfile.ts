@@ -1,14 +1,15 @@
 // What boxfest takes from a Vagrant box's Vagrantfile: read as text, never run. Only literal
 // assignments count (`config.ssh.username = "vagrant"`, `libvirt.disk_bus = "virtio"`); anything
 // computed is ignored, as is every other setting.
+import { SSH_USER } from '../config/names.js';
 
 export interface VagrantfileSettings {
   sshUser?: string;
   diskBus?: string;
 }
 
-/** A user name boxfest can put in an SSH config and a command line without quoting surprises. */
-export const SAFE_USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+/** A user name boxfest can put in an SSH config and a command line without quoting surprises (the one rule). */
+export const SAFE_USER = SSH_USER;
 
 export function readVagrantfile(text: string): VagrantfileSettings {
   const out: VagrantfileSettings = {};

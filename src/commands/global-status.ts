@@ -1,52 +1,40 @@
 // `global-status`: every project in the index with its machines' live state. Entries whose
-// project has no machines left (destroyed, deleted, moved) are pruned as they are found.
+// project has no machines left (destroyed, deleted, moved) are pruned as they are found. One
+// project boxfest cannot read (a symlinked .boxfest/, a corrupt state.json) is listed as broken,
+// with the reason, and never stops the others from being listed.
 import { join } from 'node:path';
 import { BUILTIN, projectName } from '../config/defaults.js';
-import { PROVIDER_NAMES, type Environment, type ProviderName } from '../config/types.js';
+import { PROVIDER_NAMES, type Environment } from '../config/types.js';
+import { BoxfestError, errorMessage } from '../errors.js';
 import { listerOf } from '../providers/optional.js';
 import { providerFor } from '../providers/registry.js';
-import { forgetProject, readIndex } from '../state/index.js';
+import { forgetProject, readIndex, type IndexEntry } from '../state/index.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
-import { orphanNames, orphanSpec } from './orphans.js';
+import { checkProjectTree } from '../state/safe-remove.js';
+import { orphanNames, orphanSpec, strayMachineDirs } from './orphans.js';
 import type { CommandOptions } from './output.js';
 
 interface ProjectRow {
   root: string;
   name: string;
-  machines: { name: string; provider: ProviderName; state: string; reason?: string }[];
+  /** Why boxfest cannot show this project's machines. */
+  broken?: string;
+  machines: { name: string; provider: string; state: string; reason?: string }[];
 }
 
 export async function globalStatus(o: CommandOptions): Promise<number> {
   const home = boxfestHome();
   const projects: ProjectRow[] = [];
   for (const { file, entry } of readIndex(home)) {
-    const env: Environment = {
-      file: join(entry.root, 'Boxfile.yaml'),
-      root: entry.root,
-      name: entry.name,
-      // Only a stand-in: each machine's provider comes from its state.json.
-      provider: BUILTIN.provider,
-      networks: [],
-      machines: [],
-    };
-    const names = entry.root === '' ? [] : orphanNames(env);
-    if (names.length === 0) {
-      forgetProject(file);
-      continue;
+    let row: ProjectRow | undefined;
+    try {
+      row = await projectRow(entry);
+    } catch (e) {
+      if (!(e instanceof BoxfestError)) throw e;
+      row = { root: entry.root, name: entry.name, broken: errorMessage(e), machines: [] };
     }
-    const machines = await Promise.all(
-      names.map(async (n) => {
-        const spec = orphanSpec(env, n);
-        const a = await providerFor(spec.provider).inspect({ env, spec, paths: machinePaths(env.root, n) });
-        return {
-          name: n,
-          provider: spec.provider,
-          state: a.state,
-          ...(a.reason === undefined ? {} : { reason: a.reason }),
-        };
-      }),
-    );
-    projects.push({ root: entry.root, name: entry.name, machines });
+    if (row === undefined) forgetProject(file);
+    else projects.push(row);
   }
   // Machines a hypervisor knows from their ownership tags whose project has no state for them
   // (a fresh checkout, a deleted .boxfest/): listed under their project all the same.
@@ -69,7 +57,7 @@ export async function globalStatus(o: CommandOptions): Promise<number> {
   }
   if (projects.length === 0) o.print('no boxfest environments on this host');
   for (const p of projects) {
-    o.print(p.root);
+    o.print(p.broken === undefined ? p.root : `${p.root}  (broken: ${p.broken})`);
     const width = Math.max(...p.machines.map((m) => m.name.length));
     for (const m of p.machines)
       o.print(
@@ -77,4 +65,36 @@ export async function globalStatus(o: CommandOptions): Promise<number> {
       );
   }
   return 0;
+}
+
+/** The project's machines; undefined when it has none left (its entry is pruned). */
+async function projectRow(entry: IndexEntry): Promise<ProjectRow | undefined> {
+  if (entry.root === '') return undefined;
+  const env: Environment = {
+    file: join(entry.root, 'Boxfile.yaml'),
+    root: entry.root,
+    name: entry.name,
+    // Only a stand-in: each machine's provider comes from its state.json.
+    provider: BUILTIN.provider,
+    networks: [],
+    machines: [],
+  };
+  checkProjectTree(env.root);
+  const names = orphanNames(env);
+  const stray = strayMachineDirs(env).filter((s) => s.corrupt);
+  if (names.length === 0 && stray.length === 0) return undefined;
+  const machines: ProjectRow['machines'] = await Promise.all(
+    names.map(async (n) => {
+      const spec = orphanSpec(env, n);
+      const a = await providerFor(spec.provider).inspect({ env, spec, paths: machinePaths(env.root, n) });
+      return {
+        name: n,
+        provider: spec.provider,
+        state: a.state,
+        ...(a.reason === undefined ? {} : { reason: a.reason }),
+      };
+    }),
+  );
+  for (const s of stray) machines.push({ name: s.name, provider: 'unknown', state: 'broken', reason: s.why });
+  return { root: entry.root, name: entry.name, machines };
 }

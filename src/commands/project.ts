@@ -8,8 +8,8 @@ import type { MachineContext, Provider } from '../providers/provider.js';
 import { providerFor } from '../providers/registry.js';
 import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
-import { acquireLock, type Lock } from '../state/lock.js';
 import { projectPaths } from '../state/paths.js';
+import { checkProjectTree } from '../state/safe-remove.js';
 import { orphanSpecs } from './orphans.js';
 
 export interface Project {
@@ -18,9 +18,13 @@ export interface Project {
   selected: MachineSpec[];
 }
 
-/** Loads and validates the Boxfile first: an invalid one stops every command before any VM is touched. */
+/**
+ * Loads and validates the Boxfile first: an invalid one stops every command before any VM is
+ * touched. Then `.boxfest/` must be boxfest's own (no symlink out of the project anywhere in it).
+ */
 export function openProject(cwd: string, names: string[]): Project {
   const env = readEnvironment(cwd);
+  checkProjectTree(env.root);
   return { env, home: boxfestHome(), selected: selectMachines(env, names) };
 }
 
@@ -61,7 +65,9 @@ export async function observe(
 
 /** Runs `body` holding the project lock: one mutating command per project at a time. */
 export async function withLock<T>(env: Environment, command: string, body: () => Promise<T>): Promise<T> {
-  const lock: Lock = acquireLock(projectPaths(env.root).lock, command);
+  // Loaded here, not at start: commands that only read (status, plan) never need it.
+  const { acquireLock } = await import('../state/lock.js');
+  const lock = acquireLock(projectPaths(env.root).lock, command);
   try {
     return await body();
   } finally {

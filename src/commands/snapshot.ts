@@ -2,6 +2,7 @@
 // Snapshotter capability. A restore of a running machine halts it, restores the disk and boots
 // it again (folders synced, no provisioner run), so it comes back as the snapshot left it.
 import { BoxfestError } from '../errors.js';
+import { closestWord } from '../config/schema.js';
 import { checkSnapshotName, snapshotterOf } from '../providers/optional.js';
 import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
@@ -24,9 +25,17 @@ export async function snapshot(
 ): Promise<number> {
   if (action === 'list') return list(cwd, args, o);
   const [name, ...machines] = args;
-  if (!['save', 'restore', 'delete'].includes(action) || name === undefined)
-    throw new BoxfestError('USAGE', `unknown use of \`snapshot ${[action, ...args].join(' ')}\``, {
-      hint: USAGE,
+  if (!['save', 'restore', 'delete'].includes(action)) {
+    const best = closestWord(action, ['save', 'restore', 'list', 'delete']);
+    throw new BoxfestError('USAGE', `unknown action \`snapshot ${action}\``, {
+      details: `usage: ${USAGE}`,
+      hint: `${best === undefined ? '' : `did you mean \`${best}\`? `}see \`boxfest snapshot --help\``,
+    });
+  }
+  if (name === undefined)
+    throw new BoxfestError('USAGE', `\`snapshot ${action}\` needs the snapshot's NAME`, {
+      details: `usage: ${USAGE}`,
+      hint: `e.g. \`boxfest snapshot ${action} before-upgrade\``,
     });
   checkSnapshotName(name);
   const { env, home, selected } = openProject(cwd, machines);

@@ -1,9 +1,9 @@
+import { readEnvironment } from '../config/index.js';
 import type { CommandOptions } from './output.js';
-import { openProject } from './project.js';
 
-/** Problems are thrown as a ConfigError and rendered (text or JSON) by cli.ts. */
+/** Problems are thrown as a ConfigError and rendered (text or JSON) by cli.ts. Reads only the Boxfile. */
 export function validate(cwd: string, o: CommandOptions): Promise<number> {
-  const { env } = openProject(cwd, []);
+  const env = readEnvironment(cwd);
   if (o.json)
     o.print(
       JSON.stringify(

@@ -2,14 +2,15 @@
 // Load → validate the written shape → fill defaults → semantic rules; the first stage that
 // finds problems throws them all at once as a ConfigError, sorted by position.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BoxfestError, ConfigError, errorMessage } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { fillDefaults } from './defaults.js';
-import { findBoxfile } from './find.js';
+import { findBoxfile, readBoxfile } from './find.js';
 import { loadBoxfile } from './load.js';
 import { checkRules, sortIssues, validateWritten } from './validate.js';
 import type { FsCheck } from './validate.js';
+import type { PathKind } from './rules/context.js';
 import type { Vars } from './interpolate.js';
 import type { Environment } from './types.js';
 import { CAPABILITIES } from '../providers/capabilities.js';
@@ -22,6 +23,7 @@ export { formatPath, loadBoxfile } from './load.js';
 export type { KeyPath, LoadResult, Position } from './load.js';
 export { checkRules, validateWritten } from './validate.js';
 export type { FsCheck } from './validate.js';
+export type { PathKind } from './rules/context.js';
 export { interpolate } from './interpolate.js';
 export type { Vars } from './interpolate.js';
 export { schemaMarkdown } from './schema-doc.js';
@@ -39,25 +41,27 @@ export interface CheckOptions {
  */
 export function readEnvironment(cwd: string, options: CheckOptions = {}): Environment {
   const file = findBoxfile(cwd);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new BoxfestError('BOXFILE_UNREADABLE', `cannot read ${file}: ${errorMessage(e)}`, {
-      hint: 'check the file permissions',
-      cause: e,
-    });
-  }
+  const text = readBoxfile(file);
   return loadEnvironmentFromText(
     text,
     file,
     dirname(file),
-    { exists: existsSync },
+    { exists: (p) => pathKind(p) !== undefined, kind: pathKind },
     {
       vars: process.env,
       ...options,
     },
   );
+}
+
+/** What a host path is, following symlinks (a synced folder may be a link to a directory). */
+function pathKind(path: string): PathKind | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+  } catch {
+    return undefined;
+  }
 }
 
 /** readEnvironment() minus the disk: for tests and for checking text before it is written. */

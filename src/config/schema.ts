@@ -8,18 +8,19 @@ import { dirname } from 'node:path';
 import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { boxfestHome, validBoxfileMark } from '../state/paths.js';
 import type { ConfigIssue } from '../errors.js';
-import { formatPath } from './load.js';
+import { formatPath, isEnvValuePath } from './load.js';
 import type { KeyPath, LoadResult } from './load.js';
 import type { WrittenBoxfile } from './types.js';
 import { sizeHint } from './units.js';
 import { sortIssues } from './issues.js';
+import { quoteForMessage } from './names.js';
 
 /** Schema problems, all of them, sorted by position. Empty when `load.written` matches the schema. */
 export function validateWritten(load: LoadResult): ConfigIssue[] {
   if (load.written === undefined) return []; // the YAML itself is broken: load.issues says why
   // Loading and compiling the schema with ajv is most of a no-op `up`'s time; a document that
   // passed this exact schema before passes again, so that is remembered (by hash) and skipped.
-  const mark = validBoxfileMark(boxfestHome(), validityKey(load.written));
+  const mark = validBoxfileMark(boxfestHome(), validityKey(load));
   if (existsSync(mark)) return [];
   const validate = compiledSchema();
   if (validate(load.written)) {
@@ -30,11 +31,17 @@ export function validateWritten(load: LoadResult): ConfigIssue[] {
   return sortIssues(errors.flatMap((e) => schemaIssue(e, load)));
 }
 
-function validityKey(written: unknown): string {
+/**
+ * The exact document: its source text and what each `${VAR}` gave. A key made from the parsed
+ * value would be lossy (JSON writes `.nan` and `null` alike), so one file could pass as another.
+ */
+function validityKey(load: LoadResult): string {
   return createHash('sha256')
     .update(schemaText())
     .update('\0')
-    .update(JSON.stringify(written))
+    .update(load.text)
+    .update('\0')
+    .update(JSON.stringify(load.interpolations))
     .digest('hex')
     .slice(0, 32);
 }
@@ -165,26 +172,52 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
     }
     case 'type': {
       const parent = at.at(-2);
+      // An env value may be a secret: the hint shows what was written (`${PIN}`), never its value.
+      const written = load.writtenSource(at) ?? (typeof e.data === 'string' ? e.data : String(e.data));
       const hint =
         e.data === null
           ? emptyHint(last)
           : parent === 'env' && params.type === 'string'
-            ? `quote it: \`${String(last)}: "${JSON.stringify(e.data).replace(/^"|"$/g, '')}"\`, or write \`{ value: ..., secret: true }\``
+            ? `quote it: \`${String(last)}: "${written.replace(/^"|"$/g, '')}"\`, or write \`{ value: ..., secret: true }\``
             : unitHint(last);
-      return issue(at, 'value', `must be ${typePhrase(params.type)}`, hint ?? rootHint(at));
+      const what = e.data === null ? 'an empty value' : shown(load, at, e.data);
+      return issue(at, 'value', `${what} is not ${typePhrase(params.type)}`, hint ?? rootHint(at));
     }
     case 'const':
-      return issue(at, 'value', `must be ${JSON.stringify(params.allowedValue)}`, lookup(CONST_HINTS, last));
+      return issue(
+        at,
+        'value',
+        `${shown(load, at, e.data)} is not ${JSON.stringify(params.allowedValue)}`,
+        lookup(CONST_HINTS, last),
+      );
     case 'enum':
-      return issue(at, 'value', `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`);
+      return issue(
+        at,
+        'value',
+        `${shown(load, at, e.data)} is not one of ${(params.allowedValues as unknown[]).join(', ')}`,
+      );
     case 'minimum':
-      return issue(at, 'value', `must be at least ${String(params.limit)}`, unitHint(last));
+      return issue(
+        at,
+        'value',
+        `${shown(load, at, e.data)} is below ${String(params.limit)}`,
+        unitHint(last),
+      );
     case 'maximum':
-      return issue(at, 'value', `must be at most ${String(params.limit)}`, unitHint(last));
+      return issue(
+        at,
+        'value',
+        `${shown(load, at, e.data)} is above ${String(params.limit)}`,
+        unitHint(last),
+      );
     case 'minLength':
       return issue(at, 'value', 'must not be empty');
     case 'maxLength':
-      return issue(at, 'value', `must be at most ${String(params.limit)} characters`);
+      return issue(
+        at,
+        'value',
+        `${shown(load, at, e.data)} is longer than ${String(params.limit)} characters`,
+      );
     case 'minProperties':
       return last === 'machines'
         ? issue(at, 'value', 'must define at least one machine', MACHINES_EXAMPLE)
@@ -192,12 +225,43 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
     case 'pattern': {
       const title = (e.parentSchema as { title?: string } | undefined)?.title ?? 'value';
       if (title === 'size')
-        return issue(at, 'value', 'must be a size', sizeHint(String(last), String(e.data)));
-      return issue(at, 'value', `must be a valid ${title}`, lookup(PATTERN_HINTS, title));
+        return issue(
+          at,
+          'value',
+          `${shown(load, at, e.data)} is not a size`,
+          sizeHint(String(last), String(e.data)),
+        );
+      return issue(
+        at,
+        'value',
+        `${shown(load, at, e.data)} is not a valid ${title}`,
+        lookup(PATTERN_HINTS, title),
+      );
     }
     default:
       return issue(at, 'value', e.message ?? `fails the schema's \`${e.keyword}\` rule`);
   }
+}
+
+/**
+ * A value as an error message quotes it, cut to 60 characters: a string in quotes, a number or
+ * boolean as is, a mapping or list by its kind. A value `${VAR}` gave says so; in a provisioner's
+ * `env`, where such values are secret, only what was written is shown.
+ */
+function shown(load: LoadResult, at: KeyPath, value: unknown): string {
+  const written = load.writtenSource(at);
+  const source =
+    written === undefined ? '' : `\`${written.length > 60 ? written.slice(0, 59) + '…' : written}\``;
+  if (written !== undefined && isEnvValuePath(at)) return source;
+  const text =
+    typeof value === 'string'
+      ? quoteForMessage(value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@'))
+      : Array.isArray(value)
+        ? 'a list'
+        : typeof value === 'object' && value !== null
+          ? 'a mapping'
+          : String(value);
+  return written === undefined ? text : `${text} (from ${source})`;
 }
 
 const MACHINES_EXAMPLE = 'add one, e.g. `web: { box: debian-12 }`';
@@ -242,6 +306,7 @@ const PATTERN_HINTS: Record<string, string> = {
   'IPv4 address': 'write four numbers from 0 to 255, e.g. `192.168.56.10`',
   'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
   owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
+  URL: 'write `http://HOST:PORT/` or `https://...`; user and password come from BOXFEST_VBOX_USER and BOXFEST_VBOX_PASSWORD, never from the Boxfile',
 };
 
 function requiredKeys(branches: unknown): string[] {
@@ -320,9 +385,8 @@ export function pointerToPath(pointer: string, data: unknown): (string | number)
 /** "did you mean `memory`?" for a near miss, else the list of keys allowed there. */
 export function didYouMean(key: string, known: readonly string[]): string | undefined {
   if (known.length === 0) return undefined;
-  const scored = known.map((k) => ({ k, d: editDistance(key.toLowerCase(), k) }));
-  const best = scored.reduce((a, b) => (b.d < a.d ? b : a));
-  if (best.d <= Math.max(1, Math.floor(key.length / 3))) return `did you mean \`${best.k}\`?`;
+  const best = closestWord(key, known);
+  if (best !== undefined) return `did you mean \`${best}\`?`;
   return `allowed keys here: ${known.join(', ')}`;
 }
 
@@ -342,4 +406,13 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return at(a.length, b.length);
+}
+
+/** The word of `known` closest to `word`, when it is close enough to be a slip. */
+export function closestWord(word: string, known: readonly string[]): string | undefined {
+  if (known.length === 0) return undefined;
+  const best = known
+    .map((k) => ({ k, d: editDistance(word.toLowerCase(), k) }))
+    .reduce((a, b) => (b.d < a.d ? b : a));
+  return best.d <= Math.max(1, Math.floor(word.length / 3)) ? best.k : undefined;
 }

@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { ForwardedPort, PortProtocol } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { fieldsProblem, isObject, readOwnJson, writeJsonAtomic } from '../state/atomic.js';
 import { readMachineState, updateMachineState, type PortMapping } from '../state/machine-state.js';
 import { homePaths } from '../state/paths.js';
 import { isAlive, pidFileProcess, startTicksOf } from '../state/process.js';
@@ -114,13 +114,50 @@ export function withPortsLock<T>(home: string, body: () => Promise<T>): Promise<
 export function portHolders(home: string): PortHolder[] {
   const runs = (pid: number, since: number | undefined) =>
     isAlive(pid) && (since === undefined || startTicksOf(pid) === since);
-  return (readJson<PortHolder[]>(homePaths(home).ports) ?? []).flatMap((h): PortHolder[] => {
+  return (readPortsFile(home) ?? []).flatMap((h): PortHolder[] => {
     if (runs(h.pid, h.since)) return [h];
     const next =
       h.successor === undefined ? undefined : pidFileProcess(h.successor.pidFile, h.successor.mark);
     const since = next === undefined ? undefined : startTicksOf(next);
     return next === undefined ? [] : [{ ...h, pid: next, ...(since === undefined ? {} : { since }) }];
   });
+}
+
+/** ports.json; PORTS_CORRUPT, naming the file, when boxfest did not write what is in it. */
+function readPortsFile(home: string): PortHolder[] | undefined {
+  return readOwnJson<PortHolder[]>(
+    homePaths(home).ports,
+    {
+      code: 'PORTS_CORRUPT',
+      what: 'record of forwarded host ports',
+      hint: 'remove it: it only names which boxfest machines hold host ports, and running machines are found again by the ports they bind',
+    },
+    (v) =>
+      !Array.isArray(v)
+        ? 'it is not a JSON list'
+        : v
+            .map(
+              (h, i) =>
+                fieldsProblem(
+                  h,
+                  {
+                    hostIp: 'string',
+                    port: 'number',
+                    protocol: 'string',
+                    project: 'string',
+                    machine: 'string',
+                    pid: 'number',
+                    since: 'number?',
+                    successor: 'object?',
+                  },
+                  `[${i}].`,
+                ) ??
+                (isObject(h) && h['successor'] !== undefined
+                  ? fieldsProblem(h['successor'], { pidFile: 'string', mark: 'string' }, `[${i}].successor.`)
+                  : undefined),
+            )
+            .find((p) => p !== undefined),
+  );
 }
 
 /** Records the ports a machine's process holds now (replacing what it held before). Under the ports lock. */

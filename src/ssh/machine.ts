@@ -2,7 +2,9 @@
 // lets plain `ssh`, `scp` and rsync reach it with the same guarantees.
 import { existsSync, readFileSync } from 'node:fs';
 import { sshUtils } from './ssh2.js';
+import { hasControlChars, quoteForMessage, SSH_USER } from '../config/names.js';
 import type { Environment } from '../config/types.js';
+import { BoxfestError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { sshEndpointOf, type MachineState } from '../state/machine-state.js';
 import type { MachinePaths } from '../state/paths.js';
@@ -37,29 +39,56 @@ export function machineTarget(
   return { host: endpoint.host, port: endpoint.port, user: state.sshUser, keys, hostKey: state.hostKey };
 }
 
+/**
+ * The block people append to ~/.ssh/config. Every value is checked and quoted as ssh_config reads
+ * it (double quotes, which it cannot escape): a user name, port or path that could end a line or
+ * a quote (a hand-edited state.json, a project under a directory with a newline in its name)
+ * would add directives of its own, such as `ProxyCommand`, so it is refused instead.
+ */
 export function sshConfigBlock(
   env: Environment,
   machine: string,
   paths: MachinePaths,
   state: MachineState,
 ): string {
-  const q = (p: string) => `"${p}"`;
   const at = sshEndpointOf(state);
+  const port = at?.port ?? 22;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw unprintable(machine, 'its SSH port', String(port));
+  if (!SSH_USER.test(state.sshUser)) throw unprintable(machine, 'its SSH user', state.sshUser);
+  const host = at?.host ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host)) throw unprintable(machine, 'its SSH host', host);
+  const alias = hostAlias(env, machine);
+  const q = (what: string, value: string) => {
+    if (hasControlChars(value) || value.includes('"')) throw unprintable(machine, what, value);
+    return `"${value}"`;
+  };
   return [
-    `Host ${hostAlias(env, machine)}`,
-    `  HostName ${at?.host ?? '127.0.0.1'}`,
-    `  Port ${at?.port ?? 22}`,
-    `  User ${state.sshUser}`,
-    `  IdentityFile ${q(paths.privateKey)}`,
+    `Host ${q('its host alias', alias)}`,
+    `  HostName ${q('its SSH host', host)}`,
+    `  Port ${port}`,
+    `  User ${q('its SSH user', state.sshUser)}`,
+    `  IdentityFile ${q('its key path', paths.privateKey)}`,
     `  IdentitiesOnly yes`,
-    `  UserKnownHostsFile ${q(paths.knownHosts)}`,
-    `  HostKeyAlias ${hostAlias(env, machine)}`,
+    `  UserKnownHostsFile ${q('its known_hosts path', paths.knownHosts)}`,
+    `  HostKeyAlias ${q('its host alias', alias)}`,
     `  StrictHostKeyChecking yes`,
     `  PasswordAuthentication no`,
     `  BatchMode yes`,
     `  LogLevel ERROR`,
     '',
   ].join('\n');
+}
+
+function unprintable(machine: string, what: string, value: string): BoxfestError {
+  return new BoxfestError(
+    'SSH_CONFIG_UNSAFE',
+    `machine \`${machine}\`: ${what} ${quoteForMessage(value)} cannot be written into an OpenSSH config safely`,
+    {
+      machine,
+      hint: 'ssh_config cannot quote a newline, a control character or `"`: move the project to a plain path, or fix the machine (`boxfest destroy` and `up` again)',
+    },
+  );
 }
 
 /** known_hosts with the pinned key under the alias, and a per-machine ssh_config (used by rsync). */

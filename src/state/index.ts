@@ -27,7 +27,10 @@ export function readIndex(home: string): { file: string; entry: IndexEntry }[] {
       const file = join(dir, f);
       try {
         const entry = readJson<IndexEntry>(file);
-        return entry === undefined ? [] : [{ file, entry }];
+        if (entry === undefined) return [];
+        // Written by boxfest; anything else in there is pruned like an unreadable entry.
+        if (typeof entry.root !== 'string' || typeof entry.name !== 'string') throw new Error('not an entry');
+        return [{ file, entry }];
       } catch {
         return [{ file, entry: { root: '', name: '', registeredAt: '' } }]; // unreadable: pruned
       }

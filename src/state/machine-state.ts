@@ -1,9 +1,9 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
-import { rmSync } from 'node:fs';
 import type { PortProtocol, ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
-import { readJson, writeJsonAtomic } from './atomic.js';
+import { fieldsProblem, readOwnJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
+import { removeOwnMachineDir } from './safe-remove.js';
 
 export type { AppliedSpec } from './applied.js';
 export { appliedSpecOf } from './applied.js';
@@ -86,8 +86,53 @@ export function sshEndpointOf(s: MachineState): { host: string; port: number } |
   return s.sshPort === undefined ? undefined : { host: s.sshHost ?? '127.0.0.1', port: s.sshPort };
 }
 
+/** The machine's state; undefined when it has none; STATE_CORRUPT when the file is not one. */
 export function readMachineState(root: string, name: string): MachineState | undefined {
-  return readJson<MachineState>(machinePaths(root, name).state);
+  return readOwnJson<MachineState>(
+    machinePaths(root, name).state,
+    {
+      code: 'STATE_CORRUPT',
+      what: 'machine state',
+      hint: `boxfest cannot tell what this machine is; \`boxfest destroy ${name} --force\` removes what boxfest can prove it made for it (its disk, its running QEMU), or put back a good copy of the file`,
+    },
+    stateShapeProblem,
+  );
+}
+
+/** Why a parsed state.json is not one boxfest wrote (the fields every command reads). */
+export function stateShapeProblem(v: unknown): string | undefined {
+  return (
+    fieldsProblem(v, {
+      provider: 'string',
+      project: 'string',
+      box: 'object',
+      applied: 'object',
+      sshUser: 'string',
+      keyReplaced: 'boolean',
+      converged: 'boolean',
+      provisioned: 'array',
+      sshPort: 'number?',
+      sshHost: 'string?',
+      ports: 'array?',
+      addresses: 'array?',
+      hostKey: 'string?',
+      suspended: 'boolean?',
+      instant: 'object?',
+    }) ??
+    fieldsProblem(
+      (v as { box: unknown }).box,
+      { name: 'string', version: 'string', image: 'string' },
+      'box.',
+    ) ??
+    fieldsProblem(
+      (v as { applied: unknown }).applied,
+      { box: 'string', cpus: 'number', memory: 'number', hostname: 'string' },
+      'applied.',
+    ) ??
+    (['qemu', 'virtualbox'].includes((v as { provider: string }).provider)
+      ? undefined
+      : '`provider` is not one boxfest knows')
+  );
 }
 
 export function writeMachineState(root: string, name: string, state: MachineState): void {
@@ -107,6 +152,7 @@ export function updateMachineState(
   return next;
 }
 
+/** Removes the machine's directory, only when it is a real one inside the project (safe-remove.ts). */
 export function removeMachineDir(root: string, name: string): void {
-  rmSync(machinePaths(root, name).dir, { recursive: true, force: true });
+  removeOwnMachineDir(root, name);
 }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { BoxfestError } from '../errors.js';
 
 /** Per-user home: box store, caches, locks. `BOXFEST_HOME` relocates all of it. */
 export function boxfestHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -81,6 +82,19 @@ export const boxPaths = (home: string, name: string, version: string, provider: 
 
 export const PROJECT_DIR = '.boxfest';
 
+/**
+ * A name that becomes one path segment under `.boxfest/` (a machine, a network). The Boxfile's
+ * rules only let DNS labels through; this catches any other way a name could arrive (a state
+ * file, a hand-edited record) before it can climb out of the directory.
+ */
+function segment(kind: string, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
+    throw new BoxfestError('UNSAFE_NAME', `${JSON.stringify(name)} cannot be a ${kind} name`, {
+      hint: `a ${kind} name is a DNS label: lowercase letters, digits and hyphens`,
+    });
+  return name;
+}
+
 export const projectPaths = (root: string) => {
   const dir = join(root, PROJECT_DIR);
   return {
@@ -94,7 +108,7 @@ export const projectPaths = (root: string) => {
 };
 
 export const networkPaths = (root: string, network: string) => {
-  const dir = join(root, PROJECT_DIR, 'networks', network);
+  const dir = join(root, PROJECT_DIR, 'networks', segment('network', network));
   return {
     dir,
     /** Addresses boxfest allocated on this network (`dhcp: true`): machine → IPv4. */
@@ -104,7 +118,7 @@ export const networkPaths = (root: string, network: string) => {
 
 /** A machine's own directory; its provider keeps its files (disk, process, logs) there too. */
 export const machinePaths = (root: string, machine: string) => {
-  const dir = join(root, PROJECT_DIR, 'machines', machine);
+  const dir = join(root, PROJECT_DIR, 'machines', segment('machine', machine));
   return {
     dir,
     /** Applied spec and progress; written atomically. */

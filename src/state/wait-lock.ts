@@ -1,7 +1,7 @@
 // A host-wide lock that waits its turn (the project lock turns a second command away instead):
 // for short critical sections shared by every boxfest process of a user, such as choosing ports.
 import { BoxfestError } from '../errors.js';
-import { acquireLock, type Lock } from './lock.js';
+import type { Lock } from './lock.js';
 import { sleep } from './process.js';
 
 export async function withWaitingLock<T>(
@@ -11,6 +11,8 @@ export async function withWaitingLock<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  // Loaded on first use: modules that import this one are on every command's path.
+  const { acquireLock } = await import('./lock.js');
   let lock: Lock | undefined;
   for (;;) {
     try {

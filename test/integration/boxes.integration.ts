@@ -416,7 +416,7 @@ describe('box add: Vagrant boxes, catalogs, images, downloads', () => {
       const f = await p.run(['box', 'remove', name, '--force']);
       expect(f.code).toBe(1);
     }
-    // A Boxfile's `box:` reaches the store through the same check, before any VM exists.
+    // A Boxfile's `box:` passes the same check at validate time, before any VM exists.
     writeFileSync(
       join(p.root, 'Boxfile.yaml'),
       'version: 1\nmachines:\n  web: { box: "../../victim", memory: 256 }\n',
@@ -424,8 +424,11 @@ describe('box add: Vagrant boxes, catalogs, images, downloads', () => {
     const up = await p.run(['up']);
     expect([up.code, up.stderr]).toEqual([
       1,
-      expect.stringContaining('`../../victim` is not a valid box name [BOX_NAME]') as string,
+      expect.stringContaining(
+        'machines.web.box: "../../victim" is not a valid box name\n      hint: use letters, digits',
+      ) as string,
     ]);
+    expect(up.stderr).toContain('No machine was touched.');
     expect(p.qemuPids()).toEqual([]);
     expect(existsSync(join(victim, 'data'))).toBe(true);
   });

@@ -33,7 +33,7 @@ machines:
     const file = join(p.root, 'Boxfile.yaml');
     expect(r.stderr).toContain(`${file}:5:5  machines.web.memroy: unknown key \`memroy\``);
     expect(r.stderr).toContain('did you mean `memory`?');
-    expect(r.stderr).toContain(`${file}:7:11  machines.db.cpus: must be an integer`);
+    expect(r.stderr).toContain(`${file}:7:11  machines.db.cpus: "two" is not an integer`);
     expect(r.stderr).toContain('No machine was touched.');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(existsSync(join(p.root, '.boxfest'))).toBe(false);

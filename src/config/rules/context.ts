@@ -8,9 +8,14 @@ import { formatPath } from '../load.js';
 import type { KeyPath, LoadResult } from '../load.js';
 import type { Environment, MachineSpec, WrittenBoxfile, WrittenMachine, WrittenProfile } from '../types.js';
 
+/** What a host path is (following symlinks); undefined when it does not exist. */
+export type PathKind = 'file' | 'directory' | 'other';
+
 /** Host filesystem access used by the rules; injected so tests need no real files. */
 export interface FsCheck {
   exists: (path: string) => boolean;
+  /** What the path is; without it, only existence is checked. */
+  kind?: (path: string) => PathKind | undefined;
 }
 
 export interface RuleContext {

@@ -12,7 +12,7 @@ import { ruleContext } from './context.js';
 import type { FsCheck, Rule } from './context.js';
 import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
-import { privateKeys, provisioners, syncedFolders } from './paths.js';
+import { privateKeys, provisioners, sshUsers, syncedFolders } from './paths.js';
 import { libvirtUri, providerCapabilities } from './provider.js';
 
 export const RULES: readonly Rule[] = [
@@ -28,6 +28,7 @@ export const RULES: readonly Rule[] = [
   syncedFolders,
   provisioners,
   privateKeys,
+  sshUsers,
   providerCapabilities,
   libvirtUri,
 ];

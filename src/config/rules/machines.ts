@@ -1,13 +1,13 @@
 // Machine-level rules: names, box, profiles, sizes written with units, `primary`.
 
+import { BOX_NAME_RULE, boxNameProblem } from '../../boxes/name.js';
 import { parseConstraint } from '../../boxes/version.js';
+import { DNS_LABEL, quoteForMessage } from '../names.js';
 import { didYouMean } from '../schema.js';
 import type { WrittenSize } from '../types.js';
 import { sizeMiB } from '../units.js';
 import type { Rule } from './context.js';
 import { writtenAt } from './context.js';
-
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export const machineNames: Rule = ({ env, add }) => {
   for (const m of env.machines) {
@@ -15,13 +15,13 @@ export const machineNames: Rule = ({ env, add }) => {
     add(
       ['machines', m.name],
       'key',
-      `machine name \`${m.name}\` is not a valid DNS label`,
+      `machine name ${quoteForMessage(m.name)} is not a valid DNS label`,
       'use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname',
     );
   }
 };
 
-export const boxes: Rule = ({ env, own, written, add }) => {
+export const boxes: Rule = ({ env, own, written, origin, add }) => {
   for (const m of env.machines) {
     if (own(m).box === undefined && written.defaults?.box === undefined) {
       add(
@@ -30,7 +30,16 @@ export const boxes: Rule = ({ env, own, written, add }) => {
         `machine \`${m.name}\` has no box`,
         'set `box:` on the machine or in `defaults`',
       );
+      continue;
     }
+    // The name becomes directories in the box store: the store's own check, before anything runs.
+    if (boxNameProblem(m.box) !== undefined)
+      add(
+        origin(m, 'box') ?? ['machines', m.name],
+        'value',
+        `${quoteForMessage(m.box)} is not a valid box name`,
+        `use ${BOX_NAME_RULE}`,
+      );
   }
 };
 

@@ -6,8 +6,10 @@
 // address. DHCP (an attachment without `ip`) needs `dhcp: true` on a private network; a bridged
 // network always takes its address from the LAN's DHCP, so `ip` is not allowed there.
 
+import { DNS_LABEL, hasControlChars, LINUX_IFNAME, quoteForMessage } from '../names.js';
 import { didYouMean } from '../schema.js';
 import type { Network } from '../types.js';
+import type { KeyPath } from '../load.js';
 import type { Rule } from './context.js';
 import { writtenAt } from './context.js';
 import { formatIp, gatewayOf, parseCidr, parseIp } from './ipv4.js';
@@ -16,7 +18,19 @@ import type { Cidr } from './ipv4.js';
 export const networkDefinitions: Rule = ({ env, add }) => {
   const seen: { name: string; cidr: Cidr }[] = [];
   for (const net of env.networks) {
-    if (net.type !== 'private') continue;
+    // The name is a directory under .boxfest/networks/ and names the switch: `../x` must never be one.
+    if (!DNS_LABEL.test(net.name))
+      add(
+        ['networks', net.name],
+        'key',
+        `network name ${quoteForMessage(net.name)} is not a valid DNS label`,
+        'use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen)',
+      );
+    if (net.type === 'bridged') {
+      const problem = interfaceProblem(net.interface, env.provider);
+      if (problem !== undefined) add(['networks', net.name, 'interface'], 'value', problem[0], problem[1]);
+      continue;
+    }
     const cidr = parseCidr(net.cidr);
     const at = ['networks', net.name, 'cidr'];
     if (cidr === undefined) continue; // the schema's pattern already said so
@@ -50,6 +64,34 @@ export const networkDefinitions: Rule = ({ env, add }) => {
   }
 };
 
+/**
+ * Why a bridged `interface` cannot be used, with a hint. QEMU passes it inside an option string to
+ * its bridge helper, so it must be a Linux interface name; VirtualBox gets it as SOAP data, where
+ * host NIC names may have spaces (`en0: Wi-Fi`), but never control characters.
+ */
+function interfaceProblem(name: string, provider: string): [string, string] | undefined {
+  if (provider === 'qemu' && !LINUX_IFNAME.test(name))
+    return [
+      `${quoteForMessage(name)} is not a Linux interface name`,
+      "use the bridge's name as `ip -br link show type bridge` prints it: at most 15 letters, digits, `_`, `.` or `-`",
+    ];
+  if (hasControlChars(name) || name.length > 255)
+    return [
+      `${quoteForMessage(name)} is not a host interface name`,
+      'use the name VirtualBox lists for the host NIC',
+    ];
+  return undefined;
+}
+
+/** Why a fixed MAC cannot be a NIC's own address: multicast and broadcast reach many, zero none. */
+export function macProblem(mac: string): string | undefined {
+  const first = Number.parseInt(mac.slice(0, 2), 16);
+  if (/^(00:){5}00$/.test(mac)) return 'is all zeros, which no NIC may use';
+  if (/^(ff:){5}ff$/i.test(mac)) return 'is the broadcast address';
+  if ((first & 1) === 1) return 'is a multicast address (its first byte is odd)';
+  return undefined;
+}
+
 export const attachments: Rule = ({ env, written, listOrigin, add }) => {
   const byName = new Map<string, Network>(env.networks.map((n) => [n.name, n]));
   const taken = new Map<string, string>(); // `network ip` → machine
@@ -67,7 +109,15 @@ export const attachments: Rule = ({ env, written, listOrigin, add }) => {
         add([...path, 'network'], 'value', `no network named \`${a.network}\``, hint);
         continue;
       }
-      if (a.mac !== undefined) {
+      const macBad = a.mac === undefined ? undefined : macProblem(a.mac);
+      if (a.mac !== undefined && macBad !== undefined)
+        add(
+          [...path, 'mac'],
+          'value',
+          `MAC address \`${a.mac}\` ${macBad}`,
+          'use a unicast, locally administered address, e.g. `52:54:00:12:34:56`',
+        );
+      else if (a.mac !== undefined) {
         const other = macs.get(a.mac);
         if (other !== undefined)
           add(
@@ -151,29 +201,40 @@ export const attachments: Rule = ({ env, written, listOrigin, add }) => {
 };
 
 export const forwardedPorts: Rule = ({ env, listOrigin, add }) => {
-  const bound: { hostIp: string; host: number; protocol: string; machine: string }[] = [];
+  const bound: {
+    hostIp: string;
+    host: number;
+    protocol: string;
+    autoCorrect: boolean;
+    machine: string;
+    path: KeyPath;
+  }[] = [];
+  const clash = (path: KeyPath, p: { protocol: string; hostIp: string; host: number }, other: string): void =>
+    add(
+      [...path, 'host'],
+      'value',
+      `host port ${p.protocol} ${p.hostIp}:${p.host} is already forwarded for \`${other}\``,
+      path[0] === 'defaults'
+        ? 'a port in `defaults` is forwarded for every machine; move it to one machine'
+        : 'pick another `host` port, or set `auto_correct: true` to take a free one at `up`',
+    );
   for (const m of env.machines) {
     for (const [i, p] of m.forwardedPorts.entries()) {
-      const clash = bound.find(
+      const path = listOrigin(m, 'forwarded_ports', i);
+      const first = bound.find(
         (b) =>
           b.host === p.host &&
           b.protocol === p.protocol &&
           (b.hostIp === p.hostIp || b.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'),
       );
-      if (clash === undefined) {
-        bound.push({ ...p, machine: m.name });
+      if (first === undefined) {
+        bound.push({ ...p, machine: m.name, path });
         continue;
       }
       if (p.autoCorrect) continue;
-      const path = listOrigin(m, 'forwarded_ports', i);
-      add(
-        [...path, 'host'],
-        'value',
-        `host port ${p.protocol} ${p.hostIp}:${p.host} is already forwarded for \`${clash.machine}\``,
-        path[0] === 'defaults'
-          ? 'a port in `defaults` is forwarded for every machine; move it to one machine'
-          : 'pick another `host` port, or set `auto_correct: true` to take a free one at `up`',
-      );
+      // Both forwards are at fault (neither moves): each is reported where it is written.
+      clash(path, p, first.machine);
+      if (!first.autoCorrect && first.path.join('\0') !== path.join('\0')) clash(first.path, first, m.name);
     }
   }
 };

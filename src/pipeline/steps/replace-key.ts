@@ -8,6 +8,13 @@ import type { Step } from '../step.js';
 import { readFileSync } from 'node:fs';
 
 /**
+ * The proving login is a second key exchange while the first connection is still open: under TCG
+ * on a loaded host a dropbear handshake alone has taken over 10 s (seen in CI at load 13), and
+ * a timeout here would leave a machine whose key works marked as failed.
+ */
+const FRESH_LOGIN_TIMEOUT_MS = 45_000;
+
+/**
  * Replaces the box's insecure key with the machine's own: after this, only the per-machine key
  * logs in. The new key is proven to work before the machine counts as re-keyed. `sync` in the
  * guest: a VM killed seconds later (a crash, a power cut) must not boot with the old key file
@@ -31,17 +38,20 @@ export const replaceKey: Step<MachineRun> = {
     const endpoint = need(ctx.endpoint, 'ssh endpoint');
     let fresh;
     try {
-      fresh = await connect({
-        host: endpoint.host,
-        port: endpoint.port,
-        user: state.sshUser,
-        keys: [readFileSync(ctx.paths.privateKey, 'utf8')],
-        hostKey: ssh.hostKey,
-      });
+      fresh = await connect(
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          user: state.sshUser,
+          keys: [readFileSync(ctx.paths.privateKey, 'utf8')],
+          hostKey: ssh.hostKey,
+        },
+        FRESH_LOGIN_TIMEOUT_MS,
+      );
     } catch (e) {
       throw new BoxfestError(
         'SSH_KEY_REPLACE_FAILED',
-        'the per-machine SSH key does not log in after being installed',
+        `the per-machine SSH key does not log in after being installed (${e instanceof Error ? e.message : String(e)})`,
         {
           cause: e,
           hint: "the guest's SSH server may not read ~/.ssh/authorized_keys; `boxfest destroy` then `up` starts over",

@@ -27,6 +27,15 @@ import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSna
 import { resumeQemu, suspendQemu } from './suspend.js';
 import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
 
+/** Whether the machine was suspended; false when its state.json is unreadable (destroy still works). */
+function suspendedFlag(m: MachineContext): boolean {
+  try {
+    return readMachineState(m.env.root, m.spec.name)?.suspended === true;
+  } catch {
+    return false;
+  }
+}
+
 export class QemuProvider implements Provider, Suspender, Snapshotter, InstantStarter, Packager {
   readonly name = 'qemu' as const;
   readonly boxFormat = 'qemu' as const;
@@ -243,8 +252,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     if (pid === undefined) return this.cleanRuntimeFiles(m);
     const { qmp } = qemuPaths(m.paths.dir);
     // A paused guest cannot see the power button: continue it first.
-    if (!opts.force && readMachineState(m.env.root, m.spec.name)?.suspended === true)
-      await qmpExecute(qmp, 'cont').catch(() => undefined);
+    if (!opts.force && suspendedFlag(m)) await qmpExecute(qmp, 'cont').catch(() => undefined);
     if (!opts.force) {
       try {
         await qmpExecute(qmp, 'system_powerdown');
@@ -268,8 +276,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     const q = qemuPaths(m.paths.dir);
     for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
-    if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
-      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
+    if (suspendedFlag(m)) updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
     // The last machine off a private network takes its switch down with it.
     await stopUnusedSwitches(m.env.root);
   }

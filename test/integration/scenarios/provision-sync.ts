@@ -105,8 +105,17 @@ machines:
           MARKED: { value: marked-s3cret, secret: true }
           FROM_HOST: "\${BOXFEST_TEST_TOKEN}"
           PLAIN: visible-value
+          MULTI: { value: "first-line-of-it\\nsecond-line-of-it", secret: true }
         shell: |
           echo "marked=$MARKED host=$FROM_HOST plain=$PLAIN"
+          echo "$MULTI"
+          # Every process's command line, as any user of the guest sees them (ps): no secret there.
+          # (A process may end between the glob and the read: its line is simply missing.)
+          for c in /proc/[0-9]*/cmdline; do { tr '\\0' ' ' < "$c"; } 2>/dev/null; echo; done > /tmp/all-argv
+          n=0
+          for v in "$MARKED" "$FROM_HOST" "$MULTI"; do grep -c -F -e "$v" /tmp/all-argv >/dev/null && n=$((n+1)); done
+          echo "secrets on a command line: $n"
+          echo "env files left: $(ls /tmp/boxfest-env.* 2>/dev/null | wc -l)"
           exit 3
 `),
       },
@@ -123,10 +132,17 @@ machines:
       const all = r.stdout + r.stderr;
       expect(all).not.toContain('marked-s3cret');
       expect(all).not.toContain('tok-from-host-42');
+      expect(all).not.toContain('-line-of-it');
       expect(JSON.parse(r.stdout)).toMatchObject([
         {
           machine: 'web',
-          output: ['marked=*** host=*** plain=visible-value'],
+          output: [
+            'marked=*** host=*** plain=visible-value',
+            // The two-line value is one secret: hidden whole, not left line by line.
+            '***',
+            'secrets on a command line: 0',
+            'env files left: 0',
+          ],
           error: {
             code: 'PROVISION_FAILED',
             details: expect.stringContaining('marked=*** host=***') as string,

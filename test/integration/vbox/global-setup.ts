@@ -15,6 +15,8 @@ declare module 'vitest' {
     /** Bind-mounted at the same path in the server's chroot: media paths under it are valid there. */
     vboxShare: string;
     vboxSkipped: boolean;
+    /** PID of the vboxwebsrv the setup started (or found, started by this script) and proved its own. */
+    vboxPid: number;
   }
 }
 
@@ -25,6 +27,7 @@ export default function setup(project: TestProject): (() => void) | undefined {
     project.provide('vboxUrl', '');
     project.provide('vboxShare', '');
     project.provide('boxDir', '');
+    project.provide('vboxPid', 0);
     return undefined;
   }
   if (!existsSync(join(ROOT, 'dist', 'cli.js')))
@@ -50,13 +53,15 @@ export default function setup(project: TestProject): (() => void) | undefined {
   );
   const url = vars['BOXFEST_VBOX_URL'];
   const share = vars['BOXFEST_VBOXWEB_SHARE'];
-  if (url === undefined || share === undefined)
-    throw new Error(`scripts/vboxweb.sh setup printed no URL:\n${out}`);
+  const pid = Number(vars['BOXFEST_VBOXWEB_PID']);
+  if (url === undefined || share === undefined || !(pid > 0))
+    throw new Error(`scripts/vboxweb.sh setup printed no URL or PID:\n${out}`);
   process.env['BOXFEST_VBOX_URL'] = url;
   project.provide('vboxSkipped', false);
   project.provide('vboxUrl', url);
   project.provide('vboxShare', share);
   project.provide('boxDir', boxDir);
+  project.provide('vboxPid', pid);
   // Stop only a server this run started (vboxwebsrv first; VBoxSVC then exits by itself).
   return vars['BOXFEST_VBOXWEB_STARTED'] === '1'
     ? () => void execFileSync('bash', [SCRIPT, 'stop'], { stdio: 'inherit' })

@@ -11,8 +11,12 @@ export interface ServerMachine {
   nics: { slot: number; attachment: string; hostOnly: string; bridged: string; redirects: string[] }[];
 }
 
+/** The server the global setup started and proved its own; never a default port someone else may hold. */
 export function vboxUrl(): string {
-  return process.env['BOXFEST_VBOX_URL'] ?? 'http://127.0.0.1:18083/';
+  const url = process.env['BOXFEST_VBOX_URL'];
+  if (url === undefined || url === '')
+    throw new Error('BOXFEST_VBOX_URL is unset: the global setup did not run');
+  return url;
 }
 
 export function onServer<T>(home: string, body: (s: Websession) => Promise<T>): Promise<T> {

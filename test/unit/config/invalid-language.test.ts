@@ -25,14 +25,14 @@ const cases: Case[] = [
     name: 'size with an unknown unit',
     text: yaml(...head, 'machines:', '  web:', '    memory: 2 gigs'),
     want: [
-      '5:13 machines.web.memory: must be a size (write a number of MiB, e.g. `memory: 2048`, or a size with a unit, e.g. `2GiB`, `512MiB`)',
+      '5:13 machines.web.memory: "2 gigs" is not a size (write a number of MiB, e.g. `memory: 2048`, or a size with a unit, e.g. `2GiB`, `512MiB`)',
     ],
   },
   {
     name: 'size with a decimal unit on disk_size',
     text: yaml(...head, 'machines:', '  web:', '    disk_size: 20GB'),
     want: [
-      '5:16 machines.web.disk_size: must be a size (did you mean `20GiB`? sizes use binary units: MiB, GiB or TiB)',
+      '5:16 machines.web.disk_size: "20GB" is not a size (did you mean `20GiB`? sizes use binary units: MiB, GiB or TiB)',
     ],
   },
   {
@@ -44,7 +44,7 @@ const cases: Case[] = [
     name: 'disk_size as a small number: MiB, not GiB',
     text: yaml(...head, 'machines:', '  web:', '    disk_size: 20'),
     want: [
-      '5:16 machines.web.disk_size: must be at least 1024 (disk_size is a number of MiB, e.g. `disk_size: 20480`, or a size such as `20GiB`)',
+      '5:16 machines.web.disk_size: 20 is below 1024 (disk_size is a number of MiB, e.g. `disk_size: 20480`, or a size such as `20GiB`)',
     ],
   },
   // --- ${VAR} ---
@@ -72,7 +72,7 @@ const cases: Case[] = [
   {
     name: 'interpolated value still checked by the schema',
     text: yaml(...head, 'machines:', '  web:', '    cpus: ${CPUS:-lots}'),
-    want: ['5:11 machines.web.cpus: must be an integer'],
+    want: ['5:11 machines.web.cpus: "lots" (from `${CPUS:-lots}`) is not an integer'],
   },
   // --- profiles ---
   {
@@ -106,7 +106,7 @@ const cases: Case[] = [
     ),
     want: [
       '4:6 networks.a.type: missing required key `type` (a network is `type: private` (with `cidr`) or `type: bridged` (with `interface`))',
-      '5:14 networks.b.type: must be one of: private, bridged',
+      '5:14 networks.b.type: "nat" is not one of private, bridged',
     ],
   },
   {
@@ -141,7 +141,7 @@ const cases: Case[] = [
     name: 'malformed cidr',
     text: yaml(...head, 'networks:', '  a: { type: private, cidr: 192.168.56.0 }', 'machines: { web: }'),
     want: [
-      '4:29 networks.a.cidr: must be a valid cidr (write an IPv4 network with its prefix length, e.g. `192.168.56.0/24`)',
+      '4:29 networks.a.cidr: "192.168.56.0" is not a valid cidr (write an IPv4 network with its prefix length, e.g. `192.168.56.0/24`)',
     ],
   },
   {
@@ -200,8 +200,8 @@ const cases: Case[] = [
       '    networks: [{ network: backend, ip: 192.168.56.300, mac: 52:54:00:12:34 }]',
     ),
     want: [
-      '8:40 machines.web.networks[0].ip: must be a valid IPv4 address (write four numbers from 0 to 255, e.g. `192.168.56.10`)',
-      '8:61 machines.web.networks[0].mac: must be a valid MAC address (write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`)',
+      '8:40 machines.web.networks[0].ip: "192.168.56.300" is not a valid IPv4 address (write four numbers from 0 to 255, e.g. `192.168.56.10`)',
+      '8:61 machines.web.networks[0].mac: "52:54:00:12:34" is not a valid MAC address (write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`)',
     ],
   },
   {
@@ -282,13 +282,13 @@ const cases: Case[] = [
     text: yaml(...head, 'machines:', '  web:', '    forwarded_ports: [{ guest: 80, protocol: sctp }]'),
     want: [
       '5:23 machines.web.forwarded_ports[0].host: missing required key `host` (a forwarded port needs `guest` and `host`, e.g. `{ guest: 80, host: 8080 }`)',
-      '5:46 machines.web.forwarded_ports[0].protocol: must be one of: tcp, udp',
+      '5:46 machines.web.forwarded_ports[0].protocol: "sctp" is not one of tcp, udp',
     ],
   },
   {
     name: 'port out of range',
     text: yaml(...head, 'machines:', '  web:', '    forwarded_ports: [{ guest: 80, host: 70000 }]'),
-    want: ['5:42 machines.web.forwarded_ports[0].host: must be at most 65535'],
+    want: ['5:42 machines.web.forwarded_ports[0].host: 70000 is above 65535'],
   },
   {
     name: 'two machines forward one host port',
@@ -299,7 +299,9 @@ const cases: Case[] = [
       '  db: { forwarded_ports: [{ guest: 5432, host: 8080 }] }',
       '  api: { forwarded_ports: [{ guest: 80, host: 8080, protocol: udp }] }',
     ),
+    // Neither moves: each is reported where it is written.
     want: [
+      '4:47 machines.web.forwarded_ports[0].host: host port tcp 127.0.0.1:8080 is already forwarded for `db` (pick another `host` port, or set `auto_correct: true` to take a free one at `up`)',
       '5:48 machines.db.forwarded_ports[0].host: host port tcp 127.0.0.1:8080 is already forwarded for `web` (pick another `host` port, or set `auto_correct: true` to take a free one at `up`)',
     ],
   },
@@ -313,6 +315,7 @@ const cases: Case[] = [
       '  api: { forwarded_ports: [{ guest: 80, host: 8080, auto_correct: true }] }',
     ),
     want: [
+      '4:47 machines.web.forwarded_ports[0].host: host port tcp 0.0.0.0:8080 is already forwarded for `db` (pick another `host` port, or set `auto_correct: true` to take a free one at `up`)',
       '5:46 machines.db.forwarded_ports[0].host: host port tcp 10.1.1.1:8080 is already forwarded for `web` (pick another `host` port, or set `auto_correct: true` to take a free one at `up`)',
     ],
   },
@@ -381,7 +384,7 @@ const cases: Case[] = [
     ),
     want: [
       '7:16 machines.web.provision[0].env.1X: `1X` is not a valid environment variable name (use letters, digits and `_`, not starting with a digit)',
-      '7:29 machines.web.provision[0].env.PORT: must be a string (quote it: `PORT: "80"`, or write `{ value: ..., secret: true }`)',
+      '7:29 machines.web.provision[0].env.PORT: 80 is not a string (quote it: `PORT: "80"`, or write `{ value: ..., secret: true }`)',
     ],
   },
   {
@@ -426,8 +429,8 @@ const cases: Case[] = [
       '      - { src: ./gone, dest: /gone, disabled: true }',
     ),
     want: [
-      '6:44 machines.web.synced_folders[0].exclude: must be a list',
-      '6:65 machines.web.synced_folders[0].chown: must be a valid owner (write `user` or `user:group`, e.g. `www-data:www-data`)',
+      '6:44 machines.web.synced_folders[0].exclude: "node_modules" is not a list',
+      '6:65 machines.web.synced_folders[0].chown: "a b" is not a valid owner (write `user` or `user:group`, e.g. `www-data:www-data`)',
     ],
   },
   // --- primary, ssh, provider blocks ---
@@ -463,10 +466,10 @@ const cases: Case[] = [
       '    virtualbox: { gui: yes }',
     ),
     want: [
-      '5:18 machines.web.ssh.port: must be at least 1',
-      '6:20 machines.web.qemu.accel: must be one of: auto, kvm, tcg',
+      '5:18 machines.web.ssh.port: 0 is below 1',
+      '6:20 machines.web.qemu.accel: "hvf" is not one of auto, kvm, tcg',
       '6:25 machines.web.qemu.extra_arg: unknown key `extra_arg` (did you mean `extra_args`?)',
-      '7:24 machines.web.virtualbox.gui: must be true or false',
+      '7:24 machines.web.virtualbox.gui: "yes" is not true or false',
     ],
   },
 ];

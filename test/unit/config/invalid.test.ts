@@ -94,13 +94,13 @@ const schemaCases: Case[] = [
   {
     name: 'wrong type',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    cpus: two'),
-    want: ['5:11 machines.web.cpus: must be an integer'],
+    want: ['5:11 machines.web.cpus: "two" is not an integer'],
   },
   {
     name: 'memory with a decimal unit',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    memory: 2G'),
     want: [
-      '5:13 machines.web.memory: must be a size (did you mean `2GiB`? sizes use binary units: MiB, GiB or TiB)',
+      '5:13 machines.web.memory: "2G" is not a size (did you mean `2GiB`? sizes use binary units: MiB, GiB or TiB)',
     ],
   },
   {
@@ -114,22 +114,22 @@ const schemaCases: Case[] = [
       '    boot_timeout: 7200',
     ),
     want: [
-      '5:11 machines.web.cpus: must be at least 1',
-      '6:19 machines.web.boot_timeout: must be at most 3600 (boot_timeout is a number of seconds, e.g. `boot_timeout: 300`)',
+      '5:11 machines.web.cpus: 0 is below 1',
+      '6:19 machines.web.boot_timeout: 7200 is above 3600 (boot_timeout is a number of seconds, e.g. `boot_timeout: 300`)',
     ],
   },
   {
     name: 'empty value of an optional key points at the key',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    hostname:'),
     want: [
-      '5:5 machines.web.hostname: must be a string (the value is empty; write one, or remove the key to use the default)',
+      '5:5 machines.web.hostname: an empty value is not a string (the value is empty; write one, or remove the key to use the default)',
     ],
   },
   {
     name: 'invalid hostname',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    hostname: web_1'),
     want: [
-      '5:15 machines.web.hostname: must be a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
+      '5:15 machines.web.hostname: "web_1" is not a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
     ],
   },
   {
@@ -143,7 +143,7 @@ const schemaCases: Case[] = [
       '      - shell: echo hi',
       '        run: sometimes',
     ),
-    want: ['7:14 machines.web.provision[0].run: must be one of: once, always, never'],
+    want: ['7:14 machines.web.provision[0].run: "sometimes" is not one of once, always, never'],
   },
   {
     name: 'provisioner without shell, shell_path or file, at the list item',
@@ -167,7 +167,7 @@ const schemaCases: Case[] = [
   {
     name: 'version 2',
     text: yaml('version: 2', 'machines:', '  web: {box: debian-12}'),
-    want: ['1:10 version: must be 1 (this version of boxfest reads Boxfile version 1)'],
+    want: ['1:10 version: 2 is not 1 (this version of boxfest reads Boxfile version 1)'],
   },
   {
     name: 'no machines',
@@ -177,29 +177,29 @@ const schemaCases: Case[] = [
   {
     name: 'machines left empty',
     text: yaml('version: 1', 'machines:'),
-    want: ['2:1 machines: must be a mapping (add one, e.g. `web: { box: debian-12 }`)'],
+    want: ['2:1 machines: an empty value is not a mapping (add one, e.g. `web: { box: debian-12 }`)'],
   },
   {
     name: 'a machine that is a string (missing colon after box)',
     text: yaml('version: 1', 'machines:', '  web:', '    box debian-12'),
-    want: ['4:5 machines.web: must be a mapping'],
+    want: ['4:5 machines.web: "box debian-12" is not a mapping'],
   },
   {
     name: 'not a mapping at all',
     text: yaml('- web', '- db'),
-    want: [': must be a mapping (a Boxfile is a mapping with `version: 1` and `machines:`)'].map(
+    want: [': a list is not a mapping (a Boxfile is a mapping with `version: 1` and `machines:`)'].map(
       (s) => `1:1 ${s}`,
     ),
   },
   {
     name: 'unknown provider',
     text: yaml('version: 1', 'provider: vmware', 'machines:', '  web: {box: debian-12}'),
-    want: ['2:11 provider: must be one of: qemu, virtualbox, libvirt'],
+    want: ['2:11 provider: "vmware" is not one of qemu, virtualbox, libvirt'],
   },
   {
     name: 'flow style positions and a key with a slash',
     text: yaml('version: 1', 'machines: {"a/b": {box: x, cpu: 2}}'),
-    want: ['2:28 machines.a/b.cpu: unknown key `cpu` (did you mean `cpus`?)'],
+    want: ['2:28 machines."a/b".cpu: unknown key `cpu` (did you mean `cpus`?)'],
   },
   {
     name: 'error inside a merged anchor points at the anchor',
@@ -212,7 +212,7 @@ const schemaCases: Case[] = [
       '  web:',
       '    <<: *base',
     ),
-    want: ['4:9 defaults.cpus: must be an integer', '4:9 machines.web.cpus: must be an integer'],
+    want: ['4:9 defaults.cpus: "many" is not an integer', '4:9 machines.web.cpus: "many" is not an integer'],
   },
   {
     name: 'several problems at once, in file order',
@@ -234,10 +234,10 @@ const schemaCases: Case[] = [
     ),
     want: [
       '4:3 defaults.memroy: unknown key `memroy` (did you mean `memory`?)',
-      '7:11 machines.web.cpus: must be an integer',
+      '7:11 machines.web.cpus: "2" is not an integer',
       '9:9 machines.web.synced_folders[0].dest: missing required key `dest` (a synced folder needs `src` (host directory) and `dest` (guest path))',
-      '12:14 machines.web.provision[0].run: must be one of: once, always, never',
-      '14:15 machines.db.hostname: must be a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
+      '12:14 machines.web.provision[0].run: "nightly" is not one of once, always, never',
+      '14:15 machines.db.hostname: "db_1" is not a valid hostname (use letters, digits and hyphens, with dots between labels, e.g. `web-1.local`)',
     ],
   },
 ];
@@ -256,8 +256,8 @@ const ruleCases: Case[] = [
     name: 'machine name that is not a DNS label',
     text: yaml('version: 1', 'defaults: {box: debian-12}', 'machines:', '  Web_1:', '  -db:', '  ok-1:'),
     want: [
-      '4:3 machines.Web_1: machine name `Web_1` is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
-      '5:3 machines.-db: machine name `-db` is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
+      '4:3 machines.Web_1: machine name "Web_1" is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
+      '5:3 machines.-db: machine name "-db" is not a valid DNS label (use lowercase letters, digits and hyphens (at most 63, not starting or ending with a hyphen); the name is also the default hostname)',
     ],
   },
   {
@@ -355,6 +355,6 @@ describe('stages', () => {
 
   it('runs the rules only once the shape is right', () => {
     const text = yaml('version: 1', 'machines:', '  Web:', '    cpus: x');
-    expect(problems(text)).toEqual(['4:11 machines.Web.cpus: must be an integer']);
+    expect(problems(text)).toEqual(['4:11 machines.Web.cpus: "x" is not an integer']);
   });
 });

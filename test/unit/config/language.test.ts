@@ -57,7 +57,7 @@ describe('interpolate', () => {
           vars: { CPUS: '4' },
         },
       ),
-    ).toEqual(['5:11 machines.web.cpus: must be an integer']);
+    ).toEqual(['5:11 machines.web.cpus: "4" (from `"${CPUS}"`) is not an integer']);
   });
 });
 

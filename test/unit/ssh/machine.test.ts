@@ -20,11 +20,11 @@ describe('sshConfigBlock', () => {
       machineState({ sshUser: 'vagrant', ...over }),
     );
     expect(block.split('\n').slice(0, 4)).toEqual([
-      'Host boxfest-proj-web',
-      `  HostName ${host}`,
+      'Host "boxfest-proj-web"',
+      `  HostName "${host}"`,
       `  Port ${port}`,
-      '  User vagrant',
+      '  User "vagrant"',
     ]);
-    expect(block).toContain('  HostKeyAlias boxfest-proj-web\n');
+    expect(block).toContain('  HostKeyAlias "boxfest-proj-web"\n');
   });
 });

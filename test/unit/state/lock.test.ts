@@ -2,11 +2,12 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxfestError } from '../../../src/errors.js';
-import { acquireLock } from '../../../src/state/lock.js';
+import { acquireLock, GARBAGE_GRACE_MS } from '../../../src/state/lock.js';
+import { startTicksOf } from '../../../src/state/process.js';
 import { tempDir } from '../helpers.js';
 
 const children: ChildProcess[] = [];
@@ -36,6 +37,7 @@ async function deadPid(): Promise<number> {
 
 interface Holder {
   pid: number;
+  start?: number;
   command: string;
   since: string;
 }
@@ -112,6 +114,77 @@ describe('acquireLock', () => {
     expect(holderOf(file).command).toBe('boxfest halt');
     second.release();
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('holder identity and unreadable locks', () => {
+  it('records the holder by PID and process start time', () => {
+    const file = lockFile();
+    acquireLock(file, 'boxfest up');
+    expect(holderOf(file).start).toBe(startTicksOf(process.pid));
+  });
+
+  it('a live process with the PID but another start time (a reused PID) holds nothing', () => {
+    const file = lockFile();
+    acquireLock(file, 'boxfest validate').release();
+    const pid = livePid();
+    const start = startTicksOf(pid)!;
+    writeHolder(file, { pid, start: start - 1, command: 'boxfest up', since: '2024-05-01T10:00:00.000Z' });
+    const lock = acquireLock(file, 'boxfest halt');
+    expect(holderOf(file)).toMatchObject({ pid: process.pid, command: 'boxfest halt' });
+    lock.release();
+  });
+
+  it('the same PID with its own start time still holds the lock', () => {
+    const file = lockFile();
+    acquireLock(file, 'boxfest validate').release();
+    const pid = livePid();
+    writeHolder(file, {
+      pid,
+      start: startTicksOf(pid)!,
+      command: 'boxfest up',
+      since: '2024-05-01T10:00:00.000Z',
+    });
+    expect((thrown(() => acquireLock(file, 'boxfest halt')) as BoxfestError).code).toBe('PROJECT_LOCKED');
+  });
+
+  it.each([
+    ['empty', ''],
+    ['garbage', 'garbage\n'],
+    ['truncated JSON', '{"pid": 12'],
+    ['JSON of another shape', '[1, 2, 3]\n'],
+  ])(
+    'an %s lock file is refused with a clear message while fresh, taken over after the grace period',
+    (_, text) => {
+      const file = lockFile();
+      acquireLock(file, 'boxfest validate').release();
+      writeFileSync(file, text);
+      const e = thrown(() => acquireLock(file, 'boxfest up')) as BoxfestError;
+      expect(e.code).toBe('PROJECT_LOCKED');
+      expect(e.message).toBe(
+        `the lock ${file} is unreadable; it is taken over 2 s after it was last written`,
+      );
+      const old = (Date.now() - GARBAGE_GRACE_MS - 1000) / 1000;
+      utimesSync(file, old, old);
+      const lock = acquireLock(file, 'boxfest up');
+      expect(holderOf(file)).toMatchObject({ pid: process.pid, command: 'boxfest up' });
+      lock.release();
+      expect(existsSync(file)).toBe(false);
+      // Nothing is left beside it: no staged copies, no takeover claims.
+      expect(readdirSync(join(file, '..'))).toEqual([]);
+    },
+  );
+
+  it('a lock that is a symbolic link is an error naming it, and its target is left alone', () => {
+    const file = lockFile();
+    acquireLock(file, 'boxfest validate').release();
+    const target = join(tempDir('boxfest-lock-target-'), 'elsewhere');
+    writeFileSync(target, 'precious\n');
+    symlinkSync(target, file);
+    const e = thrown(() => acquireLock(file, 'boxfest up')) as BoxfestError;
+    expect(e.code).toBe('PROJECT_STATE_UNSAFE');
+    expect(e.message).toBe(`${file} is a symbolic link; boxfest never follows one`);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
   });
 });
 
