@@ -1,5 +1,5 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
-import type { PortProtocol, ProviderName } from '../config/types.js';
+import { PROVIDER_NAMES, type PortProtocol, type ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
 import { fieldsProblem, readOwnJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
@@ -129,7 +129,7 @@ export function stateShapeProblem(v: unknown): string | undefined {
       { box: 'string', cpus: 'number', memory: 'number', hostname: 'string' },
       'applied.',
     ) ??
-    (['qemu', 'virtualbox'].includes((v as { provider: string }).provider)
+    ((PROVIDER_NAMES as readonly string[]).includes((v as { provider: string }).provider)
       ? undefined
       : '`provider` is not one boxfest knows')
   );
