@@ -12,7 +12,8 @@ const VERSION = (
 interface Flags {
   json?: boolean;
   force?: boolean;
-  parallel?: boolean;
+  parallel?: boolean | number | string;
+  verbose?: boolean;
   provision?: boolean;
   reload?: boolean;
   recreate?: boolean;
@@ -21,6 +22,7 @@ interface Flags {
   with?: string | string[];
   sshUser?: string;
   sshKey?: string;
+  cloudInit?: boolean;
   diskInterface?: string;
   name?: string;
   boxVersion?: string;
@@ -61,9 +63,23 @@ export async function main(
     pending = f();
   };
   const opts = (f: Flags): CommandOptions => ({ ...out, json: f.json === true });
-  const upFlags = (f: Flags) => ({
+  // `--parallel N`: how many guests boot at once; a bare `--parallel` (or none) is the default.
+  const bootLimit = async (f: Flags): Promise<number | undefined> => {
+    if (f.parallel === undefined || typeof f.parallel === 'boolean') return undefined;
+    const given = raw('--parallel').at(-1) ?? String(f.parallel);
+    if (/^[1-9][0-9]{0,3}$/.test(given)) return Number(given);
+    const { quoteForMessage } = await import('./config/names.js');
+    const { usageError } = await import('./cli-usage.js');
+    throw await usageError(
+      cli.matchedCommand!,
+      `\`--parallel\` takes how many machines may boot at once (a whole number, 1 or more), not ${quoteForMessage(given)}`,
+    );
+  };
+  const upFlags = async (f: Flags) => ({
     ...opts(f),
     parallel: f.parallel !== false,
+    bootLimit: await bootLimit(f),
+    verbose: f.verbose === true,
     provision: argv.includes('--no-provision')
       ? ('none' as const)
       : argv.includes('--provision')
@@ -76,7 +92,12 @@ export async function main(
 
   cli
     .command('up [...machines]', 'Create, start and provision machines to match the Boxfile')
+    .option(
+      '--parallel [n]',
+      'Boot at most N machines at once (default: one per core, more while the host is idle)',
+    )
     .option('--no-parallel', 'Bring machines up one at a time')
+    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--reload', 'Reboot machines whose changes need it (halt, then boot)')
@@ -86,19 +107,24 @@ export async function main(
     .action((machines: string[], f: Flags) =>
       run(async () => {
         const { up } = await import('./commands/up.js');
-        return up(cwd, machines, upFlags(f));
+        return up(cwd, machines, await upFlags(f));
       }),
     );
   cli
     .command('reload [...machines]', 'Halt machines and boot them again with the Boxfile settings')
+    .option(
+      '--parallel [n]',
+      'Boot at most N machines at once (default: one per core, more while the host is idle)',
+    )
     .option('--no-parallel', 'One machine at a time')
+    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => {
         const { up } = await import('./commands/up.js');
-        return up(cwd, machines, { ...upFlags(f), reload: true, reloadAll: true });
+        return up(cwd, machines, { ...(await upFlags(f)), reload: true, reloadAll: true });
       }),
     );
   cli
@@ -229,7 +255,11 @@ export async function main(
     .option('--ca-cert <file>', 'add/update: extra CA certificate(s) to trust for HTTPS, PEM')
     .option(
       '--ssh-user <user>',
-      'add: user of the first login (default: vagrant for Vagrant boxes, else root)',
+      'add: user of the first login (default: vagrant for Vagrant boxes, boxfest for cloud-init images, else root)',
+    )
+    .option(
+      '--cloud-init',
+      'add: a cloud image set up by cloud-init at first boot, no key (default: looked for in the image)',
     )
     .option('--ssh-key <file>', "add: private key of the first login, the box's insecure key")
     .option('--disk-interface <if>', 'add: how the guest sees its disk: virtio or nvme')
@@ -260,6 +290,7 @@ export async function main(
             caCert: s('--ca-cert'),
             sshUser: s('--ssh-user'),
             sshKey: s('--ssh-key'),
+            cloudInit: f.cloudInit === true ? true : undefined,
             diskInterface: s('--disk-interface'),
             force,
           });
@@ -344,7 +375,7 @@ export async function main(
 }
 
 const BOX_USAGE: Record<string, string> = {
-  add: 'SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K] [--disk-interface virtio|nvme] [--force]',
+  add: 'SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K | --cloud-init] [--disk-interface virtio|nvme] [--force]',
   list: 'no arguments',
   outdated: 'no arguments [--global]',
   update: '[NAME] [--provider P] [--ca-cert FILE]',

@@ -20,7 +20,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProviderName } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
-import { checkStandalone, convertToQcow2, imageInfo, PLAIN_IMAGE_FORMATS } from '../providers/qemu/image.js';
+import {
+  checkStandalone,
+  convertToQcow2,
+  hasCloudInit,
+  imageInfo,
+  PLAIN_IMAGE_FORMATS,
+} from '../providers/qemu/image.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { homePaths } from '../state/paths.js';
 import { sniff, unpackBox } from './archive.js';
@@ -55,6 +61,12 @@ export interface AddOptions {
   provider: ProviderName;
   sshUser?: string | undefined;
   sshKey?: string | undefined;
+  /**
+   * `--cloud-init`: a cloud image that cloud-init sets up from boxfest's seed at first boot (no
+   * first-login key). Unset, a plain image without `--ssh-key` is looked into: one with cloud-init
+   * is taken as one.
+   */
+  cloudInit?: boolean | undefined;
   diskInterface?: DiskInterface | undefined;
   force: boolean;
   http: HttpOptions;
@@ -62,6 +74,9 @@ export interface AddOptions {
   /** Lines for the user (not progress). */
   note: (text: string) => void;
 }
+
+/** The user a cloud-init box's machines log in as unless `--ssh-user` (or `ssh.user`) says otherwise. */
+export const CLOUD_INIT_USER = 'boxfest';
 
 export const isUrl = (s: string) => /^(https?|file):\/\//i.test(s);
 
@@ -109,6 +124,11 @@ export async function addBox(home: string, o: AddOptions): Promise<Box> {
     throw new BoxfestError('BOX_KEY_MISSING', `no key file at ${o.sshKey}`, {
       hint: "give the path of the box's private key file",
     });
+  if (o.cloudInit === true && o.sshKey !== undefined)
+    throw new BoxfestError('BOX_FIRST_BOOT', '`--cloud-init` and `--ssh-key` exclude each other', {
+      hint: "a cloud-init box has no first-login key: cloud-init installs each machine's own key; drop one of them",
+    });
+  if (o.cloudInit === true && o.sshUser === 'root') throw cloudInitRoot();
   if (o.name !== undefined) checkBoxName(o.name);
   const found = await readCatalog(o.source, o.http);
   if (found !== undefined) return addFromCatalog(home, found, o);
@@ -128,6 +148,12 @@ export async function addBox(home: string, o: AddOptions): Promise<Box> {
       hint: `give one with --name (${BOX_NAME_RULE})`,
     });
   return addFile(home, o, { name, version, url: o.source, checksum: o.checksum });
+}
+
+function cloudInitRoot(): BoxfestError {
+  return new BoxfestError('BOX_SSH_USER', 'a cloud-init box cannot log in as root', {
+    hint: `cloud-init creates a user with passwordless sudo; leave out --ssh-user (default \`${CLOUD_INIT_USER}\`) or name another user`,
+  });
 }
 
 async function addFromCatalog(home: string, found: CatalogSource, o: AddOptions): Promise<Box> {
@@ -285,6 +311,12 @@ async function stageVagrantBox(
         `the box's Vagrantfile asks for disk bus \`${vb.settings.diskBus}\`; boxfest attaches virtio or nvme: using virtio (--disk-interface to choose)`,
       );
   }
+  if (o.cloudInit === true)
+    throw new BoxfestError(
+      'BOX_FIRST_BOOT',
+      `${src.url} is a Vagrant box: it logs in with its key (first boot: ssh-key), not through cloud-init`,
+      { hint: 'drop --cloud-init; --cloud-init is for plain cloud images (qcow2, raw, ...)' },
+    );
   const placed = await placeImage(vb.image, entry, vb.format, true);
   const keyFile = placeKey(entry, placed.sha256, o, true, vb.privateKey);
   return {
@@ -300,6 +332,7 @@ async function stageVagrantBox(
     size: placed.size,
     virtualSize: info.virtualSize,
     origin: vb.provider === 'libvirt' ? 'vagrant-libvirt' : 'vagrant-virtualbox',
+    firstBoot: 'ssh-key',
     ...(vb.osType === undefined ? {} : { osType: vb.osType }),
   };
 }
@@ -339,13 +372,22 @@ async function stageImage(
     placed = await placeImage(converted, entry, 'qcow2', true);
   }
   const keyFile = placeKey(entry, placed.sha256, o, false);
+  let cloudInit = o.cloudInit === true;
+  if (o.cloudInit === undefined && keyFile === undefined) {
+    o.progress.note('looking for cloud-init in the image');
+    cloudInit = await hasCloudInit(join(entry, placed.file));
+    if (cloudInit) {
+      if (o.sshUser === 'root') throw cloudInitRoot();
+      o.note('cloud-init found in the image (/etc/cloud/cloud.cfg.d): adding it as a cloud-init box');
+    }
+  }
   const origin: BoxOrigin = 'image';
   return {
     ...baseMeta(src),
     provider: 'qemu',
     format: 'qcow2',
     imageFile: placed.file,
-    sshUser: o.sshUser ?? 'root',
+    sshUser: o.sshUser ?? (cloudInit ? CLOUD_INIT_USER : 'root'),
     hasInsecureKey: keyFile !== undefined,
     ...(keyFile === undefined ? {} : { insecureKeyFile: keyFile }),
     diskInterface: o.diskInterface ?? 'virtio',
@@ -353,6 +395,7 @@ async function stageImage(
     size: placed.size,
     virtualSize: info.virtualSize,
     origin,
+    firstBoot: cloudInit ? 'cloud-init' : 'ssh-key',
   };
 }
 

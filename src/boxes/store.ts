@@ -22,7 +22,7 @@ import {
   rmdirSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { DiskInterface, ProviderName } from '../config/types.js';
+import type { DiskInterface, FirstBoot, ProviderName } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../state/atomic.js';
 import { readMachineState } from '../state/machine-state.js';
@@ -31,7 +31,7 @@ import { withWaitingLock } from '../state/wait-lock.js';
 import { boxNameProblem, boxVersionProblem, checkBoxName, checkBoxVersion } from './name.js';
 import { compareVersions, newestVersion, parseConstraint, type Requirement } from './version.js';
 
-export type { DiskInterface };
+export type { DiskInterface, FirstBoot };
 
 export const DISK_INTERFACES: readonly DiskInterface[] = ['virtio', 'nvme'];
 
@@ -72,6 +72,8 @@ export interface BoxMetadata {
   catalog?: string;
   /** VirtualBox OS type from the box's OVF, e.g. `Debian_64`. */
   osType?: string;
+  /** How the guest is set up at first boot. Unset in metadata written before cloud-init boxes existed: see firstBootOf(). */
+  firstBoot?: FirstBoot;
 }
 
 export interface Box extends BoxMetadata {
@@ -137,6 +139,11 @@ export function entryImages(home: string, name: string, version: string, provide
       return m === undefined ? [] : [m];
     });
   return [...(current === undefined ? [] : [current]), ...previous].map((m) => boxOf(p.dir, m));
+}
+
+/** A box without a recorded first boot predates cloud-init boxes: it logs in with its key. */
+export function firstBootOf(box: BoxMetadata): FirstBoot {
+  return box.firstBoot ?? 'ssh-key';
 }
 
 /** Names of the boxes in the store. */

@@ -12,6 +12,7 @@ import {
   boxVersions,
   DISK_INTERFACES,
   entryImages,
+  firstBootOf,
   readEntry,
   planPrune,
   removeBox,
@@ -28,7 +29,7 @@ import { compareVersions, newestVersion } from '../boxes/version.js';
 import { findBoxfile, readEnvironment } from '../config/index.js';
 import { PROVIDER_NAMES, type ProviderName } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
-import { listStates } from '../providers/qemu/instant.js';
+import { listStates, listUnrestorable } from '../providers/qemu/instant.js';
 import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, boxPaths } from '../state/paths.js';
 import { askYesNo, canAsk } from './confirm.js';
@@ -43,6 +44,8 @@ export interface BoxAddOptions extends CommandOptions {
   caCert: string | undefined;
   sshUser: string | undefined;
   sshKey: string | undefined;
+  /** `--cloud-init`; unset: a plain image without --ssh-key is looked into. */
+  cloudInit: true | undefined;
   diskInterface: string | undefined;
   force: boolean;
 }
@@ -84,6 +87,7 @@ export async function boxAdd(cwd: string, args: string[], o: BoxAddOptions): Pro
     provider: providerArg(o.provider),
     sshUser: o.sshUser,
     sshKey: o.sshKey === undefined ? undefined : resolve(cwd, o.sshKey),
+    cloudInit: o.cloudInit,
     diskInterface: o.diskInterface as DiskInterface | undefined,
     force: o.force,
     http: httpOptions(process.env, o.caCert === undefined ? undefined : resolve(cwd, o.caCert)),
@@ -93,7 +97,7 @@ export async function boxAdd(cwd: string, args: string[], o: BoxAddOptions): Pro
   if (o.json) o.print(JSON.stringify(box, null, 2));
   else
     o.print(
-      `box ${box.name} ${box.version} (${box.provider}) added: ${formatBytes(box.size)} ${box.format}, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser}${box.hasInsecureKey ? ' with its key' : ''}, ${box.diskInterface}`,
+      `box ${box.name} ${box.version} (${box.provider}) added: ${formatBytes(box.size)} ${box.format}, sha256 ${box.sha256.slice(0, 12)}…, user ${box.sshUser}${box.hasInsecureKey ? ' with its key' : ''}, ${box.diskInterface}, first boot: ${firstBootOf(box)}`,
     );
   return 0;
 }
@@ -110,7 +114,8 @@ async function rowOf(home: string, b: Box, current: boolean) {
     machine: u.machine,
   }));
   const states = b.provider === 'qemu' && current ? await listStates(home, b) : [];
-  return { ...b, current, users, states };
+  const unrestorable = b.provider === 'qemu' && current ? listUnrestorable(home, b) : [];
+  return { ...b, firstBoot: firstBootOf(b), current, users, states, unrestorable };
 }
 
 export async function boxList(o: CommandOptions): Promise<number> {
@@ -138,11 +143,15 @@ export async function boxList(o: CommandOptions): Promise<number> {
         : `  in use by ${r.users.map((u) => `${u.machine} (${u.project})`).join(', ')}`;
     const replaced = r.current ? '' : '  (replaced; kept for its machines)';
     o.print(
-      `${r.name}  ${r.version}  ${r.provider}  ${r.format}  ${formatBytes(r.size)}  user ${r.sshUser}  ${r.diskInterface}  from ${r.source}${replaced}${used}`,
+      `${r.name}  ${r.version}  ${r.provider}  ${r.format}  ${formatBytes(r.size)}  user ${r.sshUser}  ${r.diskInterface}  first boot: ${r.firstBoot}  from ${r.source}${replaced}${used}`,
     );
     for (const s of r.states)
       o.print(
         `  saved state ${s.key}: ${s.memory} MiB, ${s.cpus} cpu(s), ${s.nics} extra NIC(s), ${s.accel}, ${formatBytes(s.bytes)}${s.valid ? '' : '  (stale: written by another QEMU or box)'}`,
+      );
+    for (const u of r.unrestorable)
+      o.print(
+        `  no saved state ${u.key}: ${u.memory} MiB, ${u.cpus} cpu(s), ${u.nics} extra NIC(s), ${u.accel}: ${u.reason} (machines boot normally)`,
       );
   }
   return 0;

@@ -33,6 +33,7 @@ export function jobsSummary(results: JobResult[]): object[] {
     name: r.machine,
     ok: r.ok,
     steps: r.ran,
+    ...(r.seconds === undefined ? {} : { step_seconds: r.seconds }),
     ...(r.failedStep === undefined ? {} : { failed_step: r.failedStep }),
     ...(r.error === undefined ? {} : { error: errorJson(r.error) }),
     ...(r.rolledBack === undefined ? {} : { rolled_back: r.rolledBack }),

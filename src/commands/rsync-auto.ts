@@ -14,7 +14,7 @@ import { hostAlias, machineTarget } from '../ssh/machine.js';
 import { readMachineState, sshEndpointOf } from '../state/machine-state.js';
 import { machinePaths } from '../state/paths.js';
 import { sleep } from '../state/process.js';
-import { excludesFor, type RsyncJob } from '../sync/rsync.js';
+import { folderOwner, excludesFor, type RsyncJob } from '../sync/rsync.js';
 import {
   ChangeBatch,
   ConnectionLost,
@@ -81,6 +81,8 @@ class AutoMachine {
   private readonly sftp: SftpSession;
   /** The SSH user is root: SFTP can write wherever rsync could. */
   private root = false;
+  /** The SSH user: owner of the synced files unless a folder says `chown`. */
+  private user = 'root';
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -150,6 +152,7 @@ class AutoMachine {
     const user = readMachineState(this.env.root, this.spec.name)?.sshUser ?? 'root';
     for (const w of this.folders) w.job.sudo = user !== 'root';
     this.root = user === 'root';
+    this.user = user;
     await this.master.start();
     await this.openSftp();
   }
@@ -235,7 +238,12 @@ class AutoMachine {
         try {
           viaRsync = true;
           n += await syncPaths(
-            { job: w.job, delete: w.folder.delete, chown: w.folder.chown, master: this.master },
+            {
+              job: w.job,
+              delete: w.folder.delete,
+              chown: folderOwner(w.folder.chown, this.user),
+              master: this.master,
+            },
             send,
             gone,
           );

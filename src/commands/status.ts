@@ -23,7 +23,11 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
       ...(a.accel === undefined ? {} : { accel: a.accel }),
       ...(live && a.ssh !== undefined ? { ssh: a.ssh } : {}),
       networks: addresses.map((n) => ({ network: n.network, iface: n.iface, address: n.cidr, mac: n.mac })),
-      ...instantOf(readMachineState(env.root, m.machine)?.instant),
+      /** Extra data disks as attached at the last boot (kept while the machine exists). */
+      ...(recorded?.dataDisks === undefined || recorded.dataDisks.length === 0
+        ? {}
+        : { disks: recorded.dataDisks.map((d) => ({ name: d.name, size_mib: d.size, file: d.file })) }),
+      ...instantOf(recorded?.instant),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
       /** Private networks whose switch died under the running machine. */
       ...(a.cutOff === undefined ? {} : { cut_off: a.cutOff }),

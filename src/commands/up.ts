@@ -1,6 +1,15 @@
 import { BoxfestError } from '../errors.js';
 import { NEEDS_CONSENT, reconcile, type MachinePlan, type Plan, type UpAction } from '../plan/reconcile.js';
-import { closeSsh, newMachineRun, type MachineRun, type ProvisionMode } from '../pipeline/machine-run.js';
+import { shrinkOf } from '../plan/drift.js';
+import { availableParallelism } from 'node:os';
+import { defaultBootLimit, hostPacer } from '../pipeline/boot-pacer.js';
+import {
+  closeSsh,
+  newMachineRun,
+  releaseBootSlot,
+  type MachineRun,
+  type ProvisionMode,
+} from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
 import type { Step } from '../pipeline/step.js';
 import { destroyMachine } from '../pipeline/steps/destroy.js';
@@ -14,7 +23,12 @@ import { allocateAddresses } from '../network/leases.js';
 import { checkFixedPorts } from '../network/preflight.js';
 
 export interface UpOptions extends CommandOptions {
+  /** False: one machine at a time, whole pipelines (`--no-parallel`). */
   parallel: boolean;
+  /** `--parallel N`: at most N guests booting at once; default one per core, adaptive. */
+  bootLimit?: number | undefined;
+  /** Every step of every machine on a terminal, however many machines. */
+  verbose?: boolean;
   provision: ProvisionMode;
   /** Reload machines whose changes need it (halt, then boot). */
   reload: boolean;
@@ -43,6 +57,17 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     const refused: JobResult[] = [];
     const approved = new Map<string, MachinePlan>();
     for (const m of plan.machines) {
+      const shrink = shrinkOf(m.changes);
+      if (shrink !== undefined) {
+        refused.push({
+          machine: m.machine,
+          ok: false,
+          ran: [],
+          failedStep: 'plan',
+          error: shrinkRefusal(m, shrink),
+        });
+        continue;
+      }
       if (!NEEDS_CONSENT.includes(m.action)) approved.set(m.machine, m);
       else if (await consent(m, o)) approved.set(m.machine, m);
       else if (m.action === 'remove')
@@ -64,7 +89,7 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       const actual = observed.get(m.machine)!.actual;
       const run = newMachineRun(env, spec, providerOf(spec), home, actual, o.provision);
       const steps = upSteps(m.action === 'none' ? 'provision' : m.action, run);
-      jobs.push({ machine: m.machine, steps, ctx: run });
+      jobs.push({ machine: m.machine, steps, ctx: run, onEnd: () => releaseBootSlot(run) });
     }
     // Before any VM starts: colliding fixed ports fail the whole command; addresses are
     // allocated in Boxfile order, so the same Boxfile always gives the same ones.
@@ -81,18 +106,37 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       env,
       selected.filter((s) => approved.has(s.name)),
     );
-    const results = [
-      ...(await runJobs(jobs, { parallel: o.parallel, renderer: rendererFor(o.json) })),
-      ...refused,
-    ];
+    // Cold boots are paced to the host: a few guests boot at a time, the rest wait their turn.
+    const paced =
+      o.parallel && jobs.length > 1
+        ? await hostPacer(o.bootLimit ?? defaultBootLimit(availableParallelism()), o.bootLimit === undefined)
+        : undefined;
+    for (const j of jobs) if (paced !== undefined) j.ctx.pacer = paced.pacer;
+    let ran: JobResult[];
+    try {
+      ran = await runJobs(jobs, {
+        parallel: o.parallel,
+        renderer: rendererFor(o.json),
+        verbose: o.verbose === true,
+      });
+    } finally {
+      paced?.stop();
+    }
+    const results = [...ran, ...refused];
     for (const j of jobs) closeSsh(j.ctx);
     if (o.json)
       o.print(
         JSON.stringify(
           plan.machines.map((m) => {
             const r = results.find((x) => x.machine === m.machine);
-            const log = jobs.find((j) => j.machine === m.machine)?.ctx.log ?? [];
-            return { ...m, ...(r ? jobsSummary([r])[0] : { ok: true, steps: [] }), output: log };
+            const ctx = jobs.find((j) => j.machine === m.machine)?.ctx;
+            return {
+              ...m,
+              ...(r ? jobsSummary([r])[0] : { ok: true, steps: [] }),
+              // How long it waited for its turn to boot (paced cold boots), when it booted.
+              ...(ctx?.bootWaitedMs === undefined ? {} : { boot_wait_ms: ctx.bootWaitedMs }),
+              output: ctx?.log ?? [],
+            };
           }),
           null,
           2,
@@ -166,4 +210,16 @@ function refusal(m: MachinePlan): BoxfestError {
         step: 'plan',
         hint: `run \`boxfest up --recreate ${m.machine}\` (its disk is deleted and made anew from the box); nothing was changed on ${m.machine}`,
       });
+}
+
+function shrinkRefusal(m: MachinePlan, why: string): BoxfestError {
+  return new BoxfestError(
+    'DISK_SHRINK',
+    `${why}: a disk never shrinks (its filesystem would lose what lies beyond the new end)`,
+    {
+      machine: m.machine,
+      step: 'plan',
+      hint: `set it back to its size or more; for a smaller disk, \`boxfest destroy ${m.machine}\` and \`up\` again. Nothing was changed on ${m.machine}`,
+    },
+  );
 }

@@ -3,7 +3,8 @@
 //
 // Precedence, per key: the machine's own value > its profile (`profile:` on the machine, else in
 // `defaults`) > `defaults` > built-in. Lists (networks, forwarded_ports, synced_folders,
-// provision) are concatenated instead, defaults first, as Lima does for its slices. `ssh`,
+// provision, disks) are concatenated instead, defaults first, as Lima does for its slices;
+// `cloud_init` is merged deeply (lists concatenated, mappings key by key). `ssh`,
 // `qemu` and `virtualbox` are merged key by key; a top-level `virtualbox:` block sits under
 // `defaults.virtualbox` (project-wide settings such as the web service's `url`).
 
@@ -23,6 +24,7 @@ import type {
   WrittenProvisioner,
 } from './types.js';
 import { sizeMiB } from './units.js';
+import { mergeMappings } from './merge.js';
 
 export interface DefaultsContext {
   /** Absolute path of Boxfile.yaml. */
@@ -103,7 +105,7 @@ function machineSpec(
   const diskSize = sizeMiB(m.disk_size ?? p.disk_size ?? d.disk_size);
   const q = { ...d.qemu, ...m.qemu };
   const vb = { ...top.virtualbox, ...d.virtualbox, ...m.virtualbox };
-  const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision'): T[] =>
+  const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision' | 'disks'): T[] =>
     [...(d[k] ?? []), ...(m[k] ?? [])] as T[];
   return {
     name,
@@ -139,6 +141,11 @@ function machineSpec(
     ...(boxChecksum === undefined ? {} : { boxChecksum: boxChecksum.toLowerCase() }),
     ...(profileName === undefined ? {} : { profile: profileName }),
     ...(diskSize === undefined ? {} : { diskSize }),
+    disks: list<NonNullable<WrittenMachine['disks']>[number]>('disks').map((x) => ({
+      name: x.name ?? '',
+      size: sizeMiB(x.size) ?? 0,
+    })),
+    cloudInit: mergeMappings(d.cloud_init ?? {}, m.cloud_init ?? {}),
     networks: list<NonNullable<WrittenMachine['networks']>[number]>('networks').map((a): MachineNetwork => ({
       network: a.network ?? '',
       ...(a.ip === undefined ? {} : { ip: a.ip }),

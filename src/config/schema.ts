@@ -306,6 +306,8 @@ const PATTERN_HINTS: Record<string, string> = {
   'IPv4 address': 'write four numbers from 0 to 255, e.g. `192.168.56.10`',
   'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
   owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
+  'disk name': 'use lowercase letters, digits, `-` and `_`, at most 12, e.g. `data`',
+  'octal mode': "write the mode as a quoted octal string, e.g. `'0644'`",
   URL: 'write `http://HOST:PORT/` or `https://...`; user and password come from BOXFEST_VBOX_USER and BOXFEST_VBOX_PASSWORD, never from the Boxfile',
 };
 

@@ -64,6 +64,14 @@ export interface WrittenForwardedPort {
   auto_correct?: boolean;
 }
 
+/**
+ * How a machine made from a box is set up at its first boot (a property of the box, from
+ * `box add`): `ssh-key` (boxfest logs in with the box's insecure key and replaces it, as with a
+ * Vagrant box) or `cloud-init` (a distro cloud image: boxfest hands it a NoCloud seed that
+ * creates the user with the machine's own key).
+ */
+export type FirstBoot = 'cloud-init' | 'ssh-key';
+
 export type QemuAccel = 'auto' | 'kvm' | 'tcg';
 export type DiskInterface = 'virtio' | 'nvme';
 
@@ -87,6 +95,14 @@ export interface WrittenLibvirt {
   management_network?: string;
 }
 
+export interface WrittenDataDisk {
+  name?: string;
+  size?: WrittenSize;
+}
+
+/** cloud-init user-data as written; checked by the schema where cloud-init is stricter than a mapping. */
+export type WrittenCloudInit = Record<string, unknown>;
+
 export interface WrittenMachine {
   box?: string;
   box_version?: string;
@@ -96,6 +112,7 @@ export interface WrittenMachine {
   cpus?: number;
   memory?: WrittenSize;
   disk_size?: WrittenSize;
+  disks?: WrittenDataDisk[];
   hostname?: string;
   networks?: WrittenMachineNetwork[];
   forwarded_ports?: WrittenForwardedPort[];
@@ -106,6 +123,7 @@ export interface WrittenMachine {
   autostart?: boolean;
   primary?: boolean;
   instant?: boolean;
+  cloud_init?: WrittenCloudInit;
   qemu?: WrittenQemu;
   virtualbox?: WrittenVirtualbox;
 }
@@ -209,6 +227,10 @@ export interface MachineSpec {
   profile?: string;
   /** Disk size in MiB (`disk_size`); unset = the box's own size. */
   diskSize?: number;
+  /** Extra data disks (`disks`), defaults' first. */
+  disks: DataDisk[];
+  /** The Boxfile's cloud-init user-data (`defaults.cloud_init` merged under the machine's); `{}` when unset. */
+  cloudInit: Record<string, unknown>;
   /** Attachments to the Environment's networks, in order (defaults' first). */
   networks: MachineNetwork[];
   forwardedPorts: ForwardedPort[];
@@ -226,6 +248,12 @@ export interface MachineSpec {
   virtualbox: VirtualboxSettings;
   /** The top-level `libvirt:` settings; used only when the provider is libvirt. */
   libvirt: LibvirtSettings;
+}
+
+export interface DataDisk {
+  name: string;
+  /** MiB */
+  size: number;
 }
 
 export type Network =

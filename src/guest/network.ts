@@ -21,6 +21,11 @@ export interface NetworkPlan {
   hosts: HostEntry[];
   /** Seconds to wait for a bridged NIC's DHCP address. */
   dhcpWaitS: number;
+  /**
+   * `cloud-init`: the guest's cloud-init applied the addresses from boxfest's network-config at
+   * boot; the script only checks each private NIC has its address (and writes no config of its own).
+   */
+  configuredBy?: 'boxfest' | 'cloud-init';
 }
 
 /** One line per NIC on stdout: `boxfest-nic NETWORK IFACE MAC CIDR|- HOW`. */
@@ -43,6 +48,15 @@ function privateNic(n: Extract<GuestNic, { kind: 'private' }>, family: GuestFami
       : []),
     'ip link set "$i" up',
     `[ "$(v4_of "$i")" = ${q(n.cidr)} ] || { ip -4 addr flush dev "$i"; ip addr add ${q(n.cidr)} dev "$i"; }`,
+    `echo ${NIC_LINE} ${q(n.network)} "$i" ${q(n.mac)} ${q(n.cidr)} ${n.how}`,
+  ];
+}
+
+/** cloud-init applied it: check, and say which address it has. */
+function checkedNic(n: Extract<GuestNic, { kind: 'private' }>): string[] {
+  return [
+    `i=$(need_iface ${q(n.mac)} ${q(n.network)}) || exit 3`,
+    `a=$(v4_of "$i"); [ "$a" = ${q(n.cidr)} ] || { echo "network ${n.network}: $i has \${a:-no address}, not ${n.cidr}: cloud-init did not apply boxfest's network-config" >&2; exit 5; }`,
     `echo ${NIC_LINE} ${q(n.network)} "$i" ${q(n.mac)} ${q(n.cidr)} ${n.how}`,
   ];
 }
@@ -114,8 +128,14 @@ export function networkScript(p: NetworkPlan): string {
     'set -e',
     ...HELPERS,
     'command -v ip >/dev/null 2>&1 || { echo "the guest has no \\`ip\\` command (iproute2 or busybox)" >&2; exit 4; }',
-    ...p.nics.flatMap((n) => (n.kind === 'private' ? privateNic(n, p.family) : bridgedNic(n, p.dhcpWaitS))),
-    ...(p.family === 'debian' ? persistent(p.nics) : []),
+    ...p.nics.flatMap((n) =>
+      n.kind !== 'private'
+        ? bridgedNic(n, p.dhcpWaitS)
+        : p.configuredBy === 'cloud-init'
+          ? checkedNic(n)
+          : privateNic(n, p.family),
+    ),
+    ...(p.family === 'debian' && p.configuredBy !== 'cloud-init' ? persistent(p.nics) : []),
     ...(p.hosts.length > 0 || p.nics.length > 0 ? hostsBlock(p.hosts) : []),
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 // The context one machine's pipeline works on.
 import type { Box } from '../boxes/store.js';
+import type { BootPacer, BootSlot } from './boot-pacer.js';
 import type { Environment, MachineSpec } from '../config/types.js';
 import type { ActualMachine, MachineContext, Provider } from '../providers/provider.js';
 import type { Connected, SshEndpoint } from '../ssh/client.js';
@@ -29,6 +30,13 @@ export interface MachineRun extends MachineContext {
   reload?: boolean;
   /** Destroy first and create anew (`up --recreate`). */
   recreate?: boolean;
+  /** `up`: guests boot a few at a time; boot takes a slot, wait-ssh gives it back. */
+  pacer?: BootPacer;
+  bootSlot?: BootSlot;
+  /** How long this machine waited for its turn to boot (ms), for --json. */
+  bootWaitedMs?: number;
+  /** When its guest was launched (ms since the epoch): boot_timeout counts from here. */
+  launchedAt?: number;
 }
 
 export function newMachineRun(
@@ -46,6 +54,12 @@ export function newMachineRun(
 export function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`internal: ${what} is not set (pipeline steps out of order)`);
   return value;
+}
+
+/** Gives back the machine's boot slot (its guest is up, or its pipeline ended). */
+export function releaseBootSlot(run: MachineRun): void {
+  run.bootSlot?.release();
+  delete run.bootSlot;
 }
 
 export function closeSsh(run: MachineRun): void {

@@ -10,6 +10,8 @@ export interface MachineJob<C> {
   machine: string;
   steps: Step<C>[];
   ctx: C;
+  /** Runs once the machine's pipeline ended, whichever way (e.g. gives back its boot slot). */
+  onEnd?: () => void;
 }
 
 export interface JobResult {
@@ -17,6 +19,8 @@ export interface JobResult {
   ok: boolean;
   /** Steps that ran (not skipped), in order. */
   ran: string[];
+  /** Wall-clock seconds of each step that ran (the failed one too): where an `up` spends its time. */
+  seconds?: Record<string, number>;
   failedStep?: string;
   error?: BoxfestError;
   /** After a failure: the steps whose rollback ran, newest first. */
@@ -25,11 +29,21 @@ export interface JobResult {
   rollbackErrors?: BoxfestError[];
 }
 
-export type Renderer = 'default' | 'simple' | 'silent';
+/** `lines`: boxfest's own plain output (logs, pipes): one line per completed step, a summary. */
+export type Renderer = 'default' | 'simple' | 'silent' | 'lines';
 
 export interface RunOptions {
   parallel: boolean;
   renderer: Renderer;
+  /** Where `lines` output goes; stdout by default. */
+  write?: (line: string) => void;
+  /**
+   * One line per machine (its current step and time) instead of a tree of every step. Default:
+   * on a terminal from COMPACT_FROM machines on, unless `verbose`.
+   */
+  compact?: boolean;
+  /** `--verbose`: every step of every machine, however many machines. */
+  verbose?: boolean;
   /** Aborted = stop: each machine ends its current step and rolls back. Default: Ctrl-C (SIGINT). */
   signal?: AbortSignal;
 }
@@ -69,10 +83,36 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal, interruptible: bool
 
 class AbortedStep extends Error {}
 
-/** listr2 renderer: live tree on a terminal, plain lines in logs and pipes, nothing for --json. */
+/** listr2's live tree on a terminal, boxfest's plain lines in logs and pipes, nothing for --json. */
 export function rendererFor(json: boolean): Renderer {
   if (json) return 'silent';
-  return process.stdout.isTTY ? 'default' : 'simple';
+  return process.stdout.isTTY ? 'default' : 'lines';
+}
+
+/** From this many machines on, a terminal shows one line per machine. */
+export const COMPACT_FROM = 4;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The end of plain output: one row per machine, how it ended and how long it took. */
+export function summaryTable(
+  results: readonly JobResult[],
+  elapsedMs: ReadonlyMap<string, number>,
+): string[] {
+  const rows = results.map((r) => [
+    r.machine,
+    r.ok ? 'ok' : 'FAILED',
+    elapsedMs.has(r.machine) ? seconds(elapsedMs.get(r.machine)!) : '-',
+    r.ok ? `${r.ran.length} step(s)` : `failed at ${r.failedStep ?? '?'}: ${r.error?.message ?? ''}`,
+  ]);
+  const head = ['machine', 'result', 'time', ''];
+  const width = (i: number) => Math.max(...[head, ...rows].map((r) => r[i]!.length));
+  return [head, ...rows].map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(width(i))))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promise<JobResult[]> {
@@ -90,47 +130,138 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
   const label = (machine: string, title: string) =>
     opts.renderer === 'default' ? title : `${machine}: ${title}`;
+  // Plain lines: a step is one line when it ends (skipped steps none), its output as it comes.
+  const write =
+    opts.renderer !== 'lines'
+      ? undefined
+      : (opts.write ?? ((l: string) => void process.stdout.write(`${l}\n`)));
+  const compact =
+    opts.compact ?? (opts.renderer === 'default' && opts.verbose !== true && jobs.length >= COMPACT_FROM);
+  // Many machines on a terminal: boxfest's own lines, not listr2's tree (see live-lines.ts).
+  const live =
+    compact && opts.renderer === 'default'
+      ? new (await import('./live-lines.js')).LiveLines(jobs.map((j) => j.machine))
+      : undefined;
   const results = new Map<string, JobResult>();
+  const elapsed = new Map<string, number>();
   const tasks: ListrTask[] = jobs.map((job) => {
     const result: JobResult = { machine: job.machine, ok: false, ran: [] };
     results.set(job.machine, result);
     const done: Step<C>[] = [];
     let committed = false;
+    let jobStart: number | undefined;
+    const ended = () => {
+      if (jobStart !== undefined) elapsed.set(job.machine, Date.now() - jobStart);
+    };
+    /** Runs one step; `view` shows its title and output (a listr2 subtask, or the machine's line). */
+    const runStep = async (step: Step<C>, view: { title(t: string): void; output(t: string): void }) => {
+      const stepStart = Date.now();
+      jobStart ??= stepStart;
+      let title = step.title;
+      const out: StepOutput = {
+        line: (text) => {
+          view.output(`${job.machine} | ${text}`);
+          write?.(`› ${job.machine} | ${text}`);
+        },
+        title: (text) => {
+          title = text;
+          view.title(text);
+        },
+      };
+      const fail = async (e: BoxfestError, undo: Step<C>[]) => {
+        write?.(
+          `✖ ${job.machine}: ${step.name} failed after ${seconds(Date.now() - stepStart)}: ${e.message}`,
+        );
+        ended();
+        result.failedStep = step.name;
+        result.error = e.withContext({ machine: job.machine, step: step.name });
+        job.onEnd?.();
+        await rollback(undo, job, result);
+        throw result.error;
+      };
+      if (signal.aborted) return fail(interrupted(step.name, committed), done);
+      result.ran.push(step.name);
+      const took = () => {
+        (result.seconds ??= {})[step.name] = Math.round(Date.now() - stepStart) / 1000;
+      };
+      try {
+        await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
+        took();
+      } catch (e) {
+        took();
+        // An abandoned step is half done: its own rollback runs too, newest first.
+        if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
+        return fail(asBoxfestError(e), done);
+      }
+      if (typeof step.commits === 'function' ? step.commits(job.ctx) : step.commits === true) {
+        done.length = 0;
+        committed = true;
+      } else done.push(step);
+      write?.(`✔ ${job.machine}: ${title} (${seconds(Date.now() - stepStart)})`);
+      killIfAsked(step.name);
+      // Ctrl-C during a step that had to finish: it is undone with the rest.
+      if (signal.aborted) return fail(interrupted(step.name, committed), done);
+    };
+    const succeeded = () => {
+      result.ok = true;
+      ended();
+      job.onEnd?.();
+    };
+    if (compact)
+      return {
+        title: job.machine,
+        task: async (_ctx, task) => {
+          let current = 'queued';
+          let since = Date.now();
+          let last = '';
+          const show = () => {
+            const total = jobStart === undefined ? '' : `, ${seconds(Date.now() - jobStart)} in all`;
+            task.title = `${job.machine}: ${current} (${seconds(Date.now() - since)}${total})`;
+            live?.set(job.machine, `${task.title}${last === '' ? '' : `  › ${last}`}`);
+          };
+          const timer = setInterval(show, 1000);
+          try {
+            for (const step of job.steps) {
+              if ((step.skip?.(job.ctx) ?? false) !== false) continue;
+              current = step.title;
+              since = Date.now();
+              show();
+              await runStep(step, {
+                title: (t) => {
+                  current = t;
+                  show();
+                },
+                output: (t) => {
+                  task.output = t;
+                  last = t.slice(job.machine.length + 3);
+                  show();
+                },
+              });
+            }
+            succeeded();
+            task.title = `${job.machine}: done in ${seconds(elapsed.get(job.machine) ?? 0)} (${current})`;
+            live?.set(job.machine, `✔ ${task.title}`);
+          } catch (e) {
+            task.title = `${job.machine}: failed at ${current} after ${seconds(elapsed.get(job.machine) ?? 0)}`;
+            live?.set(job.machine, `✖ ${task.title}`);
+            throw e;
+          } finally {
+            clearInterval(timer);
+          }
+        },
+      };
     const subtasks: ListrTask[] = job.steps.map((step) => ({
       title: label(job.machine, step.title),
       skip: () => step.skip?.(job.ctx) ?? false,
-      task: async (_ctx, task) => {
-        const out: StepOutput = {
-          line: (text) => {
-            task.output = `${job.machine} | ${text}`;
+      task: (_ctx, task) =>
+        runStep(step, {
+          title: (t) => {
+            task.title = label(job.machine, t);
           },
-          title: (text) => {
-            task.title = label(job.machine, text);
+          output: (t) => {
+            task.output = t;
           },
-        };
-        const fail = async (e: BoxfestError, undo: Step<C>[]) => {
-          result.failedStep = step.name;
-          result.error = e.withContext({ machine: job.machine, step: step.name });
-          await rollback(undo, job, result);
-          throw result.error;
-        };
-        if (signal.aborted) return fail(interrupted(step.name, committed), done);
-        result.ran.push(step.name);
-        try {
-          await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
-        } catch (e) {
-          // An abandoned step is half done: its own rollback runs too, newest first.
-          if (e instanceof AbortedStep) return fail(interrupted(step.name, committed), [...done, step]);
-          return fail(asBoxfestError(e), done);
-        }
-        if (typeof step.commits === 'function' ? step.commits(job.ctx) : step.commits === true) {
-          done.length = 0;
-          committed = true;
-        } else done.push(step);
-        killIfAsked(step.name);
-        // Ctrl-C during a step that had to finish: it is undone with the rest.
-        if (signal.aborted) return fail(interrupted(step.name, committed), done);
-      },
+        }),
     }));
     return {
       title: job.machine,
@@ -139,11 +270,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           [
             ...subtasks,
             // Untitled, so never shown: reached only when every step succeeded.
-            {
-              task: () => {
-                result.ok = true;
-              },
-            },
+            { task: succeeded },
           ],
           { concurrent: false, exitOnError: true },
         ),
@@ -154,11 +281,14 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     exitOnError: false,
     // Ctrl-C is ours (sigintSignal): listr2's own handler would exit(127) without any rollback.
     registerSignalListeners: false,
-    renderer: opts.renderer,
+    renderer: write === undefined && live === undefined ? opts.renderer : 'silent',
     fallbackRenderer: 'simple',
     rendererOptions: {
-      outputBar: Infinity,
-      persistentOutput: true,
+      // One line per machine: of a step's output, only its newest line, while it runs.
+      outputBar: compact ? 1 : Infinity,
+      persistentOutput: !compact,
+      // A failed machine keeps its line (name, step, time); cli.ts prints its error in full.
+      ...(compact ? { showErrorMessage: false } : {}),
       collapseSubtasks: false,
       collapseSkips: false,
     },
@@ -167,8 +297,13 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     await list.run();
   } catch {
     // Per-machine failures are recorded in `results`; listr2 only re-raises them.
+  } finally {
+    live?.stop();
   }
-  return jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
+  const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
+  if (write !== undefined && all.some((r) => r.ran.length > 0))
+    for (const l of summaryTable(all, elapsed)) write(l);
+  return all;
 }
 
 /** Undoes `done`, newest first; a rollback that fails does not stop the others, and is reported. */

@@ -16,9 +16,13 @@ import { setHostname } from './steps/set-hostname.js';
 import { configureNetwork } from './steps/configure-network.js';
 import { prepareInstant } from './steps/prepare-instant.js';
 import { reidentify } from './steps/reidentify.js';
+import { hostKey } from './steps/host-key.js';
 import { syncFolders } from './steps/sync-folders.js';
 import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
+import { writeSeedStep } from './steps/write-seed.js';
+import { waitCloudInit } from './steps/wait-cloud-init.js';
+import { growDisk } from './steps/grow-disk.js';
 
 export const upPipeline: Step<MachineRun>[] = [
   // The box first: a missing box fails before anything of the old machine is discarded.
@@ -29,11 +33,17 @@ export const upPipeline: Step<MachineRun>[] = [
   resume,
   configure,
   prepareInstant,
+  // Before the machine is created: VirtualBox attaches the seed as a DVD when it creates the VM.
+  writeSeedStep,
   create,
   boot,
   waitSsh,
   reidentify,
+  hostKey,
   replaceKey,
+  // cloud-init boxes: nothing else touches the guest until cloud-init is done.
+  waitCloudInit,
+  growDisk,
   setHostname,
   configureNetwork,
   syncFolders,

@@ -1,13 +1,13 @@
 // What changed between the Boxfile and a machine's applied spec, and what it takes to apply each
 // change. Pure: `reconcile` and its tests call it with plain values.
 import type { MachineSpec, Network } from '../config/types.js';
-import { bootPart, inPlacePart, stableJson, type AppliedSpec } from '../state/applied.js';
+import { bootPart, cloudInitDigest, inPlacePart, stableJson, type AppliedSpec } from '../state/applied.js';
 
 /**
  * in_place: the next `up` applies it to the running machine (hostname, folders, provisioners);
  * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, qemu settings;
  * recreate: needs a new disk (destroy, then create): box, box version, disk interface, the libvirt
- * daemon or pool.
+ * daemon or pool, cloud-init user-data (cloud-init applies it once per instance).
  */
 export type ChangeClass = 'in_place' | 'reload' | 'recreate';
 
@@ -63,9 +63,11 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
           ...scalar('libvirt.pool', 'recreate', applied.libvirt?.pool, spec.libvirt.pool),
         ]
       : []),
+    ...scalar('cloud_init', 'recreate', applied.cloudInit, cloudInitDigest(spec.cloudInit)),
     ...scalar('cpus', 'reload', applied.cpus, boot.cpus),
     ...scalar('memory', 'reload', applied.memory, boot.memory, ' MiB'),
-    ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ''),
+    ...scalar('disk_size', 'reload', applied.diskSize, boot.diskSize, ' MiB'),
+    ...scalar('disks', 'reload', applied.disks, boot.disks),
     ...scalar('networks', 'reload', applied.networks, boot.networks),
     ...definitionChanges(applied.networkDefinitions, boot.networkDefinitions ?? []),
     ...scalar('forwarded_ports', 'reload', applied.forwardedPorts, boot.forwardedPorts),
@@ -163,4 +165,27 @@ function itemChanges<T>(
         message: `${what} ${key(x)} removed ${removedNote}`,
       });
   return out;
+}
+
+/**
+ * Why `changes` would shrink a disk (`disk_size` or a data disk made smaller), or undefined. A
+ * disk never shrinks: the filesystem in it would lose whatever lies beyond its new end.
+ */
+export function shrinkOf(changes: readonly Change[]): string | undefined {
+  for (const c of changes) {
+    if (c.field === 'disk_size' && typeof c.from === 'number') {
+      const to = typeof c.to === 'number' ? c.to : undefined;
+      if (to === undefined || to < c.from)
+        return `disk_size would go from ${c.from} MiB to ${to === undefined ? "the box's size" : `${to} MiB`}`;
+    }
+    if (c.field === 'disks' && Array.isArray(c.from) && Array.isArray(c.to)) {
+      const before = new Map(c.from.map((d) => [(d as { name: string }).name, (d as { size: number }).size]));
+      for (const d of c.to as { name: string; size: number }[]) {
+        const old = before.get(d.name);
+        if (old !== undefined && d.size < old)
+          return `data disk \`${d.name}\` would go from ${old} MiB to ${d.size} MiB`;
+      }
+    }
+  }
+  return undefined;
 }

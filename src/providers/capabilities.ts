@@ -17,6 +17,10 @@ export interface Capabilities {
   forwardedPorts: boolean;
   /** `disk_size`: growing the machine's disk beyond the box's size. */
   diskResize: boolean;
+  /** `disks`: extra data disks. */
+  dataDisks: boolean;
+  /** `cloud_init:` and cloud-init boxes: a NoCloud seed attached to the guest at every boot. */
+  cloudInit: boolean;
   /** `box_version`: choosing a version of a box. */
   boxVersions: boolean;
   /** `autostart: false`. */
@@ -37,7 +41,10 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     bridgedNetworks: true,
     macAddresses: true,
     forwardedPorts: true,
-    diskResize: false,
+    // The overlay is grown with qemu-img before a boot; the guest's root filesystem follows.
+    diskResize: true,
+    dataDisks: true,
+    cloudInit: true,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,
@@ -53,6 +60,9 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     macAddresses: true,
     forwardedPorts: true,
     diskResize: false,
+    dataDisks: false,
+    // The seed ISO as a DVD on a second IDE port.
+    cloudInit: true,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,
@@ -68,7 +78,10 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     bridgedNetworks: true,
     macAddresses: true,
     forwardedPorts: true,
+    // The domain XML has no data disks and no seed disk yet, and the disk volume is not grown.
     diskResize: false,
+    dataDisks: false,
+    cloudInit: false,
     boxVersions: false,
     manualStart: true,
     guestSshPort: true,
@@ -76,6 +89,8 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     // The top-level `libvirt:` block; there is none per machine.
     settings: ['uri', 'pool', 'management_network'],
     why: {
+      cloudInit:
+        'the libvirt domain is not given a cloud-init seed yet (remove `cloud_init`, use a box set up by its SSH key, or use provider qemu)',
       instantUp:
         "a saved state restored onto another domain must keep every device's ABI, which libvirt checks on restore; boxfest does not yet give the golden domain and its clones the same device layout (set `instant: false`, or use provider qemu)",
     },

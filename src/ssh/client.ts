@@ -23,6 +23,8 @@ export interface SshTarget extends SshEndpoint {
   keys: string[];
   /** Pinned host key ("ssh-ed25519 AAAA..."); when unset, any key is accepted and reported. */
   hostKey: string | undefined;
+  /** A second key also accepted: one boxfest made and was installing when it was interrupted. */
+  alsoAccept?: string | undefined;
 }
 
 export interface Connected {
@@ -57,7 +59,7 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
       authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
       hostVerifier: (key: Buffer) => {
         seen = hostKeyText(key);
-        if (t.hostKey !== undefined && t.hostKey !== seen) {
+        if (t.hostKey !== undefined && t.hostKey !== seen && t.alsoAccept !== seen) {
           mismatch = true;
           return false;
         }
@@ -79,44 +81,78 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
  * means nothing. The bytes read are put back, so the SSH client goes on over the same
  * connection: one connection (one fork of the guest's sshd) per login, not two.
  */
-export function probeBanner(host: string, port: number, timeoutMs: number): Promise<Socket | undefined> {
+export async function probeBanner(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<Socket | undefined> {
+  const r = await probe(host, port, timeoutMs);
+  return 'sock' in r ? r.sock : undefined;
+}
+
+/**
+ * What a probe found: the SSH connection; `refused` (taken, then closed or reset before a byte
+ * came: a port forwarder such as QEMU's user networking whose guest answered that nothing listens
+ * yet); `silent` (no answer within the timeout: the guest is not reachable yet, or its sshd has
+ * taken the connection and not yet greeted); `other` (not SSH, or no connection at all).
+ */
+export type ProbeResult = { sock: Socket } | { why: 'refused' | 'silent' | 'other' };
+
+export function probe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const sock = createConnection({ host, port });
     const got: Buffer[] = [];
     let settled = false;
-    const done = (ok: boolean) => {
+    let connected = false;
+    sock.once('connect', () => (connected = true));
+    const done = (why: 'banner' | 'refused' | 'silent' | 'other') => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sock.removeListener('data', onData);
-      if (!ok) {
+      if (why !== 'banner') {
         sock.destroy();
-        resolve(undefined);
+        resolve({ why: why === 'refused' && (got.length > 0 || !connected) ? 'other' : why });
         return;
       }
       sock.pause();
       sock.unshift(Buffer.concat(got));
       sock.removeAllListeners('error');
       sock.removeAllListeners('close');
-      resolve(sock);
+      resolve({ sock });
     };
     const onData = (d: Buffer) => {
       got.push(d);
       const text = Buffer.concat(got).toString('latin1');
-      if (text.length >= 4) done(text.startsWith('SSH-'));
+      if (text.length >= 4) done(text.startsWith('SSH-') ? 'banner' : 'other');
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => done('silent'), timeoutMs);
     sock.on('data', onData);
-    sock.on('error', () => done(false));
-    sock.on('close', () => done(false));
+    // A reset means something took the connection (it may come before `connect` is seen).
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNRESET') connected = true;
+      done('refused');
+    });
+    sock.on('close', () => done('refused'));
   });
 }
+
+/** A probe's wait for the banner before the guest's network has answered. */
+const SHORT_PROBE_MS = 500;
+/**
+ * ... and after it has: a connection that is taken and silent now means an sshd is starting for
+ * it. OpenSSH forks and re-executes itself per connection, which takes seconds on a busy TCG
+ * guest; giving up after 500 ms made the booting guest start another sshd every few hundred ms.
+ */
+const LONG_PROBE_MS = 10_000;
 
 export interface WaitOptions {
   machine: string;
   timeoutMs: number;
   /** Called on each failed attempt (progress display). */
   onAttempt?: (attempt: number, why: string) => void;
+  /** When the clock started (ms since the epoch): the guest's launch. Default: now. */
+  since?: number;
 }
 
 /**
@@ -124,16 +160,19 @@ export interface WaitOptions {
  * A host key that differs from the pinned one fails at once: that is never a boot-time race.
  */
 export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connected> {
-  const deadline = Date.now() + o.timeoutMs;
+  const deadline = (o.since ?? Date.now()) + o.timeoutMs;
   let attempt = 0;
   let last = 'no SSH banner yet';
   let authFailures = 0;
+  let answered = false;
   while (Date.now() < deadline) {
     attempt++;
-    const sock = await probeBanner(t.host, t.port, 500);
-    if (sock !== undefined) {
+    const wait = Math.min(answered ? LONG_PROBE_MS : SHORT_PROBE_MS, Math.max(100, deadline - Date.now()));
+    const r = await probe(t.host, t.port, wait);
+    if ('why' in r && r.why === 'refused') answered = true;
+    if ('sock' in r) {
       try {
-        return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())), sock);
+        return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())), r.sock);
       } catch (e) {
         if (e instanceof HostKeyMismatch) throw hostKeyMismatch(o.machine, t, e.message);
         last = errorMessage(e);
@@ -155,10 +194,47 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   }
   throw new BoxfestError(
     'SSH_TIMEOUT',
-    `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`,
+    `SSH did not answer on ${t.host}:${t.port} within ${Math.round(o.timeoutMs / 1000)} s${o.since === undefined ? '' : ' of its launch'} (last: ${last})`,
     {
       machine: o.machine,
       hint: 'the guest may not have booted; read its console above, or raise `boot_timeout` in the Boxfile',
+    },
+  );
+}
+
+/**
+ * After the guest's SSH server was told to serve `expected` instead of `previous`: connects,
+ * pinned to `expected`, until the new server answers. Until then the old one may still answer
+ * with `previous`, or the port may be closed or drop the connection while the server re-executes
+ * (OpenSSH after SIGHUP): both are waited out. Any third key fails at once.
+ */
+export async function waitForNewHostKey(
+  t: SshTarget & { hostKey: string },
+  previous: string,
+  o: WaitOptions,
+): Promise<Connected> {
+  const deadline = Date.now() + o.timeoutMs;
+  let last = 'no answer yet';
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
+    const sock = await probeBanner(t.host, t.port, 1_000);
+    if (sock !== undefined) {
+      try {
+        return await connect(t, Math.max(1_000, Math.min(30_000, deadline - Date.now())), sock);
+      } catch (e) {
+        if (e instanceof HostKeyMismatch && e.message !== previous)
+          throw hostKeyMismatch(o.machine, t, e.message);
+        last = e instanceof HostKeyMismatch ? 'the old server still answers' : errorMessage(e);
+      }
+    }
+    o.onAttempt?.(attempt, last);
+    await sleep(Math.min(50 * attempt, 250));
+  }
+  throw new BoxfestError(
+    'SSH_TIMEOUT',
+    `the guest's SSH server did not come back with its new host key within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`,
+    {
+      machine: o.machine,
+      hint: 'the server may have failed to restart with the new key; read its console (`boxfest ssh` will not work), then `boxfest destroy` and `up`',
     },
   );
 }
@@ -176,7 +252,7 @@ function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestEr
 }
 
 export interface ExecOptions {
-  stdin?: string;
+  stdin?: string | Buffer;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
 }

@@ -7,6 +7,7 @@
 // memory and hostname, and a field it lacks is "unknown", never reported as a change.
 import { createHash } from 'node:crypto';
 import type {
+  DataDisk,
   ForwardedPort,
   MachineNetwork,
   MachineSpec,
@@ -45,10 +46,14 @@ export interface AppliedSpec {
   boxVersion?: string | null;
   /** The disk interface the disk was attached with (Boxfile `qemu.disk_interface`, else the box's). */
   diskInterface?: string;
+  /** Digest of the Boxfile's `cloud_init` user-data: cloud-init applies it once per instance. */
+  cloudInit?: string;
   // boot (reload to change)
   cpus: number;
   memory: number;
   diskSize?: number | null;
+  /** Extra data disks (`disks`). */
+  disks?: DataDisk[];
   networks?: MachineNetwork[];
   /** The definitions (type, CIDR, bridge) of the networks the machine is attached to, by name. */
   networkDefinitions?: Network[];
@@ -91,13 +96,19 @@ export function stableJson(v: unknown): string {
 export function creationPart(
   spec: MachineSpec,
   boxDiskInterface: string,
-): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface' | 'libvirt'> {
+): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface' | 'cloudInit' | 'libvirt'> {
   return {
     box: spec.box,
     boxVersion: spec.boxVersion ?? null,
     diskInterface: spec.qemu.diskInterface ?? boxDiskInterface,
     ...(spec.provider === 'libvirt' ? { libvirt: { uri: spec.libvirt.uri, pool: spec.libvirt.pool } } : {}),
+    cloudInit: cloudInitDigest(spec.cloudInit),
   };
+}
+
+/** sha256 of the `cloud_init` user-data (16 hex digits); of `{}` when unset. */
+export function cloudInitDigest(userData: Readonly<Record<string, unknown>>): string {
+  return createHash('sha256').update(stableJson(userData)).digest('hex').slice(0, 16);
 }
 
 /** The networks `spec` is attached to, in the Environment's order. */
@@ -113,6 +124,7 @@ export function bootPart(
   | 'cpus'
   | 'memory'
   | 'diskSize'
+  | 'disks'
   | 'networks'
   | 'networkDefinitions'
   | 'forwardedPorts'
@@ -123,6 +135,7 @@ export function bootPart(
     cpus: spec.cpus,
     memory: spec.memory,
     diskSize: spec.diskSize ?? null,
+    disks: spec.disks,
     networks: spec.networks,
     networkDefinitions: attachedNetworks(spec, networks),
     forwardedPorts: spec.forwardedPorts,

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { BoxfestError, errorMessage, type ErrorCode } from '../errors.js';
 
 /** Write-then-rename, so a crash leaves either the old file or the new one, never half of one. */
-export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, data, { mode, flag: 'wx' });

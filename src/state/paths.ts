@@ -127,6 +127,8 @@ export const machinePaths = (root: string, machine: string) => {
     publicKey: join(dir, 'id_ed25519.pub'),
     knownHosts: join(dir, 'known_hosts'),
     sshConfig: join(dir, 'ssh_config'),
+    /** cloud-init boxes: the NoCloud seed (ISO 9660, label cidata), rewritten before each boot. */
+    seed: join(dir, 'cidata.iso'),
   };
 };
 

@@ -114,3 +114,12 @@ export function rsync(job: RsyncJob, onLine?: (line: string) => void): Promise<R
     });
   });
 }
+
+/**
+ * Who owns a synced folder's files in the guest: the folder's `chown`, else the SSH user (with
+ * its login group), so a non-root user can work on them; undefined for root (rsync as root keeps
+ * the host's owners).
+ */
+export function folderOwner(chown: string | undefined, sshUser: string): string | undefined {
+  return chown ?? (sshUser === 'root' ? undefined : `${sshUser}:`);
+}

@@ -1,4 +1,6 @@
-// Builds (or reuses) the tiny test box once per run and checks the host can run real guests.
+// Builds (or reuses) the test boxes once per run -- the tiny busybox box (seconds) and the Debian 12
+// cloud-init box (~2.5 min cold, built from Debian packages; cached by the builder's hash) -- and
+// checks the host can run real guests.
 // A missing prerequisite fails the run with what to install: a silently skipped suite proves nothing.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +12,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 declare module 'vitest' {
   export interface ProvidedContext {
     boxDir: string;
+    /** The Debian 12 cloud-init box: box.qcow2 (test/fixtures/build-debian-box.sh). */
+    debianBoxDir: string;
   }
 }
 
@@ -30,4 +34,14 @@ export default function setup(project: TestProject): void {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   project.provide('boxDir', boxDir);
+  const debianBoxDir = process.env['BOXFEST_TEST_DEBIAN_BOX_DIR'] ?? join(ROOT, '.cache', 'debian-box');
+  const t0 = Date.now();
+  // Builds only when the builder changed (it needs root and Debian's mirror then); says how long.
+  execFileSync('bash', [join(ROOT, 'test/fixtures/build-debian-box.sh'), debianBoxDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  process.stderr.write(
+    `debian test box ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${debianBoxDir})\n`,
+  );
+  project.provide('debianBoxDir', debianBoxDir);
 }

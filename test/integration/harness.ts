@@ -107,7 +107,8 @@ export class TestProject {
    */
   runOnTerminal(args: string[], input: string): Promise<RunResult> {
     return new Promise((resolvePromise, reject) => {
-      const cmd = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+      // A terminal has a size (`script`'s pty has none: listr2 would wrap at every character).
+      const cmd = `stty cols 160 rows 50; ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
       const child = spawn('script', ['-qec', cmd, '/dev/null'], {
         cwd: this.root,
         env: { ...process.env, BOXFEST_HOME: this.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },

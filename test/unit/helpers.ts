@@ -21,6 +21,8 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     ssh: {},
     syncedFolders: [],
     provision: [],
+    disks: [],
+    cloudInit: {},
     networks: [],
     forwardedPorts: [],
     sshGuestPort: 22,

@@ -33,7 +33,7 @@ export interface RuleContext {
   listOrigin: (machine: MachineSpec, list: ListKey, i: number) => KeyPath;
 }
 
-export type ListKey = 'synced_folders' | 'provision' | 'networks' | 'forwarded_ports';
+export type ListKey = 'synced_folders' | 'provision' | 'networks' | 'forwarded_ports' | 'disks';
 export type Rule = (ctx: RuleContext) => void;
 
 export function ruleContext(

@@ -14,6 +14,7 @@ import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './ma
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, sshUsers, syncedFolders } from './paths.js';
 import { libvirtUri, providerCapabilities } from './provider.js';
+import { cloudInitKeys, dataDisks } from './cloud-init.js';
 
 export const RULES: readonly Rule[] = [
   machineNames,
@@ -28,6 +29,8 @@ export const RULES: readonly Rule[] = [
   syncedFolders,
   provisioners,
   privateKeys,
+  cloudInitKeys,
+  dataDisks,
   sshUsers,
   providerCapabilities,
   libvirtUri,

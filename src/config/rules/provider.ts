@@ -41,6 +41,12 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
     }
     if (m.diskSize !== undefined)
       need('diskResize', origin(m, 'disk_size'), 'disk_size (growing the disk)', 'disk_size');
+    for (const i of m.disks.keys()) {
+      const path = listOrigin(m, 'disks', i);
+      need('dataDisks', path.slice(0, -1), 'extra data disks', 'disks');
+    }
+    if (Object.keys(m.cloudInit).length > 0)
+      need('cloudInit', origin(m, 'cloud_init'), 'cloud-init user-data', 'cloud_init');
     if (m.boxVersion !== undefined)
       need('boxVersions', origin(m, 'box_version'), 'box versions', 'box_version');
     if (!m.autostart) need('manualStart', origin(m, 'autostart'), '`autostart: false`', 'autostart');

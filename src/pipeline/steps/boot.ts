@@ -2,7 +2,7 @@ import { allocateAddresses } from '../../network/leases.js';
 import { bootPart } from '../../state/applied.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { need, type MachineRun } from '../machine-run.js';
-import type { Step } from '../step.js';
+import type { Step, StepOutput } from '../step.js';
 
 export const boot: Step<MachineRun> = {
   name: 'boot',
@@ -25,6 +25,8 @@ export const boot: Step<MachineRun> = {
     }));
     // `up` allocated every machine's addresses in Boxfile order already; this covers other callers.
     allocateAddresses(ctx.env, [ctx.spec]);
+    await takeBootSlot(ctx, out);
+    ctx.launchedAt = Date.now();
     const r = await ctx.provider.start(ctx, need(ctx.box, 'box'));
     ctx.endpoint = r.ssh;
     // Where SSH is now (a forward on this host, or the guest's own address): ssh_config, rsync-auto.
@@ -43,3 +45,25 @@ export const boot: Step<MachineRun> = {
   },
   rollback: (ctx) => ctx.provider.stop(ctx, { force: true, timeoutMs: 0 }),
 };
+
+/**
+ * Waits for this machine's turn to boot (`up` paces cold boots to the host). A first start from a
+ * saved ready state is a restore, not a boot: it costs a fraction of one and is not paced.
+ */
+async function takeBootSlot(ctx: MachineRun, out: StepOutput): Promise<void> {
+  if (ctx.pacer === undefined || ctx.bootSlot !== undefined) return;
+  const instant = readMachineState(ctx.env.root, ctx.spec.name)?.instant;
+  if (instant?.key !== undefined && instant.used !== true) return;
+  let told = false;
+  ctx.bootSlot = await ctx.pacer.acquire(ctx.spec.name, ({ ahead, booting }) => {
+    const where = `${booting} booting, ${ahead === 0 ? 'next' : `${ahead} ahead`}`;
+    // Once as a line (plain output shows it), then live in the title.
+    if (!told) out.line(`waiting for its turn to boot (${where})`);
+    told = true;
+    out.title(`waiting to boot: ${where}`);
+  });
+  ctx.bootWaitedMs = ctx.bootSlot.waitedMs;
+  if (ctx.bootSlot.waitedMs >= 100)
+    out.line(`waited ${(ctx.bootSlot.waitedMs / 1000).toFixed(1)} s for its turn to boot`);
+  out.title('boot');
+}

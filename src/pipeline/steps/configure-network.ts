@@ -38,13 +38,16 @@ export const configureNetwork: Step<MachineRun> = {
           }
         : { network: n.network, mac: n.mac, kind: 'bridged' },
     );
+    const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
     const script = networkScript({
       family: facts.family,
       nics: guestNics,
       hosts: peerHosts(ctx.env, ctx.spec, leasesOf),
       dhcpWaitS: BRIDGED_DHCP_WAIT_S,
+      // cloud-init boxes got their addresses from the seed's network-config at boot.
+      configuredBy: state.firstBoot === 'cloud-init' ? 'cloud-init' : 'boxfest',
     });
-    const user = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state').sshUser;
+    const user = state.sshUser;
     const seen = parseNicLines(
       await execChecked(
         ssh,

@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { firstBootOf } from '../../boxes/store.js';
+import { newInstanceId } from '../../cloud-init/seed.js';
+import { BoxfestError } from '../../errors.js';
 import {
   appliedSpecOf,
   readMachineState,
@@ -16,6 +20,17 @@ export const configure: Step<MachineRun> = {
   skip: (ctx) => (readMachineState(ctx.env.root, ctx.spec.name) !== undefined ? 'already configured' : false),
   run: (ctx) => {
     const box = need(ctx.box, 'box');
+    const firstBoot = firstBootOf(box);
+    const sshUser = ctx.spec.ssh.user ?? box.sshUser;
+    if (firstBoot === 'cloud-init' && sshUser === 'root')
+      throw new BoxfestError(
+        'CLOUD_INIT_ROOT',
+        `machine ${ctx.spec.name} would log in as root to a cloud-init box`,
+        {
+          machine: ctx.spec.name,
+          hint: 'cloud-init creates a user with passwordless sudo for boxfest: set `ssh.user` to another name (or leave it unset)',
+        },
+      );
     ensureMachineKey(ctx.paths, `boxfest ${ctx.env.name}/${ctx.spec.name}`);
     writeMachineState(ctx.env.root, ctx.spec.name, {
       provider: ctx.spec.provider,
@@ -23,10 +38,16 @@ export const configure: Step<MachineRun> = {
       createdAt: new Date().toISOString(),
       box: { name: box.name, version: box.version, image: box.image },
       applied: appliedSpecOf(ctx.spec, box.diskInterface, ctx.env.networks),
-      sshUser: ctx.spec.ssh.user ?? box.sshUser,
-      keyReplaced: false,
+      sshUser,
+      // A cloud-init box never has an insecure key: its seed installs the machine's own key.
+      keyReplaced: firstBoot === 'cloud-init',
       converged: false,
       provisioned: [],
+      firstBoot,
+      // New with every creation: cloud-init runs its once-per-instance work for this machine.
+      ...(firstBoot === 'cloud-init'
+        ? { instanceId: newInstanceId(ctx.spec.name, randomBytes(6).toString('hex')) }
+        : {}),
     });
     return Promise.resolve();
   },

@@ -26,7 +26,12 @@ export const replaceKey: Step<MachineRun> = {
   commits: true,
   run: async (ctx, out) => {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
-    if (state.keyReplaced) return out.title('per-machine key in place');
+    if (state.keyReplaced)
+      return out.title(
+        state.firstBoot === 'cloud-init'
+          ? 'per-machine key installed by cloud-init'
+          : 'per-machine key in place',
+      );
     const ssh = need(ctx.ssh, 'ssh connection');
     const pub = publicKeyOf(ctx.paths);
     await execChecked(

@@ -3,7 +3,8 @@ import { parseChecksum } from '../../boxes/checksum.js';
 import { httpOptions } from '../../boxes/download.js';
 import { createProgress } from '../../boxes/progress.js';
 import { qemuEntryOf } from '../../boxes/add.js';
-import { boxOfImage, pickBox, requireBox, type Box } from '../../boxes/store.js';
+import { boxOfImage, firstBootOf, pickBox, requireBox, type Box } from '../../boxes/store.js';
+import { CAPABILITIES } from '../../providers/capabilities.js';
 import { BoxfestError } from '../../errors.js';
 import { readMachineState } from '../../state/machine-state.js';
 import type { MachineRun } from '../machine-run.js';
@@ -35,8 +36,29 @@ export const resolveBox: Step<MachineRun> = {
       out.title(`box ${box.name} ${box.version}: converting its VMDK to qcow2 (once)`);
       box = await qemuEntryOf(ctx.home, box);
     }
+    // Before anything is made: user-data only means something to a cloud-init box.
+    if (firstBootOf(box) !== 'cloud-init' && Object.keys(ctx.spec.cloudInit).length > 0)
+      throw new BoxfestError(
+        'CLOUD_INIT_UNSUPPORTED',
+        `machine ${ctx.spec.name} sets \`cloud_init\`, but box ${box.name} is set up by its SSH key (first boot: ssh-key), not by cloud-init`,
+        {
+          machine: ctx.spec.name,
+          hint: 'use a provisioner for this box, or add a cloud image with `boxfest box add IMAGE --name NAME --cloud-init`',
+        },
+      );
+    // A cloud image boots set up by its seed: a provider that attaches none would wait for SSH in vain.
+    const caps = CAPABILITIES[ctx.spec.provider];
+    if (firstBootOf(box) === 'cloud-init' && !caps.cloudInit)
+      throw new BoxfestError(
+        'CLOUD_INIT_UNSUPPORTED',
+        `machine ${ctx.spec.name}: box ${box.name} is a cloud-init box, which provider ${ctx.spec.provider} cannot boot yet`,
+        {
+          machine: ctx.spec.name,
+          hint: caps.why?.cloudInit ?? 'use a box set up by its SSH key, or another provider',
+        },
+      );
     ctx.box = box;
-    out.title(`box ${box.name} ${box.version}`);
+    out.title(`box ${box.name} ${box.version} (first boot: ${firstBootOf(box)})`);
   },
 };
 

@@ -3,7 +3,7 @@ import { asRoot } from '../../ssh/as-root.js';
 import { exec, execChecked } from '../../ssh/client.js';
 import { hostAlias } from '../../ssh/machine.js';
 import { readMachineState } from '../../state/machine-state.js';
-import { excludesFor, rsync } from '../../sync/rsync.js';
+import { excludesFor, folderOwner, rsync } from '../../sync/rsync.js';
 import { shellQuote } from '../../util/quote.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -51,11 +51,12 @@ export async function syncAll(ctx: MachineRun, onLine: (l: string) => void): Pro
       },
       onLine,
     );
-    if (f.chown !== undefined)
+    const owner = folderOwner(f.chown, user);
+    if (owner !== undefined)
       await execChecked(
         ssh,
-        asRoot(user, `chown -R ${shellQuote(f.chown)} ${shellQuote(f.dest)}`),
-        `chown ${f.chown} ${f.dest}`,
+        asRoot(user, `chown -R ${shellQuote(owner)} ${shellQuote(f.dest)}`),
+        `chown ${owner} ${f.dest}`,
         ctx.spec.name,
       );
     onLine(`${f.src} -> ${f.dest}: ${r.filesTransferred} file(s) transferred`);

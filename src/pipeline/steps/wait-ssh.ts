@@ -2,7 +2,7 @@ import { BoxfestError } from '../../errors.js';
 import { waitForSsh } from '../../ssh/client.js';
 import { machineTarget, writeSshFiles } from '../../ssh/machine.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
-import { need, type MachineRun } from '../machine-run.js';
+import { need, releaseBootSlot, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
 const CONSOLE_LINES = 25;
@@ -18,10 +18,19 @@ export const waitSsh: Step<MachineRun> = {
     const firstLoginKey = ctx.spec.ssh.privateKey ?? ctx.box?.insecureKey;
     const started = Date.now();
     try {
-      ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
-        machine: ctx.spec.name,
-        timeoutMs: ctx.spec.bootTimeout * 1000,
-      });
+      const target = machineTarget(ctx.paths, state, endpoint, firstLoginKey);
+      // A restored machine serves the saved guest's key until the host-key step: pinned to that.
+      const restored = state.instant?.restored === true ? state.instant.hostKey : undefined;
+      // An `up` killed while installing the machine's own host key: the guest may serve that one.
+      ctx.ssh = await waitForSsh(
+        { ...target, hostKey: target.hostKey ?? restored, alsoAccept: state.hostKeyPending },
+        {
+          machine: ctx.spec.name,
+          timeoutMs: ctx.spec.bootTimeout * 1000,
+          // boot_timeout counts from this machine's own launch, not from the start of `up`.
+          ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
+        },
+      );
     } catch (e) {
       if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
         throw new BoxfestError(e.code, e.message, {
@@ -29,10 +38,17 @@ export const waitSsh: Step<MachineRun> = {
           details: `last lines of its serial console:\n${ctx.provider.consoleTail(ctx, CONSOLE_LINES)}`,
         });
       throw e;
+    } finally {
+      // Booted (or given up on): the next waiting machine may launch its guest.
+      releaseBootSlot(ctx);
     }
     const hostKey = ctx.ssh.hostKey;
-    const next = updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
-      s.hostKey === undefined ? { ...s, hostKey } : s,
+    const next = updateMachineState(ctx.env.root, ctx.spec.name, ({ hostKeyPending, ...s }) =>
+      hostKeyPending !== undefined && hostKey === hostKeyPending
+        ? { ...s, hostKey, hostKeySource: 'boxfest' }
+        : s.hostKey === undefined
+          ? { ...s, hostKey }
+          : { ...s, ...(hostKeyPending === undefined ? {} : { hostKeyPending }) },
     );
     writeSshFiles(ctx.env, ctx.spec.name, ctx.paths, next);
     out.title(`SSH ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -6,6 +6,7 @@ import type { PortMapping } from '../../state/machine-state.js';
 import type { QemuPaths } from './paths.js';
 import type { Accel } from './accel.js';
 import { optValue, vdeNetdev } from './switch.js';
+import { dataDiskSerial } from './data-disks.js';
 
 export { macFor };
 
@@ -41,6 +42,26 @@ export interface LaunchInput {
   natMac?: string;
   /** Wait paused for a saved state (`-incoming defer`, `-S`) instead of booting. */
   incoming?: boolean;
+  /** Extra data disks, in order after the system disk (virtio, serial `boxfest-NAME`). */
+  dataDisks?: readonly { name: string; file: string }[];
+  /** cloud-init NoCloud seed image, attached read-only last. */
+  seed?: string;
+}
+
+/** A virtio disk: data disks by name (stable /dev/disk/by-id/virtio-SERIAL), the seed read-only. */
+function extraDiskArgs(
+  id: string,
+  file: string,
+  format: 'qcow2' | 'raw',
+  serial: string,
+  readOnly: boolean,
+): string[] {
+  return [
+    '-drive',
+    `if=none,id=${id},file=${optValue(file)},format=${format}${readOnly ? ',readonly=on' : ',discard=unmap'}`,
+    '-device',
+    `virtio-blk-pci,drive=${id},serial=${optValue(serial)}`,
+  ];
 }
 
 function nicArgs(n: LaunchNic): string[] {
@@ -89,6 +110,10 @@ export function qemuArgs(i: LaunchInput): string[] {
     `if=none,id=disk0,file=${optValue(paths.disk)},format=qcow2,discard=unmap`,
     '-device',
     diskDevice,
+    ...(i.dataDisks ?? []).flatMap((d, k) =>
+      extraDiskArgs(`data${k}`, d.file, 'qcow2', dataDiskSerial(d.name), false),
+    ),
+    ...(i.seed === undefined ? [] : extraDiskArgs('seed0', i.seed, 'raw', 'boxfest-cidata', true)),
     '-netdev',
     nat,
     '-device',

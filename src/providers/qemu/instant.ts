@@ -19,7 +19,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import type { Box } from '../../boxes/store.js';
+import { firstBootOf, type Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import { exec, waitForSsh } from '../../ssh/client.js';
@@ -36,6 +36,8 @@ import { instantStatePaths, statesDir } from './paths.js';
 import { qmpExecute } from './qmp.js';
 
 import type { Reseed } from '../../guest/identity.js';
+import { parseSshdProbe, PROBE_SSHD_SCRIPT, type SshDaemon } from '../../guest/host-key.js';
+import { asRoot } from '../../ssh/as-root.js';
 
 export interface InstantMeta {
   key: string;
@@ -52,9 +54,38 @@ export interface InstantMeta {
   /** The golden guest's SSH host key, which every restore presents until it makes its own. */
   hostKey: string;
   reseed: Reseed;
+  /** How a restore gets its own host key; probed when the state is saved. */
+  sshd: SshDaemon;
   stateBytes: number;
   createdAt: string;
 }
+
+/**
+ * The record, in the box's saved states, that no state can be made for this box and shape (the
+ * guest cannot reseed its RNG): every later machine of that shape boots normally at once,
+ * instead of booting its own golden VM first. A new box (other content) or QEMU is another key.
+ */
+export interface Unrestorable {
+  key: string;
+  box: { name: string; sha256: string };
+  qemu: string;
+  memory: number;
+  cpus: number;
+  nics: number;
+  accel: Accel;
+  reason: string;
+  decidedAt: string;
+}
+
+/** Failures that are the box's own and stay: recorded for the box and shape. */
+const PERMANENT: readonly string[] = ['INSTANT_NO_RESEED'];
+
+/**
+ * Shapes whose state could not be made in this process, for any reason: the other machines of
+ * the same `up`, which waited for that one golden boot, boot normally at once instead of each
+ * trying again in turn.
+ */
+const failedHere = new Map<string, BoxfestError>();
 
 export interface Shape {
   memory: number;
@@ -91,6 +122,13 @@ export function stateKey(box: Box, qemu: string, shape: Shape): string {
 
 /** Why this machine cannot start from a saved state, or undefined when it can. */
 export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
+  // A cloud image makes its user, keys and host keys from its own seed at its first boot: a saved
+  // state is a boot that already happened, for no one's seed.
+  if (firstBootOf(box) === 'cloud-init')
+    return 'a cloud-init box is set up by its own first boot (user, login key, host keys, network from its seed), which a saved state has already passed';
+  if (spec.diskSize !== undefined)
+    return "the saved state was made with the box's disk size, and `disk_size` changes it";
+  if (spec.disks.length > 0) return 'extra data disks are devices the saved state does not have';
   const disk = spec.qemu.diskInterface ?? box.diskInterface;
   if (disk !== 'virtio')
     return `its disk is attached as ${disk}, which QEMU cannot save (set \`qemu.disk_interface: virtio\`, or add the box with \`--disk-interface virtio\`)`;
@@ -100,7 +138,8 @@ export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
 export function readState(home: string, box: Box, key: string): InstantMeta | undefined {
   const p = instantStatePaths(home, box.name, box.version, key);
   const meta = readJson<InstantMeta>(p.meta);
-  if (meta === undefined || !existsSync(p.disk) || !existsSync(p.vmState)) return undefined;
+  // A state saved before restores were probed for their SSH server is saved again.
+  if (meta?.sshd === undefined || !existsSync(p.disk) || !existsSync(p.vmState)) return undefined;
   return meta;
 }
 
@@ -117,13 +156,60 @@ export async function ensureState(
   const p = instantStatePaths(home, box.name, box.version, key);
   const existing = readState(home, box, key);
   if (existing !== undefined) return existing;
+  throwIfDecided(p, key);
   await pruneStaleStates(home, box);
   // Machines of one shape wait for one golden boot, also across boxfest processes.
   return withWaitingLock(p.lock, 'save a ready state', 300_000, async () => {
     const again = readState(home, box, key);
     if (again !== undefined) return again;
+    throwIfDecided(p, key);
     onLine(`no saved state for this shape yet: booting it once to save one`);
-    return saveState(home, box, shape, qemu, key, p, restrictNat);
+    try {
+      return await saveState(home, box, shape, qemu, key, p, restrictNat);
+    } catch (e) {
+      const err =
+        e instanceof BoxfestError
+          ? e
+          : new BoxfestError('INSTANT_SAVE_FAILED', errorMessage(e), { cause: e });
+      failedHere.set(key, err);
+      if (PERMANENT.includes(err.code)) {
+        const record: Unrestorable = {
+          key,
+          box: { name: box.name, sha256: box.sha256 },
+          qemu,
+          memory: shape.memory,
+          cpus: shape.cpus,
+          nics: shape.nics,
+          accel: shape.accel,
+          reason: err.message,
+          decidedAt: new Date().toISOString(),
+        };
+        mkdirSync(p.dir, { recursive: true });
+        writeJsonAtomic(p.unrestorable, record);
+      }
+      throw err;
+    }
+  });
+}
+
+/** No state can be made for this key: decided before (recorded with the box), or earlier in this run. */
+function throwIfDecided(p: StatePaths, key: string): void {
+  const recorded = readJson<Unrestorable>(p.unrestorable);
+  if (recorded !== undefined)
+    throw new BoxfestError('INSTANT_NO_RESEED', `${recorded.reason} (found out ${recorded.decidedAt})`, {
+      hint: 'machines of this box boot normally; `boxfest box list` shows the record',
+    });
+  const here = failedHere.get(key);
+  if (here !== undefined) throw here;
+}
+
+/** The shapes of a box for which no state can be made, and why, for `box list`. */
+export function listUnrestorable(home: string, box: Box): Unrestorable[] {
+  const dir = statesDir(home, box.name, box.version);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((key) => {
+    const u = readJson<Unrestorable>(instantStatePaths(home, box.name, box.version, key).unrestorable);
+    return u === undefined || u.box.sha256 !== box.sha256 ? [] : [u];
   });
 }
 
@@ -173,10 +259,19 @@ async function saveState(
       },
       { machine: 'golden', timeoutMs: 120_000 },
     );
+    // What a restore needs from the guest, asked now: a box lacking it boots normally instead of
+    // failing after a restore.
     let reseed: Reseed | undefined;
+    let sshd: ReturnType<typeof parseSshdProbe>;
     try {
-      const probe = await exec(ssh.client, 'command -v rndreseed || command -v perl; sync');
+      // The sbin directories too: a non-root SSH user's PATH lacks them, sudo's has them.
+      const probe = await exec(
+        ssh.client,
+        'PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin; command -v rndreseed || command -v perl',
+      );
       reseed = /rndreseed/.test(probe.stdout) ? 'rndreseed' : /perl/.test(probe.stdout) ? 'perl' : undefined;
+      sshd = parseSshdProbe((await exec(ssh.client, asRoot(box.sshUser, PROBE_SSHD_SCRIPT))).stdout);
+      await exec(ssh.client, 'sync');
     } finally {
       ssh.client.end();
     }
@@ -185,6 +280,14 @@ async function saveState(
         'INSTANT_NO_RESEED',
         'the box has no way to give a restored machine fresh randomness (needs perl or rndreseed in the guest)',
         { hint: 'machines of this box boot normally; add perl to the box to use `instant`' },
+      );
+    if (typeof sshd !== 'string')
+      throw new BoxfestError(
+        'INSTANT_NO_SSHD',
+        `a restored machine could not get its own SSH host key: ${sshd.unsupported}`,
+        {
+          hint: 'machines of this box boot normally',
+        },
       );
     // Let the guest settle (the login's own writes), then pause it and write its state.
     await sleep(200);
@@ -204,6 +307,7 @@ async function saveState(
       macs,
       hostKey: ssh.hostKey,
       reseed,
+      sshd,
       stateBytes: statSync(p.vmState).size,
       createdAt: new Date().toISOString(),
     };

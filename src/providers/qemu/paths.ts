@@ -24,6 +24,8 @@ export const qemuPaths = (machineDir: string) => ({
   serialLog: join(machineDir, 'serial.log'),
   /** The exact QEMU command line of the last boot, for debugging. */
   cmd: join(machineDir, 'qemu.cmd'),
+  /** Extra data disks (`disks:`), one `NAME.qcow2` each (dataDiskFile in data-disks.ts). */
+  dataDisks: join(machineDir, 'disks'),
 });
 
 export type QemuPaths = ReturnType<typeof qemuPaths>;
@@ -58,6 +60,8 @@ export const instantStatePaths = (home: string, box: string, version: string, ke
     vmState: join(dir, 'vm.state'),
     /** Written last: a state without it is incomplete and ignored. */
     meta: join(dir, 'meta.json'),
+    /** Instead of a state: why none can be made for this box and shape, decided once. */
+    unrestorable: join(dir, 'unrestorable.json'),
     /** The golden VM's runtime files while it is being saved. */
     work,
     pid: join(work, 'qemu.pid'),

@@ -19,6 +19,7 @@ import { qemuArgs, type LaunchNic } from './args.js';
 import { bridgeHelper, checkBridge } from './bridge.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay, flattenCompressed } from './image.js';
+import { ensureDataDisks, growImage } from './data-disks.js';
 import { diskMark, inspectQemu, machineQemuPid } from './inspect.js';
 import { cannotRestore, ensureState, loadState, readState, shapeOf } from './instant.js';
 import { instantStatePaths, qemuPaths } from './paths.js';
@@ -98,7 +99,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const accel = chooseAccel(this.processEnv, m.spec.qemu.accel).accel;
     try {
       const meta = await ensureState(this.home, box, shapeOf(m.spec, accel), this.restrictNat(m), onLine);
-      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed });
+      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed, sshd: meta.sshd });
       return undefined;
     } catch (e) {
       const reason = `no saved state could be made: ${errorMessage(e)}`;
@@ -113,6 +114,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       if (s?.sshPort !== undefined)
         return { ssh: { host: '127.0.0.1', port: s.sshPort }, accel: s.accel ?? 'tcg' };
     }
+    await this.prepareDisks(m);
     const restored = await this.startRestored(m, box);
     if (restored !== undefined && 'ssh' in restored) return restored;
     const note = restored?.note;
@@ -132,6 +134,24 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       }
       throw e;
     }
+  }
+
+  /**
+   * Before a boot (the VM is off): the system overlay grown to `disk_size`, the data disks made or
+   * grown, and what is attached recorded for `status`.
+   */
+  private async prepareDisks(m: MachineContext): Promise<void> {
+    const q = qemuPaths(m.paths.dir);
+    if (m.spec.diskSize !== undefined)
+      await growImage(q.disk, m.spec.diskSize, "the machine's disk", m.spec.name);
+    const dataDisks = await ensureDataDisks(q, m.spec);
+    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, dataDisks }));
+  }
+
+  /** The seed a cloud-init machine boots with (written by the write-seed step before each boot). */
+  private seedOf(m: MachineContext): string | undefined {
+    const s = readMachineState(m.env.root, m.spec.name);
+    return s?.firstBoot === 'cloud-init' && existsSync(m.paths.seed) ? m.paths.seed : undefined;
   }
 
   /**
@@ -204,6 +224,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
 
   private async launch(m: MachineContext, box: Box, accel: Accel, incoming = false): Promise<StartResult> {
     const q = qemuPaths(m.paths.dir);
+    const seed = this.seedOf(m);
     const releases: (() => void)[] = [];
     try {
       const nics = await this.launchNics(m, releases);
@@ -234,6 +255,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
             forwards: ports.forwards,
             nics,
             incoming,
+            dataDisks: readMachineState(m.env.root, m.spec.name)?.dataDisks ?? [],
+            ...(seed === undefined ? {} : { seed }),
           });
           writeFileSync(q.cmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
           await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });

@@ -96,3 +96,24 @@ async function deleteIfOurs(s: Websession, ref: Ref, locations: readonly string[
   });
   if (progress !== undefined) await s.wait(progress, 'IMedium_deleteStorage');
 }
+
+/**
+ * A cloud-init seed (ISO) as a read-only DVD image; the server hands back the medium it already has
+ * open at that location. The file is rewritten before each boot; VirtualBox reads it at VM start.
+ */
+export async function openSeed(s: Websession, location: string): Promise<Medium> {
+  const ref = await s.call('IVirtualBox_openMedium', {
+    _this: s.vbox,
+    location,
+    deviceType: 'DVD',
+    accessMode: 'ReadOnly',
+    forceNewUuid: false,
+  });
+  return { ref, id: await s.call<string>('IMedium_getId', { _this: ref }) };
+}
+
+/** Forgets the seed DVD image on the server (after its machine is gone); the file is the project's. */
+export async function closeSeed(s: Websession, location: string): Promise<void> {
+  const seed = await openSeed(s, location).catch(() => undefined);
+  if (seed !== undefined) await s.call<void>('IMedium_close', { _this: seed.ref });
+}

@@ -13,7 +13,8 @@ import { adapterFor } from './adapters/index.js';
 import { withWebsession, type Ref, type Websession, type WebsessionOptions } from './invoke.js';
 import { explainLaunchFailure } from './launch-errors.js';
 import { findOwned, withConsole, withWriteLock, type OwnedMachine } from './machine.js';
-import { createDiff, deleteMediaAt, newMedium, openBoxMedium } from './media.js';
+import { closeSeed, createDiff, deleteMediaAt, newMedium, openBoxMedium, openSeed } from './media.js';
+import { readMachineState } from '../../state/machine-state.js';
 import { configureAdapters, resolveAttachments, setRedirects } from './network.js';
 import { statusOf } from './states.js';
 import { parseMedia, TAG, vmName } from './tags.js';
@@ -149,7 +150,11 @@ export class VirtualboxProvider implements Provider {
             name: CONTROLLER,
             connectionType: 'SATA',
           });
-          await s.call<void>('IStorageController_setPortCount', { _this: ctl, portCount: 1 });
+          const seed = this.seedOf(m);
+          await s.call<void>('IStorageController_setPortCount', {
+            _this: ctl,
+            portCount: seed === undefined ? 1 : 2,
+          });
           await s.call<void>('IMachine_attachDevice', {
             _this: mm,
             name: CONTROLLER,
@@ -158,6 +163,18 @@ export class VirtualboxProvider implements Provider {
             type: 'HardDisk',
             medium: diff.ref,
           });
+          if (seed !== undefined) {
+            // The cloud-init seed as a DVD on port 1; its path is recorded so destroy closes it.
+            await s.call<void>('IMachine_setExtraData', { _this: mm, key: TAG.seed, value: seed });
+            await s.call<void>('IMachine_attachDevice', {
+              _this: mm,
+              name: CONTROLLER,
+              controllerPort: 1,
+              device: 0,
+              type: 'DVD',
+              medium: (await openSeed(s, seed)).ref,
+            });
+          }
           await configureAdapters(s, mm, attachments);
         });
       } catch (e) {
@@ -166,6 +183,12 @@ export class VirtualboxProvider implements Provider {
         throw e;
       }
     });
+  }
+
+  /** A cloud-init machine's seed ISO (written by the write-seed step before the VM is created). */
+  private seedOf(m: MachineContext): string | undefined {
+    const state = readMachineState(m.env.root, m.spec.name);
+    return state?.firstBoot === 'cloud-init' && existsSync(m.paths.seed) ? m.paths.seed : undefined;
   }
 
   start(m: MachineContext, _box: Box): Promise<StartResult> {
@@ -248,6 +271,7 @@ export class VirtualboxProvider implements Provider {
   private async remove(s: Websession, vm: OwnedMachine): Promise<void> {
     await this.stopVm(s, vm.ref, { force: true, timeoutMs: 0 });
     const ours = parseMedia(await vm.tag(TAG.media));
+    const seed = await vm.tag(TAG.seed);
     // unregister returns every hard disk of the machine's chain, the box's medium (the parent)
     // included: deleting that list would delete the box. Keep only what boxfest created.
     const detached = await s.call<Ref[]>('IMachine_unregister', {
@@ -274,6 +298,7 @@ export class VirtualboxProvider implements Provider {
     );
     // Media recorded but never attached (a crash between creating and attaching) go by UUID.
     await deleteMediaAt(s, ours);
+    if (seed !== '') await closeSeed(s, seed);
   }
 
   private async require(s: Websession, m: MachineContext): Promise<OwnedMachine> {

@@ -13,6 +13,8 @@ export const TAG = {
   media: 'boxfest/media',
   /** UUID of the box's medium the machine's disk is a differencing disk on (never deleted). */
   boxMedium: 'boxfest/box-medium',
+  /** Server path of the cloud-init seed ISO attached as a DVD (closed, never deleted, by destroy). */
+  seed: 'boxfest/seed',
   /** 127.0.0.1 port forwarded to the guest's SSH. */
   sshPort: 'boxfest/ssh-port',
   createdAt: 'boxfest/created-at',

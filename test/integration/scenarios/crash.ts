@@ -44,6 +44,7 @@ const steps = (t: Target) => [
   ...t.bootFaultPoints,
   'boot',
   'wait-ssh',
+  'host-key',
   'replace-key',
   'set-hostname',
   'configure-network',

@@ -27,7 +27,22 @@ async function run(argv: string[], platform: NodeJS.Platform = 'linux') {
   return { code, stdout, stderr };
 }
 
+const parallelError = (given: string) =>
+  `error: \`--parallel\` takes how many machines may boot at once (a whole number, 1 or more), not "${given}" [USAGE]`;
+
 const cases: { argv: string[]; first: string; hint: string; usage?: string }[] = [
+  ...['0', 'x', '-1', '1.5', '99999'].map((n) => ({
+    argv: ['up', `--parallel=${n}`],
+    first: parallelError(n),
+    hint: 'see `boxfest up --help`',
+    usage: 'usage: boxfest up [...machines] [options]',
+  })),
+  {
+    argv: ['reload', '--parallel', 'web'],
+    first: parallelError('web'),
+    hint: 'see `boxfest reload --help`',
+    usage: 'usage: boxfest reload [...machines] [options]',
+  },
   {
     argv: ['up', '--relaod'],
     first: 'error: unknown option `--relaod` for `boxfest up` [USAGE]',
@@ -112,7 +127,7 @@ const cases: { argv: string[]; first: string; hint: string; usage?: string }[] =
   {
     argv: ['box', 'add', 'a', 'b', 'c'],
     first:
-      'error: `box add` takes SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K] [--disk-interface virtio|nvme] [--force], not `a b c` [USAGE]',
+      'error: `box add` takes SOURCE, or NAME SOURCE [--name N] [--box-version V] [--checksum TYPE:HEX] [--provider P] [--ca-cert FILE] [--ssh-user U] [--ssh-key K | --cloud-init] [--disk-interface virtio|nvme] [--force], not `a b c` [USAGE]',
     hint: 'see `boxfest box --help`',
   },
   {

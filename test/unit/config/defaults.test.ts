@@ -26,6 +26,8 @@ describe('fillDefaults', () => {
         ssh: {},
         syncedFolders: [],
         provision: [],
+        disks: [],
+        cloudInit: {},
         networks: [],
         forwardedPorts: [],
         sshGuestPort: 22,

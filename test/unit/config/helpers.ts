@@ -33,6 +33,8 @@ export const PERMISSIVE: Capabilities = {
   macAddresses: true,
   forwardedPorts: true,
   diskResize: true,
+  dataDisks: true,
+  cloudInit: true,
   boxVersions: true,
   manualStart: true,
   guestSshPort: true,

@@ -1,5 +1,5 @@
 // What a Boxfile for provider libvirt may say, refused at validate time with the reason: the
-// capabilities libvirt lacks (instant up), transports boxfest does not speak, a session daemon.
+// capabilities libvirt lacks (instant up, disk_size, data disks, cloud-init), transports boxfest does not speak, a session daemon.
 import { describe, expect, it } from 'vitest';
 import { problems, yaml } from '../config/helpers.js';
 
@@ -32,6 +32,26 @@ describe('libvirt Boxfiles', () => {
     expect(got[0]).toMatch(/^6:5 machines\.web\.instant: provider `libvirt` cannot/);
     expect(got[0]).toContain('libvirt checks on restore');
     expect(got[0]).toContain('set `instant: false`, or use provider qemu');
+  });
+
+  it('disk_size, data disks and cloud-init user-data are refused where written, all at once', () => {
+    const got = problems(
+      yaml(
+        ...head,
+        'defaults: { cloud_init: { packages: [htop] } }',
+        'machines:',
+        '  web:',
+        '    box: tiny',
+        '    disk_size: 2GiB',
+        '    disks: [{ name: data, size: 1GiB }]',
+      ),
+    );
+    const hint = (key: string) => `(remove \`${key}\`, or see the issue tracker for when it lands)`;
+    expect(got).toEqual([
+      `3:13 defaults.cloud_init: provider \`libvirt\` cannot do cloud-init user-data yet (the libvirt domain is not given a cloud-init seed yet (remove \`cloud_init\`, use a box set up by its SSH key, or use provider qemu))`,
+      `7:5 machines.web.disk_size: provider \`libvirt\` cannot do disk_size (growing the disk) yet ${hint('disk_size')}`,
+      `8:5 machines.web.disks: provider \`libvirt\` cannot do extra data disks yet ${hint('disks')}`,
+    ]);
   });
 
   it('the libvirt block is project-wide: a machine cannot have one', () => {

@@ -57,9 +57,30 @@ function job(machine: string, steps: Step<Ctx>[]): MachineJob<Ctx> & { ctx: Ctx 
 const silent = { parallel: true, renderer: 'silent' } as const;
 
 describe('runJobs', () => {
+  it.each([
+    ['succeeds', [step('a'), step('b')], ['run a', 'run b', 'end']],
+    [
+      'fails',
+      [step('a', { rollback: true }), step('b', { fail: new Error('no') })],
+      ['run a', 'run b', 'end', 'rollback a'],
+    ],
+  ])(
+    'calls onEnd once when the pipeline %s (a boot slot is given back before any rollback)',
+    async (_w, steps, log) => {
+      const j = job('m', steps);
+      j.onEnd = () => j.ctx.log.push('end');
+      await runJobs([j], silent);
+      expect(j.ctx.log).toEqual(log);
+    },
+  );
+
   it('runs the steps in order and reports success', async () => {
     const j = job('web', [step('a'), step('b'), step('c')]);
-    expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran: ['a', 'b', 'c'] }]);
+    const results = await runJobs([j], silent);
+    expect(results).toMatchObject([{ machine: 'web', ok: true, ran: ['a', 'b', 'c'] }]);
+    // Every step that ran is timed, in seconds.
+    expect(Object.keys(results[0]!.seconds!)).toEqual(['a', 'b', 'c']);
+    for (const s of Object.values(results[0]!.seconds!)) expect(s).toBeGreaterThanOrEqual(0);
     expect(j.ctx.log).toEqual(['run a', 'run b', 'run c']);
   });
 
@@ -79,7 +100,7 @@ describe('runJobs', () => {
     ['sees only earlier steps', (ctx) => (ctx.flags.has('c') ? 'c already did it' : false), ['a', 'b', 'c']],
   ])('skip predicate: %s', async (_title, skip, ran) => {
     const j = job('web', [step('a'), step('b', { skip }), step('c')]);
-    expect(await runJobs([j], silent)).toEqual([{ machine: 'web', ok: true, ran }]);
+    expect(await runJobs([j], silent)).toMatchObject([{ machine: 'web', ok: true, ran }]);
     expect(j.ctx.log).toEqual(ran.map((s) => `run ${s}`));
   });
 
@@ -248,6 +269,74 @@ describe('asBoxfestError', () => {
   it('returns a BoxfestError unchanged', () => {
     const e = new BoxfestError('USAGE', 'x');
     expect(asBoxfestError(e)).toBe(e);
+  });
+});
+
+describe('runJobs: one line per machine (many machines on a terminal)', () => {
+  it.each<[string, Step<Ctx>[], boolean, string[], string | undefined]>([
+    ['runs every step in order', [step('a'), step('b')], true, ['run a', 'run b', 'end'], undefined],
+    [
+      'skips what does not apply, as the tree does',
+      [step('a'), step('b', { skip: (c) => (c.flags.has('a') ? 'a did it' : false) }), step('c')],
+      true,
+      ['run a', 'run c', 'end'],
+      undefined,
+    ],
+    [
+      'stops at a failure and rolls back, newest first',
+      [
+        step('a', { rollback: true }),
+        step('b', { rollback: true }),
+        step('c', { fail: new Error('x') }),
+        step('d'),
+      ],
+      false,
+      ['run a', 'run b', 'run c', 'end', 'rollback b', 'rollback a'],
+      'c',
+    ],
+  ])('%s', async (_t, steps, ok, log, failedStep) => {
+    const j = job('web', steps);
+    j.onEnd = () => j.ctx.log.push('end');
+    const [r] = await runJobs([j], { ...silent, compact: true });
+    expect(r!.ok).toBe(ok);
+    expect(r!.failedStep).toBe(failedStep);
+    expect(j.ctx.log).toEqual(log);
+  });
+});
+
+describe('runJobs: plain lines (no terminal)', () => {
+  it('prints one line per completed step, none for skipped ones, output as it comes, and a summary', async () => {
+    const lines: string[] = [];
+    const web = job('web', [step('a'), step('never', { skip: () => 'does not apply' }), step('b')]);
+    const db = job('db', [step('a'), step('b', { fail: new BoxfestError('SSH_TIMEOUT', 'no answer') })]);
+    await runJobs([web, db], { parallel: false, renderer: 'lines', write: (l) => lines.push(l) });
+    const shown = lines.map((l) => l.replace(/\d+\.\d s/g, 'T'));
+    expect(shown.slice(0, 7)).toEqual([
+      '› web | output of a',
+      '✔ web: a done (T)',
+      '› web | output of b',
+      '✔ web: b done (T)',
+      '› db | output of a',
+      '✔ db: a done (T)',
+      '› db | output of b',
+    ]);
+    expect(shown[7]).toBe('✖ db: b failed after T: no answer');
+    expect(shown.join('\n')).not.toMatch(/never|SKIPPED|does not apply/);
+    expect(shown.slice(8).map((l) => l.split(/ {2,}/))).toEqual([
+      ['machine', 'result', 'time'],
+      ['web', 'ok', 'T', '2 step(s)'],
+      ['db', 'FAILED', 'T', 'failed at b: no answer'],
+    ]);
+  });
+
+  it('prints nothing, not even a summary, when every step was skipped', async () => {
+    const lines: string[] = [];
+    await runJobs([job('web', [step('a', { skip: () => 'done' })])], {
+      parallel: true,
+      renderer: 'lines',
+      write: (l) => lines.push(l),
+    });
+    expect(lines).toEqual([]);
   });
 });
 

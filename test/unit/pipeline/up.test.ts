@@ -2,7 +2,7 @@
 // skip themselves) and which roll back when the machine fails after its boot. Real steps, real
 // state files, a real box store and the real runner; the steps that talk to the guest over SSH
 // (covered by the integration tests on real guests) only record that they ran, or fail on demand.
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitBox } from '../../../src/boxes/store.js';
@@ -25,11 +25,14 @@ import { FakeProvider } from './fake-provider.js';
 const GUEST = new Set([
   'wait-ssh',
   'reidentify',
+  'host-key',
   'replace-key',
   'set-hostname',
   'configure-network',
   'sync-folders',
   'provision',
+  'wait-cloud-init',
+  'grow-disk',
 ]);
 
 interface World {
@@ -41,8 +44,9 @@ interface World {
 async function world(keepsCreated = false): Promise<World> {
   const root = tempDir();
   const home = tempDir();
-  // Entries of the real store; the fake provider never reads the image.
-  for (const name of ['tiny', 'other']) {
+  // Entries of the real store; the fake provider never reads the image. `cloud` is a cloud-init
+  // box (seed written before each boot, cloud-init waited for), the others ssh-key boxes.
+  for (const name of ['tiny', 'other', 'cloud']) {
     const dir = mkdtempSync(join(home, 'stage-'));
     writeFileSync(join(dir, 'box-0000000000000000.qcow2'), 'not really a disk');
     await commitBox(
@@ -55,8 +59,9 @@ async function world(keepsCreated = false): Promise<World> {
           provider: 'qemu',
           format: 'qcow2',
           imageFile: 'box-0000000000000000.qcow2',
-          sshUser: 'root',
+          sshUser: name === 'cloud' ? 'boxfest' : 'root',
           hasInsecureKey: false,
+          firstBoot: name === 'cloud' ? 'cloud-init' : 'ssh-key',
           diskInterface: 'virtio',
           sha256: '0'.repeat(64),
           size: 17,
@@ -116,7 +121,9 @@ async function up(
     renderer: 'silent',
     signal: new AbortController().signal,
   });
-  return { actions: plan.machines.map((m) => m.action), results };
+  // Each step that ran was timed; the rows compare the rest.
+  for (const r of results) expect(Object.keys(r.seconds ?? {}).sort()).toEqual([...r.ran].sort());
+  return { actions: plan.machines.map((m) => m.action), results: results.map(({ seconds: _, ...r }) => r) };
 }
 
 /** A first `up` of machine `web`, which must succeed. */
@@ -127,7 +134,7 @@ async function created(w: World): Promise<void> {
 }
 
 const web = (over: Partial<MachineSpec> = {}) => [spec('web', { box: 'tiny', ...over })];
-const BOOTED = ['wait-ssh', 'replace-key', 'set-hostname', 'finish'];
+const BOOTED = ['wait-ssh', 'host-key', 'replace-key', 'set-hostname', 'finish'];
 const NEW = ['configure', 'create', 'boot', ...BOOTED];
 
 interface Row {
@@ -223,6 +230,68 @@ const ROWS: Record<string, Row> = {
     undone: ['boot', 'create', 'configure'],
     left: undefined,
   },
+  'create: a cloud-init box (its seed before the boot, then cloud-init waited for)': {
+    action: 'create',
+    setup: () => Promise.resolve(web({ box: 'cloud' })),
+    ran: [
+      'resolve-box',
+      'import-box',
+      'configure',
+      'write-seed',
+      'create',
+      'boot',
+      'wait-ssh',
+      'host-key',
+      'replace-key',
+      'wait-cloud-init',
+      'set-hostname',
+      'finish',
+    ],
+    undone: ['boot', 'create', 'configure'],
+    left: undefined,
+  },
+  'start: a halted cloud-init machine (its seed written again)': {
+    action: 'start',
+    setup: async (w) => {
+      const desired = web({ box: 'cloud' });
+      expect((await up(w, desired)).results.map((r) => r.ok)).toEqual([true]);
+      w.fake.vms.get('web')!.state = 'halted';
+      return desired;
+    },
+    ran: [
+      'resolve-box',
+      'import-box',
+      'write-seed',
+      'boot',
+      'wait-ssh',
+      'host-key',
+      'replace-key',
+      'wait-cloud-init',
+      'set-hostname',
+      'finish',
+    ],
+    undone: ['boot'],
+    left: 'halted',
+  },
+  'create: disk_size on an ssh-key box (the guest grows its root filesystem)': {
+    action: 'create',
+    setup: () => Promise.resolve(web({ diskSize: 4096 })),
+    ran: [
+      'resolve-box',
+      'import-box',
+      'configure',
+      'create',
+      'boot',
+      'wait-ssh',
+      'host-key',
+      'replace-key',
+      'grow-disk',
+      'set-hostname',
+      'finish',
+    ],
+    undone: ['boot', 'create', 'configure'],
+    left: undefined,
+  },
   'none, with --provision: connect and provision': {
     action: 'provision',
     setup: async (w) => {
@@ -280,9 +349,41 @@ describe('the up pipeline, by plan action', () => {
     expect(readdirSync(users)).toEqual([]);
   });
 
+  it('a cloud-init machine: write-seed leaves its NoCloud seed, the state records the first boot', async () => {
+    const w = await world();
+    const { results } = await up(w, web({ box: 'cloud' }));
+    expect(results.map((r) => r.ok)).toEqual([true]);
+    const seed = machinePaths(w.root, 'web').seed;
+    expect(readFileSync(seed).subarray(0x8001, 0x8006).toString('latin1')).toBe('CD001');
+    expect(readMachineState(w.root, 'web')).toMatchObject({ firstBoot: 'cloud-init', sshUser: 'boxfest' });
+    // An ssh-key box gets no seed.
+    const v = await world();
+    await up(v, web());
+    expect(existsSync(machinePaths(v.root, 'web').seed)).toBe(false);
+  });
+
+  it('a cloud-init box on a provider without cloud-init (libvirt) is refused before anything is made', async () => {
+    const w = await world();
+    const { results } = await up(w, web({ box: 'cloud', provider: 'libvirt' }));
+    expect(results).toMatchObject([
+      {
+        machine: 'web',
+        ok: false,
+        error: {
+          code: 'CLOUD_INIT_UNSUPPORTED',
+          message: 'machine web: box cloud is a cloud-init box, which provider libvirt cannot boot yet',
+        },
+      },
+    ]);
+    expect(w.fake.calls.filter((c) => !c.startsWith('inspect'))).toEqual([]);
+    expect(w.fake.vms.size).toBe(0);
+    expect(existsSync(machinePaths(w.root, 'web').seed)).toBe(false);
+  });
+
   it('every step of the pipeline is covered by a row', () => {
     const ran = new Set(Object.values(ROWS).flatMap((r) => r.ran));
-    // Skipped by every row here: instant (off), a restored machine, networks, folders, provisioners.
+    // Skipped by every row here: instant (off), a restored machine, networks, folders, provisioners
+    // (those run on real guests in the integration tests).
     const skipped = ['prepare-instant', 'reidentify', 'configure-network', 'sync-folders', 'provision'];
     expect(upPipeline.map((s) => s.name).filter((s) => !ran.has(s))).toEqual(skipped);
   });

@@ -302,3 +302,22 @@ describe('qemuArgs with networks and forwarded ports', () => {
     expect(args.slice(-3)).toEqual(['-daemonize', '-device', 'e1000']);
   });
 });
+
+describe('qemuArgs: data disks and the cloud-init seed', () => {
+  it('attaches each data disk by name after the system disk, then the seed read-only', () => {
+    const args = qemuArgs(
+      input({
+        dataDisks: [{ name: 'data', file: '/proj/.boxfest/machines/web/disks/data.qcow2' }],
+        seed: '/proj/.boxfest/machines/web/cidata.iso',
+      }),
+    );
+    expect(valuesOf(args, '-drive').slice(1)).toEqual([
+      'if=none,id=data0,file=/proj/.boxfest/machines/web/disks/data.qcow2,format=qcow2,discard=unmap',
+      'if=none,id=seed0,file=/proj/.boxfest/machines/web/cidata.iso,format=raw,readonly=on',
+    ]);
+    expect(valuesOf(args, '-device').slice(1, 3)).toEqual([
+      'virtio-blk-pci,drive=data0,serial=boxfest-data',
+      'virtio-blk-pci,drive=seed0,serial=boxfest-cidata',
+    ]);
+  });
+});

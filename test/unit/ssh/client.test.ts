@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hostKeyText, probeBanner } from '../../../src/ssh/client.js';
+import { hostKeyText, probe, probeBanner } from '../../../src/ssh/client.js';
 
 /** SSH wire format: each field a uint32 length, then its bytes. */
 function blob(...fields: Buffer[]): Buffer {
@@ -135,5 +135,26 @@ describe('probeBanner', () => {
     });
     expect(await probeBanner('127.0.0.1', port, 2000)).toBeUndefined();
     await clientGone;
+  });
+});
+
+describe('probe: what waitForSsh learns when there is no banner', () => {
+  // `refused` switches waitForSsh to long banner waits: the guest's network answered, so a taken,
+  // silent connection is an sshd starting for it (under TCG, OpenSSH's fork and re-exec take
+  // seconds; each abandoned probe started another one).
+  it.each<[string, () => Promise<number>, string]>([
+    [
+      'taken, then closed without a byte (a forwarder whose guest refused)',
+      () => serve((s) => s.end()),
+      'refused',
+    ],
+    ['taken, then reset', () => serve((s) => s.resetAndDestroy()), 'refused'],
+    ['taken and silent', () => serve(() => {}), 'silent'],
+    ['not SSH', () => serve((s) => s.write('HTTP/1.1 400 Bad Request\r\n')), 'other'],
+    ['a short answer, then close', () => serve((s) => s.end('SS')), 'other'],
+    ['no connection at all (the port is closed on this host)', closedPort, 'other'],
+  ])('%s: %s', async (_title, server, want) => {
+    const port = await server();
+    expect(await probe('127.0.0.1', port, 300)).toEqual({ why: want });
   });
 });

@@ -33,6 +33,7 @@ describe('machinePaths', () => {
       publicKey: '/proj/.boxfest/machines/web/id_ed25519.pub',
       knownHosts: '/proj/.boxfest/machines/web/known_hosts',
       sshConfig: '/proj/.boxfest/machines/web/ssh_config',
+      seed: '/proj/.boxfest/machines/web/cidata.iso',
     });
   });
 
@@ -43,6 +44,7 @@ describe('machinePaths', () => {
       qmp: '/proj/.boxfest/machines/web/qmp.sock',
       serialLog: '/proj/.boxfest/machines/web/serial.log',
       cmd: '/proj/.boxfest/machines/web/qemu.cmd',
+      dataDisks: '/proj/.boxfest/machines/web/disks',
     });
   });
 

@@ -1,0 +1,43 @@
+// cloud-init user-data: boxfest's part (the SSH user with passwordless sudo and the machine's own
+// key, fresh host keys, no password login, the network config re-read at every boot) merged with
+// the Boxfile's `cloud_init:` additions. Keys boxfest owns are refused at validate time
+// (OWNED_KEYS in config/rules/cloud-init.ts). Pure.
+import { mergeMappings } from '../config/merge.js';
+
+/** sshd drop-in written before sshd first starts: no `ssh_pwauth`, which restarts a running sshd. */
+export const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/10-boxfest.conf';
+
+export interface UserDataInput {
+  user: string;
+  publicKey: string;
+  /** The Boxfile's `cloud_init:` (defaults and machine merged). */
+  additions: Readonly<Record<string, unknown>>;
+}
+
+export function boxfestUserData(i: Pick<UserDataInput, 'user' | 'publicKey'>): Record<string, unknown> {
+  return {
+    users: [
+      {
+        name: i.user,
+        gecos: 'boxfest',
+        shell: '/bin/bash',
+        sudo: 'ALL=(ALL) NOPASSWD:ALL',
+        lock_passwd: true,
+        ssh_authorized_keys: [i.publicKey],
+      },
+    ],
+    ssh_deletekeys: true,
+    write_files: [
+      {
+        path: SSHD_DROP_IN,
+        permissions: '0644',
+        content: 'PasswordAuthentication no\nKbdInteractiveAuthentication no\n',
+      },
+    ],
+    updates: { network: { when: ['boot-new-instance', 'boot'] } },
+  };
+}
+
+export function userData(i: UserDataInput): Record<string, unknown> {
+  return mergeMappings(boxfestUserData(i), i.additions);
+}

@@ -1,0 +1,101 @@
+// Paced boots on real guests: four tiny machines with `--parallel 2` never have more than two
+// guests booting (launched, SSH not yet answered) at once, watched from outside while `up` runs,
+// and every machine reaches SSH. The two that waited say so (in --json, and on plain output).
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
+import type { MachineState } from '../../src/state/machine-state.js';
+import { TestProject, type RunResult } from './harness.js';
+
+const NAMES = ['m1', 'm2', 'm3', 'm4'];
+
+interface UpRow {
+  machine: string;
+  ok: boolean;
+  boot_wait_ms?: number;
+}
+
+describe('boot pacing: 4 machines, --parallel 2', () => {
+  const p = new TestProject({
+    'Boxfile.yaml': `version: 1\ndefaults: { box: tiny, memory: 128 }\nmachines:\n${NAMES.map((n) => `  ${n}: {}\n`).join('')}`,
+  });
+  const hostKeyOf = (m: string): string | undefined => {
+    const f = p.machine(m).state;
+    if (!existsSync(f)) return undefined;
+    try {
+      return (JSON.parse(readFileSync(f, 'utf8')) as MachineState).hostKey;
+    } catch {
+      return undefined; // being replaced this instant
+    }
+  };
+  /** Machines whose QEMU runs and whose SSH has not answered yet: booting now. */
+  const bootingNow = () =>
+    NAMES.filter((m) => machineQemuPid(p.machine(m)) !== undefined && hostKeyOf(m) === undefined);
+  let up: RunResult;
+  const seen: string[][] = [];
+
+  beforeAll(async () => {
+    await p.addTinyBox();
+    const running = p.run(['up', '--parallel', '2', '--json']);
+    let finished = false;
+    void running.then(() => (finished = true));
+    while (!finished) {
+      seen.push(bootingNow());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    up = await running;
+    if (up.code !== 0)
+      throw new Error(
+        `up failed\n${up.stderr}\n${up.stdout}\n${NAMES.map((n) => p.serialLog(n)).join('\n')}`,
+      );
+  });
+  afterAll(async () => {
+    await p.cleanup();
+  });
+
+  it('never had more than two guests booting at once, and had two at some point', () => {
+    const most = Math.max(...seen.map((s) => s.length));
+    expect(seen.length).toBeGreaterThan(10);
+    expect(most).toBe(2);
+    // Boxfile order: the first two boot first.
+    expect(seen.find((s) => s.length > 0)?.every((m) => ['m1', 'm2'].includes(m))).toBe(true);
+  });
+
+  it('brought every machine to SSH', async () => {
+    const rows = JSON.parse(up.stdout) as UpRow[];
+    expect(rows.map((r) => [r.machine, r.ok])).toEqual(NAMES.map((n) => [n, true]));
+    for (const n of NAMES) {
+      expect(hostKeyOf(n)).toMatch(/^ssh-/);
+      expect((await p.ok(['ssh', n, '-c', 'hostname'])).stdout.trim()).toBe(n);
+    }
+  });
+
+  it('says how long the queued machines waited for their turn', () => {
+    const waits = Object.fromEntries(
+      (JSON.parse(up.stdout) as UpRow[]).map((r) => [r.machine, r.boot_wait_ms]),
+    );
+    expect(waits['m1']).toBeLessThan(1_000);
+    expect(waits['m2']).toBeLessThan(1_000);
+    // m3 and m4 waited for a guest to answer SSH: seconds under TCG.
+    expect(waits['m3']).toBeGreaterThan(1_000);
+    expect(waits['m4']).toBeGreaterThan(1_000);
+  });
+
+  it('a second up is a no-op and boots nothing', async () => {
+    const again = await p.ok(['up', '--parallel', '2', '--json']);
+    const rows = JSON.parse(again.stdout) as UpRow[];
+    expect(rows.every((r) => r.ok && r.boot_wait_ms === undefined)).toBe(true);
+  });
+
+  it('on a terminal, with default pacing: one line per machine, no tree of skipped steps', async () => {
+    await p.ok(['destroy', '--force']);
+    const r = await p.runOnTerminal(['up'], '');
+    expect(r.code, r.stdout).toBe(0);
+    // The default paces too (one boot per core): on fewer cores than machines, someone waited.
+    if (availableParallelism() < NAMES.length) expect(r.stdout).toMatch(/waiting to boot: \d booting/);
+    for (const n of NAMES) expect(r.stdout).toMatch(new RegExp(`${n}: done in \\d+\\.\\d s`));
+    expect(r.stdout).not.toMatch(/SKIPPED|↓/);
+    for (const n of NAMES) expect(hostKeyOf(n)).toMatch(/^ssh-/);
+  });
+});

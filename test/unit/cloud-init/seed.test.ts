@@ -1,0 +1,213 @@
+// What a cloud-init machine's seed says, and what boxfest makes of cloud-init's answers. Pure
+// functions; the integration tests boot a real Debian guest on the same seed.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { networkConfig } from '../../../src/cloud-init/network-config.js';
+import { seedFiles, SEED_LABEL } from '../../../src/cloud-init/seed.js';
+import {
+  consoleDisagrees,
+  consoleHostKeys,
+  parseStatus,
+  progressLines,
+} from '../../../src/guest/cloud-init.js';
+import { parseGrow } from '../../../src/guest/grow-disk.js';
+import { mergeMappings } from '../../../src/config/merge.js';
+import { shrinkOf, type Change } from '../../../src/plan/drift.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIS/0dgj9WY7Zh2Lao11ybgH7PNB54uyGGH3X1sg0Bz boxfest p/web';
+const NICS = [
+  { index: 0 as const, kind: 'management' as const, mac: '52:54:00:AA:00:00' },
+  {
+    index: 1,
+    network: 'back',
+    kind: 'private' as const,
+    mac: '52:54:00:aa:00:01',
+    ip: '192.168.56.10',
+    prefix: 24,
+    allocated: false,
+  },
+  { index: 2, network: 'lan', kind: 'bridged' as const, mac: '52:54:00:aa:00:02', bridge: 'br0' },
+];
+
+function files(additions: Record<string, unknown> = {}) {
+  return seedFiles({
+    instanceId: 'boxfest-web-0123456789ab',
+    hostname: 'web',
+    user: 'me',
+    publicKey: KEY,
+    nics: NICS,
+    additions,
+  });
+}
+
+describe('the NoCloud seed', () => {
+  it('is labelled cidata', () => expect(SEED_LABEL).toBe('cidata'));
+
+  it('meta-data: the instance-id and hostname', () => {
+    expect(parse(files()['meta-data'])).toEqual({
+      'instance-id': 'boxfest-web-0123456789ab',
+      'local-hostname': 'web',
+    });
+  });
+
+  it('user-data: the user with passwordless sudo and only the machine’s key; fresh host keys; no password login', () => {
+    const text = files()['user-data'];
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    const u = parse(text) as Record<string, unknown>;
+    expect(u.users).toEqual([
+      {
+        name: 'me',
+        gecos: 'boxfest',
+        shell: '/bin/bash',
+        sudo: 'ALL=(ALL) NOPASSWD:ALL',
+        lock_passwd: true,
+        ssh_authorized_keys: [KEY],
+      },
+    ]);
+    expect(u.ssh_deletekeys).toBe(true);
+    // Not `ssh_pwauth`: it restarts a running sshd (first logins get "Connection reset").
+    expect(u).not.toHaveProperty('ssh_pwauth');
+    expect(u.write_files).toEqual([
+      {
+        path: '/etc/ssh/sshd_config.d/10-boxfest.conf',
+        permissions: '0644',
+        content: 'PasswordAuthentication no\nKbdInteractiveAuthentication no\n',
+      },
+    ]);
+    expect(u.updates).toEqual({ network: { when: ['boot-new-instance', 'boot'] } });
+  });
+
+  it('user-data: the Boxfile’s additions merged in, lists after boxfest’s', () => {
+    const u = parse(
+      files({
+        packages: ['nginx'],
+        write_files: [{ path: '/etc/motd', content: 'hi\n' }],
+        growpart: { mode: 'off' },
+      })['user-data'],
+    ) as { packages: string[]; write_files: { path: string }[]; growpart: unknown };
+    expect(u.packages).toEqual(['nginx']);
+    expect(u.write_files.map((f) => f.path)).toEqual(['/etc/ssh/sshd_config.d/10-boxfest.conf', '/etc/motd']);
+    expect(u.growpart).toEqual({ mode: 'off' });
+  });
+
+  it('network-config v2: every NIC matched by its MAC and named, static or DHCP as the Boxfile says', () => {
+    expect(parse(files()['network-config'])).toEqual(networkConfig(NICS));
+    expect(networkConfig(NICS)).toEqual({
+      version: 2,
+      ethernets: {
+        eth0: { match: { macaddress: '52:54:00:aa:00:00' }, 'set-name': 'eth0', dhcp4: true },
+        eth1: {
+          match: { macaddress: '52:54:00:aa:00:01' },
+          'set-name': 'eth1',
+          dhcp4: false,
+          addresses: ['192.168.56.10/24'],
+        },
+        eth2: { match: { macaddress: '52:54:00:aa:00:02' }, 'set-name': 'eth2', dhcp4: true },
+      },
+    });
+  });
+});
+
+describe('mergeMappings (defaults.cloud_init under a machine’s)', () => {
+  it.each([
+    [{ packages: ['a'] }, { packages: ['b'] }, { packages: ['a', 'b'] }],
+    [
+      { growpart: { mode: 'auto', devices: ['/'] } },
+      { growpart: { mode: 'off' } },
+      { growpart: { mode: 'off', devices: ['/'] } },
+    ],
+    [{ timezone: 'UTC' }, { timezone: 'Europe/Berlin' }, { timezone: 'Europe/Berlin' }],
+    [{ runcmd: ['x'] }, { runcmd: 'y' }, { runcmd: 'y' }],
+  ])('%j + %j', (a, b, want) => expect(mergeMappings(a, b)).toEqual(want));
+});
+
+describe('cloud-init status', () => {
+  const out = (status: string) =>
+    `Cloud-init v. 22.4.2 running 'modules:final'\nsome output\nboxfest-cloud-init-status-begin\nstatus: ${status}\ndetail:\nDataSourceNoCloud\nboxfest-cloud-init-status-end\n`;
+  it.each(['done', 'error', 'disabled', 'not run'])('reads `%s`', (s) => {
+    expect(parseStatus(out(s))).toEqual({ status: s, report: `status: ${s}\ndetail:\nDataSourceNoCloud` });
+  });
+  it('leaves out the dots `status --wait` prints while it waits', () => {
+    const waited = out('done').replace('-begin\n', '-begin\n.......\n');
+    expect(parseStatus(waited)).toEqual({
+      status: 'done',
+      report: 'status: done\ndetail:\nDataSourceNoCloud',
+    });
+  });
+  it('tells the progress from the report', () => {
+    expect(progressLines(out('done'))).toEqual([
+      "Cloud-init v. 22.4.2 running 'modules:final'",
+      'some output',
+    ]);
+  });
+  it('is undefined when the script did not get to the end', () =>
+    expect(parseStatus('oops\n')).toBeUndefined());
+});
+
+describe('host keys on the console', () => {
+  const ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIS/0dgj9WY7Zh2Lao11ybgH7PNB54uyGGH3X1sg0Bz';
+  const console = [
+    '[   70.1] cloud-init[612]: Cloud-init v. 22.4.2 finished',
+    '-----BEGIN SSH HOST KEY KEYS-----',
+    'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHH6D1J9VlXx6sQ8= root@web\r',
+    `${ED} root@web`,
+    '-----END SSH HOST KEY KEYS-----',
+  ].join('\n');
+  it('are read from cloud-init’s block', () => {
+    expect(consoleHostKeys(console)).toEqual([
+      'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHH6D1J9VlXx6sQ8=',
+      ED,
+    ]);
+  });
+  it.each([
+    ['the same key', ED, undefined],
+    ['a type the console does not show', 'ssh-rsa AAAAB3', undefined],
+    ['another key of a shown type', 'ssh-ed25519 AAAAC3Nzaother', ED],
+  ])('%s', (_, pinned, want) => expect(consoleDisagrees(pinned, console)).toBe(want));
+  it('agree with anything when there is no block', () =>
+    expect(consoleDisagrees(ED, 'booting...')).toBeUndefined());
+});
+
+describe('grow-disk result', () => {
+  it.each([
+    [
+      'boxfest-grow grown /dev/vda2 (ext4) grown to fill /dev/vda\n',
+      { kind: 'grown', detail: '/dev/vda2 (ext4) grown to fill /dev/vda' },
+    ],
+    [
+      'boxfest-grow no-tools no growpart resize2fs in the guest\n',
+      { kind: 'no-tools', detail: 'no growpart resize2fs in the guest' },
+    ],
+    ['nothing\n', undefined],
+  ])('%j', (out, want) => expect(parseGrow(out)).toEqual(want));
+});
+
+describe('shrinkOf', () => {
+  const change = (field: string, from: Change['from'], to: Change['to']): Change => ({
+    field,
+    class: 'reload',
+    from,
+    to,
+    message: '',
+  });
+  it.each<[string, Change[], string | undefined]>([
+    ['growing', [change('disk_size', 3072, 4096)], undefined],
+    [
+      'a smaller disk_size',
+      [change('disk_size', 4096, 3072)],
+      'disk_size would go from 4096 MiB to 3072 MiB',
+    ],
+    [
+      'disk_size removed',
+      [change('disk_size', 4096, null)],
+      "disk_size would go from 4096 MiB to the box's size",
+    ],
+    ['disk_size set the first time', [change('disk_size', null, 4096)], undefined],
+    [
+      'a smaller data disk',
+      [change('disks', [{ name: 'data', size: 2048 }], [{ name: 'data', size: 1024 }])],
+      'data disk `data` would go from 2048 MiB to 1024 MiB',
+    ],
+    ['a new data disk', [change('disks', [], [{ name: 'data', size: 1024 }])], undefined],
+  ])('%s', (_, changes, want) => expect(shrinkOf(changes)).toBe(want));
+});
