@@ -82,7 +82,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     diskResize: false,
     dataDisks: false,
     cloudInit: false,
-    boxVersions: false,
+    boxVersions: true,
     manualStart: true,
     guestSshPort: true,
     instantUp: false,

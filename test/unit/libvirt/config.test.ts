@@ -8,6 +8,8 @@ const head = ['version: 1', 'provider: libvirt'];
 describe('libvirt Boxfiles', () => {
   it.each<[string, string[], string[]]>([
     ['a local system daemon and a pool', ['libvirt:', '  uri: qemu:///system', '  pool: default'], []],
+    // Each version a machine uses is its own box volume in the pool.
+    ['a box version constraint', ['defaults: { box_version: ">= 1.0, < 2" }'], []],
     [
       'a tcp transport',
       ['libvirt:', '  uri: qemu+tcp://h/system'],
