@@ -72,14 +72,13 @@ describe('boot pacing: 4 machines, --parallel 2', () => {
   });
 
   it('says how long the queued machines waited for their turn', () => {
-    const waits = Object.fromEntries(
-      (JSON.parse(up.stdout) as UpRow[]).map((r) => [r.machine, r.boot_wait_ms]),
-    );
-    expect(waits['m1']).toBeLessThan(1_000);
-    expect(waits['m2']).toBeLessThan(1_000);
-    // m3 and m4 waited for a guest to answer SSH: seconds under TCG.
-    expect(waits['m3']).toBeGreaterThan(1_000);
-    expect(waits['m4']).toBeGreaterThan(1_000);
+    // Which two machines reach their boot first is theirs to race for: the waits, sorted.
+    const waits = (JSON.parse(up.stdout) as UpRow[]).map((r) => r.boot_wait_ms ?? -1).sort((a, b) => a - b);
+    expect(waits[0]).toBeGreaterThanOrEqual(0);
+    expect(waits[1]).toBeLessThan(1_000);
+    // The other two waited for a guest to answer SSH: seconds under TCG.
+    expect(waits[2]).toBeGreaterThan(1_000);
+    expect(waits[3]).toBeGreaterThan(1_000);
   });
 
   it('a second up is a no-op and boots nothing', async () => {

@@ -65,14 +65,10 @@ export interface InstantMeta {
  * guest cannot reseed its RNG): every later machine of that shape boots normally at once,
  * instead of booting its own golden VM first. A new box (other content) or QEMU is another key.
  */
-export interface Unrestorable {
-  key: string;
-  box: { name: string; sha256: string };
-  qemu: string;
-  memory: number;
-  cpus: number;
-  nics: number;
-  accel: Accel;
+export interface Unrestorable extends Pick<
+  InstantMeta,
+  'key' | 'box' | 'qemu' | 'memory' | 'cpus' | 'nics' | 'accel'
+> {
   reason: string;
   decidedAt: string;
 }

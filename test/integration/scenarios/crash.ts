@@ -161,9 +161,10 @@ export function crashScenario(t: Target): void {
     });
 
     it.each<[string, string]>([
-      ['while waiting for SSH (abandoned at once)', 'web: wait for SSH'],
-      // Boot is waited for (QEMU may be daemonizing), then undone with the rest.
-      ['as the boot starts (waited for, then undone)', 'web: boot'],
+      // Without a terminal a line is printed as each step ends: the step after it has just begun.
+      ['while waiting for SSH (abandoned at once)', '✔ web: booted'],
+      // Boot is waited for (QEMU may be daemonizing, libvirtd starting the domain), then undone.
+      ['as the boot starts (waited for, then undone)', '✔ web: create machine'],
     ])('Ctrl-C %s rolls the new machine back: no process, no disk, no state', async (_when, marker) => {
       await p.ok(['destroy', '--force']);
       const child = spawn(process.execPath, [join(import.meta.dirname, '../../../bin/boxfest.js'), 'up'], {
