@@ -4,10 +4,11 @@
 // process alive while idle.
 //
 // Why libvirt's RPC protocol from TypeScript rather than a `virsh` session: measured on this
-// machine (bench/libvirt-client.js), connecting costs a few ms instead of a virsh spawn of
-// 50-80 ms, a call ~0.2-0.4 ms instead of 1.5-2 ms, errors come as numbers instead of English
-// text, XML goes in as a string instead of a temp file, uploads report exact progress, and a
-// remote host (#16) is one more channel on the ssh2 connection boxfest needs for its guests anyway.
+// machine (bench/libvirt-calls.js, run by `npm run bench:libvirt`), connecting costs a few ms
+// instead of a virsh spawn of 50-80 ms, a call ~0.2-0.4 ms instead of 1.5-2 ms, errors come as
+// numbers instead of English text, XML goes in as a string instead of a temp file, uploads report
+// exact progress, and a remote host (#16) is one more channel on the ssh2 connection boxfest needs
+// for its guests anyway.
 import { createReadStream } from 'node:fs';
 import { BoxfestError } from '../../errors.js';
 import { libvirtError } from './errors.js';
