@@ -146,7 +146,17 @@ EOF
   done
   pid=$(proven "$d") || die "libvirtd did not come up in $d (or is not provably ours); log: $d/log/libvirt/libvirtd.log"
   # The first QEMU capability probe takes seconds; it is cached in DIR/cache.
-  $v capabilities | grep -q "domain type='qemu'" || die "this libvirtd offers no QEMU domains"
+  # Under load the probe can fail once (seen at load 5: no QEMU domains offered); it is retried.
+  local try
+  for try in 1 2 3; do
+    $v capabilities | grep -q "domain type='qemu'" && break
+    [ "$try" = 3 ] && {
+      grep -i 'qemu' "$d/log/libvirt/libvirtd.log" | grep -i 'error' | tail -5 >&2 || true
+      die "this libvirtd offers no QEMU domains (its log: $d/log/libvirt/libvirtd.log)"
+    }
+    log "no QEMU domains offered yet (probe $try of 3), asking again"
+    sleep 2
+  done
   $v pool-info default >/dev/null 2>&1 || $v pool-define-as default dir --target "$d/images" >/dev/null
   [[ $($v pool-info default) == *running* ]] || $v pool-start default >/dev/null
   cat >"$d/default-net.xml" <<'EOF'
