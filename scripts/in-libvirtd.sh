@@ -16,9 +16,11 @@ cd "$(dirname "$0")/.."
   exit 1
 }
 bash scripts/libvirtd.sh reap
-# The tiny test box is built (or found cached) out here: inside the daemon's network namespace the
-# Debian mirror it is built from cannot be reached.
-bash test/fixtures/build-tiny-box.sh "${BOXFEST_TEST_BOX_DIR:-$PWD/.cache/tiny-box}" >/dev/null
+# The tiny test boxes (cloud and generic kernel) are built (or found cached) out here: inside the
+# daemon's network namespace the Debian mirror they are built from cannot be reached.
+BOX_KERNEL=cloud bash test/fixtures/build-tiny-box.sh "${BOXFEST_TEST_BOX_DIR:-$PWD/.cache/tiny-box}" >/dev/null
+BOX_KERNEL=generic bash test/fixtures/build-tiny-box.sh \
+  "${BOXFEST_TEST_GENERIC_BOX_DIR:-$PWD/.cache/tiny-box-generic}" >/dev/null
 DIR=$(mktemp -d /tmp/bflv.XXXXXX)
 cleanup() {
   PURGE=1 bash scripts/libvirtd.sh stop "$DIR" || true

@@ -31,8 +31,8 @@ export interface Capabilities {
   instantUp: boolean;
   /**
    * Synced folder types besides `rsync` (which every provider does over SSH): live shares the
-   * provider maps to its own devices (QEMU: virtiofsd + vhost-user-fs, virtio-9p). A provider
-   * lists a type here in the change that maps it (libvirt: `<filesystem>` elements).
+   * provider maps to its own devices (QEMU: virtiofsd + vhost-user-fs, virtio-9p; libvirt:
+   * `<filesystem>` elements). A provider lists a type here in the change that maps it.
    */
   sharedFolders: readonly Exclude<SyncedFolderType, 'rsync'>[];
   /** Keys of the provider's own block (`qemu:`) that it honours. */
@@ -95,8 +95,9 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     manualStart: true,
     guestSshPort: true,
     instantUp: false,
-    // The domain XML has no <filesystem> devices yet (virtiofs needs a shared memory backing too).
-    sharedFolders: [],
+    // <filesystem> devices: virtiofs (libvirt runs the virtiofsd; the RAM is a shared memfd) and 9p
+    // (accessmode mapped, QEMU's mapped-xattr); mounted in the guest as on QEMU.
+    sharedFolders: ['virtiofs', '9p'],
     // The top-level `libvirt:` block; there is none per machine.
     settings: ['uri', 'pool', 'management_network'],
     why: {

@@ -1,6 +1,6 @@
 // Live shared folders (`synced_folders[].type: virtiofs | 9p`): the list every provider maps to its
 // own devices, and the one mount tag each share has. Provider-neutral on purpose: QEMU maps a
-// share to a virtiofsd + vhost-user-fs-pci or to -virtfs, libvirt would map the same list to
+// share to a virtiofsd + vhost-user-fs-pci or to -virtfs, libvirt maps the same list to
 // `<filesystem type='mount'><driver type='virtiofs|path'/><source dir=SRC/><target dir=TAG/>`.
 import type { MachineSpec, SyncedFolderType } from '../config/types.js';
 

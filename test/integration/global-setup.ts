@@ -6,12 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { provideTinyBoxes } from './tiny-boxes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    boxDir: string;
     /** The Debian 12 cloud-init box: box.qcow2 (test/fixtures/build-debian-box.sh). */
     debianBoxDir: string;
   }
@@ -29,11 +29,7 @@ export default function setup(project: TestProject): void {
   }
   if (!existsSync(join(ROOT, 'dist', 'cli.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
-  const boxDir = process.env['BOXFEST_TEST_BOX_DIR'] ?? join(ROOT, '.cache', 'tiny-box');
-  execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  project.provide('boxDir', boxDir);
+  provideTinyBoxes(project);
   const debianBoxDir = process.env['BOXFEST_TEST_DEBIAN_BOX_DIR'] ?? join(ROOT, '.cache', 'debian-box');
   const t0 = Date.now();
   // Builds only when the builder changed (it needs root and Debian's mirror then); says how long.

@@ -35,7 +35,8 @@ export class TestProject {
   readonly base: string;
   readonly root: string;
   readonly home: string;
-  readonly boxDir = inject('boxDir');
+  /** The tiny box this project adds: Debian's cloud kernel, or with `kernel: 'generic'` its generic one (9p). */
+  readonly boxDir: string;
 
   /** Extra environment for every boxfest this project runs (`home` also relocates BOXFEST_HOME). */
   private readonly env: Record<string, string>;
@@ -45,8 +46,15 @@ export class TestProject {
   /** `baseDir`: where the temp tree goes (VirtualBox tests: a directory the server sees too). */
   constructor(
     files: Record<string, string>,
-    opts: { env?: Record<string, string>; home?: string; baseDir?: string; target?: Target } = {},
+    opts: {
+      env?: Record<string, string>;
+      home?: string;
+      baseDir?: string;
+      target?: Target;
+      kernel?: 'cloud' | 'generic';
+    } = {},
   ) {
+    this.boxDir = opts.kernel === 'generic' ? inject('genericBoxDir') : inject('boxDir');
     this.base = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'boxfest-it-'));
     this.root = join(this.base, 'project');
     this.home = opts.home ?? join(this.base, 'home');

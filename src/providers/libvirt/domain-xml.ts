@@ -43,7 +43,17 @@ export interface DomainSpec {
   nics: DomainNic[];
   /** Host path of the serial console log (on the libvirt host). */
   serialLog: string;
+  /** Live shared folders (sync/shares.ts), in order: `<filesystem>` devices. */
+  shares?: readonly DomainShare[];
   owner: OwnerTag;
+}
+
+/** A live share as a `<filesystem>`: its type, the guest's mount tag, the host directory. */
+export interface DomainShare {
+  type: 'virtiofs' | '9p';
+  tag: string;
+  /** Absolute directory on the libvirt host. */
+  src: string;
 }
 
 const DISK_TARGET = { virtio: 'vda', sata: 'sda', scsi: 'sda' } as const;
@@ -79,6 +89,30 @@ export function parseOwnerTag(xml: string | XmlElement): OwnerTag | undefined {
   };
 }
 
+/**
+ * The devices of live shares, with QEMU's semantics (providers/qemu/args.ts). virtiofs: libvirt
+ * starts a virtiofsd per share itself (found through QEMU's vhost-user descriptor,
+ * /usr/share/qemu/vhost-user/50-qemu-virtiofsd.json on Debian; its default cache mode is `auto`,
+ * as boxfest's own) and only `passthrough` is allowed; the guest's RAM must be shared memory
+ * (memoryBackingXml). 9p: `accessmode='mapped'` is QEMU's `security_model=mapped`, i.e.
+ * mapped-xattr, so a guest chown lands in the host files' `user.virtfs.*` xattrs, not their owners.
+ */
+function shareXml(s: DomainShare): string[] {
+  return [
+    `    <filesystem type='mount' accessmode='${s.type === 'virtiofs' ? 'passthrough' : 'mapped'}'>`,
+    `      <driver type='${s.type === 'virtiofs' ? 'virtiofs' : 'path'}'/>`,
+    `      <source dir='${esc(s.src)}'/>`,
+    `      <target dir='${esc(s.tag)}'/>`,
+    `    </filesystem>`,
+  ];
+}
+
+/** virtiofsd maps the guest's RAM: a memfd shared with it (QEMU's `memory-backend-memfd,share=on`). */
+const memoryBackingXml = (shares: readonly DomainShare[]): string[] =>
+  shares.some((s) => s.type === 'virtiofs')
+    ? [`  <memoryBacking>`, `    <source type='memfd'/>`, `    <access mode='shared'/>`, `  </memoryBacking>`]
+    : [];
+
 function nicXml(n: DomainNic): string[] {
   const [open, source] =
     n.kind === 'network'
@@ -107,6 +141,7 @@ export function domainXml(d: DomainSpec): string {
       .join('\n'),
     `  </metadata>`,
     `  <memory unit='MiB'>${d.memoryMiB}</memory>`,
+    ...memoryBackingXml(d.shares ?? []),
     `  <vcpu>${d.cpus}</vcpu>`,
     `  <os>`,
     `    <type arch='x86_64'>hvm</type>`,
@@ -129,6 +164,7 @@ export function domainXml(d: DomainSpec): string {
     `      <target dev='${DISK_TARGET[d.disk.bus]}' bus='${d.disk.bus}'/>`,
     `    </disk>`,
     ...d.nics.flatMap(nicXml),
+    ...(d.shares ?? []).flatMap(shareXml),
     // The console, logged from the start of each boot: the tail goes into boot error messages.
     `    <serial type='pty'>`,
     `      <log file='${esc(d.serialLog)}' append='off'/>`,

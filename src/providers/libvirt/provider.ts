@@ -15,6 +15,7 @@ import { readMachineState, updateMachineState } from '../../state/machine-state.
 import { boxfestHome } from '../../state/paths.js';
 import { sleep } from '../../state/process.js';
 import { killIfAsked } from '../../util/fault.js';
+import { liveShares } from '../../sync/shares.js';
 import { serialized, shared } from '../../util/shared.js';
 import type { Lister, OwnedMachine, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
@@ -25,6 +26,7 @@ import {
   METADATA_NS,
   parseOwnerTag,
   type DomainNic,
+  type DomainShare,
   type OwnerTag,
 } from './domain-xml.js';
 import { isCode } from './errors.js';
@@ -53,6 +55,14 @@ import { createOverlay, deleteVolume, ensureBoxVolume, findVolume, openPool } fr
 const POLL_MS = 250;
 /** Boxes whose disk libvirt can attach, by the box's disk interface. */
 const DISK_BUS = { virtio: 'virtio' } as const;
+
+/**
+ * The machine's live shared folders as `<filesystem>` devices; the shared sync-folders step mounts
+ * them in the guest as on QEMU. The directories are the host's: libvirt is local (remote URIs are
+ * refused when the Boxfile is checked).
+ */
+const domainShares = (m: MachineContext): DomainShare[] =>
+  liveShares(m.spec).map(({ type, tag, src }) => ({ type, tag, src }));
 
 /** Where a machine lives: the daemon and pool it was created on (state.json), else the Boxfile's. */
 function placeOf(m: MachineContext): { uri: string; pool: string } {
@@ -203,6 +213,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
         disk: { pool, volume: overlay, bus },
         nics: [],
         serialLog: serialLogPath(domainName(m.env, m.spec.name)),
+        shares: domainShares(m),
         owner: this.ownerTag(m, pool, new Date().toISOString()),
       }),
     );
@@ -285,6 +296,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
           disk: { pool, volume: overlayVolumeName(m.env, m.spec.name), bus },
           nics,
           serialLog: serialLogPath(found.dom.name),
+          shares: domainShares(m),
           owner: this.ownerTag(m, pool, found.owner.createdAt),
         }),
       );

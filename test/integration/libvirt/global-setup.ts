@@ -2,11 +2,12 @@
 // scripts/test-libvirt.sh started for this run (and stops by PID afterwards). Before any test,
 // this proves it: the PID is that daemon of that directory (scripts/libvirtd.sh prove), and this
 // process shares its namespaces, so qemu:///system can only be that daemon. Builds (or reuses)
-// the tiny test box.
+// the tiny test boxes.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { provideTinyBoxes } from '../tiny-boxes.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -36,11 +37,7 @@ export default function setup(project: TestProject): void {
       );
   if (!existsSync(join(ROOT, 'dist', 'cli.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
-  const boxDir = process.env['BOXFEST_TEST_BOX_DIR'] ?? join(ROOT, '.cache', 'tiny-box');
-  execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  project.provide('boxDir', boxDir);
+  provideTinyBoxes(project);
   project.provide('libvirtdPid', pid);
   project.provide('libvirtdDir', dir);
 }

@@ -54,7 +54,7 @@ describe('synced folder types', () => {
     expect(got).toEqual([want]);
   });
 
-  it('VirtualBox refuses live shares at validate time, where the type is written', () => {
+  it('VirtualBox refuses live shares at validate time, where the type is written; QEMU and libvirt take them', () => {
     const text = yaml(
       'version: 1',
       'provider: virtualbox',
@@ -74,5 +74,6 @@ describe('synced folder types', () => {
       `9:15 machines.web.synced_folders[2].type: provider \`virtualbox\` cannot do \`type: 9p\` synced folders yet ${hint}`,
     ]);
     expect(problems(text, fs, undefined, { capabilities: CAPABILITIES.qemu })).toEqual([]);
+    expect(problems(text, fs, undefined, { capabilities: CAPABILITIES.libvirt })).toEqual([]);
   });
 });

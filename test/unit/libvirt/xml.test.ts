@@ -69,6 +69,18 @@ describe('domain XML', () => {
         ],
       },
     ],
+    [
+      // virtiofs and 9p <filesystem>s; the memfd backing virtiofsd needs (a path with XML's specials).
+      'domain-shares.xml',
+      {
+        ...base,
+        shares: [
+          { type: 'virtiofs', tag: 'boxfest0', src: "/home/ann/lab & co's/live" },
+          { type: '9p', tag: 'boxfest1', src: '/srv/nine' },
+        ],
+      },
+    ],
+    ['domain-9p-only.xml', { ...base, shares: [{ type: '9p', tag: 'boxfest0', src: '/srv/nine' }] }],
   ])('%s', (file, spec) => golden(file, domainXml(spec)));
 
   it('reads back what it wrote: owner tag (escaped text intact), networks, MACs, serial log', () => {
