@@ -3,7 +3,8 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../../src/cli.js';
 import { readEnvironment } from '../../../src/config/index.js';
 import { loadBoxfile } from '../../../src/config/load.js';
 import { schemaKeys } from '../../../src/config/schema-doc.js';
@@ -43,6 +44,23 @@ describe('examples', () => {
       expect(readEnvironment(dir, { vars }).provider).toBe('qemu');
     },
   );
+
+  it('`boxfest validate` accepts the reference as it is, on QEMU (box_version, disk_size and all)', async () => {
+    const dir = join(EXAMPLES, 'reference');
+    expect(readEnvironment(dir, { vars }).provider).toBe('qemu');
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['validate'], dir)).toBe(0);
+      expect(out.mock.calls.map((c) => String(c[0])).join('')).toBe(
+        `${join(dir, 'Boxfile.yaml')} is valid: 2 machine(s): web, db\n`,
+      );
+      expect(err.mock.calls).toEqual([]);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  });
 
   it.each(EXAMPLES_BEYOND_QEMU)('%s is refused by qemu today, for capabilities only', (name) => {
     expect(() => readEnvironment(join(EXAMPLES, name), { vars })).toThrow(/problem/);
