@@ -49,13 +49,14 @@ export function liveSharesScenario(t: Target): void {
       expect(await guest('grep boxfest /proc/mounts | cut -d" " -f1-3 | sort')).toBe(
         'boxfest0 /srv/live virtiofs\nboxfest1 /srv/nine 9p\n',
       );
-      // One virtiofsd serves the virtiofs share (boxfest's on QEMU, libvirt's own on libvirt).
+      // A virtiofsd serves the virtiofs share (boxfest's on QEMU, libvirt's own on libvirt; it
+      // forks its sandboxed worker, so there may be two processes), for that directory only.
       const virtiofsds = p
         .processesUsingProject()
         .map((pid) => cmdlineOf(pid) ?? [])
         .filter((argv) => argv[0]?.endsWith('virtiofsd') === true);
-      expect(virtiofsds).toHaveLength(1);
-      expect(virtiofsds[0]?.join(' ')).toContain(`source=${join(p.root, 'live')}`);
+      expect(virtiofsds.length).toBeGreaterThan(0);
+      for (const argv of virtiofsds) expect(argv.join(' ')).toContain(`source=${join(p.root, 'live')}`);
     });
 
     it.each([
@@ -74,11 +75,10 @@ export function liveSharesScenario(t: Target): void {
       );
     });
 
-    it('9p shows the guest the owner `chown` gave; the host files keep theirs', async () => {
-      expect(await guest('stat -c %U /srv/nine/from-host.txt /srv/nine/sub/new.txt')).toBe('box\nbox\n');
-      const uid = process.getuid?.() ?? 0;
-      expect(statSync(join(p.root, 'nine/from-host.txt')).uid).toBe(uid);
-      expect(statSync(join(p.root, 'nine/sub/new.txt')).uid).toBe(uid);
+    it('9p shows the guest the owner `chown` gave at `up`; the host file keeps its own', async () => {
+      // `chown` is applied at each `up` (files made later keep their maker's owner until the next).
+      expect(await guest('stat -c %U /srv/nine/from-host.txt')).toBe('box\n');
+      expect(statSync(join(p.root, 'nine/from-host.txt')).uid).toBe(process.getuid?.() ?? 0);
     });
 
     it('halt and up mount both again', async () => {
