@@ -10,11 +10,15 @@ export const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/10-boxfest.conf';
 export interface UserDataInput {
   user: string;
   publicKey: string;
+  /** The machine's SSH host key (made by boxfest, pinned): served from sshd's first start. */
+  hostKey?: { private: string; public: string } | undefined;
   /** The Boxfile's `cloud_init:` (defaults and machine merged). */
   additions: Readonly<Record<string, unknown>>;
 }
 
-export function boxfestUserData(i: Pick<UserDataInput, 'user' | 'publicKey'>): Record<string, unknown> {
+export function boxfestUserData(
+  i: Pick<UserDataInput, 'user' | 'publicKey' | 'hostKey'>,
+): Record<string, unknown> {
   return {
     users: [
       {
@@ -27,6 +31,11 @@ export function boxfestUserData(i: Pick<UserDataInput, 'user' | 'publicKey'>): R
       },
     ],
     ssh_deletekeys: true,
+    // With `ssh_keys` cloud-init writes these and generates no others: the only key sshd serves
+    // is the one boxfest pinned. Without (an older machine), it generates fresh ones.
+    ...(i.hostKey === undefined
+      ? {}
+      : { ssh_keys: { ed25519_private: i.hostKey.private, ed25519_public: i.hostKey.public } }),
     write_files: [
       {
         path: SSHD_DROP_IN,

@@ -2,6 +2,7 @@
 // lets plain `ssh`, `scp` and rsync reach it with the same guarantees.
 import { existsSync, readFileSync } from 'node:fs';
 import { sshUtils } from './ssh2.js';
+import { newHostKey } from '../guest/host-key.js';
 import { hasControlChars, quoteForMessage, SSH_USER } from '../config/names.js';
 import type { Environment } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
@@ -21,6 +22,34 @@ export function ensureMachineKey(paths: MachinePaths, comment: string): void {
   const pair = sshUtils().generateKeyPairSync('ed25519', { comment });
   writeFileAtomic(paths.privateKey, pair.private, 0o600);
   writeFileAtomic(paths.publicKey, pair.public.trim() + '\n', 0o644);
+}
+
+/**
+ * cloud-init boxes: a new SSH host key for the machine, made on the host and handed to the guest
+ * in its seed (cloud-init's `ssh_keys`), so its sshd serves it from its very first start and it
+ * is pinned before first contact; nothing is installed or restarted in the booting guest (the
+ * host-key step's probe, install, sshd re-exec and second login cost a TCG guest seconds while
+ * cloud-init was still running). Returns the public key ("ssh-ed25519 AAAA...") to pin.
+ */
+export function makeSeedHostKey(paths: MachinePaths, machine: string): string {
+  const key = newHostKey('openssh', machine);
+  writeFileAtomic(paths.hostKey, key.privateFile, 0o600);
+  writeFileAtomic(paths.hostKeyPublic, `${key.publicKey}\n`, 0o644);
+  return key.publicKey;
+}
+
+/**
+ * The seed host key pair, when the machine has one and it is the key pinned in `state`; otherwise
+ * undefined (a machine made before seeds carried the key: its host key came otherwise).
+ */
+export function seedHostKeyOf(
+  paths: MachinePaths,
+  state: Pick<MachineState, 'hostKey' | 'hostKeySource'>,
+): { private: string; public: string } | undefined {
+  if (state.hostKeySource !== 'boxfest' || state.hostKey === undefined) return undefined;
+  if (!existsSync(paths.hostKey) || !existsSync(paths.hostKeyPublic)) return undefined;
+  const pub = readFileSync(paths.hostKeyPublic, 'utf8').trim();
+  return pub === state.hostKey ? { private: readFileSync(paths.hostKey, 'utf8'), public: pub } : undefined;
 }
 
 export function publicKeyOf(paths: MachinePaths): string {

@@ -125,6 +125,9 @@ export const machinePaths = (root: string, machine: string) => {
     state: join(dir, 'state.json'),
     privateKey: join(dir, 'id_ed25519'),
     publicKey: join(dir, 'id_ed25519.pub'),
+    /** cloud-init boxes: the SSH host key boxfest made for the machine, handed over in its seed. */
+    hostKey: join(dir, 'ssh_host_ed25519_key'),
+    hostKeyPublic: join(dir, 'ssh_host_ed25519_key.pub'),
     knownHosts: join(dir, 'known_hosts'),
     sshConfig: join(dir, 'ssh_config'),
     /** cloud-init boxes: the NoCloud seed (ISO 9660, label cidata), rewritten before each boot. */

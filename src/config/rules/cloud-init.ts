@@ -11,7 +11,10 @@ export const OWNED_KEYS: Readonly<Record<string, { why: string; instead: string 
     why: 'the machine’s own generated key is its only login key',
     instead: 'use `boxfest ssh` or `boxfest ssh-config`; add keys with a provisioner',
   },
-  ssh_keys: { why: 'each machine generates fresh host keys, which boxfest pins', instead: 'remove it' },
+  ssh_keys: {
+    why: 'boxfest gives each machine its own host key in the seed and pins it',
+    instead: 'remove it',
+  },
   ssh_deletekeys: { why: 'each machine generates fresh host keys, which boxfest pins', instead: 'remove it' },
   ssh_pwauth: { why: 'boxfest machines have no password login', instead: 'remove it' },
   password: { why: 'boxfest machines have no password login', instead: 'remove it' },

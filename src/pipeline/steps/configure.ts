@@ -9,7 +9,7 @@ import {
   removeMachineDir,
   writeMachineState,
 } from '../../state/machine-state.js';
-import { ensureMachineKey } from '../../ssh/machine.js';
+import { ensureMachineKey, makeSeedHostKey } from '../../ssh/machine.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
@@ -32,6 +32,8 @@ export const configure: Step<MachineRun> = {
         },
       );
     ensureMachineKey(ctx.paths, `boxfest ${ctx.env.name}/${ctx.spec.name}`);
+    // A cloud-init box gets its host key in the seed: pinned now, before the guest ever answers.
+    const hostKey = firstBoot === 'cloud-init' ? makeSeedHostKey(ctx.paths, ctx.spec.name) : undefined;
     writeMachineState(ctx.env.root, ctx.spec.name, {
       provider: ctx.spec.provider,
       project: ctx.env.root,
@@ -48,6 +50,7 @@ export const configure: Step<MachineRun> = {
       ...(firstBoot === 'cloud-init'
         ? { instanceId: newInstanceId(ctx.spec.name, randomBytes(6).toString('hex')) }
         : {}),
+      ...(hostKey === undefined ? {} : { hostKey, hostKeySource: 'boxfest' as const }),
     });
     return Promise.resolve();
   },

@@ -63,8 +63,9 @@ export const waitCloudInit: Step<MachineRun> = {
         },
       );
     }
-    // The host key was pinned at first contact; cloud-init has now printed the guest's own keys on
-    // its console (a channel no network peer can write to): they must agree.
+    // The host key was pinned before the boot (the seed's) or at first contact (older machines);
+    // cloud-init has now printed the guest's keys on its console (a channel no network peer can
+    // write to): they must agree.
     const pinned = readMachineState(ctx.env.root, ctx.spec.name)?.hostKey;
     const other =
       pinned === undefined ? undefined : consoleDisagrees(pinned, ctx.provider.consoleTail(ctx, 2000));

@@ -1,4 +1,4 @@
-import { publicKeyOf } from '../../ssh/machine.js';
+import { publicKeyOf, seedHostKeyOf } from '../../ssh/machine.js';
 import { seedFiles, writeSeed } from '../../cloud-init/seed.js';
 import type { SeedNic } from '../../cloud-init/network-config.js';
 import { allocateAddresses, readLeases } from '../../network/leases.js';
@@ -35,6 +35,7 @@ export const writeSeedStep: Step<MachineRun> = {
         hostname: ctx.spec.hostname,
         user: state.sshUser,
         publicKey: publicKeyOf(ctx.paths),
+        hostKey: seedHostKeyOf(ctx.paths, state),
         nics,
         additions: ctx.spec.cloudInit,
       }),

@@ -77,6 +77,28 @@ describe('the NoCloud seed', () => {
     expect(u.updates).toEqual({ network: { when: ['boot-new-instance', 'boot'] } });
   });
 
+  it('user-data: the host key boxfest made and pinned is the only one cloud-init writes (ssh_keys)', () => {
+    const hostKey = {
+      private: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+      public: 'ssh-ed25519 AAAAhost',
+    };
+    const u = parse(
+      seedFiles({
+        instanceId: 'i',
+        hostname: 'web',
+        user: 'me',
+        publicKey: KEY,
+        nics: NICS,
+        hostKey,
+        additions: {},
+      })['user-data'],
+    ) as Record<string, unknown>;
+    expect(u.ssh_keys).toEqual({ ed25519_private: hostKey.private, ed25519_public: hostKey.public });
+    expect(u.ssh_deletekeys).toBe(true);
+    // Without one (a machine made before seeds carried it), cloud-init generates fresh keys.
+    expect(parse(files()['user-data'])).not.toHaveProperty('ssh_keys');
+  });
+
   it('user-data: the Boxfile’s additions merged in, lists after boxfest’s', () => {
     const u = parse(
       files({

@@ -2,7 +2,7 @@
 // skip themselves) and which roll back when the machine fails after its boot. Real steps, real
 // state files, a real box store and the real runner; the steps that talk to the guest over SSH
 // (covered by the integration tests on real guests) only record that they ran, or fail on demand.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitBox } from '../../../src/boxes/store.js';
@@ -241,7 +241,7 @@ const ROWS: Record<string, Row> = {
       'create',
       'boot',
       'wait-ssh',
-      'host-key',
+      // Its host key came in the seed, pinned at configure: nothing to install.
       'replace-key',
       'wait-cloud-init',
       'set-hostname',
@@ -264,7 +264,7 @@ const ROWS: Record<string, Row> = {
       'write-seed',
       'boot',
       'wait-ssh',
-      'host-key',
+      // Its host key came in the seed, pinned at configure: nothing to install.
       'replace-key',
       'wait-cloud-init',
       'set-hostname',
@@ -356,10 +356,21 @@ describe('the up pipeline, by plan action', () => {
     const seed = machinePaths(w.root, 'web').seed;
     expect(readFileSync(seed).subarray(0x8001, 0x8006).toString('latin1')).toBe('CD001');
     expect(readMachineState(w.root, 'web')).toMatchObject({ firstBoot: 'cloud-init', sshUser: 'boxfest' });
-    // An ssh-key box gets no seed.
+    // Its host key was made on the host and pinned before the guest ever answered; the seed
+    // carries it (the ISO holds the files' bytes as they are), the private half is the owner's only.
+    const p = machinePaths(w.root, 'web');
+    const pub = readFileSync(p.hostKeyPublic, 'utf8').trim();
+    expect(pub).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+$/);
+    expect(readMachineState(w.root, 'web')).toMatchObject({ hostKey: pub, hostKeySource: 'boxfest' });
+    expect(statSync(p.hostKey).mode & 0o777).toBe(0o600);
+    const iso = readFileSync(seed, 'latin1');
+    expect(iso).toContain(`ed25519_public: ${pub}`);
+    expect(iso).toContain('-----BEGIN OPENSSH PRIVATE KEY-----');
+    // An ssh-key box gets no seed, and no host key until the host-key step installs one.
     const v = await world();
     await up(v, web());
     expect(existsSync(machinePaths(v.root, 'web').seed)).toBe(false);
+    expect(existsSync(machinePaths(v.root, 'web').hostKey)).toBe(false);
   });
 
   it('a cloud-init box on a provider without cloud-init (libvirt) is refused before anything is made', async () => {

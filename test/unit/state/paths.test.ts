@@ -31,6 +31,8 @@ describe('machinePaths', () => {
       state: '/proj/.boxfest/machines/web/state.json',
       privateKey: '/proj/.boxfest/machines/web/id_ed25519',
       publicKey: '/proj/.boxfest/machines/web/id_ed25519.pub',
+      hostKey: '/proj/.boxfest/machines/web/ssh_host_ed25519_key',
+      hostKeyPublic: '/proj/.boxfest/machines/web/ssh_host_ed25519_key.pub',
       knownHosts: '/proj/.boxfest/machines/web/known_hosts',
       sshConfig: '/proj/.boxfest/machines/web/ssh_config',
       seed: '/proj/.boxfest/machines/web/cidata.iso',
