@@ -6,11 +6,15 @@
 // libvirt tests' own proof: libvirt/own-daemon.integration.ts.)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cmdlineOf } from '../../src/state/process.js';
+import { libvirtBox } from './box-fixtures.js';
+import { DAEMON_VARS } from './daemon-env.js';
+import { TestProject } from './harness.js';
+import { serveDir } from './http-server.js';
 import { allowBridge, OwnNetns } from './own-netns.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -36,7 +40,15 @@ describe('the suite talks only to daemons it started', () => {
   const decoy = join(tmp, 'libvirt-sock');
   let server: Server;
   let touched = 0;
+  // A TCP listener where a planted proxy points: every connection is counted.
+  let tcpDecoy: Server;
+  let tcpTouched = 0;
   beforeAll(async () => {
+    tcpDecoy = createServer((c) => {
+      tcpTouched++;
+      c.destroy();
+    });
+    await new Promise<void>((r) => tcpDecoy.listen(0, '127.0.0.1', r));
     if (process.getuid?.() !== 0) throw new Error('these checks need root (libvirtd, network namespaces)');
     // Stands where a planted URI points (another daemon's socket): every connection is counted.
     server = createServer((c) => {
@@ -46,6 +58,7 @@ describe('the suite talks only to daemons it started', () => {
     await new Promise<void>((r) => server.listen(decoy, r));
   });
   afterAll(async () => {
+    await new Promise((r) => tcpDecoy.close(r));
     await new Promise((r) => server.close(r));
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -112,5 +125,45 @@ describe('the suite talks only to daemons it started', () => {
     expect(readFileSync(acl, 'utf8')).toBe(`${before ?? ''}allow bftest0\n`);
     restore();
     expect(existsSync(acl) ? readFileSync(acl, 'utf8') : undefined).toBe(before);
+  });
+
+  it("the tests' boxfest inherits no daemon from the caller: a planted libvirt URI, proxy and agent are not used", async () => {
+    const proxy = `http://127.0.0.1:${(tcpDecoy.address() as AddressInfo).port}`;
+    const planted: Record<string, string> = {
+      LIBVIRT_DEFAULT_URI: `qemu:///system?socket=${decoy}`,
+      VIRSH_DEFAULT_CONNECT_URI: `qemu:///system?socket=${decoy}`,
+      HTTP_PROXY: proxy,
+      HTTPS_PROXY: proxy,
+      http_proxy: proxy,
+      ALL_PROXY: proxy,
+      SSH_AUTH_SOCK: decoy,
+      BOXFEST_VBOX_URL: `${proxy}/`,
+    };
+    expect(Object.keys(planted).every((k) => (DAEMON_VARS as readonly string[]).includes(k))).toBe(true);
+    const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, planted);
+    const p = new TestProject({ 'Boxfile.yaml': 'version: 1\nmachines:\n  web: { box: t }\n' });
+    const files = join(p.base, 'files');
+    execFileSync('mkdir', ['-p', files]);
+    libvirtBox(p.boxImage, join(files, 't.box'));
+    const http = await serveDir(files);
+    try {
+      // global-status asks every provider that lists machines (libvirt) for boxfest's domains.
+      const g = await p.run(['global-status', '--json']);
+      expect(g.code, g.stderr).toBe(0);
+      expect(JSON.parse(g.stdout)).toEqual([]);
+      // A download from the test's own server goes to it directly, not through the planted proxy.
+      const add = await p.run(['box', 'add', `${http.url}/t.box`, '--name', 't']);
+      expect(add.code, add.stderr).toBe(0);
+      expect(http.requests.map((r) => `${r.path} ${r.status}`)).toContain('/t.box 200');
+      expect([touched, tcpTouched]).toEqual([0, 0]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await http.close();
+      await p.cleanup();
+    }
   });
 });
