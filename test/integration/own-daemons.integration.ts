@@ -94,7 +94,7 @@ describe('the suite talks only to daemons it started', () => {
     const name = `bfown-${process.pid % 100000}`;
     ip('netns', 'add', name); // someone else's
     try {
-      ip('-n', name, 'link', 'add', 'keepme0', 'type', 'dummy');
+      ip('-n', name, 'link', 'add', 'keepme0', 'type', 'bridge');
       const ns = new OwnNetns(name);
       expect(() => ns.create()).toThrow(
         `network namespace ${name} exists already: not this test's, left alone`,
