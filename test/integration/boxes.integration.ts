@@ -18,6 +18,7 @@ import { VAGRANT_INSECURE_PRIVATE_KEY } from '../../src/boxes/vagrant-key.js';
 import { catalog, libvirtBox, sha256Of, testCertificates, variant, virtualboxBox } from './box-fixtures.js';
 import { TestProject, type RunResult } from './harness.js';
 import { connectProxy, serveDir, type FileServer } from './http-server.js';
+import { ownDaemonsEnv } from './daemon-env.js';
 
 interface ListedBox {
   name: string;
@@ -489,7 +490,7 @@ describe('box add: Vagrant boxes, catalogs, images, downloads', () => {
     const run = (args: string[]) =>
       new Promise<number>((resolve) => {
         const c = spawn(process.execPath, [bin, ...args], {
-          env: { ...process.env, BOXFEST_HOME: p.home },
+          env: { ...ownDaemonsEnv(process.env), BOXFEST_HOME: p.home },
           stdio: 'ignore',
         });
         c.on('close', (code) => resolve(code ?? -1));

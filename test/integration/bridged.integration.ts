@@ -3,13 +3,14 @@
 // SSH forward on 127.0.0.1 keeps working); qemu-bridge-helper runs inside the namespace and hands
 // QEMU the tap. Nothing but the test's own namespace sees the guest's bridged traffic.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_ACL } from '../../src/providers/qemu/bridge.js';
 import { BRIDGE_HELPER } from '../../src/providers/qemu/exec.js';
-import { isAlive, readPidFile, waitUntil } from '../../src/state/process.js';
+import { pidFileProcess, waitUntil } from '../../src/state/process.js';
 import { TestProject } from './harness.js';
+import { allowBridge, OwnNetns } from './own-netns.js';
 
 const tag = String(process.pid % 100000);
 const NS = `bfit-${tag}`;
@@ -36,20 +37,21 @@ interface StatusRow {
 describe('a bridged network on a bridge inside a test-made network namespace', () => {
   let work: TestProject;
   let dnsmasqPid: number | undefined;
-  let aclBefore: string | undefined;
+  let restoreAcl: (() => void) | undefined;
+  // Created by this test, and removed only if so (a namespace of that name that exists already
+  // fails the test and stays as it was: own-netns.ts).
+  const ns = new OwnNetns(NS);
   const helper = `ip netns exec ${NS} ${BRIDGE_HELPER}`;
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0)
       throw new Error('the bridged-network test needs root (network namespaces, bridge helper)');
-    ip('netns', 'add', NS);
+    ns.create();
     ip('-n', NS, 'link', 'set', 'lo', 'up');
     ip('-n', NS, 'link', 'add', BR, 'type', 'bridge');
     ip('-n', NS, 'addr', 'add', '192.168.77.1/24', 'dev', BR);
     ip('-n', NS, 'link', 'set', BR, 'up');
-    aclBefore = existsSync(BRIDGE_ACL) ? readFileSync(BRIDGE_ACL, 'utf8') : undefined;
-    mkdirSync('/etc/qemu', { recursive: true });
-    writeFileSync(BRIDGE_ACL, `${aclBefore ?? ''}allow ${BR}\n`);
+    restoreAcl = allowBridge(BRIDGE_ACL, BR);
     work = new TestProject({ 'Boxfile.yaml': boxfile(BR) }, { env: { BOXFEST_QEMU_BRIDGE_HELPER: helper } });
     const pidFile = join(work.base, 'dnsmasq.pid');
     inNs(
@@ -63,20 +65,24 @@ describe('a bridged network on a bridge inside a test-made network namespace', (
       `--dhcp-leasefile=${join(work.base, 'dnsmasq.leases')}`,
       `--pid-file=${pidFile}`,
     );
-    await waitUntil(() => readPidFile(pidFile) !== undefined, 5_000);
-    dnsmasqPid = readPidFile(pidFile);
+    // Ours: the process its pidfile names has that pidfile on its command line and lives in NS.
+    await waitUntil(() => pidFileProcess(pidFile, `--pid-file=${pidFile}`) !== undefined, 5_000);
+    dnsmasqPid = pidFileProcess(pidFile, `--pid-file=${pidFile}`);
+    if (dnsmasqPid === undefined || statSync(`/proc/${dnsmasqPid}/ns/net`).ino !== statSync(ns.path).ino)
+      throw new Error(`dnsmasq of ${pidFile} is not running in ${NS}`);
     await work.addTinyBox();
   });
   afterAll(async () => {
     await work?.cleanup();
-    if (dnsmasqPid !== undefined && isAlive(dnsmasqPid)) process.kill(dnsmasqPid, 'SIGTERM');
-    try {
-      ip('netns', 'del', NS);
-    } catch {
-      // never created
-    }
-    if (aclBefore === undefined) execFileSync('rm', ['-f', BRIDGE_ACL]);
-    else writeFileSync(BRIDGE_ACL, aclBefore);
+    const pidFile = work === undefined ? undefined : join(work.base, 'dnsmasq.pid');
+    if (
+      dnsmasqPid !== undefined &&
+      pidFile !== undefined &&
+      pidFileProcess(pidFile, `--pid-file=${pidFile}`) === dnsmasqPid
+    )
+      process.kill(dnsmasqPid, 'SIGTERM');
+    ns.remove();
+    restoreAcl?.();
   });
 
   it('the guest gets an address from the LAN and talks to it, both ways', async () => {

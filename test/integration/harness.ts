@@ -21,6 +21,7 @@ import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
 import { qemuPaths } from '../../src/providers/qemu/paths.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 import { virtiofsdPid } from '../../src/providers/qemu/virtiofs.js';
+import { ownDaemonsEnv } from './daemon-env.js';
 import type { Target } from './targets.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
@@ -93,7 +94,7 @@ export class TestProject {
       const child = spawn(process.execPath, [BIN, ...args], {
         cwd: opts.cwd ?? this.root,
         env: {
-          ...process.env,
+          ...ownDaemonsEnv(process.env),
           BOXFEST_HOME: this.home,
           BOXFEST_QEMU_RESTRICT_NAT: '1',
           ...this.env,
@@ -120,7 +121,7 @@ export class TestProject {
       const cmd = `stty cols 160 rows 50; ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
       const child = spawn('script', ['-qec', cmd, '/dev/null'], {
         cwd: this.root,
-        env: { ...process.env, BOXFEST_HOME: this.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
+        env: { ...ownDaemonsEnv(process.env), BOXFEST_HOME: this.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writ
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestProject } from './harness.js';
+import { ownDaemonsEnv } from './daemon-env.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
 
@@ -61,7 +62,7 @@ describe('rsync-auto', () => {
     await p.ok(['up']);
     const c = spawn(process.execPath, [BIN, 'rsync-auto', '--json'], {
       cwd: p.root,
-      env: { ...process.env, BOXFEST_HOME: p.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
+      env: { ...ownDaemonsEnv(process.env), BOXFEST_HOME: p.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child = c;

@@ -14,6 +14,7 @@ import { waitUntil } from '../../../src/state/process.js';
 import { freePort, portHolders } from '../../../src/network/ports.js';
 import { TestProject } from '../harness.js';
 import { vmPids, type Target } from '../targets.js';
+import { ownDaemonsEnv } from '../daemon-env.js';
 
 // A fixed forwarded port: after any crash its holder must end up recorded as the machine's QEMU
 // (libvirt: its forwarder).
@@ -169,7 +170,7 @@ export function crashScenario(t: Target): void {
       await p.ok(['destroy', '--force']);
       const child = spawn(process.execPath, [join(import.meta.dirname, '../../../bin/boxfest.js'), 'up'], {
         cwd: p.root,
-        env: { ...process.env, BOXFEST_HOME: p.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
+        env: { ...ownDaemonsEnv(process.env), BOXFEST_HOME: p.home, BOXFEST_QEMU_RESTRICT_NAT: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -10,6 +10,7 @@ import { isAlive } from '../../../src/state/process.js';
 import type { MachineState } from '../../../src/state/machine-state.js';
 import { sha256, TestProject } from '../harness.js';
 import type { Target } from '../targets.js';
+import { ownDaemonsEnv } from '../daemon-env.js';
 
 const BOXFILE = `version: 1
 defaults:
@@ -66,7 +67,7 @@ export function lifecycleScenario(t: Target): void {
           [join(import.meta.dirname, '../../../bin/boxfest.js'), 'status', '--json'],
           {
             cwd: p.root,
-            env: { ...process.env, BOXFEST_HOME: p.home },
+            env: { ...ownDaemonsEnv(process.env), BOXFEST_HOME: p.home },
           },
         ).toString(),
       ) as { name: string; state: string; provider: string }[];

@@ -57,6 +57,8 @@ export default function setup(project: TestProject): (() => void) | undefined {
   if (url === undefined || share === undefined || !(pid > 0))
     throw new Error(`scripts/vboxweb.sh setup printed no URL or PID:\n${out}`);
   process.env['BOXFEST_VBOX_URL'] = url;
+  // The one URL the tests' boxfest may inherit (daemon-env.ts drops any other).
+  process.env['BOXFEST_TEST_VBOX_URL'] = url;
   project.provide('vboxSkipped', false);
   project.provide('vboxUrl', url);
   project.provide('vboxShare', share);
