@@ -21,6 +21,8 @@ export interface JobResult {
   ran: string[];
   /** Wall-clock seconds of each step that ran (the failed one too): where an `up` spends its time. */
   seconds?: Record<string, number>;
+  /** When each step that ran started and ended (ms since the epoch): the timeline of an `up`. */
+  times?: Record<string, { start: number; end: number }>;
   failedStep?: string;
   error?: BoxfestError;
   /** After a failure: the steps whose rollback ran, newest first. */
@@ -94,6 +96,21 @@ export const COMPACT_FROM = 4;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/**
+ * A finished step as a line: its title (what it did) and how long it took. The runner adds the
+ * time, so step titles never carry their own ("SSH ready in 0.4 s (0.4 s)").
+ */
+export function stepLine(
+  machine: string,
+  title: string,
+  ms: number,
+  failure?: { step: string; message: string },
+): string {
+  return failure === undefined
+    ? `✔ ${machine}: ${title} (${seconds(ms)})`
+    : `✖ ${machine}: ${failure.step} failed after ${seconds(ms)}: ${failure.message}`;
+}
+
 /** The end of plain output: one row per machine, how it ended and how long it took. */
 export function summaryTable(
   results: readonly JobResult[],
@@ -154,7 +171,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       if (jobStart !== undefined) elapsed.set(job.machine, Date.now() - jobStart);
     };
     /** Runs one step; `view` shows its title and output (a listr2 subtask, or the machine's line). */
-    const runStep = async (step: Step<C>, view: { title(t: string): void; output(t: string): void }) => {
+    const runStep = async (
+      step: Step<C>,
+      view: { title(t: string): void; output(t: string): void; done?(t: string): void },
+    ) => {
       const stepStart = Date.now();
       jobStart ??= stepStart;
       let title = step.title;
@@ -170,7 +190,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       };
       const fail = async (e: BoxfestError, undo: Step<C>[]) => {
         write?.(
-          `✖ ${job.machine}: ${step.name} failed after ${seconds(Date.now() - stepStart)}: ${e.message}`,
+          stepLine(job.machine, title, Date.now() - stepStart, { step: step.name, message: e.message }),
         );
         ended();
         result.failedStep = step.name;
@@ -182,7 +202,9 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       if (signal.aborted) return fail(interrupted(step.name, committed), done);
       result.ran.push(step.name);
       const took = () => {
-        (result.seconds ??= {})[step.name] = Math.round(Date.now() - stepStart) / 1000;
+        const end = Date.now();
+        (result.seconds ??= {})[step.name] = Math.round(end - stepStart) / 1000;
+        (result.times ??= {})[step.name] = { start: stepStart, end };
       };
       try {
         await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
@@ -197,7 +219,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         done.length = 0;
         committed = true;
       } else done.push(step);
-      write?.(`✔ ${job.machine}: ${title} (${seconds(Date.now() - stepStart)})`);
+      write?.(stepLine(job.machine, title, Date.now() - stepStart));
+      view.done?.(`${title} (${seconds(Date.now() - stepStart)})`);
       killIfAsked(step.name);
       // Ctrl-C during a step that had to finish: it is undone with the rest.
       if (signal.aborted) return fail(interrupted(step.name, committed), done);
@@ -260,6 +283,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           },
           output: (t) => {
             task.output = t;
+          },
+          // The tree keeps each finished step with its time, as plain lines do.
+          done: (t) => {
+            task.title = label(job.machine, t);
           },
         }),
     }));

@@ -16,7 +16,6 @@ export const waitSsh: Step<MachineRun> = {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
     const endpoint = need(ctx.endpoint, 'ssh endpoint');
     const firstLoginKey = ctx.spec.ssh.privateKey ?? ctx.box?.insecureKey;
-    const started = Date.now();
     try {
       ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
         machine: ctx.spec.name,
@@ -40,6 +39,6 @@ export const waitSsh: Step<MachineRun> = {
       s.hostKey === undefined ? { ...s, hostKey } : s,
     );
     writeSshFiles(ctx.env, ctx.spec.name, ctx.paths, next);
-    out.title(`SSH ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    out.title('SSH ready');
   },
 };
