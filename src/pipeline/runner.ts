@@ -142,8 +142,7 @@ export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promi
 }
 
 async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortSignal): Promise<JobResult[]> {
-  if (jobs.length === 0) return []; // a no-op `up` never loads listr2 (~20 ms)
-  const { Listr } = await import('listr2');
+  if (jobs.length === 0) return [];
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
   const label = (machine: string, title: string) =>
     opts.renderer === 'default' ? title : `${machine}: ${title}`;
@@ -159,6 +158,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     compact && opts.renderer === 'default'
       ? new (await import('./live-lines.js')).LiveLines(jobs.map((j) => j.machine))
       : undefined;
+  // listr2 only where it draws (a terminal's tree, its simple fallback): for --json, plain lines
+  // and one line per machine the runner drives the steps itself, and never loads listr2 (~20 ms
+  // before the first step, more on a loaded host).
+  const direct = opts.renderer === 'silent' || write !== undefined || live !== undefined;
   const results = new Map<string, JobResult>();
   const elapsed = new Map<string, number>();
   const tasks: ListrTask[] = jobs.map((job) => {
@@ -230,7 +233,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       ended();
       job.onEnd?.();
     };
-    if (compact)
+    if (compact || direct)
       return {
         title: job.machine,
         task: async (_ctx, task) => {
@@ -303,12 +306,43 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         ),
     };
   });
+  try {
+    if (direct) await runDirect(tasks, opts.parallel);
+    else await runListr(tasks, opts, compact);
+  } finally {
+    live?.stop();
+  }
+  const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
+  if (write !== undefined && all.some((r) => r.ran.length > 0))
+    for (const l of summaryTable(all, elapsed)) write(l);
+  return all;
+}
+
+/** Each machine's task without listr2: all at once or one after another; a failure stops only its own. */
+async function runDirect(tasks: ListrTask[], parallel: boolean): Promise<void> {
+  // What the tasks set on listr2's task object (title, output) goes nowhere: the runner's lines show it.
+  const run = async (t: ListrTask) => {
+    try {
+      await (t.task as (ctx: unknown, task: { title: string; output: string }) => Promise<void>)(
+        {},
+        { title: '', output: '' },
+      );
+    } catch {
+      // Recorded in the job's result.
+    }
+  };
+  if (parallel) await Promise.all(tasks.map(run));
+  else for (const t of tasks) await run(t);
+}
+
+async function runListr(tasks: ListrTask[], opts: RunOptions, compact: boolean): Promise<void> {
+  const { Listr } = await import('listr2');
   const list = new Listr(tasks, {
     concurrent: opts.parallel,
     exitOnError: false,
     // Ctrl-C is ours (sigintSignal): listr2's own handler would exit(127) without any rollback.
     registerSignalListeners: false,
-    renderer: write === undefined && live === undefined ? opts.renderer : 'silent',
+    renderer: opts.renderer,
     fallbackRenderer: 'simple',
     rendererOptions: {
       // One line per machine: of a step's output, only its newest line, while it runs.
@@ -324,13 +358,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     await list.run();
   } catch {
     // Per-machine failures are recorded in `results`; listr2 only re-raises them.
-  } finally {
-    live?.stop();
   }
-  const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
-  if (write !== undefined && all.some((r) => r.ran.length > 0))
-    for (const l of summaryTable(all, elapsed)) write(l);
-  return all;
 }
 
 /** Undoes `done`, newest first; a rollback that fails does not stop the others, and is reported. */
