@@ -4,9 +4,10 @@ import { cac } from 'cac';
 import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
+import { PACKAGE_ROOT } from './util/package-root.js';
 
 const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }
 ).version;
 
 interface Flags {
