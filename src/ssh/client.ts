@@ -41,24 +41,12 @@ export function hostKeyText(blob: Buffer): string {
 /** The server presented another host key than the pinned one; the message is the key it presented. */
 export class HostKeyMismatch extends Error {}
 
-/**
- * `sock`: an open connection to the server to use (waitForSsh's probe), instead of a new one.
- * `authAfter`: the key exchange starts now, the keys are offered once it resolves (it rejecting
- * offers none): a login that proves a key being installed meanwhile pays only for its own auth.
- */
-export function connect(
-  t: SshTarget,
-  readyTimeoutMs = 10_000,
-  sock?: Socket,
-  authAfter?: Promise<unknown>,
-): Promise<Connected> {
+/** `sock`: an open connection to the server to use (waitForSsh's probe), instead of a new one. */
+export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): Promise<Connected> {
   return new Promise((resolve, reject) => {
     const client = newClient();
     let seen = '';
     let mismatch = false;
-    const methods = t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key }));
-    let offered = 0;
-    const nextMethod = () => (offered < methods.length ? methods[offered++]! : false);
     const config: ConnectConfig = {
       host: t.host,
       port: t.port,
@@ -66,17 +54,7 @@ export function connect(
       username: t.user,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 15_000,
-      authHandler:
-        authAfter === undefined
-          ? methods
-          : (_left, _partial, next) => {
-              // ssh2's own types leave out `false` (no method left), which it handles.
-              const give = (m: PublicKeyAuthMethod | false) => next(m as PublicKeyAuthMethod);
-              authAfter.then(
-                () => give(nextMethod()),
-                () => give(false),
-              );
-            },
+      authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
       hostVerifier: (key: Buffer) => {
         seen = hostKeyText(key);
         if (t.hostKey !== undefined && t.hostKey !== seen) {

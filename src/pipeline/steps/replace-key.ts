@@ -34,34 +34,25 @@ export const replaceKey: Step<MachineRun> = {
       );
     const ssh = need(ctx.ssh, 'ssh connection');
     const pub = publicKeyOf(ctx.paths);
-    const installed = execChecked(
+    await execChecked(
       ssh.client,
       `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys && sync`,
       'installing the per-machine SSH key',
       ctx.spec.name,
     );
-    // The proving login's key exchange (a fork of the guest's SSH server and its key agreement,
-    // the larger part of a login under TCG) runs while the key is being installed; the key is
-    // offered only once it is in place (measured in the commit that made it so).
     const endpoint = need(ctx.endpoint, 'ssh endpoint');
-    const proving = connect(
-      {
-        host: endpoint.host,
-        port: endpoint.port,
-        user: state.sshUser,
-        keys: [readFileSync(ctx.paths.privateKey, 'utf8')],
-        hostKey: ssh.hostKey,
-      },
-      FRESH_LOGIN_TIMEOUT_MS,
-      undefined,
-      installed,
-    );
-    // Installing failed: that error is the one to report; the login it ends is not.
-    proving.catch(() => undefined);
-    await installed;
     let fresh;
     try {
-      fresh = await proving;
+      fresh = await connect(
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          user: state.sshUser,
+          keys: [readFileSync(ctx.paths.privateKey, 'utf8')],
+          hostKey: ssh.hostKey,
+        },
+        FRESH_LOGIN_TIMEOUT_MS,
+      );
     } catch (e) {
       throw new BoxfestError(
         'SSH_KEY_REPLACE_FAILED',

@@ -5,9 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
-import type * as Ssh2 from 'ssh2';
-import { connect, hostKeyText, probe, probeBanner } from '../../../src/ssh/client.js';
+import { hostKeyText, probe, probeBanner } from '../../../src/ssh/client.js';
 
 /** SSH wire format: each field a uint32 length, then its bytes. */
 function blob(...fields: Buffer[]): Buffer {
@@ -158,65 +156,5 @@ describe('probe: what waitForSsh learns when there is no banner', () => {
   ])('%s: %s', async (_title, server, want) => {
     const port = await server();
     expect(await probe('127.0.0.1', port, 300)).toEqual({ why: want });
-  });
-});
-
-describe('connect with authAfter (the proving login of replace-key)', () => {
-  /** ssh2's own SSH server on 127.0.0.1: records each auth attempt, accepts `accepted`'s key. */
-  async function sshServer(accepted: string) {
-    const { Server, utils } = createRequire(import.meta.url)('ssh2') as typeof Ssh2;
-    const hostKey = utils.generateKeyPairSync('ed25519').private;
-    const allowed = utils.parseKey(accepted) as Ssh2.ParsedKey;
-    const attempts: { method: string; at: number }[] = [];
-    const server = new Server({ hostKeys: [hostKey] }, (client) => {
-      client.on('error', () => {});
-      client.on('authentication', (ctx) => {
-        attempts.push({ method: ctx.method, at: Date.now() });
-        if (ctx.method === 'publickey' && ctx.key.data.equals(allowed.getPublicSSH())) return ctx.accept();
-        ctx.reject(['publickey']);
-      });
-    });
-    const port = await new Promise<number>((resolve) =>
-      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
-    );
-    servers.push(server as unknown as Server);
-    return { port, attempts };
-  }
-  const newKey = () =>
-    (createRequire(import.meta.url)('ssh2') as typeof Ssh2).utils.generateKeyPairSync('ed25519').private;
-
-  it.each<[string, boolean]>([
-    ['offers the key only once the promise resolves, and logs in', true],
-    ['offers nothing when the promise rejects, and fails', false],
-  ])('%s', async (_t, installs) => {
-    const key = newKey();
-    const { port, attempts } = await sshServer(key);
-    let settle!: () => void;
-    const installed = new Promise<void>((resolve, reject) => {
-      settle = installs ? resolve : () => reject(new Error('install failed'));
-    });
-    const login = connect(
-      { host: '127.0.0.1', port, user: 'box', keys: [key], hostKey: undefined },
-      10_000,
-      undefined,
-      installed,
-    );
-    login.catch(() => undefined);
-    // The key exchange goes on meanwhile; no key is offered before the install ends.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(attempts.filter((a) => a.method === 'publickey')).toEqual([]);
-    const settledAt = Date.now();
-    settle();
-    if (installs) {
-      const c = await login;
-      expect(c.hostKey).toMatch(/^ssh-ed25519 /);
-      c.client.end();
-      const offered = attempts.filter((a) => a.method === 'publickey');
-      expect(offered.length).toBeGreaterThan(0);
-      for (const a of offered) expect(a.at).toBeGreaterThanOrEqual(settledAt);
-    } else {
-      await expect(login).rejects.toThrow(/authentication methods failed/);
-      expect(attempts.filter((a) => a.method === 'publickey')).toEqual([]);
-    }
   });
 });
