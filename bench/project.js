@@ -8,10 +8,16 @@ import { dirname, join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin/boxfest.js');
 
-/** `files` maps project-relative paths to contents; `Boxfile.yaml` among them. */
-export function benchProject(files) {
-  const boxDir = join(ROOT, '.cache', 'tiny-box');
-  execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], { stdio: 'ignore' });
+/**
+ * `files` maps project-relative paths to contents; `Boxfile.yaml` among them. `kernel: 'generic'`
+ * uses the tiny box built on Debian's generic kernel (9p as well as virtiofs).
+ */
+export function benchProject(files, { kernel = 'cloud' } = {}) {
+  const boxDir = join(ROOT, '.cache', kernel === 'cloud' ? 'tiny-box' : `tiny-box-${kernel}`);
+  execFileSync('bash', [join(ROOT, 'test/fixtures/build-tiny-box.sh'), boxDir], {
+    stdio: 'ignore',
+    env: { ...process.env, BOX_KERNEL: kernel },
+  });
   const base = mkdtempSync(join(tmpdir(), 'boxfest-bench-'));
   const project = join(base, 'project');
   for (const [path, text] of Object.entries(files)) {

@@ -9,7 +9,7 @@
 set -euo pipefail
 PKGS=(qemu-system-x86 qemu-utils rsync openssh-client vde2 iproute2 dnsmasq-base openssl curl strace
       busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk kmod e2fsprogs cpio
-      debootstrap)
+      debootstrap ansible)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "system packages: all present"; exit 0; fi

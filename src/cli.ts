@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
 import { PACKAGE_ROOT } from './util/package-root.js';
+import { COLOR_WHEN, outputMode, setOutputMode, type ColorWhen } from './util/output-mode.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }
@@ -54,7 +55,9 @@ export async function main(
   const out: CommandOptions = {
     json,
     print: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
-    note: (t) => process.stderr.write(t + '\n'),
+    note: (t) => {
+      if (!outputMode().quiet) process.stderr.write(t + '\n');
+    },
   };
   const cli = cac('boxfest');
   // String options as written: cac's parser makes `--ssh-user 007` the number 7 and `''` a 0.
@@ -98,7 +101,10 @@ export async function main(
       'Boot at most N machines at once (default: one per core, more while the host is idle)',
     )
     .option('--no-parallel', 'Bring machines up one at a time')
-    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
+    .option(
+      '--verbose',
+      "Show every step of every machine (not one line each) and keep every step's output lines",
+    )
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--reload', 'Reboot machines whose changes need it (halt, then boot)')
@@ -118,7 +124,10 @@ export async function main(
       'Boot at most N machines at once (default: one per core, more while the host is idle)',
     )
     .option('--no-parallel', 'One machine at a time')
-    .option('--verbose', 'Show every step of every machine (many machines: one line each)')
+    .option(
+      '--verbose',
+      "Show every step of every machine (not one line each) and keep every step's output lines",
+    )
     .option('--provision', 'Run every provisioner, `once` ones too')
     .option('--no-provision', 'Run no provisioner')
     .option('--json', 'Machine-readable result')
@@ -221,17 +230,38 @@ export async function main(
   cli
     .command(
       'ssh [machine]',
-      'Open a shell on a machine (default: the primary one), or run one command with -c',
+      'Open a shell on a machine (default: the primary one), run one command with -c, or pass OpenSSH arguments after --',
     )
     .option('-c, --command <cmd>', 'Run CMD and exit with its exit code')
-    .action((machine: string | undefined) =>
-      run(async () => (await import('./commands/ssh.js')).ssh(cwd, machine, raw('--command', '-c').at(-1))),
+    .action((machine: string | undefined, f: Flags) =>
+      run(async () =>
+        (await import('./commands/ssh.js')).ssh(cwd, machine, raw('--command', '-c').at(-1), f['--'] ?? []),
+      ),
     );
   cli
     .command('ssh-config [...machines]', 'Print an OpenSSH config block for each machine')
     .option('--json', 'Machine-readable result')
     .action((machines: string[], f: Flags) =>
       run(async () => (await import('./commands/ssh-config.js')).sshConfig(cwd, machines, opts(f))),
+    );
+  cli
+    .command('init [box]', 'Write a commented Boxfile.yaml here for a box (never overwrites one)')
+    .option('--json', 'Machine-readable result')
+    .action((box: string | undefined, f: Flags) =>
+      run(async () => (await import('./commands/init.js')).init(cwd, box, opts(f))),
+    );
+  cli
+    .command('completion <shell>', 'Print a completion script: bash, zsh or fish (machine names included)')
+    .action((shell: string, f: Flags) =>
+      run(async () => {
+        const c = await import('./commands/completion.js');
+        const words = {
+          box: ['add', 'list', 'outdated', 'update', 'prune', 'remove'],
+          snapshot: ['save', 'restore', 'list', 'delete'],
+          completion: [...c.SHELLS],
+        };
+        return c.completion(cwd, shell, c.commandShapes(cli, words), opts(f));
+      }),
     );
   cli
     .command('validate', 'Check the Boxfile and print every problem')
@@ -337,6 +367,9 @@ export async function main(
         }),
       ),
     );
+  cli.option('--quiet', 'Print only results and errors (no progress, no notes)');
+  cli.option('--verbose', "Show every step of every machine and keep every step's output lines");
+  cli.option('--color <when>', 'Colour: always, never or auto (the default; NO_COLOR turns it off)');
   cli.help();
   cli.version(VERSION);
 
@@ -354,6 +387,7 @@ export async function main(
       return 0;
     }
     json = cli.options['json'] === true;
+    setOutputMode(outputFlags(cli.options));
     // Before anything reads /proc: elsewhere every lock holder and VM would look dead.
     if (platform !== 'linux')
       throw new BoxfestError(
@@ -373,6 +407,17 @@ export async function main(
   } catch (e) {
     return render(e, json);
   }
+}
+
+/** `--quiet`, `--verbose`, `--color WHEN`, checked (a bad WHEN is a usage error). */
+function outputFlags(o: Record<string, unknown>): { quiet: boolean; verbose: boolean; color: ColorWhen } {
+  const raw = o['color'];
+  const color = raw === undefined ? 'auto' : typeof raw === 'string' ? raw : JSON.stringify(raw);
+  if (!(COLOR_WHEN as readonly string[]).includes(color))
+    throw new BoxfestError('USAGE', `\`--color ${color}\` is not one of: ${COLOR_WHEN.join(', ')}`, {
+      hint: 'use --color always, --color never or --color auto',
+    });
+  return { quiet: o['quiet'] === true, verbose: o['verbose'] === true, color: color as ColorWhen };
 }
 
 const BOX_USAGE: Record<string, string> = {

@@ -11,10 +11,14 @@ export interface Progress {
   end(): void;
 }
 
+import { outputMode } from '../util/output-mode.js';
+
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'none';
 
 export function progressMode(json: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
-  return json ? 'json' : stream.isTTY === true ? 'tty' : 'plain';
+  if (json) return 'json';
+  if (outputMode().quiet) return 'none';
+  return stream.isTTY === true ? 'tty' : 'plain';
 }
 
 const MiB = 2 ** 20;

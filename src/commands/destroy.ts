@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { BoxfestError } from '../errors.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import { destroyMachine, type DestroyCtx } from '../pipeline/steps/destroy.js';
+import { withTriggers } from '../pipeline/steps/triggers.js';
 import type { Environment, MachineSpec } from '../config/types.js';
 import { projectPaths } from '../state/paths.js';
 import { readEnvironment } from '../config/index.js';
@@ -73,7 +74,7 @@ export async function destroy(
     const jobs: MachineJob<DestroyCtx>[] = targets.map((spec) => ({
       machine: spec.name,
       ctx: { ...contextOf(env, spec), provider: providerOf(spec), home },
-      steps: [destroyMachine],
+      steps: withTriggers(env, spec, 'destroy', [destroyMachine]),
     }));
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     removeProjectDirIfEmpty(env.root);

@@ -5,6 +5,7 @@ import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
 import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
 
 import { HALT_TIMEOUT_S } from '../pipeline/steps/reload-halt.js';
+import { withTriggers } from '../pipeline/steps/triggers.js';
 
 interface HaltCtx {
   m: MachineContext;
@@ -29,7 +30,7 @@ export async function halt(
       .map((spec) => ({
         machine: spec.name,
         ctx: { m: contextOf(env, spec), provider: providerOf(spec), force: o.force },
-        steps: [
+        steps: withTriggers<HaltCtx>(env, spec, 'halt', [
           {
             name: 'halt',
             title: o.force ? 'power off' : 'ACPI shutdown',
@@ -39,7 +40,7 @@ export async function halt(
                 updateMachineState(env.root, spec.name, (s) => ({ ...s, converged: false }));
             },
           },
-        ],
+        ]),
       }));
     for (const s of selected) if (!jobs.some((j) => j.machine === s.name)) o.note(`${s.name}: not running`);
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });

@@ -1,5 +1,6 @@
 // Results that commands hand back to cli.ts. Commands print their data; cli.ts renders errors.
 import type { JobResult } from '../pipeline/runner.js';
+import type { EnvironmentRunResult } from '../pipeline/environment-provision.js';
 import { BoxfestError, ExitError } from '../errors.js';
 
 export interface CommandOptions {
@@ -56,17 +57,48 @@ export function failIfAnyFailed(results: JobResult[], o: CommandOptions): void {
 
 /** Prints the --json result of machine jobs that collect output (`log`), then fails if any failed. */
 export function finishJobs(
-  jobs: readonly { ctx: { log: string[] } }[],
+  jobs: readonly { machine: string; ctx: { log: string[] } }[],
   results: JobResult[],
   o: CommandOptions,
+  envRuns: readonly EnvironmentRunResult[] = [],
 ): void {
   if (o.json)
     o.print(
       JSON.stringify(
-        jobsSummary(results).map((r, i) => ({ ...r, output: jobs[i]?.ctx.log ?? [] })),
+        jobsSummary(results).map((r, i) => ({
+          ...r,
+          output: jobs[i]?.ctx.log ?? [],
+          ...environmentJson(envRuns, jobs[i]?.machine ?? ''),
+        })),
         null,
         2,
       ),
     );
   failIfAnyFailed(results, o);
+}
+
+/** Output of environment-wide provisioners (ansible): on stderr as it comes, not with --json. */
+export function environmentOutput(o: CommandOptions): (provisioner: string, line: string) => void {
+  return (provisioner, line) => {
+    if (!o.json) o.note(`${provisioner}: ${line}`);
+  };
+}
+
+/** A machine's part of the --json result: the environment-wide provisioners that ran for it. */
+export function environmentJson(
+  runs: readonly EnvironmentRunResult[],
+  machine: string,
+): { environment_provisioners?: object[] } {
+  const mine = runs.filter((r) => r.machines.includes(machine));
+  if (mine.length === 0) return {};
+  return {
+    environment_provisioners: mine.map((r) => ({
+      name: r.provisioner.name,
+      kind: r.provisioner.where === 'host' ? 'ansible' : 'ansible_local',
+      machines: r.machines,
+      ok: r.ok,
+      output: r.output,
+      ...(r.error === undefined ? {} : { error: errorJson(r.error) }),
+    })),
+  };
 }

@@ -1,8 +1,14 @@
 import { BoxfestError } from '../errors.js';
 import { closeSsh, newMachineRun, type MachineRun } from '../pipeline/machine-run.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
+import { withTriggers } from '../pipeline/steps/triggers.js';
 import { provisionPipeline } from '../pipeline/up.js';
-import { finishJobs, type CommandOptions } from './output.js';
+import {
+  environmentRuns,
+  runEnvironmentProvisioners,
+  withEnvironmentResults,
+} from '../pipeline/environment-provision.js';
+import { environmentOutput, finishJobs, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
 
 /** Runs every provisioner (`once` ones too) on running machines, like `vagrant provision`. */
@@ -28,11 +34,16 @@ export async function provision(
       const run = newMachineRun(env, spec, providerOf(spec), home, observed.get(spec.name)!.actual, 'all');
       run.endpoint = observed.get(spec.name)!.actual.ssh;
       run.provisionWith = o.with;
-      return { machine: spec.name, steps: provisionPipeline, ctx: run };
+      return { machine: spec.name, steps: withTriggers(env, spec, 'provision', provisionPipeline), ctx: run };
     });
-    const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
+    const ran = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     for (const j of jobs) closeSsh(j.ctx);
-    finishJobs(jobs, results, o);
+    const envRuns = await runEnvironmentProvisioners(
+      env,
+      environmentRuns(env, selected, ran, 'all', o.with),
+      environmentOutput(o),
+    );
+    finishJobs(jobs, withEnvironmentResults(ran, envRuns), o, envRuns);
     return 0;
   });
 }

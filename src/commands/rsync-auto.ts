@@ -27,11 +27,13 @@ import { SftpSession } from '../sync/sftp.js';
 import { failIfAnyFailed, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
 import { syncMachines } from './rsync.js';
+import { rsyncFolders } from '../sync/shares.js';
 
 /** Quiet time after the last change before a batch is sent: editors write in bursts. */
 const DEBOUNCE_MS = 50;
 
-const autoFolders = (spec: MachineSpec) => spec.syncedFolders.filter((f) => !f.disabled && f.auto);
+// Live shares (virtiofs, 9p) need no watching: only rsync folders are copied.
+const autoFolders = (spec: MachineSpec) => rsyncFolders(spec).filter((f) => f.auto);
 
 export async function rsyncAuto(cwd: string, names: string[], o: CommandOptions): Promise<number> {
   const { env, home, selected } = openProject(cwd, names);

@@ -4,6 +4,7 @@ import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeli
 import type { Step } from '../pipeline/step.js';
 import { waitSsh } from '../pipeline/steps/wait-ssh.js';
 import { syncAll } from '../pipeline/steps/sync-folders.js';
+import { rsyncFolders } from '../sync/shares.js';
 import { finishJobs, type CommandOptions } from './output.js';
 import { observe, openProject, providerOf, requireRunning, withLock } from './project.js';
 
@@ -11,13 +12,14 @@ import { observe, openProject, providerOf, requireRunning, withLock } from './pr
 const syncNow: Step<MachineRun> = {
   name: 'sync-folders',
   title: 'sync folders',
-  skip: (ctx) => (ctx.spec.syncedFolders.every((f) => f.disabled) ? 'no synced folders' : false),
+  skip: (ctx) =>
+    rsyncFolders(ctx.spec).length === 0 ? 'no rsync folders (live shares need no copy)' : false,
   run: async (ctx, out) => {
     await syncAll(ctx, (l) => {
       ctx.log.push(l);
       out.line(l);
     });
-    out.title(`synced ${ctx.spec.syncedFolders.filter((f) => !f.disabled).length} folder(s)`);
+    out.title(`synced ${rsyncFolders(ctx.spec).length} folder(s)`);
   },
 };
 

@@ -15,7 +15,9 @@ export function sshConfig(cwd: string, names: string[], o: CommandOptions): Prom
     }
     blocks.push({
       name: spec.name,
-      config: sshConfigBlock(env, spec.name, contextOf(env, spec).paths, state),
+      config: sshConfigBlock(env, spec.name, contextOf(env, spec).paths, state, {
+        forwardAgent: spec.sshForwardAgent,
+      }),
     });
   }
   if (o.json) o.print(JSON.stringify(blocks, null, 2));

@@ -1,16 +1,22 @@
-import { connect, exec } from '../ssh/client.js';
-import { machineTarget } from '../ssh/machine.js';
+import { connect, exec, HostKeyMismatch, hostKeyMismatch } from '../ssh/client.js';
+import { spawn } from 'node:child_process';
+import { hostAlias, machineTarget, writeSshFiles } from '../ssh/machine.js';
 import { readMachineState } from '../state/machine-state.js';
 import type { MachineSpec } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import type { Client } from '../ssh/ssh2.js';
 import { contextOf, observe, openProject, requireRunning } from './project.js';
 
-/** `boxfest ssh MACHINE [-c CMD]`: over ssh2 with the machine's key and pinned host key. */
+/**
+ * `boxfest ssh MACHINE [-c CMD]`: over ssh2 with the machine's key and pinned host key.
+ * `boxfest ssh MACHINE -- ARGS...`: OpenSSH with the machine's ssh_config (the same key and pinned
+ * host key) and ARGS after the host, as Vagrant does: port forwards (-L/-R/-D), -A, a command.
+ */
 export async function ssh(
   cwd: string,
   machine: string | undefined,
   command: string | undefined,
+  extra: readonly string[] = [],
 ): Promise<number> {
   const { env, selected } = openProject(cwd, machine === undefined ? [] : [machine]);
   const spec = machine === undefined ? defaultMachine(selected) : selected[0]!;
@@ -27,12 +33,50 @@ export async function ssh(
         hint: `run: boxfest up ${spec.name}`,
       },
     );
-  const { client } = await connect(machineTarget(contextOf(env, spec).paths, state, endpoint, undefined));
+  const paths = contextOf(env, spec).paths;
+  const agent = spec.sshForwardAgent ? process.env['SSH_AUTH_SOCK'] : undefined;
+  if (extra.length > 0) {
+    // Written afresh: the port may have moved since the file was last written.
+    writeSshFiles(env, spec.name, paths, state);
+    const args = [
+      '-F',
+      paths.sshConfig,
+      ...(agent === undefined ? [] : ['-A']),
+      hostAlias(env, spec.name),
+      ...extra,
+    ];
+    return openSsh(command === undefined ? args : [...args, command], spec.name);
+  }
+  const target = machineTarget(paths, state, endpoint, undefined);
+  const { client } = await connect(agent === undefined ? target : { ...target, forwardAgent: agent }).catch(
+    (e: unknown) => {
+      throw e instanceof HostKeyMismatch ? hostKeyMismatch(spec.name, target, e.message) : e;
+    },
+  );
   try {
     return command === undefined ? await shell(client) : await runCommand(client, command);
   } finally {
     client.end();
   }
+}
+
+/** OpenSSH on this terminal, argv as given (no shell); its exit code is ours. */
+function openSsh(args: string[], machine: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', args, { stdio: 'inherit' });
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new BoxfestError('SSH_EXEC_FAILED', `could not run OpenSSH's ssh: ${e.message}`, {
+          machine,
+          hint:
+            e.code === 'ENOENT'
+              ? '`boxfest ssh MACHINE -- ARGS` runs OpenSSH: apt-get install openssh-client (or drop the ARGS)'
+              : 'see the message above',
+        }),
+      ),
+    );
+    child.on('close', (code) => resolve(code ?? 255));
+  });
 }
 
 async function runCommand(client: Client, command: string): Promise<number> {

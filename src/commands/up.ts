@@ -13,11 +13,23 @@ import {
 import { rendererFor, runJobs, type JobResult, type MachineJob } from '../pipeline/runner.js';
 import type { Step } from '../pipeline/step.js';
 import { destroyMachine } from '../pipeline/steps/destroy.js';
+import { withTriggers } from '../pipeline/steps/triggers.js';
 import { provisionPipeline, upPipeline } from '../pipeline/up.js';
+import {
+  environmentRuns,
+  runEnvironmentProvisioners,
+  withEnvironmentResults,
+} from '../pipeline/environment-provision.js';
 import { registerProject } from '../state/index.js';
 import { askYesNo, canAsk } from './confirm.js';
 import { orphanSpec } from './orphans.js';
-import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
+import {
+  environmentJson,
+  environmentOutput,
+  failIfAnyFailed,
+  jobsSummary,
+  type CommandOptions,
+} from './output.js';
 import { observe, openProject, providerOf, withLock } from './project.js';
 import { allocateAddresses } from '../network/leases.js';
 import { checkFixedPorts } from '../network/preflight.js';
@@ -89,7 +101,14 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
       const actual = observed.get(m.machine)!.actual;
       const run = newMachineRun(env, spec, providerOf(spec), home, actual, o.provision);
       const steps = upSteps(m.action === 'none' ? 'provision' : m.action, run);
-      jobs.push({ machine: m.machine, steps, ctx: run, onEnd: () => releaseBootSlot(run) });
+      // Triggers fire on the command as typed (`up --reload` fires `up`), not on a prune's removal.
+      const event = o.reloadAll === true ? 'reload' : 'up';
+      jobs.push({
+        machine: m.machine,
+        steps: m.action === 'remove' ? steps : withTriggers(env, spec, event, steps),
+        ctx: run,
+        onEnd: () => releaseBootSlot(run),
+      });
     }
     // Before any VM starts: colliding fixed ports fail the whole command; addresses are
     // allocated in Boxfile order, so the same Boxfile always gives the same ones.
@@ -122,8 +141,19 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     } finally {
       paced?.stop();
     }
-    const results = [...ran, ...refused];
     for (const j of jobs) closeSsh(j.ctx);
+    // Environment-wide provisioners (ansible) once every machine's pipeline has ended.
+    const envRuns = await runEnvironmentProvisioners(
+      env,
+      environmentRuns(
+        env,
+        selected.filter((s) => approved.has(s.name)),
+        ran,
+        o.provision,
+      ),
+      environmentOutput(o),
+    );
+    const results = [...withEnvironmentResults(ran, envRuns), ...refused];
     if (o.json)
       o.print(
         JSON.stringify(
@@ -136,6 +166,7 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
               // How long it waited for its turn to boot (paced cold boots), when it booted.
               ...(ctx?.bootWaitedMs === undefined ? {} : { boot_wait_ms: ctx.bootWaitedMs }),
               output: ctx?.log ?? [],
+              ...environmentJson(envRuns, m.machine),
             };
           }),
           null,

@@ -17,11 +17,13 @@ import type {
   Network,
   Provisioner,
   SyncedFolder,
+  Trigger,
   WrittenBoxfile,
   WrittenMachine,
   WrittenNetwork,
   WrittenProfile,
   WrittenProvisioner,
+  WrittenTrigger,
 } from './types.js';
 import { sizeMiB } from './units.js';
 import { mergeMappings } from './merge.js';
@@ -99,8 +101,9 @@ function machineSpec(
   const diskSize = sizeMiB(m.disk_size ?? p.disk_size ?? d.disk_size);
   const q = { ...d.qemu, ...m.qemu };
   const vb = { ...top.virtualbox, ...d.virtualbox, ...m.virtualbox };
-  const list = <T>(k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision' | 'disks'): T[] =>
-    [...(d[k] ?? []), ...(m[k] ?? [])] as T[];
+  const list = <T>(
+    k: 'networks' | 'forwarded_ports' | 'synced_folders' | 'provision' | 'triggers' | 'disks',
+  ): T[] => [...(d[k] ?? []), ...(m[k] ?? [])] as T[];
   return {
     name,
     provider,
@@ -116,6 +119,7 @@ function machineSpec(
     },
     syncedFolders: list<NonNullable<WrittenMachine['synced_folders']>[number]>('synced_folders').map(
       (f): SyncedFolder => ({
+        type: f.type ?? 'rsync',
         src: resolve(root, f.src ?? ''),
         dest: f.dest ?? '',
         exclude: [...(f.exclude ?? [])],
@@ -127,6 +131,8 @@ function machineSpec(
       }),
     ),
     provision: list<WrittenProvisioner>('provision').map((w, i) => provisioner(w, i, root)),
+    triggers: list<WrittenTrigger>('triggers').map(trigger),
+    sshForwardAgent: m.ssh?.forward_agent ?? d.ssh?.forward_agent ?? false,
     ...(boxVersion === undefined ? {} : { boxVersion }),
     // A path is the Boxfile's, like every other host path in it.
     ...(boxUrl === undefined
@@ -187,8 +193,35 @@ function withInterpolatedSecrets(m: MachineSpec, interpolated: readonly string[]
   return { ...m, provision };
 }
 
+function trigger(w: WrittenTrigger, i: number): Trigger {
+  return {
+    name: w.name ?? `trigger-${i + 1}`,
+    on: w.on === undefined ? [] : [w.on].flat(),
+    when: w.when ?? 'before',
+    action: w.run !== undefined ? { run: [...w.run] } : { runRemote: w.run_remote ?? '' },
+    onError: w.on_error ?? 'halt',
+  };
+}
+
 function provisioner(w: WrittenProvisioner, i: number, root: string): Provisioner {
   const run = w.run ?? BUILTIN.run;
+  const playbook = w.ansible ?? w.ansible_local;
+  if (playbook !== undefined) {
+    const local = w.ansible === undefined;
+    return {
+      kind: 'ansible',
+      name: w.name ?? `${local ? 'ansible_local' : 'ansible'}-${i + 1}`,
+      run,
+      where: local ? 'guest' : 'host',
+      playbook: resolve(root, playbook),
+      extraVars: { ...(w.extra_vars ?? {}) },
+      groups: Object.fromEntries(Object.entries(w.groups ?? {}).map(([g, ms]) => [g, [...ms]])),
+      limit: w.limit === undefined ? [] : [w.limit].flat(),
+      tags: [...(w.tags ?? [])],
+      skipTags: [...(w.skip_tags ?? [])],
+      scope: local ? 'machine' : (w.scope ?? 'environment'),
+    };
+  }
   if (w.file !== undefined) {
     return {
       kind: 'file',

@@ -2,7 +2,7 @@
 // Load → validate the written shape → fill defaults → semantic rules; the first stage that
 // finds problems throws them all at once as a ConfigError, sorted by position.
 
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { fillDefaults } from './defaults.js';
@@ -46,12 +46,20 @@ export function readEnvironment(cwd: string, options: CheckOptions = {}): Enviro
     text,
     file,
     dirname(file),
-    { exists: (p) => pathKind(p) !== undefined, kind: pathKind },
+    { exists: (p) => pathKind(p) !== undefined, kind: pathKind, realpath: realpathOf },
     {
       vars: process.env,
       ...options,
     },
   );
+}
+
+function realpathOf(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a host path is, following symlinks (a synced folder may be a link to a directory). */

@@ -68,9 +68,9 @@ function typeOf(n: Node, deref: (n: Node) => Node): string {
     .map((t) => {
       if (t === 'array') {
         const items = n.items === undefined ? undefined : deref(n.items);
-        return items?.properties !== undefined
-          ? 'list of mappings'
-          : `list of ${String(items?.type ?? 'values')}s`;
+        if (items?.properties !== undefined) return 'list of mappings';
+        if (items?.enum !== undefined) return `list of ${typeOf(items, deref)}`;
+        return `list of ${String(items?.type ?? 'value')}s`;
       }
       return t === 'object' ? 'mapping' : t;
     })

@@ -154,7 +154,7 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
         at,
         'value',
         `sets ${listKeys(set, 'and')}; use only one of them`,
-        'split it into one provisioner each',
+        at.includes('triggers') ? 'split it into one trigger each' : 'split it into one provisioner each',
       );
     }
     case 'dependentRequired': {
@@ -164,7 +164,12 @@ function schemaIssue(e: ErrorObject, load: LoadResult): ConfigIssue[] {
     }
     case 'false schema': {
       const key = String(last);
-      return issue(at, 'key', lookup(NOT_HERE, key) ?? `\`${key}\` is not allowed here`, 'remove it');
+      return issue(
+        at,
+        'key',
+        notHere(key, at, load.written) ?? `\`${key}\` is not allowed here`,
+        'remove it',
+      );
     }
     case 'required': {
       const key = String(params.missingProperty);
@@ -278,20 +283,45 @@ const REQUIRED_HINTS: Record<string, string> = {
   interface: 'a bridged network needs the host `interface` to bridge, e.g. `interface: eth0`',
 };
 const ANY_OF_HINTS: Record<string, string> = {
-  shell: 'a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`',
+  run: 'a trigger is `run: [PROGRAM, ARGS...]` (on the host) or `run_remote: SCRIPT` (in the guest)',
+  shell:
+    'a provisioner is `shell: SCRIPT`, `shell_path: FILE`, `file: FILE` with `dest: PATH`, `ansible: PLAYBOOK` or `ansible_local: PLAYBOOK`',
 };
 const DEPENDENT_HINTS: Record<string, string> = {
   file: 'a `file` provisioner uploads to `dest`, an absolute guest path',
   dest: '`dest` is where a `file` provisioner uploads; add `file: HOST_PATH`',
 };
 const NOT_HERE: Record<string, string> = {
-  args: '`args` applies to `shell` and `shell_path` provisioners, not `file`',
-  env: '`env` applies to `shell` and `shell_path` provisioners, not `file`',
-  privileged: '`privileged` applies to `shell` and `shell_path` provisioners, not `file`',
+  args: '`args` applies to `shell` and `shell_path` provisioners only',
+  env: '`env` applies to `shell` and `shell_path` provisioners only',
+  privileged: '`privileged` applies to `shell` and `shell_path` provisioners only',
+  extra_vars: '`extra_vars` applies to `ansible` and `ansible_local` provisioners only',
+  groups: '`groups` applies to `ansible` and `ansible_local` provisioners only',
+  tags: '`tags` applies to `ansible` and `ansible_local` provisioners only',
+  skip_tags: '`skip_tags` applies to `ansible` and `ansible_local` provisioners only',
+  limit: '`limit` applies to `ansible` provisioners only (`ansible_local` runs on its machine)',
+  scope: '`scope` applies to `ansible` provisioners only (`ansible_local` runs on each machine)',
   cidr: '`cidr` applies to private networks only',
   dhcp: "`dhcp` applies to private networks only (a bridged network uses the LAN's DHCP)",
   interface: '`interface` applies to bridged networks only',
 };
+// Keys of rsync folders that a live shared folder (virtiofs, 9p) has no use for.
+const RSYNC_ONLY = ['exclude', 'delete', 'args', 'auto'];
+function notHere(key: string, at: KeyPath, written: unknown): string | undefined {
+  if (at.includes('synced_folders') && RSYNC_ONLY.includes(key)) {
+    const type = writtenValue(written, [...at.slice(0, -1), 'type']);
+    return `\`${key}\` applies to rsync folders only, not \`type: ${String(type)}\``;
+  }
+  return lookup(NOT_HERE, key);
+}
+
+function writtenValue(data: unknown, path: KeyPath): unknown {
+  let v = data;
+  for (const seg of path)
+    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[seg] : undefined;
+  return v;
+}
+
 const UNIT_HINTS: Record<string, string> = {
   memory: 'memory is a number of MiB, e.g. `memory: 2048`, or a size such as `2GiB`',
   disk_size: 'disk_size is a number of MiB, e.g. `disk_size: 20480`, or a size such as `20GiB`',
@@ -306,6 +336,7 @@ const PATTERN_HINTS: Record<string, string> = {
   'IPv4 address': 'write four numbers from 0 to 255, e.g. `192.168.56.10`',
   'MAC address': 'write six hex pairs separated by colons, e.g. `52:54:00:12:34:56`',
   owner: 'write `user` or `user:group`, e.g. `www-data:www-data`',
+  'trigger event': 'one of: up, halt, destroy, provision, reload (or a list of them)',
   'disk name': 'use lowercase letters, digits, `-` and `_`, at most 12, e.g. `data`',
   'octal mode': "write the mode as a quoted octal string, e.g. `'0644'`",
   URL: 'write `http://HOST:PORT/` or `https://...`; user and password come from BOXFEST_VBOX_USER and BOXFEST_VBOX_PASSWORD, never from the Boxfile',

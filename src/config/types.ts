@@ -14,9 +14,15 @@ export interface WrittenSsh {
   user?: string;
   port?: number;
   private_key?: string;
+  forward_agent?: boolean;
 }
 
+/** How a synced folder reaches the guest: copied by rsync, or shared live (QEMU: virtiofs, virtio-9p). */
+export type SyncedFolderType = 'rsync' | 'virtiofs' | '9p';
+export const SYNCED_FOLDER_TYPES: readonly SyncedFolderType[] = ['rsync', 'virtiofs', '9p'];
+
 export interface WrittenSyncedFolder {
+  type?: SyncedFolderType;
   src?: string;
   dest?: string;
   exclude?: string[];
@@ -42,6 +48,31 @@ export interface WrittenProvisioner {
   privileged?: boolean;
   file?: string;
   dest?: string;
+  ansible?: string;
+  ansible_local?: string;
+  extra_vars?: Record<string, unknown>;
+  groups?: Record<string, string[]>;
+  limit?: string | string[];
+  tags?: string[];
+  skip_tags?: string[];
+  scope?: AnsibleScope;
+}
+
+/** `environment`: one `ansible-playbook` run for every machine after all are up; `machine`: one per machine. */
+export type AnsibleScope = 'environment' | 'machine';
+
+export type TriggerEvent = 'up' | 'halt' | 'destroy' | 'provision' | 'reload';
+export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['up', 'halt', 'destroy', 'provision', 'reload'];
+export type TriggerWhen = 'before' | 'after';
+export type TriggerOnError = 'halt' | 'continue';
+
+export interface WrittenTrigger {
+  name?: string;
+  on?: TriggerEvent | TriggerEvent[];
+  when?: TriggerWhen;
+  run?: string[];
+  run_remote?: string;
+  on_error?: TriggerOnError;
 }
 
 /** A size: a number of MiB, or a string with a binary unit (`512MiB`, `2GiB`, `1.5GiB`). */
@@ -112,6 +143,7 @@ export interface WrittenMachine {
   forwarded_ports?: WrittenForwardedPort[];
   synced_folders?: WrittenSyncedFolder[];
   provision?: WrittenProvisioner[];
+  triggers?: WrittenTrigger[];
   ssh?: WrittenSsh;
   boot_timeout?: number;
   autostart?: boolean;
@@ -149,6 +181,8 @@ export interface WrittenBoxfile {
 }
 
 export interface SyncedFolder {
+  /** `rsync` (copied at every `up`; the default), or shared live both ways: `virtiofs`, `9p`. */
+  type: SyncedFolderType;
   /** Absolute host path. */
   src: string;
   /** Absolute guest path. */
@@ -157,7 +191,10 @@ export interface SyncedFolder {
   exclude: string[];
   /** Delete guest files that are gone on the host (rsync --delete). Default true, as Vagrant. */
   delete: boolean;
-  /** `user` or `user:group` that owns the synced files in the guest; unset = the SSH user. */
+  /**
+   * `user` or `user:group` that owns the synced files in the guest; unset = the SSH user (rsync,
+   * 9p). virtiofs cannot map owners (a rule refuses `chown` there): the guest sees the host's.
+   */
   chown?: string;
   /** Extra rsync arguments, appended after boxfest's. */
   args: string[];
@@ -193,7 +230,36 @@ export interface FileProvisioner extends ProvisionerBase {
   dest: string;
 }
 
-export type Provisioner = ShellProvisioner | FileProvisioner;
+export interface AnsibleProvisioner extends ProvisionerBase {
+  kind: 'ansible';
+  /** `host`: `ansible` (ansible-playbook on the host, over SSH); `guest`: `ansible_local`. */
+  where: 'host' | 'guest';
+  /** Absolute host path of the playbook (inside the project). */
+  playbook: string;
+  extraVars: Record<string, unknown>;
+  /** Inventory groups: group name → machine names. */
+  groups: Record<string, string[]>;
+  /** `--limit` patterns; empty: the machines the provisioner is declared on. */
+  limit: string[];
+  tags: string[];
+  skipTags: string[];
+  /** Always `machine` for `ansible_local`. */
+  scope: AnsibleScope;
+}
+
+export type Provisioner = ShellProvisioner | FileProvisioner | AnsibleProvisioner;
+
+/** A host command or guest script run before or after a command acts on a machine (Vagrant's triggers). */
+export interface Trigger {
+  /** `name` from the file, or `trigger-N` (1-based position in the machine's merged list). */
+  name: string;
+  on: TriggerEvent[];
+  when: TriggerWhen;
+  /** `run`: an argv on the host (no shell); `runRemote`: a script run in the guest as root. */
+  action: { run: string[] } | { runRemote: string };
+  /** A failing trigger stops that machine's action (`halt`, the default) or is reported and skipped. */
+  onError: TriggerOnError;
+}
 
 export interface MachineSpec {
   name: string;
@@ -209,6 +275,10 @@ export interface MachineSpec {
   ssh: { user?: string; privateKey?: string };
   syncedFolders: SyncedFolder[];
   provision: Provisioner[];
+  /** Forward the local SSH agent on `boxfest ssh` and in `ssh-config` (`ssh.forward_agent`). */
+  sshForwardAgent: boolean;
+  /** Triggers of every event, defaults' first. */
+  triggers: Trigger[];
   /** Box version constraint (`box_version`, Vagrant's syntax); unset = the newest in the store. */
   boxVersion?: string;
   /** Where `up` adds the box from when missing (`box_url`): an http(s) URL or an absolute path. */

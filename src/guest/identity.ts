@@ -34,10 +34,7 @@ export function reidentifyScript(r: Reidentify): string {
     `date -u -s @${Math.floor(r.now)} >/dev/null`,
     'iface_of() { for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && { echo "${d##*/}"; return 0; }; done; return 1; }',
     ...r.macs.map(([from, to]) => `i=$(iface_of ${q(from)}) && ip link set dev "$i" address ${q(to)}`),
-    // dropbear (-R) makes a new host key at the next connection; OpenSSH needs one now.
-    'rm -f /etc/dropbear/dropbear_*_host_key',
-    'if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null;',
-    '  systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null || kill -HUP "$(cat /run/sshd.pid)"; fi',
+    // The SSH host key is the next step's (pipeline/steps/host-key.ts): made on the host.
     '[ ! -s /etc/machine-id ] || tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id',
     'echo reidentified',
   ].join('\n');

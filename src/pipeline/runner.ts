@@ -1,6 +1,7 @@
 // Runs one pipeline per machine on listr2: machines in parallel (or one at a time), steps in
 // order as subtasks. A failing machine rolls back its own half-done work and does not stop the
 // others.
+import { outputMode } from '../util/output-mode.js';
 import type { ListrTask } from 'listr2';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { killIfAsked } from '../util/fault.js';
@@ -44,7 +45,11 @@ export interface RunOptions {
    * on a terminal from COMPACT_FROM machines on, unless `verbose`.
    */
   compact?: boolean;
-  /** `--verbose`: every step of every machine, however many machines. */
+  /**
+   * `--verbose` (or the global flag, read from outputMode): every step of every
+   * machine however many machines (the full tree, never compact), every output line kept, and in
+   * plain lines the skipped steps with their reasons too.
+   */
   verbose?: boolean;
   /** Aborted = stop: each machine ends its current step and rolls back. Default: Ctrl-C (SIGINT). */
   signal?: AbortSignal;
@@ -85,13 +90,16 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal, interruptible: bool
 
 class AbortedStep extends Error {}
 
-/** listr2's live tree on a terminal, boxfest's plain lines in logs and pipes, nothing for --json. */
+/**
+ * listr2's live tree on a terminal, boxfest's plain lines in logs and pipes, nothing for --json or
+ * --quiet. `--verbose` is not a renderer of its own: it keeps the whole tree (see RunOptions).
+ */
 export function rendererFor(json: boolean): Renderer {
-  if (json) return 'silent';
+  if (json || outputMode().quiet) return 'silent';
   return process.stdout.isTTY ? 'default' : 'lines';
 }
 
-/** From this many machines on, a terminal shows one line per machine. */
+/** From this many machines on, a terminal shows one line per machine (unless --verbose). */
 export const COMPACT_FROM = 4;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -151,8 +159,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     opts.renderer !== 'lines'
       ? undefined
       : (opts.write ?? ((l: string) => void process.stdout.write(`${l}\n`)));
-  const compact =
-    opts.compact ?? (opts.renderer === 'default' && opts.verbose !== true && jobs.length >= COMPACT_FROM);
+  const verbose = opts.verbose === true || outputMode().verbose;
+  const compact = opts.compact ?? (opts.renderer === 'default' && !verbose && jobs.length >= COMPACT_FROM);
   // Many machines on a terminal: boxfest's own lines, not listr2's tree (see live-lines.ts).
   const live =
     compact && opts.renderer === 'default'
@@ -248,7 +256,12 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           const timer = setInterval(show, 1000);
           try {
             for (const step of job.steps) {
-              if ((step.skip?.(job.ctx) ?? false) !== false) continue;
+              const why = step.skip?.(job.ctx) ?? false;
+              if (why !== false) {
+                // Plain lines name a skipped step only when asked (--verbose).
+                if (verbose) write?.(`- ${job.machine}: ${step.title} skipped (${why})`);
+                continue;
+              }
               current = step.title;
               since = Date.now();
               show();
@@ -278,6 +291,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       };
     const subtasks: ListrTask[] = job.steps.map((step) => ({
       title: label(job.machine, step.title),
+      // The tree shows a skipped step itself (plain lines never come here: see `direct`).
       skip: () => step.skip?.(job.ctx) ?? false,
       task: (_ctx, task) =>
         runStep(step, {

@@ -16,6 +16,7 @@ import { setHostname } from './steps/set-hostname.js';
 import { configureNetwork } from './steps/configure-network.js';
 import { prepareInstant } from './steps/prepare-instant.js';
 import { reidentify } from './steps/reidentify.js';
+import { hostKey } from './steps/host-key.js';
 import { syncFolders } from './steps/sync-folders.js';
 import { provision } from './steps/provision.js';
 import { finish } from './steps/finish.js';
@@ -38,6 +39,7 @@ export const upPipeline: Step<MachineRun>[] = [
   boot,
   waitSsh,
   reidentify,
+  hostKey,
   replaceKey,
   // cloud-init boxes: nothing else touches the guest until cloud-init is done.
   waitCloudInit,

@@ -5,7 +5,8 @@ import { bootPart, cloudInitDigest, inPlacePart, stableJson, type AppliedSpec } 
 
 /**
  * in_place: the next `up` applies it to the running machine (hostname, folders, provisioners);
- * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, qemu settings;
+ * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, live shared folders
+ * (their devices), qemu settings;
  * recreate: needs a new disk (destroy, then create): box, box version, disk interface, cloud-init
  * user-data (cloud-init applies it once per instance).
  */
@@ -65,6 +66,7 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
     ...scalar('networks', 'reload', applied.networks, boot.networks),
     ...definitionChanges(applied.networkDefinitions, boot.networkDefinitions ?? []),
     ...scalar('forwarded_ports', 'reload', applied.forwardedPorts, boot.forwardedPorts),
+    ...scalar('synced_folders (live shares)', 'reload', applied.shares, boot.shares),
     ...scalar('qemu.accel', 'reload', applied.qemu?.accel, boot.qemu?.accel),
     ...scalar('qemu.restrict_network', 'reload', applied.qemu?.restrictNetwork, boot.qemu?.restrictNetwork),
     ...scalar('qemu.extra_args', 'reload', applied.qemu?.extraArgs, boot.qemu?.extraArgs),

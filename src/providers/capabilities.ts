@@ -4,7 +4,7 @@
 //
 // Keep each entry honest: flip a flag to true in the same change that implements the feature.
 
-import type { ProviderName } from '../config/types.js';
+import type { ProviderName, SyncedFolderType } from '../config/types.js';
 
 export interface Capabilities {
   /** `networks.*.type: private`. */
@@ -27,6 +27,12 @@ export interface Capabilities {
   guestSshPort: boolean;
   /** `instant: true`: new machines restored from a saved ready state. */
   instantUp: boolean;
+  /**
+   * Synced folder types besides `rsync` (which every provider does over SSH): live shares the
+   * provider maps to its own devices (QEMU: virtiofsd + vhost-user-fs, virtio-9p). A provider
+   * lists a type here in the change that maps it (libvirt: `<filesystem>` elements).
+   */
+  sharedFolders: readonly Exclude<SyncedFolderType, 'rsync'>[];
   /** Keys of the provider's own block (`qemu:`) that it honours. */
   settings: readonly string[];
 }
@@ -44,6 +50,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     manualStart: true,
     guestSshPort: true,
     instantUp: true,
+    sharedFolders: ['virtiofs', '9p'],
     settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
   },
   virtualbox: {
@@ -60,6 +67,8 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     manualStart: true,
     guestSshPort: true,
     instantUp: false,
+    // vboxsf (IMachine_createSharedFolder + the Guest Additions' mount) is not done yet.
+    sharedFolders: [],
     // `gui` and `linked_clone: false` (a full copy) are not done yet.
     settings: ['url', 'os_type'],
   },

@@ -23,6 +23,10 @@ export interface SshTarget extends SshEndpoint {
   keys: string[];
   /** Pinned host key ("ssh-ed25519 AAAA..."); when unset, any key is accepted and reported. */
   hostKey: string | undefined;
+  /** The local agent's socket to forward into the guest (`ssh.forward_agent`). */
+  forwardAgent?: string;
+  /** A second key also accepted: one boxfest made and was installing when it was interrupted. */
+  alsoAccept?: string | undefined;
 }
 
 export interface Connected {
@@ -54,10 +58,11 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
       username: t.user,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 15_000,
+      ...(t.forwardAgent === undefined ? {} : { agent: t.forwardAgent, agentForward: true }),
       authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
       hostVerifier: (key: Buffer) => {
         seen = hostKeyText(key);
-        if (t.hostKey !== undefined && t.hostKey !== seen) {
+        if (t.hostKey !== undefined && t.hostKey !== seen && t.alsoAccept !== seen) {
           mismatch = true;
           return false;
         }
@@ -200,7 +205,45 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   );
 }
 
-function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestError {
+/**
+ * After the guest's SSH server was told to serve `expected` instead of `previous`: connects,
+ * pinned to `expected`, until the new server answers. Until then the old one may still answer
+ * with `previous`, or the port may be closed or drop the connection while the server re-executes
+ * (OpenSSH after SIGHUP): both are waited out. Any third key fails at once.
+ */
+export async function waitForNewHostKey(
+  t: SshTarget & { hostKey: string },
+  previous: string,
+  o: WaitOptions,
+): Promise<Connected> {
+  const deadline = Date.now() + o.timeoutMs;
+  let last = 'no answer yet';
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
+    const sock = await probeBanner(t.host, t.port, 1_000);
+    if (sock !== undefined) {
+      try {
+        return await connect(t, Math.max(1_000, Math.min(30_000, deadline - Date.now())), sock);
+      } catch (e) {
+        if (e instanceof HostKeyMismatch && e.message !== previous)
+          throw hostKeyMismatch(o.machine, t, e.message);
+        last = e instanceof HostKeyMismatch ? 'the old server still answers' : errorMessage(e);
+      }
+    }
+    o.onAttempt?.(attempt, last);
+    await sleep(Math.min(50 * attempt, 250));
+  }
+  throw new BoxfestError(
+    'SSH_TIMEOUT',
+    `the guest's SSH server did not come back with its new host key within ${Math.round(o.timeoutMs / 1000)} s (last: ${last})`,
+    {
+      machine: o.machine,
+      hint: 'the server may have failed to restart with the new key; read its console (`boxfest ssh` will not work), then `boxfest destroy` and `up`',
+    },
+  );
+}
+
+/** A presented host key that is not the pinned one, as a typed error naming the machine. */
+export function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestError {
   return new BoxfestError(
     'SSH_HOSTKEY_MISMATCH',
     `the SSH host key of ${t.host}:${t.port} is not the one pinned for this machine`,
@@ -213,7 +256,7 @@ function hostKeyMismatch(machine: string, t: SshTarget, seen: string): BoxfestEr
 }
 
 export interface ExecOptions {
-  stdin?: string;
+  stdin?: string | Buffer;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
 }

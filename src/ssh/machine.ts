@@ -54,6 +54,7 @@ export function sshConfigBlock(
   machine: string,
   paths: MachinePaths,
   state: MachineState,
+  opts: { forwardAgent?: boolean } = {},
 ): string {
   const at = sshEndpointOf(state);
   const port = at?.port ?? 22;
@@ -80,6 +81,7 @@ export function sshConfigBlock(
     `  PasswordAuthentication no`,
     `  BatchMode yes`,
     `  LogLevel ERROR`,
+    ...(opts.forwardAgent === true ? ['  ForwardAgent yes'] : []),
     '',
   ].join('\n');
 }

@@ -31,6 +31,14 @@ export interface AppliedQemu {
   extraArgs: string[];
 }
 
+/** A synced folder as recorded: `type` only when it is not rsync (older states have none). */
+export type AppliedFolder = Omit<SyncedFolder, 'type'> & { type?: SyncedFolder['type'] };
+
+export interface AppliedShare {
+  type: Exclude<SyncedFolder['type'], 'rsync'>;
+  src: string;
+}
+
 export interface AppliedSpec {
   // creation (recreate to change)
   box: string;
@@ -50,10 +58,12 @@ export interface AppliedSpec {
   /** The definitions (type, CIDR, bridge) of the networks the machine is attached to, by name. */
   networkDefinitions?: Network[];
   forwardedPorts?: ForwardedPort[];
+  /** Live shared folders (virtiofs, 9p): devices of the VM, so a change needs a reboot. */
+  shares?: AppliedShare[];
   qemu?: AppliedQemu;
   // in place (the next `up` applies them on the running machine)
   hostname: string;
-  syncedFolders?: SyncedFolder[];
+  syncedFolders?: AppliedFolder[];
   provisioners?: AppliedProvisioner[];
 }
 
@@ -110,7 +120,15 @@ export function bootPart(
   networks: readonly Network[],
 ): Pick<
   AppliedSpec,
-  'cpus' | 'memory' | 'diskSize' | 'disks' | 'networks' | 'networkDefinitions' | 'forwardedPorts' | 'qemu'
+  | 'cpus'
+  | 'memory'
+  | 'diskSize'
+  | 'disks'
+  | 'networks'
+  | 'networkDefinitions'
+  | 'forwardedPorts'
+  | 'shares'
+  | 'qemu'
 > {
   return {
     cpus: spec.cpus,
@@ -120,6 +138,7 @@ export function bootPart(
     networks: spec.networks,
     networkDefinitions: attachedNetworks(spec, networks),
     forwardedPorts: spec.forwardedPorts,
+    shares: sharesOf(spec),
     qemu: {
       accel: spec.qemu.accel,
       restrictNetwork: spec.qemu.restrictNetwork,
@@ -128,12 +147,20 @@ export function bootPart(
   };
 }
 
+/** The live shared folders the VM gets devices for, in order (their index is their mount tag). */
+export function sharesOf(spec: Pick<MachineSpec, 'syncedFolders'>): AppliedShare[] {
+  return spec.syncedFolders.flatMap((f) =>
+    f.type === 'rsync' || f.disabled ? [] : [{ type: f.type, src: f.src }],
+  );
+}
+
 export function inPlacePart(
   spec: MachineSpec,
 ): Pick<AppliedSpec, 'hostname' | 'syncedFolders' | 'provisioners'> {
   return {
     hostname: spec.hostname,
-    syncedFolders: spec.syncedFolders,
+    // `type: rsync` is left out as it was before folders had types, so no older state differs.
+    syncedFolders: spec.syncedFolders.map(({ type, ...f }) => (type === 'rsync' ? f : { type, ...f })),
     provisioners: spec.provision.map((p) => ({
       name: p.name,
       kind: p.kind,

@@ -1,6 +1,7 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
 import type { FirstBoot, PortProtocol, ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
+import type { SshDaemon } from '../guest/host-key.js';
 import { fieldsProblem, readOwnJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
 import { removeOwnMachineDir } from './safe-remove.js';
@@ -30,6 +31,18 @@ export interface MachineState {
   keyReplaced: boolean;
   /** Pinned host key, OpenSSH public-key form ("ssh-ed25519 AAAA..."), after the first connection. */
   hostKey?: string;
+  /**
+   * Where the pinned host key came from: `boxfest` made it on the host and installed it (the
+   * server was restarted to serve it); `guest`: the guest's SSH server could not be re-keyed
+   * (`hostKeyNote` says why), so the key it presented at first contact stays pinned.
+   */
+  hostKeySource?: 'boxfest' | 'guest';
+  hostKeyNote?: string;
+  /**
+   * A host key boxfest made and is installing: recorded first, so an `up` killed between
+   * installing it and pinning it still recognises the guest that serves it.
+   */
+  hostKeyPending?: string;
   /**
    * True once an `up` ran to its end since the machine last booted. A running machine that is not
    * converged (an `up` was interrupted or a provisioner failed) is picked up where it stopped.
@@ -65,6 +78,8 @@ export interface InstantRecord {
   hostKey?: string;
   /** How the guest reseeds its RNG (guest/identity.ts). */
   reseed?: 'rndreseed' | 'perl';
+  /** How the saved guest's SSH server is given the machine's own host key (guest/host-key.ts). */
+  sshd?: SshDaemon;
   /** Why the machine booted normally instead, in one line. */
   fallback?: string;
   /** Set before the first start: a disk that ran even once is never restored onto again. */
@@ -130,6 +145,7 @@ export function stateShapeProblem(v: unknown): string | undefined {
       ports: 'array?',
       addresses: 'array?',
       hostKey: 'string?',
+      hostKeySource: 'string?',
       suspended: 'boolean?',
       instant: 'object?',
     }) ??

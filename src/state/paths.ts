@@ -133,3 +133,17 @@ export const machinePaths = (root: string, machine: string) => {
 };
 
 export type MachinePaths = ReturnType<typeof machinePaths>;
+
+/**
+ * What an `ansible` provisioner run hands to `ansible-playbook` on the host: the inventory (kept,
+ * so `ansible-playbook -i` can be run by hand) and the extra vars (private, removed after the run).
+ * `run` is `environment` for the once-for-all run, `machine-<name>` for a per-machine one.
+ */
+export const ansiblePaths = (root: string, run: string) => {
+  const dir = join(root, PROJECT_DIR, 'ansible');
+  return {
+    dir,
+    inventory: join(dir, `${segment('ansible run', run)}.inventory.json`),
+    extraVars: join(dir, `${segment('ansible run', run)}.extra-vars.json`),
+  };
+};

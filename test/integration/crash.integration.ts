@@ -40,6 +40,7 @@ const STEPS = [
   'qemu-launched', // inside boot: QEMU daemonized, the step not finished
   'boot',
   'wait-ssh',
+  'host-key',
   'replace-key',
   'set-hostname',
   'configure-network',

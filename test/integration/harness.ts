@@ -20,6 +20,7 @@ import { cmdlineOf, isAlive, waitUntil } from '../../src/state/process.js';
 import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
 import { qemuPaths } from '../../src/providers/qemu/paths.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
+import { virtiofsdPid } from '../../src/providers/qemu/virtiofs.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
 
@@ -163,6 +164,15 @@ export class TestProject {
     });
   }
 
+  /** PIDs of the virtiofsds of this project's machines (each found by its pidfile, checked). */
+  virtiofsdPids(): number[] {
+    const dir = join(this.root, '.boxfest', 'machines');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).flatMap((m) =>
+      [0, 1, 2, 3].flatMap((n) => virtiofsdPid(this.machine(m).dir, n) ?? []),
+    );
+  }
+
   /**
    * Every process on the host whose command line mentions this project's directory, whether a
    * pidfile knows it or not: what an orphan check must look at.
@@ -189,7 +199,7 @@ export class TestProject {
   async cleanup(): Promise<void> {
     if (existsSync(join(this.root, 'Boxfile.yaml')))
       await this.run(['destroy', '--force']).catch(() => undefined);
-    for (const pid of [...this.qemuPids(), ...runningSwitches(this.root)]) {
+    for (const pid of [...this.qemuPids(), ...this.virtiofsdPids(), ...runningSwitches(this.root)]) {
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 5_000);
     }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import type { Environment, MachineSpec } from '../../src/config/types.js';
+import type { AnsibleProvisioner, Environment, MachineSpec } from '../../src/config/types.js';
 import type { MachineState } from '../../src/state/machine-state.js';
 
 /** A resolved machine as the config loader would produce it, with `over` applied. */
@@ -21,6 +21,8 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     ssh: {},
     syncedFolders: [],
     provision: [],
+    triggers: [],
+    sshForwardAgent: false,
     disks: [],
     cloudInit: {},
     networks: [],
@@ -65,4 +67,25 @@ export function tempDir(prefix = 'boxfest-unit-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** An `ansible` provisioner of site.yml, run once for the environment, with `over` applied. */
+export function ansibleProvisioner(
+  name = 'site',
+  over: Partial<AnsibleProvisioner> = {},
+): AnsibleProvisioner {
+  return {
+    kind: 'ansible',
+    name,
+    run: 'once',
+    where: 'host',
+    playbook: '/proj/site.yml',
+    extraVars: {},
+    groups: {},
+    limit: [],
+    tags: [],
+    skipTags: [],
+    scope: 'environment',
+    ...over,
+  };
 }

@@ -16,6 +16,8 @@ export interface FsCheck {
   exists: (path: string) => boolean;
   /** What the path is; without it, only existence is checked. */
   kind?: (path: string) => PathKind | undefined;
+  /** The path with every symlink resolved; undefined when it does not exist. */
+  realpath?: (path: string) => string | undefined;
 }
 
 export interface RuleContext {
@@ -33,7 +35,7 @@ export interface RuleContext {
   listOrigin: (machine: MachineSpec, list: ListKey, i: number) => KeyPath;
 }
 
-export type ListKey = 'synced_folders' | 'provision' | 'networks' | 'forwarded_ports' | 'disks';
+export type ListKey = 'synced_folders' | 'provision' | 'networks' | 'forwarded_ports' | 'triggers' | 'disks';
 export type Rule = (ctx: RuleContext) => void;
 
 export function ruleContext(

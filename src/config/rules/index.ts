@@ -12,7 +12,7 @@ import { ruleContext } from './context.js';
 import type { FsCheck, Rule } from './context.js';
 import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
-import { privateKeys, provisioners, sshUsers, syncedFolders } from './paths.js';
+import { privateKeys, provisioners, sshUsers, syncedFolders, triggers } from './paths.js';
 import { providerCapabilities } from './provider.js';
 import { cloudInitKeys, dataDisks } from './cloud-init.js';
 
@@ -28,6 +28,7 @@ export const RULES: readonly Rule[] = [
   forwardedPorts,
   syncedFolders,
   provisioners,
+  triggers,
   privateKeys,
   cloudInitKeys,
   dataDisks,

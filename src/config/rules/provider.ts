@@ -5,7 +5,7 @@ import type { Capabilities } from '../../providers/capabilities.js';
 import type { KeyPath } from '../load.js';
 import type { Rule } from './context.js';
 
-type Flag = Exclude<keyof Capabilities, 'settings'>;
+type Flag = Exclude<keyof Capabilities, 'settings' | 'sharedFolders'>;
 
 export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own, written, add }) => {
   const provider = env.provider;
@@ -33,6 +33,14 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
       const path = listOrigin(m, 'forwarded_ports', i);
       need('forwardedPorts', path.slice(0, -1), 'forwarded ports', 'forwarded_ports');
     }
+    for (const [i, f] of m.syncedFolders.entries())
+      if (f.type !== 'rsync' && !caps.sharedFolders.includes(f.type))
+        add(
+          [...listOrigin(m, 'synced_folders', i), 'type'],
+          'value',
+          `provider \`${provider}\` cannot do \`type: ${f.type}\` synced folders yet`,
+          'use `type: rsync` (the default: copied at every `up`, `rsync-auto` keeps it current)',
+        );
     if (m.diskSize !== undefined)
       need('diskResize', origin(m, 'disk_size'), 'disk_size (growing the disk)', 'disk_size');
     for (const i of m.disks.keys()) {

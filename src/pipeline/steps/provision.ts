@@ -1,7 +1,10 @@
 import type { Provisioner } from '../../config/types.js';
 import { provisionerDigest } from '../../state/applied.js';
+import { runAnsibleLocal, runAnsiblePlaybook } from '../../provision/ansible.js';
 import { runFileProvisioner } from '../../provision/file.js';
 import { runShellProvisioner } from '../../provision/shell.js';
+import { FLUSH_TO_DISK } from '../../guest/durable.js';
+import { execChecked } from '../../ssh/client.js';
 import { readMachineState, updateMachineState, type MachineState } from '../../state/machine-state.js';
 import { need, type MachineRun, type ProvisionMode } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -26,6 +29,9 @@ export function provisionersToRun(
   return runnable.filter((p) => p.run === 'always' || !state.provisioned.includes(p.name) || changed(p));
 }
 
+/** An `ansible` provisioner run once for the whole environment after every machine is up, not in this step. */
+export const forEnvironment = (p: Provisioner): boolean => p.kind === 'ansible' && p.scope === 'environment';
+
 export const provision: Step<MachineRun> = {
   name: 'provision',
   title: 'provision',
@@ -33,16 +39,18 @@ export const provision: Step<MachineRun> = {
   skip: (ctx) => {
     if (ctx.provision === 'none') return 'provisioning disabled';
     const state = readMachineState(ctx.env.root, ctx.spec.name);
-    if (
-      state !== undefined &&
-      provisionersToRun(ctx.spec.provision, ctx.provision, state, ctx.provisionWith).length === 0
-    )
-      return ctx.spec.provision.length === 0 ? 'no provisioners' : 'already provisioned';
+    if (state === undefined) return false;
+    const todo = provisionersToRun(ctx.spec.provision, ctx.provision, state, ctx.provisionWith);
+    if (todo.length > 0 && todo.every(forEnvironment))
+      return 'ansible runs for the environment after every machine is up';
+    if (todo.length === 0) return ctx.spec.provision.length === 0 ? 'no provisioners' : 'already provisioned';
     return false;
   },
   run: async (ctx, out) => {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
-    const todo = provisionersToRun(ctx.spec.provision, ctx.provision, state, ctx.provisionWith);
+    const todo = provisionersToRun(ctx.spec.provision, ctx.provision, state, ctx.provisionWith).filter(
+      (p) => !forEnvironment(p),
+    );
     for (const p of todo) {
       out.title(`provision: ${p.name}`);
       const onLine = (line: string) => {
@@ -51,11 +59,16 @@ export const provision: Step<MachineRun> = {
       };
       const ssh = need(ctx.ssh, 'ssh').client;
       if (p.kind === 'shell') await runShellProvisioner(ssh, ctx.spec.name, state.sshUser, p, onLine);
-      else await runFileProvisioner(ssh, ctx.spec.name, p, onLine);
-      if (p.run === 'once')
+      else if (p.kind === 'file') await runFileProvisioner(ssh, ctx.spec.name, p, onLine);
+      else if (p.where === 'guest') await runAnsibleLocal(ssh, ctx.spec.name, state.sshUser, p, onLine);
+      else await runAnsiblePlaybook(ctx.env, p, `machine-${ctx.spec.name}`, [ctx.spec.name], onLine);
+      if (p.run === 'once') {
+        // A `once` provisioner never runs again: its effects must outlive a crash first.
+        await execChecked(ssh, FLUSH_TO_DISK, "flushing the provisioner's writes to disk", ctx.spec.name);
         updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
           s.provisioned.includes(p.name) ? s : { ...s, provisioned: [...s.provisioned, p.name] },
         );
+      }
     }
     out.title(`provisioned (${todo.map((p) => p.name).join(', ')})`);
   },

@@ -3,16 +3,15 @@ import { reidentifyScript, RESEED_BYTES } from '../../guest/identity.js';
 import { macFor, machineNics } from '../../network/nics.js';
 import { readLeases } from '../../network/leases.js';
 import { asRoot } from '../../ssh/as-root.js';
-import { connect, exec } from '../../ssh/client.js';
-import { machineTarget, writeSshFiles } from '../../ssh/machine.js';
+import { exec } from '../../ssh/client.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { BoxfestError } from '../../errors.js';
-import { closeSsh, need, type MachineRun } from '../machine-run.js';
+import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
 /**
  * A machine restored from a saved state is a clone: before anything else it gets fresh
- * randomness, the host's clock, its own MACs and a new SSH host key (pinned on the reconnect).
+ * randomness, the host's clock and its own MACs (its SSH host key: the host-key step, next).
  */
 export const reidentify: Step<MachineRun> = {
   name: 'reidentify',
@@ -23,7 +22,6 @@ export const reidentify: Step<MachineRun> = {
   },
   run: async (ctx, out) => {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
-    const box = need(ctx.box, 'box');
     const saved = need(state.instant, 'instant record');
     const own = [
       macFor(ctx.env.root, ctx.spec.name, 0),
@@ -46,20 +44,11 @@ export const reidentify: Step<MachineRun> = {
           hint: '`boxfest destroy` it and `up` again; set `instant: false` to boot it normally',
         },
       );
-    // The guest now presents a host key of its own: pin that one, as at a first boot.
-    const endpoint = need(ctx.endpoint, 'ssh endpoint');
-    const target = machineTarget(ctx.paths, state, endpoint, ctx.spec.ssh.privateKey ?? box.insecureKey);
-    const fresh = await connect({ ...target, hostKey: undefined });
-    if (fresh.hostKey === saved.hostKey)
-      throw new BoxfestError('REIDENTIFY_FAILED', 'the restored machine kept the saved SSH host key');
-    closeSsh(ctx);
-    ctx.ssh = fresh;
-    const next = updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
+    // Its SSH host key is replaced by the next step, which pins the new one.
+    updateMachineState(ctx.env.root, ctx.spec.name, (s) => ({
       ...s,
-      hostKey: fresh.hostKey,
       instant: { ...s.instant, reidentified: true },
     }));
-    writeSshFiles(ctx.env, ctx.spec.name, ctx.paths, next);
-    out.title('re-identified: fresh randomness, clock, MACs, SSH host key');
+    out.title('re-identified: fresh randomness, clock, MACs');
   },
 };

@@ -1,4 +1,5 @@
 import { BoxfestError } from '../../errors.js';
+import { FLUSH_TO_DISK } from '../../guest/durable.js';
 import { connect, execChecked } from '../../ssh/client.js';
 import { publicKeyOf } from '../../ssh/machine.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
@@ -16,8 +17,8 @@ const FRESH_LOGIN_TIMEOUT_MS = 45_000;
 
 /**
  * Replaces the box's insecure key with the machine's own: after this, only the per-machine key
- * logs in. The new key is proven to work before the machine counts as re-keyed. `sync` in the
- * guest: a VM killed seconds later (a crash, a power cut) must not boot with the old key file
+ * logs in. The new key is proven to work before the machine counts as re-keyed. Flushed to
+ * disk in the guest (guest/durable.ts): a VM killed seconds later (a crash, a power cut) must not boot with the old key file
  * while state.json says the new key is the only one.
  */
 export const replaceKey: Step<MachineRun> = {
@@ -36,7 +37,7 @@ export const replaceKey: Step<MachineRun> = {
     const pub = publicKeyOf(ctx.paths);
     await execChecked(
       ssh.client,
-      `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys && sync`,
+      `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys && ${FLUSH_TO_DISK}`,
       'installing the per-machine SSH key',
       ctx.spec.name,
     );

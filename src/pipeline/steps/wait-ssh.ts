@@ -20,12 +20,19 @@ export const waitSsh: Step<MachineRun> = {
     // the guest boots, it costs the `up` nothing.
     ensureMachineKey(ctx.paths, machineKeyComment(ctx.env, ctx.spec.name));
     try {
-      ctx.ssh = await waitForSsh(machineTarget(ctx.paths, state, endpoint, firstLoginKey), {
-        machine: ctx.spec.name,
-        timeoutMs: ctx.spec.bootTimeout * 1000,
-        // boot_timeout counts from this machine's own launch, not from the start of `up`.
-        ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
-      });
+      const target = machineTarget(ctx.paths, state, endpoint, firstLoginKey);
+      // A restored machine serves the saved guest's key until the host-key step: pinned to that.
+      const restored = state.instant?.restored === true ? state.instant.hostKey : undefined;
+      // An `up` killed while installing the machine's own host key: the guest may serve that one.
+      ctx.ssh = await waitForSsh(
+        { ...target, hostKey: target.hostKey ?? restored, alsoAccept: state.hostKeyPending },
+        {
+          machine: ctx.spec.name,
+          timeoutMs: ctx.spec.bootTimeout * 1000,
+          // boot_timeout counts from this machine's own launch, not from the start of `up`.
+          ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
+        },
+      );
     } catch (e) {
       if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
         throw new BoxfestError(e.code, e.message, {
@@ -38,8 +45,12 @@ export const waitSsh: Step<MachineRun> = {
       releaseBootSlot(ctx);
     }
     const hostKey = ctx.ssh.hostKey;
-    const next = updateMachineState(ctx.env.root, ctx.spec.name, (s) =>
-      s.hostKey === undefined ? { ...s, hostKey } : s,
+    const next = updateMachineState(ctx.env.root, ctx.spec.name, ({ hostKeyPending, ...s }) =>
+      hostKeyPending !== undefined && hostKey === hostKeyPending
+        ? { ...s, hostKey, hostKeySource: 'boxfest' }
+        : s.hostKey === undefined
+          ? { ...s, hostKey }
+          : { ...s, ...(hostKeyPending === undefined ? {} : { hostKeyPending }) },
     );
     writeSshFiles(ctx.env, ctx.spec.name, ctx.paths, next);
     out.title('SSH ready');

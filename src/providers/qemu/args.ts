@@ -42,10 +42,50 @@ export interface LaunchInput {
   natMac?: string;
   /** Wait paused for a saved state (`-incoming defer`, `-S`) instead of booting. */
   incoming?: boolean;
+  /** Live shared folders: virtiofs (with its virtiofsd's socket) and 9p. */
+  shares?: readonly LaunchShare[];
   /** Extra data disks, in order after the system disk (virtio, serial `boxfest-NAME`). */
   dataDisks?: readonly { name: string; file: string }[];
   /** cloud-init NoCloud seed image, attached read-only last. */
   seed?: string;
+}
+
+export type LaunchShare = { tag: string } & (
+  { type: 'virtiofs'; socket: string } | { type: '9p'; src: string }
+);
+
+/**
+ * The devices of live shares. virtiofs: a vhost-user-fs device on the virtiofsd's socket, and the
+ * guest's RAM as a shared memfd so virtiofsd can map it. 9p: `-virtfs` with
+ * security_model=mapped-xattr: the guest's owners and modes live in the host files' `user.virtfs.*`
+ * xattrs, so a guest `chown` works without QEMU running as root and without touching the host
+ * files' real owners (passthrough would chown them on the host; none would fail the guest's chown).
+ */
+function shareArgs(shares: readonly LaunchShare[], memoryMiB: number): string[] {
+  const fs = shares.some((s) => s.type === 'virtiofs')
+    ? [
+        '-object',
+        `memory-backend-memfd,id=mem0,size=${memoryMiB}M,share=on`,
+        '-machine',
+        'memory-backend=mem0',
+      ]
+    : [];
+  return [
+    ...fs,
+    ...shares.flatMap((s, i) =>
+      s.type === 'virtiofs'
+        ? [
+            '-chardev',
+            `socket,id=fs${i},path=${optValue(s.socket)}`,
+            '-device',
+            `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`,
+          ]
+        : [
+            '-virtfs',
+            `local,id=fs${i},path=${optValue(s.src)},mount_tag=${s.tag},security_model=mapped-xattr`,
+          ],
+    ),
+  ];
 }
 
 /** A virtio disk: data disks by name (stable /dev/disk/by-id/virtio-SERIAL), the seed read-only. */
@@ -121,6 +161,7 @@ export function qemuArgs(i: LaunchInput): string[] {
     ...(i.nics ?? []).flatMap(nicArgs),
     '-device',
     'virtio-rng-pci',
+    ...shareArgs(i.shares ?? [], spec.memory),
     '-qmp',
     `unix:${optValue(paths.qmp)},server=on,wait=off`,
     '-pidfile',

@@ -1,6 +1,7 @@
 // The QEMU provider's one choke point for external programs (qemu-img, qemu-system-*, vde_switch):
 // every spawn goes through here, and every failure becomes a BoxfestError with a code and a hint.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { BoxfestError, type ErrorCode } from '../../errors.js';
 
 export interface ToolResult {
@@ -79,3 +80,37 @@ export const QEMU_IMG = 'qemu-img';
 export const VDE_SWITCH = 'vde_switch';
 /** Debian's path; BOXFEST_QEMU_BRIDGE_HELPER overrides it (e.g. to run it inside a network namespace). */
 export const BRIDGE_HELPER = '/usr/lib/qemu/qemu-bridge-helper';
+/** Debian's virtiofsd (QEMU 7.2's C daemon); BOXFEST_VIRTIOFSD overrides it (e.g. the Rust one). */
+export const VIRTIOFSD = '/usr/lib/qemu/virtiofsd';
+
+/**
+ * Starts `tool` as a daemon of its own (detached, own session, output to `log`) and returns its
+ * PID once spawned; the caller checks it came up. For daemons that cannot write a pidfile.
+ */
+export function startDaemon(
+  tool: string,
+  args: readonly string[],
+  log: string,
+  what: string,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const fd = openSync(log, 'w');
+    const child = spawn(tool, args, { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ENOENT'
+          ? new BoxfestError('QEMU_NOT_INSTALLED', `${tool} is not installed (needed to ${what})`, {
+              hint: 'install it: `apt-get install qemu-system-common` (Debian 12 ships virtiofsd there)',
+            })
+          : new BoxfestError('QEMU_EXEC_FAILED', `could not run ${tool} to ${what}: ${e.message}`, {
+              cause: e,
+            }),
+      ),
+    );
+    child.on('spawn', () => {
+      child.unref();
+      resolve(child.pid!);
+    });
+  });
+}

@@ -27,6 +27,7 @@ import { withBootPorts } from '../../network/ports.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
 import { isAlive, readPidFile, sleep, waitUntil } from '../../state/process.js';
 import { withWaitingLock } from '../../state/wait-lock.js';
+import { liveShares } from '../../sync/shares.js';
 import type { Accel } from './accel.js';
 import { macFor, qemuArgs, type LaunchFiles, type LaunchNic } from './args.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
@@ -36,6 +37,8 @@ import { instantStatePaths, statesDir } from './paths.js';
 import { qmpExecute } from './qmp.js';
 
 import type { Reseed } from '../../guest/identity.js';
+import { parseSshdProbe, PROBE_SSHD_SCRIPT, type SshDaemon } from '../../guest/host-key.js';
+import { asRoot } from '../../ssh/as-root.js';
 
 export interface InstantMeta {
   key: string;
@@ -52,6 +55,8 @@ export interface InstantMeta {
   /** The golden guest's SSH host key, which every restore presents until it makes its own. */
   hostKey: string;
   reseed: Reseed;
+  /** How a restore gets its own host key; probed when the state is saved. */
+  sshd: SshDaemon;
   stateBytes: number;
   createdAt: string;
 }
@@ -124,13 +129,17 @@ export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
   const disk = spec.qemu.diskInterface ?? box.diskInterface;
   if (disk !== 'virtio')
     return `its disk is attached as ${disk}, which QEMU cannot save (set \`qemu.disk_interface: virtio\`, or add the box with \`--disk-interface virtio\`)`;
+  const live = [...new Set(liveShares(spec).map((s) => s.type))];
+  if (live.length > 0)
+    return `its ${live.join(' and ')} shared folders need devices the saved state does not have (QEMU 7.2 cannot migrate vhost-user-fs)`;
   return undefined;
 }
 
 export function readState(home: string, box: Box, key: string): InstantMeta | undefined {
   const p = instantStatePaths(home, box.name, box.version, key);
   const meta = readJson<InstantMeta>(p.meta);
-  if (meta === undefined || !existsSync(p.disk) || !existsSync(p.vmState)) return undefined;
+  // A state saved before restores were probed for their SSH server is saved again.
+  if (meta?.sshd === undefined || !existsSync(p.disk) || !existsSync(p.vmState)) return undefined;
   return meta;
 }
 
@@ -250,14 +259,19 @@ async function saveState(
       },
       { machine: 'golden', timeoutMs: 120_000 },
     );
+    // What a restore needs from the guest, asked now: a box lacking it boots normally instead of
+    // failing after a restore.
     let reseed: Reseed | undefined;
+    let sshd: ReturnType<typeof parseSshdProbe>;
     try {
       // The sbin directories too: a non-root SSH user's PATH lacks them, sudo's has them.
       const probe = await exec(
         ssh.client,
-        'PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin; command -v rndreseed || command -v perl; sync',
+        'PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin; command -v rndreseed || command -v perl',
       );
       reseed = /rndreseed/.test(probe.stdout) ? 'rndreseed' : /perl/.test(probe.stdout) ? 'perl' : undefined;
+      sshd = parseSshdProbe((await exec(ssh.client, asRoot(box.sshUser, PROBE_SSHD_SCRIPT))).stdout);
+      await exec(ssh.client, 'sync');
     } finally {
       ssh.client.end();
     }
@@ -266,6 +280,14 @@ async function saveState(
         'INSTANT_NO_RESEED',
         'the box has no way to give a restored machine fresh randomness (needs perl or rndreseed in the guest)',
         { hint: 'machines of this box boot normally; add perl to the box to use `instant`' },
+      );
+    if (typeof sshd !== 'string')
+      throw new BoxfestError(
+        'INSTANT_NO_SSHD',
+        `a restored machine could not get its own SSH host key: ${sshd.unsupported}`,
+        {
+          hint: 'machines of this box boot normally',
+        },
       );
     // Let the guest settle (the login's own writes), then pause it and write its state.
     await sleep(200);
@@ -285,6 +307,7 @@ async function saveState(
       macs,
       hostKey: ssh.hostKey,
       reseed,
+      sshd,
       stateBytes: statSync(p.vmState).size,
       createdAt: new Date().toISOString(),
     };

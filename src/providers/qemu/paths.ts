@@ -24,6 +24,12 @@ export const qemuPaths = (machineDir: string) => ({
   serialLog: join(machineDir, 'serial.log'),
   /** The exact QEMU command line of the last boot, for debugging. */
   cmd: join(machineDir, 'qemu.cmd'),
+  /** The virtiofsd of live share N (`boxfestN`): its vhost-user socket, pidfile and log. */
+  virtiofsd: (n: number) => ({
+    socket: socketPath(join(machineDir, `virtiofs-${n}.sock`), `virtiofs-${n}`),
+    pid: join(machineDir, `virtiofs-${n}.pid`),
+    log: join(machineDir, `virtiofs-${n}.log`),
+  }),
   /** Extra data disks (`disks:`), one `NAME.qcow2` each (dataDiskFile in data-disks.ts). */
   dataDisks: join(machineDir, 'disks'),
 });

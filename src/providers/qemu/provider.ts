@@ -15,7 +15,8 @@ import { shared } from '../../util/shared.js';
 import type { InstantStarter, Packager, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
-import { qemuArgs, type LaunchNic } from './args.js';
+import { liveShares } from '../../sync/shares.js';
+import { qemuArgs, type LaunchNic, type LaunchShare } from './args.js';
 import { bridgeHelper, checkBridge } from './bridge.js';
 import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay, flattenCompressed } from './image.js';
@@ -26,6 +27,7 @@ import { instantStatePaths, qemuPaths } from './paths.js';
 import { qmpExecute } from './qmp.js';
 import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
 import { resumeQemu, suspendQemu } from './suspend.js';
+import { startVirtiofsds, stopVirtiofsds } from './virtiofs.js';
 import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
 
 /** Whether the machine was suspended; false when its state.json is unreadable (destroy still works). */
@@ -99,7 +101,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const accel = chooseAccel(this.processEnv, m.spec.qemu.accel).accel;
     try {
       const meta = await ensureState(this.home, box, shapeOf(m.spec, accel), this.restrictNat(m), onLine);
-      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed });
+      record({ key: meta.key, macs: meta.macs, hostKey: meta.hostKey, reseed: meta.reseed, sshd: meta.sshd });
       return undefined;
     } catch (e) {
       const reason = `no saved state could be made: ${errorMessage(e)}`;
@@ -202,6 +204,18 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     }
     const q = qemuPaths(m.paths.dir);
     for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
+    await stopVirtiofsds(m.paths.dir);
+  }
+
+  /** Live shares' devices; the virtiofsd of each virtiofs share is started here, before QEMU. */
+  private async launchShares(m: MachineContext): Promise<LaunchShare[]> {
+    const shares = liveShares(m.spec);
+    await startVirtiofsds(m.paths.dir, m.spec.name, shares, this.processEnv);
+    return shares.map((s) =>
+      s.type === 'virtiofs'
+        ? { type: s.type, tag: s.tag, socket: qemuPaths(m.paths.dir).virtiofsd(s.index).socket }
+        : { type: s.type, tag: s.tag, src: s.src },
+    );
   }
 
   /**
@@ -231,6 +245,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const releases: (() => void)[] = [];
     try {
       const nics = await this.launchNics(m, releases);
+      const shares = await this.launchShares(m);
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
       const { ssh } = await withBootPorts(
         this.home,
@@ -258,6 +273,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
             forwards: ports.forwards,
             nics,
             incoming,
+            shares,
             dataDisks: readMachineState(m.env.root, m.spec.name)?.dataDisks ?? [],
             ...(seed === undefined ? {} : { seed }),
           });
@@ -268,6 +284,10 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
         },
       );
       return { ssh: { host: '127.0.0.1', port: ssh }, accel };
+    } catch (e) {
+      // QEMU did not come up: its virtiofsds would wait for it forever.
+      if (this.runningPid(m) === undefined) await stopVirtiofsds(m.paths.dir);
+      throw e;
     } finally {
       for (const release of releases) release();
     }
@@ -302,6 +322,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   private async cleanRuntimeFiles(m: MachineContext): Promise<void> {
     const q = qemuPaths(m.paths.dir);
     for (const f of [q.pid, q.qmp]) rmSync(f, { force: true });
+    await stopVirtiofsds(m.paths.dir);
     if (suspendedFlag(m)) updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
     // The last machine off a private network takes its switch down with it.
     await stopUnusedSwitches(m.env.root);

@@ -26,6 +26,8 @@ describe('fillDefaults', () => {
         ssh: {},
         syncedFolders: [],
         provision: [],
+        triggers: [],
+        sshForwardAgent: false,
         disks: [],
         cloudInit: {},
         networks: [],
@@ -118,7 +120,7 @@ describe('fillDefaults', () => {
       ),
       fakeFs('/proj', '/proj/app', '/data'),
     );
-    const folder = { exclude: [], delete: true, args: [], auto: true, disabled: false };
+    const folder = { type: 'rsync', exclude: [], delete: true, args: [], auto: true, disabled: false };
     expect(web(env).syncedFolders).toEqual([
       { src: '/proj', dest: '/vagrant', ...folder },
       { src: '/proj/app', dest: '/srv/app', ...folder },

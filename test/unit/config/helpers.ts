@@ -38,6 +38,7 @@ export const PERMISSIVE: Capabilities = {
   manualStart: true,
   guestSshPort: true,
   instantUp: true,
+  sharedFolders: ['virtiofs', '9p'],
   settings: ['accel', 'restrict_network', 'disk_interface', 'extra_args'],
 };
 

@@ -37,6 +37,7 @@ describe('readEnvironment', () => {
     expect(env.machines[0]?.ssh).toEqual({ privateKey: join(root, 'id_ed25519') });
     expect(env.machines[0]?.syncedFolders).toEqual([
       {
+        type: 'rsync',
         src: join(root, 'app'),
         dest: '/srv/app',
         exclude: [],

@@ -369,7 +369,7 @@ const cases: Case[] = [
       '      - { file: ./app, dest: /app, args: [x] }',
     ),
     want: [
-      '6:36 machines.web.provision[0].args: `args` applies to `shell` and `shell_path` provisioners, not `file` (remove it)',
+      '6:36 machines.web.provision[0].args: `args` applies to `shell` and `shell_path` provisioners only (remove it)',
     ],
   },
   {

@@ -75,7 +75,7 @@ const schemaCases: Case[] = [
     name: 'unknown key, nothing close',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    ram: 1024'),
     want: [
-      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: box, box_version, box_url, box_checksum, profile, cpus, memory, disk_size, disks, hostname, networks, forwarded_ports, synced_folders, provision, ssh, boot_timeout, autostart, primary, instant, cloud_init, qemu, virtualbox)',
+      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: box, box_version, box_url, box_checksum, profile, cpus, memory, disk_size, disks, hostname, networks, forwarded_ports, synced_folders, provision, triggers, ssh, boot_timeout, autostart, primary, instant, cloud_init, qemu, virtualbox)',
     ],
   },
   {
@@ -156,7 +156,7 @@ const schemaCases: Case[] = [
       '      - name: setup',
     ),
     want: [
-      '6:9 machines.web.provision[0]: needs one of `shell`, `shell_path` or `file` (a provisioner is `shell: SCRIPT`, `shell_path: FILE` or `file: FILE` with `dest: PATH`)',
+      '6:9 machines.web.provision[0]: needs one of `shell`, `shell_path`, `file`, `ansible` or `ansible_local` (a provisioner is `shell: SCRIPT`, `shell_path: FILE`, `file: FILE` with `dest: PATH`, `ansible: PLAYBOOK` or `ansible_local: PLAYBOOK`)',
     ],
   },
   {

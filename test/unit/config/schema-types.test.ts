@@ -9,6 +9,8 @@ import type {
   NetworkType,
   PortProtocol,
   QemuAccel,
+  TriggerOnError,
+  TriggerWhen,
   WrittenBoxfile,
   WrittenDataDisk,
   WrittenForwardedPort,
@@ -20,9 +22,10 @@ import type {
   WrittenQemu,
   WrittenSsh,
   WrittenSyncedFolder,
+  WrittenTrigger,
   WrittenVirtualbox,
 } from '../../../src/config/types.js';
-import { PROVIDER_NAMES } from '../../../src/config/types.js';
+import { PROVIDER_NAMES, SYNCED_FOLDER_TYPES, TRIGGER_EVENTS } from '../../../src/config/types.js';
 import { SIZE_PATTERN } from '../../../src/config/units.js';
 
 type Schema = { [key: string]: unknown; properties?: Record<string, Schema> };
@@ -54,6 +57,7 @@ const keys = {
     forwarded_ports: true,
     synced_folders: true,
     provision: true,
+    triggers: true,
     ssh: true,
     boot_timeout: true,
     autostart: true,
@@ -81,8 +85,12 @@ const keys = {
     protocol: true,
     auto_correct: true,
   } satisfies Record<keyof WrittenForwardedPort, true>,
-  WrittenSsh: { user: true, port: true, private_key: true } satisfies Record<keyof WrittenSsh, true>,
+  WrittenSsh: { user: true, port: true, private_key: true, forward_agent: true } satisfies Record<
+    keyof WrittenSsh,
+    true
+  >,
   WrittenSyncedFolder: {
+    type: true,
     src: true,
     dest: true,
     exclude: true,
@@ -102,7 +110,23 @@ const keys = {
     privileged: true,
     file: true,
     dest: true,
+    ansible: true,
+    ansible_local: true,
+    extra_vars: true,
+    groups: true,
+    limit: true,
+    tags: true,
+    skip_tags: true,
+    scope: true,
   } satisfies Record<keyof WrittenProvisioner, true>,
+  WrittenTrigger: {
+    name: true,
+    on: true,
+    when: true,
+    run: true,
+    run_remote: true,
+    on_error: true,
+  } satisfies Record<keyof WrittenTrigger, true>,
   WrittenQemu: {
     accel: true,
     restrict_network: true,
@@ -129,6 +153,7 @@ describe('schema and types agree', () => {
     ['WrittenSsh', defs.ssh],
     ['WrittenSyncedFolder', defs.syncedFolder],
     ['WrittenProvisioner', defs.provisioner],
+    ['WrittenTrigger', defs.trigger],
     ['WrittenQemu', defs.qemu],
     ['WrittenVirtualbox', defs.virtualbox],
     ['WrittenDataDisk', defs.dataDisk],
@@ -147,6 +172,10 @@ describe('schema and types agree', () => {
     expect(prop('forwardedPort', 'protocol')?.enum).toEqual(['tcp', 'udp'] satisfies PortProtocol[]);
     expect(prop('qemu', 'accel')?.enum).toEqual(['auto', 'kvm', 'tcg'] satisfies QemuAccel[]);
     expect(prop('qemu', 'disk_interface')?.enum).toEqual(['virtio', 'nvme'] satisfies DiskInterface[]);
+    expect(prop('syncedFolder', 'type')?.enum).toEqual([...SYNCED_FOLDER_TYPES]);
+    expect(defs.triggerEvent?.enum).toEqual([...TRIGGER_EVENTS]);
+    expect(prop('trigger', 'when')?.enum).toEqual(['before', 'after'] satisfies TriggerWhen[]);
+    expect(prop('trigger', 'on_error')?.enum).toEqual(['halt', 'continue'] satisfies TriggerOnError[]);
   });
 
   it('uses the size pattern units.ts parses', () => {
@@ -171,9 +200,15 @@ describe('the schema itself', () => {
   // Editors show `description` on hover, and a closed object is what makes typos errors.
   it('documents every key and closes every object', () => {
     // Mappings keyed by user-chosen names: their values are closed instead.
-    const named = ['#/properties/machines', '#/properties/profiles', '#/properties/networks'];
+    const named = [
+      '#/properties/machines',
+      '#/properties/profiles',
+      '#/properties/networks',
+      '#/$defs/provisioner/properties/groups',
+    ];
     // cloud-init user-data: the keys boxfest checks are listed, any other goes to cloud-init as written.
-    const open = ['#/$defs/cloudInit'];
+    // Ansible's extra_vars: the playbook's own variables.
+    const open = ['#/$defs/cloudInit', '#/$defs/provisioner/properties/extra_vars'];
     const problems: string[] = [];
     const walk = (s: Schema, where: string): void => {
       if (

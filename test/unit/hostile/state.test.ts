@@ -3,7 +3,15 @@
 // outside the test's own directories changed. No guest is needed: a halted machine is its
 // state.json and its disk; the processes involved are real ones started here.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerProject } from '../../../src/state/index.js';
@@ -161,11 +169,13 @@ describe('only a real directory with a well-formed state.json is an orphan machi
     const s = withMachine();
     write(s.project, '.boxfest/machines/README', 'not a machine\n');
     write(s.project, '.boxfest/machines/Not_A_Name/state.json', state(s.project));
+    const outside = fingerprint(s.outside);
     const status = JSON.parse((await boxfest(s.project, 'status', '--json')).stdout) as { name: string }[];
     expect(status.map((m) => m.name)).toEqual(['web']);
     const r = await boxfest(s.project, 'destroy', '--force');
     expect(r.code).toBe(0);
     expect(readdirSync(join(s.project, '.boxfest/machines')).sort()).toEqual(['Not_A_Name', 'README']);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 
   it('an orphan named explicitly that is not a machine is an error, and stays', async () => {
@@ -223,11 +233,20 @@ describe('a state.json boxfest cannot read', () => {
     const disk = join(s.project, '.boxfest/machines/web/disk.qcow2');
     const qemu = sleeper('qemu-system-x86_64', '-drive', `if=none,id=disk0,file=${disk},format=qcow2`);
     write(s.project, '.boxfest/machines/web/qemu.pid', `${qemu.pid}\n`);
+    // Another program whose command line does not name the disk: it must live on.
+    const bystander = sleeper(
+      'qemu-system-x86_64',
+      '-drive',
+      `file=${join(s.outside, '.boxfest/machines/web/disk.qcow2')}`,
+    );
+    const outside = fingerprint(s.outside);
     const r = await boxfest(s.project, 'destroy', '--force');
     expect(r.code).toBe(0);
     await new Promise((res) => setTimeout(res, 100));
     expect(alive(qemu)).toBe(false);
+    expect(alive(bystander)).toBe(true);
     expect(existsSync(disk)).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 
   it("a pidfile naming someone else's process (a reused PID) never gets it killed", async () => {
@@ -235,10 +254,12 @@ describe('a state.json boxfest cannot read', () => {
     write(s.project, '.boxfest/machines/web/state.json', 'garbage');
     const other = sleeper('an-unrelated-program', '--its', 'own', 'args');
     write(s.project, '.boxfest/machines/web/qemu.pid', `${other.pid}\n`);
+    const outside = fingerprint(s.outside);
     const r = await boxfest(s.project, 'destroy', '--force');
     expect(r.code).toBe(0);
     expect(alive(other)).toBe(true);
     expect(existsSync(join(s.project, '.boxfest'))).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 });
 
@@ -270,15 +291,17 @@ describe('corrupt records beside the machines', () => {
     expect(fingerprint(s.outside)).toEqual(outside);
   });
 
-  it('a corrupt leases.json does not stop destroy: the machine goes, the file is named and left', async () => {
+  it('a corrupt leases.json does not stop destroy: the machine goes, the file is named', async () => {
     const s = withMachine('web', { 'project/Boxfile.yaml': NET });
     write(s.project, '.boxfest/networks/lab/leases.json', '{oops');
+    const outside = fingerprint(s.outside);
     const r = await boxfest(s.project, 'destroy', '--force');
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).toContain(
       `${join(s.project, '.boxfest/networks/lab/leases.json')} is not a usable address leases file`,
     );
     expect(existsSync(join(s.project, '.boxfest/machines'))).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 
   it('a corrupt ports.json in the home: up names it before any machine starts', async () => {
@@ -287,12 +310,16 @@ describe('corrupt records beside the machines', () => {
         'version: 1\nmachines:\n  web: { box: tiny, forwarded_ports: [{ guest: 80, host: 18080 }] }\n',
       'home/ports.json': '{"not": "a list"}',
     });
+    const outside = fingerprint(s.outside);
     const r = await boxfest(s.project, 'up');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `error: ${join(s.home, 'ports.json')} is not a usable record of forwarded host ports: it is not a JSON list [PORTS_CORRUPT]\n` +
         '  hint: remove it: it only names which boxfest machines hold host ports, and running machines are found again by the ports they bind\n',
     );
+    expect(fingerprint(s.outside)).toEqual(outside);
+    expect(existsSync(join(s.project, '.boxfest/machines'))).toBe(false);
+    expect(readFileSync(join(s.home, 'ports.json'), 'utf8')).toBe('{"not": "a list"}');
   });
 });
 
@@ -312,12 +339,15 @@ describe('the project lock', () => {
         token: 'ab',
       }),
     );
+    const before = outsideHome(s);
     const r = await boxfest(s.project, 'destroy', '--force');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `error: another boxfest is working on this project: pid ${holder.pid} running \`up\` since now [PROJECT_LOCKED]\n` +
         '  hint: wait for it to finish, or stop it; a lock left by a dead process is taken over automatically\n',
     );
+    expect(outsideHome(s)).toEqual(before);
+    expect(alive(holder)).toBe(true);
   });
 
   it('left empty and old by a crash: the next command takes it over', async () => {
@@ -325,10 +355,12 @@ describe('the project lock', () => {
     write(s.project, '.boxfest/lock', '');
     const old = Date.now() / 1000 - 60;
     utimesSync(join(s.project, '.boxfest/lock'), old, old);
+    const outside = fingerprint(s.outside);
     const r = await boxfest(s.project, 'halt');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('web: not running\n');
     expect(existsSync(join(s.project, '.boxfest/lock'))).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 
   it('naming a live process by PID with another start time (a reused PID): taken over', async () => {
@@ -339,8 +371,11 @@ describe('the project lock', () => {
       '.boxfest/lock',
       JSON.stringify({ pid: reused.pid, start: 1, command: 'up', since: 'then', token: 'cd' }),
     );
+    const outside = fingerprint(s.outside);
     expect((await boxfest(s.project, 'halt')).code).toBe(0);
     expect(alive(reused)).toBe(true);
+    expect(existsSync(join(s.project, '.boxfest/lock'))).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 });
 
@@ -415,6 +450,7 @@ describe('ssh-config prints only what cannot change the config it is appended to
 
   it('quotes every value it prints', async () => {
     const s = withSsh({});
+    const before = outsideHome(s);
     const r = await boxfest(s.project, 'ssh-config');
     const dir = join(s.project, '.boxfest/machines/web');
     expect(r.code).toBe(0);
@@ -435,6 +471,7 @@ describe('ssh-config prints only what cannot change the config it is appended to
         '',
       ].join('\n'),
     );
+    expect(outsideHome(s)).toEqual(before);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -452,12 +489,14 @@ describe('ssh-config prints only what cannot change the config it is appended to
     ],
   ])('a state.json with %s: refused, nothing printed', async (_, over, what) => {
     const s = withSsh(over);
+    const before = outsideHome(s);
     const r = await boxfest(s.project, 'ssh-config');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')[0]).toBe(
       `error (machine web): machine \`web\`: ${what} cannot be written into an OpenSSH config safely [SSH_CONFIG_UNSAFE]`,
     );
+    expect(outsideHome(s)).toEqual(before);
   });
 
   it('a project under a directory whose name has a newline: refused', async () => {
@@ -470,11 +509,13 @@ describe('ssh-config prints only what cannot change the config it is appended to
       '.boxfest/machines/web/state.json',
       state(project, { sshPort: 2222, hostKey: 'ssh-ed25519 AAAA' }),
     );
+    const before = { project: fingerprint(project), outside: fingerprint(s.outside) };
     const r = await boxfest(project, 'ssh-config');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('its key path "');
     expect(r.stderr).toContain('[SSH_CONFIG_UNSAFE]');
+    expect({ project: fingerprint(project), outside: fingerprint(s.outside) }).toEqual(before);
   });
 });
 
@@ -507,17 +548,83 @@ describe('box add refuses what would leave a half-made box or an unsafe one', ()
     ['-oProxyCommand=x', 2], // read as an option: a usage error
   ])('an --ssh-user %j is refused', async (user, code) => {
     const s = sandbox();
-    const r = await boxfest(s.project, 'box', 'add', 'tiny', image(s), '--ssh-user', user);
+    const img = image(s);
+    const outside = fingerprint(s.outside);
+    const r = await boxfest(s.project, 'box', 'add', 'tiny', img, '--ssh-user', user);
     expect(r.code).toBe(code);
     if (code === 1)
       expect(r.stderr.split('\n')[0]).toMatch(/is not a user name boxfest can log in as \[BOX_SSH_USER\]$/);
     expect(existsSync(join(s.home, 'boxes'))).toBe(false);
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
 
   it('string options are taken as written: `--name 007` names the box 007, not 7', async () => {
     const s = sandbox();
-    const r = await boxfest(s.project, 'box', 'add', image(s), '--name', '007', '--json');
+    const img = image(s);
+    const outside = fingerprint(s.outside);
+    const r = await boxfest(s.project, 'box', 'add', img, '--name', '007', '--json');
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { name: unknown }).name).toBe('007');
+    expect(fingerprint(s.outside)).toEqual(outside);
   });
+});
+
+describe('box images and names that reach outside the store', () => {
+  it.each<[string, (s: Sandbox) => [string, string]]>([
+    [
+      'a qcow2 whose data_file is a host file',
+      (s) => {
+        const img = join(s.base, 'evil.qcow2');
+        const secret = join(s.outside, 'precious.txt');
+        execFileSync('qemu-img', [
+          'create',
+          '-q',
+          '-f',
+          'qcow2',
+          '-o',
+          `data_file=${secret},data_file_raw=on`,
+          img,
+          '1M',
+        ]);
+        return [img, `data-file: ${secret}`];
+      },
+    ],
+    [
+      'a qcow2 backed by a host file',
+      (s) => {
+        const base = join(s.base, 'base.qcow2');
+        execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '1M']);
+        const img = join(s.base, 'backed.qcow2');
+        execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, img]);
+        return [img, `backing-filename: ${base}`];
+      },
+    ],
+  ])('%s: box add refuses it with the reason, nothing stored', async (_, make) => {
+    const s = sandbox();
+    const [img, why] = make(s);
+    const outside = fingerprint(s.outside);
+    const r = await boxfest(s.project, 'box', 'add', 'evil', img);
+    expectNoCrash(r);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('refers to files outside itself');
+    expect(r.stderr).toContain(why);
+    expect(r.stderr).toContain('[BOX_EXTERNAL_REFERENCE]');
+    expect(readdirSync(join(s.home, 'boxes')).filter((e) => e !== '.staging' && e !== 'lock')).toEqual([]);
+    expect(fingerprint(s.outside)).toEqual(outside);
+  });
+
+  it.each(['../../outside', '../outside/.boxfest', '..', '/tmp'])(
+    'box remove %j --force: a name error, nothing removed',
+    async (name) => {
+      const s = sandbox();
+      const outside = fingerprint(s.outside);
+      const project = fingerprint(s.project);
+      const r = await boxfest(s.project, 'box', 'remove', name, '--force');
+      expectNoCrash(r);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('[BOX_NAME]');
+      expect(fingerprint(s.outside)).toEqual(outside);
+      expect(fingerprint(s.project)).toEqual(project);
+    },
+  );
 });

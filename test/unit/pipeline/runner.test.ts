@@ -5,6 +5,7 @@ import { BoxfestError } from '../../../src/errors.js';
 import { asBoxfestError, rendererFor, runJobs, stepLine } from '../../../src/pipeline/runner.js';
 import type { MachineJob } from '../../../src/pipeline/runner.js';
 import type { Step } from '../../../src/pipeline/step.js';
+import { setOutputMode } from '../../../src/util/output-mode.js';
 
 interface Ctx {
   log: string[];
@@ -350,6 +351,37 @@ describe('runJobs: plain lines (no terminal)', () => {
     expect(shown.join('\n')).not.toMatch(/never|SKIPPED|does not apply/);
     const table = shown.slice(steps.length).map((l) => l.split(/ {2,}/));
     expect(table).toEqual(summary.length === 0 ? [] : [['machine', 'result', 'time'], ...summary]);
+  });
+});
+
+describe('runJobs: plain lines, skipped steps with --verbose', () => {
+  it.each([
+    ['the option', { verbose: true }, false],
+    ['the global --verbose', {}, true],
+  ])('with --verbose (%s) also names each skipped step and why', async (_t, o, global) => {
+    const lines: string[] = [];
+    setOutputMode({ quiet: false, verbose: global, color: 'never' }, {});
+    try {
+      const web = job('web', [step('a'), step('never', { skip: () => 'does not apply' })]);
+      await runJobs([web], { parallel: false, renderer: 'lines', write: (l) => lines.push(l), ...o });
+    } finally {
+      setOutputMode({ quiet: false, verbose: false, color: 'never' }, {});
+    }
+    expect(lines.map((l) => l.replace(/\d+\.\d s/g, 'T')).slice(0, 3)).toEqual([
+      '› web | output of a',
+      '✔ web: a done (T)',
+      '- web: title never skipped (does not apply)',
+    ]);
+  });
+
+  it('prints nothing, not even a summary, when every step was skipped', async () => {
+    const lines: string[] = [];
+    await runJobs([job('web', [step('a', { skip: () => 'done' })])], {
+      parallel: true,
+      renderer: 'lines',
+      write: (l) => lines.push(l),
+    });
+    expect(lines).toEqual([]);
   });
 });
 

@@ -25,6 +25,7 @@ import { FakeProvider } from './fake-provider.js';
 const GUEST = new Set([
   'wait-ssh',
   'reidentify',
+  'host-key',
   'replace-key',
   'set-hostname',
   'configure-network',
@@ -139,7 +140,7 @@ async function created(w: World): Promise<void> {
 }
 
 const web = (over: Partial<MachineSpec> = {}) => [spec('web', { box: 'tiny', ...over })];
-const BOOTED = ['wait-ssh', 'replace-key', 'set-hostname', 'finish'];
+const BOOTED = ['wait-ssh', 'host-key', 'replace-key', 'set-hostname', 'finish'];
 const NEW = ['configure', 'create', 'boot', ...BOOTED];
 
 interface Row {
@@ -246,6 +247,7 @@ const ROWS: Record<string, Row> = {
       'create',
       'boot',
       'wait-ssh',
+      'host-key',
       'replace-key',
       'wait-cloud-init',
       'set-hostname',
@@ -268,6 +270,7 @@ const ROWS: Record<string, Row> = {
       'write-seed',
       'boot',
       'wait-ssh',
+      'host-key',
       'replace-key',
       'wait-cloud-init',
       'set-hostname',
@@ -286,6 +289,7 @@ const ROWS: Record<string, Row> = {
       'create',
       'boot',
       'wait-ssh',
+      'host-key',
       'replace-key',
       'grow-disk',
       'set-hostname',

@@ -35,6 +35,7 @@ const shell = (name: string, script: string, run: Provisioner['run'] = 'once'): 
   privileged: true,
 });
 const folder = {
+  type: 'rsync' as const,
   src: '/proj/app',
   dest: '/srv/app',
   exclude: [],

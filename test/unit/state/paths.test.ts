@@ -38,13 +38,20 @@ describe('machinePaths', () => {
   });
 
   it('the QEMU provider keeps its own files in that directory', () => {
-    expect(qemuPaths(machinePaths('/proj', 'web').dir)).toEqual({
+    const q = qemuPaths(machinePaths('/proj', 'web').dir);
+    const { virtiofsd, ...files } = q;
+    expect(files).toEqual({
       disk: '/proj/.boxfest/machines/web/disk.qcow2',
       pid: '/proj/.boxfest/machines/web/qemu.pid',
       qmp: '/proj/.boxfest/machines/web/qmp.sock',
       serialLog: '/proj/.boxfest/machines/web/serial.log',
       cmd: '/proj/.boxfest/machines/web/qemu.cmd',
       dataDisks: '/proj/.boxfest/machines/web/disks',
+    });
+    expect(virtiofsd(1)).toEqual({
+      socket: '/proj/.boxfest/machines/web/virtiofs-1.sock',
+      pid: '/proj/.boxfest/machines/web/virtiofs-1.pid',
+      log: '/proj/.boxfest/machines/web/virtiofs-1.log',
     });
   });
 

@@ -1,0 +1,167 @@
+// A machine's own SSH host key, made on the host: an ed25519 key pair per machine, written into
+// the guest in the format its SSH server reads, the server restarted so it serves it, and the
+// public half pinned. Made here rather than in the guest, so a guest needs no ssh-keygen and the
+// key boxfest pins is the one it made, not whatever the guest presented. Pure: key material and
+// the scripts run as root over SSH (the private key goes on stdin, never on a command line).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { FLUSH_TO_DISK } from './durable.js';
+
+/** How the guest's SSH server is given a new host key and made to serve it. */
+export type SshDaemon =
+  /** OpenSSH: /etc/ssh/ssh_host_ed25519_key, then SIGHUP to the listener (it re-executes itself). */
+  | 'openssh'
+  /** dropbear respawned by init from /etc/inittab: the listener is ended and init starts a new one. */
+  | 'dropbear-inittab'
+  /** dropbear run by systemd: `systemctl restart dropbear`, detached from our own session. */
+  | 'dropbear-systemd';
+
+export interface HostKey {
+  /** "ssh-ed25519 AAAA...": what boxfest pins. */
+  publicKey: string;
+  /** The private key as the daemon reads it (OpenSSH PEM text, or dropbear's binary format). */
+  privateFile: Buffer;
+}
+
+const ED25519 = 'ssh-ed25519';
+
+function sshString(b: Buffer | string): Buffer {
+  const body = typeof b === 'string' ? Buffer.from(b) : b;
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+function uint32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/** A fresh ed25519 key: its 32-byte seed and 32-byte public key. */
+function newEd25519(): { seed: Buffer; pub: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const priv = privateKey.export({ format: 'jwk' });
+  const pub = publicKey.export({ format: 'jwk' });
+  return { seed: Buffer.from(priv.d!, 'base64url'), pub: Buffer.from(pub.x!, 'base64url') };
+}
+
+/** The OpenSSH private key file (openssh-key-v1, unencrypted), as ssh-keygen writes it. */
+export function opensshPrivateKey(seed: Buffer, pub: Buffer, comment: string): Buffer {
+  const pubBlob = Buffer.concat([sshString(ED25519), sshString(pub)]);
+  const check = randomBytes(4);
+  let priv = Buffer.concat([
+    check,
+    check,
+    sshString(ED25519),
+    sshString(pub),
+    sshString(Buffer.concat([seed, pub])),
+    sshString(comment),
+  ]);
+  const pad = (8 - (priv.length % 8)) % 8;
+  priv = Buffer.concat([priv, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0'),
+    sshString('none'),
+    sshString('none'),
+    sshString(''),
+    uint32(1),
+    sshString(pubBlob),
+    sshString(priv),
+  ]).toString('base64');
+  const lines = body.match(/.{1,70}/g) ?? [];
+  return Buffer.from(
+    ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ''].join('\n'),
+  );
+}
+
+/** dropbear's own key file: string "ssh-ed25519", string (seed ‖ public key). */
+export function dropbearPrivateKey(seed: Buffer, pub: Buffer): Buffer {
+  return Buffer.concat([sshString(ED25519), sshString(Buffer.concat([seed, pub]))]);
+}
+
+/** A new host key for `machine`, in the format `daemon` reads. */
+export function newHostKey(daemon: SshDaemon, machine: string): HostKey {
+  const { seed, pub } = newEd25519();
+  const publicKey = `${ED25519} ${Buffer.concat([sshString(ED25519), sshString(pub)]).toString('base64')}`;
+  const privateFile =
+    daemon === 'openssh' ? opensshPrivateKey(seed, pub, `boxfest ${machine}`) : dropbearPrivateKey(seed, pub);
+  return { publicKey, privateFile };
+}
+
+/** Where each daemon reads its ed25519 host key, and which other host keys it could serve. */
+const KEY_FILE: Record<SshDaemon, { file: string; others: string }> = {
+  openssh: {
+    file: '/etc/ssh/ssh_host_ed25519_key',
+    others: '/etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub',
+  },
+  'dropbear-inittab': {
+    file: '/etc/dropbear/dropbear_ed25519_host_key',
+    others: '/etc/dropbear/dropbear_*_host_key',
+  },
+  'dropbear-systemd': {
+    file: '/etc/dropbear/dropbear_ed25519_host_key',
+    others: '/etc/dropbear/dropbear_*_host_key',
+  },
+};
+
+/** `listener NAME`: the PID of the daemon process that listens (the one whose parent is PID 1). */
+const LISTENER =
+  'listener() { for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = "$1" ] || continue; ' +
+  'set -- "$1" $(cat "$d/stat" 2>/dev/null | sed "s/.*) //"); [ "${3:-}" = 1 ] && { echo "${d#/proc/}"; return 0; }; done; return 1; }';
+
+/**
+ * Run as root in the guest: prints `sshd: KIND` for a server boxfest can re-key, or
+ * `sshd-unsupported: WHY`. Needs only sh, cat, sed and grep; no key tool.
+ */
+export const PROBE_SSHD_SCRIPT = [
+  LISTENER,
+  'if p=$(listener sshd); then',
+  '  if [ -x /usr/sbin/sshd ] && ! /usr/sbin/sshd -T 2>/dev/null | grep -qi "^hostkey /etc/ssh/ssh_host_ed25519_key$"; then',
+  '    echo "sshd-unsupported: its sshd_config does not load /etc/ssh/ssh_host_ed25519_key"; exit 0; fi',
+  '  echo "sshd: openssh"',
+  'elif p=$(listener dropbear); then',
+  '  if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && systemctl cat dropbear >/dev/null 2>&1; then echo "sshd: dropbear-systemd"',
+  '  elif grep -q "^[^#]*:respawn:[^ ]*dropbear" /etc/inittab 2>/dev/null; then echo "sshd: dropbear-inittab"',
+  '  else echo "sshd-unsupported: its dropbear is started by something boxfest cannot restart (not systemd, not an /etc/inittab respawn line)"; fi',
+  'else echo "sshd-unsupported: no sshd or dropbear listener was found (its parent is not PID 1)"; fi',
+].join('\n');
+
+/** The probe's answer: the daemon, or why its key cannot be replaced. */
+export function parseSshdProbe(stdout: string): SshDaemon | { unsupported: string } {
+  const kind = /^sshd: (openssh|dropbear-inittab|dropbear-systemd)$/m.exec(stdout)?.[1];
+  if (kind !== undefined) return kind as SshDaemon;
+  const why = /^sshd-unsupported: (.*)$/m.exec(stdout)?.[1];
+  return {
+    unsupported: why ?? `the SSH server probe gave no answer (${stdout.trim().slice(0, 60) || 'no output'})`,
+  };
+}
+
+/**
+ * Run as root in the guest with the private key file on stdin: removes every other host key the
+ * server could serve, writes this one (mode 0600, flushed) and restarts the server. The running
+ * server holds its keys in memory, so writing files alone would change nothing it serves.
+ */
+export function installHostKeyScript(daemon: SshDaemon, publicKey: string): string {
+  const { file, others } = KEY_FILE[daemon];
+  const restart: Record<SshDaemon, string> = {
+    // sshd re-executes itself on SIGHUP and reads its keys again; sessions (ours) stay.
+    openssh: 'p=$(listener sshd) && kill -HUP "$p"',
+    // init starts a new listener at once; the session processes (ours) are not its children.
+    'dropbear-inittab': 'p=$(listener dropbear) && kill "$p"',
+    // Detached: a restart of the unit may end its processes, ours among them.
+    'dropbear-systemd': '(setsid sh -c "sleep 0.3; systemctl restart dropbear" </dev/null >/dev/null 2>&1 &)',
+  };
+  return [
+    'set -e',
+    LISTENER,
+    'umask 077',
+    `mkdir -p ${file.slice(0, file.lastIndexOf('/'))}`,
+    `cat > ${file}.boxfest`,
+    `rm -f ${others}`,
+    `mv -f ${file}.boxfest ${file}`,
+    ...(daemon === 'openssh' ? [`printf '%s\\n' '${publicKey}' > ${file}.pub`, `chmod 644 ${file}.pub`] : []),
+    FLUSH_TO_DISK,
+    restart[daemon],
+    'echo host-key-installed',
+  ].join('\n');
+}
