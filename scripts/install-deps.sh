@@ -3,11 +3,13 @@
 # (private networks' switches), and for the tests the packages the test boxes are built from
 # (debootstrap for the Debian cloud-init box) plus iproute2 and dnsmasq-base (a DHCP server inside
 # the bridged-network test's own namespace), openssl (the box tests' TLS certificates), curl
-# (bench:box-add) and strace (the lock race test delays one process's syscalls with it). boxfest
+# (bench:box-add), strace (the lock race test delays one process's syscalls with it), and a libvirt
+# daemon, its QEMU driver, virsh and iptables (the libvirt tests run a private libvirtd). boxfest
 # itself needs no ISO tool: it writes the cloud-init seed image on its own.
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 PKGS=(qemu-system-x86 qemu-utils rsync openssh-client vde2 iproute2 dnsmasq-base openssl curl strace
+      libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients iptables
       busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk kmod e2fsprogs cpio
       debootstrap ansible)
 missing=()

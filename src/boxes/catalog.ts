@@ -28,6 +28,7 @@ export interface Catalog {
 export const VAGRANT_PROVIDERS: Record<ProviderName, readonly string[]> = {
   // libvirt boxes are qcow2 as QEMU wants them; VirtualBox boxes are converted once.
   qemu: ['libvirt', 'virtualbox'],
+  libvirt: ['libvirt', 'virtualbox'],
   // VirtualBox opens qcow2 (its QCOW backend) as well as its own VMDKs.
   virtualbox: ['virtualbox', 'libvirt'],
 };

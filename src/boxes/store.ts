@@ -35,8 +35,8 @@ export type { DiskInterface, FirstBoot };
 
 export const DISK_INTERFACES: readonly DiskInterface[] = ['virtio', 'nvme'];
 
-/** Kinds of stored image: the boxfest provider whose own format it is. */
-export type StoreProvider = ProviderName;
+/** Kinds of stored image: the boxfest provider whose own format it is (libvirt runs QEMU's). */
+export type StoreProvider = Exclude<ProviderName, 'libvirt'>;
 export const STORE_PROVIDERS: readonly StoreProvider[] = ['qemu', 'virtualbox'];
 
 export type ImageFormat = 'qcow2' | 'vmdk';

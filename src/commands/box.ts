@@ -22,11 +22,12 @@ import {
   type Box,
   type DiskInterface,
   type RemovalPlan,
+  type StoreProvider,
 } from '../boxes/store.js';
 import { checkBoxName } from '../boxes/name.js';
 import { compareVersions, newestVersion } from '../boxes/version.js';
 import { findBoxfile, readEnvironment } from '../config/index.js';
-import type { ProviderName } from '../config/types.js';
+import { PROVIDER_NAMES, type ProviderName } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { listStates, listUnrestorable } from '../providers/qemu/instant.js';
 import { readMachineState } from '../state/machine-state.js';
@@ -51,11 +52,17 @@ export interface BoxAddOptions extends CommandOptions {
 
 function providerArg(p: string | undefined): ProviderName {
   if (p === undefined) return 'qemu';
-  if (!(STORE_PROVIDERS as readonly string[]).includes(p))
+  if (!(PROVIDER_NAMES as readonly string[]).includes(p))
     throw new BoxfestError('USAGE', `unknown provider \`${p}\``, {
-      hint: `use one of: ${STORE_PROVIDERS.join(', ')}`,
+      hint: `use one of: ${PROVIDER_NAMES.join(', ')}`,
     });
   return p as ProviderName;
+}
+
+/** The stored kind a provider's boxes are kept as (libvirt runs QEMU's qcow2 boxes). */
+function storeKindArg(p: string): StoreProvider {
+  const provider = providerArg(p);
+  return provider === 'libvirt' ? 'qemu' : provider;
 }
 
 /** `box add SOURCE` or `box add NAME SOURCE` (the older form). */
@@ -156,7 +163,7 @@ export async function boxRemove(
 ): Promise<number> {
   const done = await removeBox(boxfestHome(), name, {
     version: o.boxVersion,
-    provider: o.provider === undefined ? undefined : providerArg(o.provider),
+    provider: o.provider === undefined ? undefined : storeKindArg(o.provider),
     force: o.force,
   });
   printRemoval(done, o, 'removed');

@@ -3,9 +3,10 @@
 // project boxfest cannot read (a symlinked .boxfest/, a corrupt state.json) is listed as broken,
 // with the reason, and never stops the others from being listed.
 import { join } from 'node:path';
-import { BUILTIN } from '../config/defaults.js';
-import type { Environment } from '../config/types.js';
+import { BUILTIN, projectName } from '../config/defaults.js';
+import { PROVIDER_NAMES, type Environment } from '../config/types.js';
 import { BoxfestError, errorMessage } from '../errors.js';
+import { listerOf } from '../providers/optional.js';
 import { providerFor } from '../providers/registry.js';
 import { forgetProject, readIndex, type IndexEntry } from '../state/index.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
@@ -34,6 +35,21 @@ export async function globalStatus(o: CommandOptions): Promise<number> {
     }
     if (row === undefined) forgetProject(file);
     else projects.push(row);
+  }
+  // Machines a hypervisor knows from their ownership tags whose project has no state for them
+  // (a fresh checkout, a deleted .boxfest/): listed under their project all the same.
+  for (const provider of PROVIDER_NAMES) {
+    const lister = listerOf(providerFor(provider));
+    if (lister === undefined) continue;
+    for (const m of await lister.listOwned()) {
+      let p = projects.find((x) => x.root === m.project);
+      if (p === undefined) {
+        p = { root: m.project, name: projectName(m.project), machines: [] };
+        projects.push(p);
+      }
+      if (p.machines.some((x) => x.name === m.machine)) continue;
+      p.machines.push({ name: m.machine, provider, state: m.state });
+    }
   }
   if (o.json) {
     o.print(JSON.stringify(projects, null, 2));

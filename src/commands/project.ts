@@ -50,9 +50,13 @@ export async function observe(
     all.map(async (spec): Promise<[string, Observed]> => {
       const actual = await providerOf(spec).inspect(contextOf(env, spec));
       const state = readMachineState(env.root, spec.name);
+      // Without state.json (a fresh checkout) the provider may know what the machine was booted with.
+      const fromProvider = actual.applied === undefined ? {} : { applied: actual.applied };
       return [
         spec.name,
-        state === undefined ? { actual } : { actual, applied: state.applied, converged: state.converged },
+        state === undefined
+          ? { actual, ...fromProvider }
+          : { actual, applied: state.applied, converged: state.converged },
       ];
     }),
   );

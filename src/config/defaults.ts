@@ -40,6 +40,8 @@ export interface DefaultsContext {
   machineOrder?: readonly string[];
   /** Provisioner env values that came from `${VAR}` (LoadResult.interpolatedEnv): kept secret. */
   interpolatedEnv?: readonly string[];
+  /** LIBVIRT_DEFAULT_URI of the environment boxfest runs in (libvirt's own default for `uri`). */
+  libvirtDefaultUri?: string | undefined;
 }
 
 /** Built-in defaults: what a machine gets when neither it, its profile nor `defaults` sets a key. */
@@ -52,6 +54,9 @@ export const BUILTIN = {
   sshPort: 22,
   hostIp: '127.0.0.1',
   protocol: 'tcp',
+  libvirtUri: 'qemu:///system',
+  libvirtPool: 'default',
+  libvirtManagementNetwork: 'boxfest',
 } as const;
 
 /** Expects a Boxfile that passed validateWritten(). */
@@ -67,7 +72,7 @@ export function fillDefaults(written: WrittenBoxfile, ctx: DefaultsContext): Env
     networks: Object.entries(written.networks ?? {}).map(([name, n]) => network(name, n)),
     machines: orderedNames(machines, ctx.machineOrder).map((name) =>
       withInterpolatedSecrets(
-        machineSpec(written, name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx.root),
+        machineSpec(written, name, machines[name] ?? {}, d, written.profiles ?? {}, provider, ctx),
         ctx.interpolatedEnv ?? [],
       ),
     ),
@@ -87,8 +92,9 @@ function machineSpec(
   d: WrittenMachine,
   profiles: Record<string, WrittenProfile>,
   provider: Environment['provider'],
-  root: string,
+  ctx: DefaultsContext,
 ): MachineSpec {
+  const root = ctx.root;
   const profileName = m.profile ?? d.profile;
   // An unknown profile is reported by checkRules(); resolve as if it were empty.
   const p: WrittenProfile =
@@ -177,6 +183,19 @@ function machineSpec(
       linkedClone: vb.linked_clone ?? true,
       ...(vb.os_type === undefined ? {} : { osType: vb.os_type }),
     },
+    libvirt: libvirtSettings(top, ctx),
+  };
+}
+
+/** As libvirt's own clients do: the Boxfile's `uri`, else LIBVIRT_DEFAULT_URI, else the system daemon. */
+function libvirtSettings(top: WrittenBoxfile, ctx: DefaultsContext): MachineSpec['libvirt'] {
+  const l = top.libvirt ?? {};
+  const fromEnv = ctx.libvirtDefaultUri === '' ? undefined : ctx.libvirtDefaultUri;
+  return {
+    uri: l.uri ?? fromEnv ?? BUILTIN.libvirtUri,
+    uriFrom: l.uri !== undefined ? 'boxfile' : fromEnv !== undefined ? 'LIBVIRT_DEFAULT_URI' : 'default',
+    pool: l.pool ?? BUILTIN.libvirtPool,
+    managementNetwork: l.management_network ?? BUILTIN.libvirtManagementNetwork,
   };
 }
 

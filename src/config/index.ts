@@ -90,6 +90,7 @@ export function loadEnvironmentFromText(
     root,
     machineOrder: load.machineOrder,
     interpolatedEnv: load.interpolatedEnv,
+    libvirtDefaultUri: options.vars?.['LIBVIRT_DEFAULT_URI'],
   });
   const ruleIssues = checkRules(env, load, fsCheck, options.capabilities ?? CAPABILITIES[env.provider]);
   if (ruleIssues.length > 0) throw new ConfigError(ruleIssues);

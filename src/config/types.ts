@@ -5,8 +5,8 @@
 // schemas/boxfile.schema.json is the source of truth for the written shape;
 // test/unit/config/schema-types.test.ts checks that these types and the schema agree.
 
-export type ProviderName = 'qemu' | 'virtualbox';
-export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu', 'virtualbox'];
+export type ProviderName = 'qemu' | 'virtualbox' | 'libvirt';
+export const PROVIDER_NAMES: readonly ProviderName[] = ['qemu', 'virtualbox', 'libvirt'];
 
 export type ProvisionRun = 'once' | 'always' | 'never';
 
@@ -120,6 +120,12 @@ export interface WrittenVirtualbox {
   os_type?: string;
 }
 
+export interface WrittenLibvirt {
+  uri?: string;
+  pool?: string;
+  management_network?: string;
+}
+
 export interface WrittenDataDisk {
   name?: string;
   size?: WrittenSize;
@@ -174,6 +180,8 @@ export interface WrittenBoxfile {
   provider?: ProviderName;
   /** Project-wide VirtualBox settings (e.g. `url`), under `defaults.virtualbox` and each machine's. */
   virtualbox?: WrittenVirtualbox;
+  /** Project-wide libvirt settings: the daemon, the pool, the management network. */
+  libvirt?: WrittenLibvirt;
   defaults?: WrittenMachine;
   profiles?: Record<string, WrittenProfile>;
   networks?: Record<string, WrittenNetwork>;
@@ -308,6 +316,8 @@ export interface MachineSpec {
   qemu: QemuSettings;
   /** `virtualbox:` settings; used only when the provider is virtualbox. */
   virtualbox: VirtualboxSettings;
+  /** The top-level `libvirt:` settings; used only when the provider is libvirt. */
+  libvirt: LibvirtSettings;
 }
 
 export interface DataDisk {
@@ -361,6 +371,17 @@ export interface VirtualboxSettings {
   linkedClone: boolean;
   /** VirtualBox OS type id; unset = the box's. */
   osType?: string;
+}
+
+export interface LibvirtSettings {
+  /** `libvirt.uri`, else LIBVIRT_DEFAULT_URI, else `qemu:///system`. */
+  uri: string;
+  /** Where `uri` came from, for messages about it. */
+  uriFrom: 'boxfile' | 'LIBVIRT_DEFAULT_URI' | 'default';
+  /** Storage pool of the box volumes and the overlays. Default `default`. */
+  pool: string;
+  /** The network of NIC 0, which carries SSH. Default `boxfest` (created when missing). */
+  managementNetwork: string;
 }
 
 export interface Environment {

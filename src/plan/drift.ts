@@ -7,8 +7,8 @@ import { bootPart, cloudInitDigest, inPlacePart, stableJson, type AppliedSpec } 
  * in_place: the next `up` applies it to the running machine (hostname, folders, provisioners);
  * reload: needs a new VM process (halt, then boot): cpus, memory, NICs, ports, live shared folders
  * (their devices), qemu settings;
- * recreate: needs a new disk (destroy, then create): box, box version, disk interface, cloud-init
- * user-data (cloud-init applies it once per instance).
+ * recreate: needs a new disk (destroy, then create): box, box version, disk interface, the libvirt
+ * daemon or pool, cloud-init user-data (cloud-init applies it once per instance).
  */
 export type ChangeClass = 'in_place' | 'reload' | 'recreate';
 
@@ -58,6 +58,12 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
     ...(spec.qemu.diskInterface === undefined
       ? []
       : scalar('qemu.disk_interface', 'recreate', applied.diskInterface, spec.qemu.diskInterface)),
+    ...(spec.provider === 'libvirt'
+      ? [
+          ...scalar('libvirt.uri', 'recreate', applied.libvirt?.uri, spec.libvirt.uri),
+          ...scalar('libvirt.pool', 'recreate', applied.libvirt?.pool, spec.libvirt.pool),
+        ]
+      : []),
     ...scalar('cloud_init', 'recreate', applied.cloudInit, cloudInitDigest(spec.cloudInit)),
     ...scalar('cpus', 'reload', applied.cpus, boot.cpus),
     ...scalar('memory', 'reload', applied.memory, boot.memory, ' MiB'),
@@ -70,6 +76,7 @@ export function changesOf(spec: MachineSpec, applied: AppliedSpec, networks: rea
     ...scalar('qemu.accel', 'reload', applied.qemu?.accel, boot.qemu?.accel),
     ...scalar('qemu.restrict_network', 'reload', applied.qemu?.restrictNetwork, boot.qemu?.restrictNetwork),
     ...scalar('qemu.extra_args', 'reload', applied.qemu?.extraArgs, boot.qemu?.extraArgs),
+    ...scalar('libvirt.management_network', 'reload', applied.managementNetwork, boot.managementNetwork),
     ...scalar('hostname', 'in_place', applied.hostname, inPlace.hostname),
     ...itemChanges(
       'synced_folders',

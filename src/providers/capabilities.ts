@@ -19,6 +19,8 @@ export interface Capabilities {
   diskResize: boolean;
   /** `disks`: extra data disks. */
   dataDisks: boolean;
+  /** `cloud_init:` and cloud-init boxes: a NoCloud seed attached to the guest at every boot. */
+  cloudInit: boolean;
   /** `box_version`: choosing a version of a box. */
   boxVersions: boolean;
   /** `autostart: false`. */
@@ -35,6 +37,8 @@ export interface Capabilities {
   sharedFolders: readonly Exclude<SyncedFolderType, 'rsync'>[];
   /** Keys of the provider's own block (`qemu:`) that it honours. */
   settings: readonly string[];
+  /** Why a feature it cannot do is not done, where there is more to say than "not yet". */
+  why?: Partial<Record<Exclude<keyof Capabilities, 'settings' | 'why'>, string>>;
 }
 
 export const CAPABILITIES: Record<ProviderName, Capabilities> = {
@@ -46,6 +50,7 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     // The overlay is grown with qemu-img before a boot; the guest's root filesystem follows.
     diskResize: true,
     dataDisks: true,
+    cloudInit: true,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,
@@ -63,6 +68,8 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     forwardedPorts: true,
     diskResize: false,
     dataDisks: false,
+    // The seed ISO as a DVD on a second IDE port.
+    cloudInit: true,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,
@@ -71,5 +78,32 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     sharedFolders: [],
     // `gui` and `linked_clone: false` (a full copy) are not done yet.
     settings: ['url', 'os_type'],
+  },
+  libvirt: {
+    // Private networks are isolated libvirt networks (with dnsmasq when `dhcp: true`), bridged ones
+    // a bridge or macvtap interface; forwarded ports are relayed by a boxfest process on the host
+    // (libvirt has no NAT port forwarding). Addresses are applied in the guest as on QEMU.
+    privateNetworks: true,
+    bridgedNetworks: true,
+    macAddresses: true,
+    forwardedPorts: true,
+    // The domain XML has no data disks and no seed disk yet, and the disk volume is not grown.
+    diskResize: false,
+    dataDisks: false,
+    cloudInit: false,
+    boxVersions: true,
+    manualStart: true,
+    guestSshPort: true,
+    instantUp: false,
+    // The domain XML has no <filesystem> devices yet (virtiofs needs a shared memory backing too).
+    sharedFolders: [],
+    // The top-level `libvirt:` block; there is none per machine.
+    settings: ['uri', 'pool', 'management_network'],
+    why: {
+      cloudInit:
+        'the libvirt domain is not given a cloud-init seed yet (remove `cloud_init`, use a box set up by its SSH key, or use provider qemu)',
+      instantUp:
+        "a saved state restored onto another domain must keep every device's ABI, which libvirt checks on restore; boxfest does not yet give the golden domain and its clones the same device layout (set `instant: false`, or use provider qemu)",
+    },
   },
 };

@@ -86,6 +86,26 @@ export function instantStarterOf(p: Provider): (Provider & InstantStarter) | und
     : undefined;
 }
 
+/** A boxfest machine a provider found on its hypervisor, whoever's project it is. */
+export interface OwnedMachine {
+  /** Project root recorded in its ownership tag. */
+  project: string;
+  machine: string;
+  state: 'running' | 'halted' | 'suspended';
+}
+
+/**
+ * Lists every machine boxfest made on the provider's default hypervisor, from the ownership tags
+ * kept there: `global-status` finds machines whose project has no `.boxfest/` (a fresh checkout).
+ */
+export interface Lister {
+  listOwned(): Promise<OwnedMachine[]>;
+}
+
+export function listerOf(p: Provider): (Provider & Lister) | undefined {
+  return typeof (p as Partial<Lister>).listOwned === 'function' ? (p as Provider & Lister) : undefined;
+}
+
 export function packagerOf(p: Provider): Provider & Packager {
   if (typeof (p as Partial<Packager>).packageDisk !== 'function')
     throw cannot(p, 'package machines as boxes');

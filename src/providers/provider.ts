@@ -5,6 +5,7 @@
 import type { Box } from '../boxes/store.js';
 import type { Environment, MachineSpec, ProviderName } from '../config/types.js';
 import type { SshEndpoint } from '../ssh/client.js';
+import type { AppliedSpec } from '../state/applied.js';
 import type { MachinePaths } from '../state/paths.js';
 
 export type MachineStatus = 'not_created' | 'running' | 'halted' | 'suspended' | 'broken';
@@ -29,6 +30,11 @@ export interface ActualMachine {
   ssh?: SshEndpoint;
   /** Private networks a running machine's NIC lost (their switch died): a reboot reconnects it. */
   cutOff?: string[];
+  /**
+   * What the provider recorded with the VM about the spec it was last booted with, given only when
+   * the project has no state.json for the machine (a fresh checkout): `plan` compares against it.
+   */
+  applied?: AppliedSpec;
 }
 
 /** Everything a provider call needs to know about one machine. */

@@ -1,5 +1,6 @@
 import type { ProviderName } from '../config/types.js';
 import type { Provider } from './provider.js';
+import { LibvirtProvider } from './libvirt/provider.js';
 import { QemuProvider } from './qemu/provider.js';
 import { VirtualboxProvider } from './virtualbox/provider.js';
 
@@ -9,5 +10,7 @@ export function providerFor(name: ProviderName): Provider {
       return new QemuProvider();
     case 'virtualbox':
       return new VirtualboxProvider();
+    case 'libvirt':
+      return new LibvirtProvider();
   }
 }

@@ -39,9 +39,17 @@ export interface AppliedShare {
   src: string;
 }
 
+/** Where a libvirt machine was created: its daemon and pool (moving it means a new disk). */
+export interface AppliedLibvirtPlace {
+  uri: string;
+  pool: string;
+}
+
 export interface AppliedSpec {
   // creation (recreate to change)
   box: string;
+  /** libvirt machines: the daemon and pool they live on (the provider keeps using these until recreated). */
+  libvirt?: AppliedLibvirtPlace;
   /** `box_version` as written; null = the newest. */
   boxVersion?: string | null;
   /** The disk interface the disk was attached with (Boxfile `qemu.disk_interface`, else the box's). */
@@ -61,6 +69,8 @@ export interface AppliedSpec {
   /** Live shared folders (virtiofs, 9p): devices of the VM, so a change needs a reboot. */
   shares?: AppliedShare[];
   qemu?: AppliedQemu;
+  /** libvirt machines: the network of NIC 0. */
+  managementNetwork?: string;
   // in place (the next `up` applies them on the running machine)
   hostname: string;
   syncedFolders?: AppliedFolder[];
@@ -96,11 +106,12 @@ export function stableJson(v: unknown): string {
 export function creationPart(
   spec: MachineSpec,
   boxDiskInterface: string,
-): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface' | 'cloudInit'> {
+): Pick<AppliedSpec, 'box' | 'boxVersion' | 'diskInterface' | 'cloudInit' | 'libvirt'> {
   return {
     box: spec.box,
     boxVersion: spec.boxVersion ?? null,
     diskInterface: spec.qemu.diskInterface ?? boxDiskInterface,
+    ...(spec.provider === 'libvirt' ? { libvirt: { uri: spec.libvirt.uri, pool: spec.libvirt.pool } } : {}),
     cloudInit: cloudInitDigest(spec.cloudInit),
   };
 }
@@ -129,6 +140,7 @@ export function bootPart(
   | 'forwardedPorts'
   | 'shares'
   | 'qemu'
+  | 'managementNetwork'
 > {
   return {
     cpus: spec.cpus,
@@ -144,6 +156,7 @@ export function bootPart(
       restrictNetwork: spec.qemu.restrictNetwork,
       extraArgs: spec.qemu.extraArgs,
     },
+    ...(spec.provider === 'libvirt' ? { managementNetwork: spec.libvirt.managementNetwork } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // What boxfest recorded about one machine in .boxfest/machines/<name>/state.json.
-import type { FirstBoot, PortProtocol, ProviderName } from '../config/types.js';
+import { PROVIDER_NAMES, type FirstBoot, type PortProtocol, type ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
 import type { SshDaemon } from '../guest/host-key.js';
 import { fieldsProblem, readOwnJson, writeJsonAtomic } from './atomic.js';
@@ -159,7 +159,7 @@ export function stateShapeProblem(v: unknown): string | undefined {
       { box: 'string', cpus: 'number', memory: 'number', hostname: 'string' },
       'applied.',
     ) ??
-    (['qemu', 'virtualbox'].includes((v as { provider: string }).provider)
+    ((PROVIDER_NAMES as readonly string[]).includes((v as { provider: string }).provider)
       ? undefined
       : '`provider` is not one boxfest knows')
   );

@@ -11,3 +11,18 @@ export function shared<T>(key: string, work: () => Promise<T>): Promise<T> {
   }
   return p;
 }
+
+// One at a time per key, in call order, within this process (machines of one command changing
+// the same network); a failure does not stop the next.
+const queues = new Map<string, Promise<unknown>>();
+
+export function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const p = before.then(work, work);
+  const tail = p.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return p;
+}

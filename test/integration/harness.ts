@@ -21,6 +21,7 @@ import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
 import { qemuPaths } from '../../src/providers/qemu/paths.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 import { virtiofsdPid } from '../../src/providers/qemu/virtiofs.js';
+import type { Target } from './targets.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/boxfest.js');
 
@@ -38,16 +39,19 @@ export class TestProject {
 
   /** Extra environment for every boxfest this project runs (`home` also relocates BOXFEST_HOME). */
   private readonly env: Record<string, string>;
+  /** The provider of a shared scenario (its cleanup ends what that provider leaves). */
+  private readonly target: Target | undefined;
 
   /** `baseDir`: where the temp tree goes (VirtualBox tests: a directory the server sees too). */
   constructor(
     files: Record<string, string>,
-    opts: { env?: Record<string, string>; home?: string; baseDir?: string } = {},
+    opts: { env?: Record<string, string>; home?: string; baseDir?: string; target?: Target } = {},
   ) {
     this.base = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'boxfest-it-'));
     this.root = join(this.base, 'project');
     this.home = opts.home ?? join(this.base, 'home');
     this.env = opts.env ?? {};
+    this.target = opts.target;
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(this.root, path)), { recursive: true });
       writeFileSync(join(this.root, path), text);
@@ -139,8 +143,8 @@ export class TestProject {
     return r;
   }
 
-  /** Adds the tiny test box (NVMe disk) to the store as `name`; `extra`: more `box add` flags. */
-  async addTinyBox(name = 'tiny', extra: string[] = []): Promise<void> {
+  /** Adds the tiny test box (NVMe disk, unless told) to the store as `name`; `extra`: more `box add` flags. */
+  async addTinyBox(name = 'tiny', extra: string[] = [], diskInterface = 'nvme'): Promise<void> {
     await this.ok([
       'box',
       'add',
@@ -149,7 +153,7 @@ export class TestProject {
       '--ssh-key',
       this.insecureKey,
       '--disk-interface',
-      'nvme',
+      diskInterface,
       ...extra,
     ]);
   }
@@ -203,6 +207,7 @@ export class TestProject {
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => !isAlive(pid), 5_000);
     }
+    this.target?.killAll(this);
     rmSync(this.base, { recursive: true, force: true });
   }
 }

@@ -33,6 +33,7 @@ export function spec(name: string, over: Partial<MachineSpec> = {}): MachineSpec
     instant: false,
     qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
     virtualbox: { gui: false, linkedClone: true },
+    libvirt: { uri: 'qemu:///system', uriFrom: 'default', pool: 'default', managementNetwork: 'boxfest' },
     ...over,
   };
 }

@@ -13,7 +13,7 @@ import type { FsCheck, Rule } from './context.js';
 import { boxes, boxVersions, machineNames, primary, profiles, sizes } from './machines.js';
 import { attachments, forwardedPorts, networkDefinitions } from './networks.js';
 import { privateKeys, provisioners, sshUsers, syncedFolders, triggers } from './paths.js';
-import { providerCapabilities } from './provider.js';
+import { libvirtUri, providerCapabilities } from './provider.js';
 import { cloudInitKeys, dataDisks } from './cloud-init.js';
 
 export const RULES: readonly Rule[] = [
@@ -34,6 +34,7 @@ export const RULES: readonly Rule[] = [
   dataDisks,
   sshUsers,
   providerCapabilities,
+  libvirtUri,
 ];
 
 /**

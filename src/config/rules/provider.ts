@@ -2,22 +2,28 @@
 // they are written, once each, so `up` never fails halfway through on them.
 
 import type { Capabilities } from '../../providers/capabilities.js';
+import { usableUri } from '../../providers/libvirt/uri.js';
 import type { KeyPath } from '../load.js';
 import type { Rule } from './context.js';
 
-type Flag = Exclude<keyof Capabilities, 'settings' | 'sharedFolders'>;
+type Flag = Exclude<keyof Capabilities, 'settings' | 'sharedFolders' | 'why'>;
+
+/** Providers whose block may also be written per machine and under `defaults` (libvirt's is project-wide). */
+const MACHINE_BLOCKS = ['qemu', 'virtualbox'] as const;
+/** Providers with a top-level block (project-wide settings). */
+const TOP_BLOCKS = ['virtualbox', 'libvirt'] as const;
 
 export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own, written, add }) => {
   const provider = env.provider;
-  const cannot = (path: KeyPath, what: string, key: string): void =>
+  const cannot = (path: KeyPath, what: string, key: string, why?: string): void =>
     add(
       path,
       'key',
       `provider \`${provider}\` cannot do ${what} yet`,
-      `remove \`${key}\`, or see the issue tracker for when it lands`,
+      why ?? `remove \`${key}\`, or see the issue tracker for when it lands`,
     );
   const need = (flag: Flag, path: KeyPath | undefined, what: string, key: string): void => {
-    if (!caps[flag] && path !== undefined) cannot(path, what, key);
+    if (!caps[flag] && path !== undefined) cannot(path, what, key, caps.why?.[flag]);
   };
 
   for (const net of env.networks) {
@@ -47,6 +53,8 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
       const path = listOrigin(m, 'disks', i);
       need('dataDisks', path.slice(0, -1), 'extra data disks', 'disks');
     }
+    if (Object.keys(m.cloudInit).length > 0)
+      need('cloudInit', origin(m, 'cloud_init'), 'cloud-init user-data', 'cloud_init');
     if (m.boxVersion !== undefined)
       need('boxVersions', origin(m, 'box_version'), 'box versions', 'box_version');
     if (!m.autostart) need('manualStart', origin(m, 'autostart'), '`autostart: false`', 'autostart');
@@ -57,17 +65,38 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
       need('guestSshPort', path, 'a guest SSH port other than 22', 'ssh.port');
     }
     // Only the block of the provider in use: a `virtualbox:` block is ignored under qemu.
+    const machineBlock = MACHINE_BLOCKS.find((b) => b === provider);
+    if (machineBlock === undefined) continue;
     for (const place of [['defaults'], ['machines', m.name]] as const) {
-      const block = place.length === 1 ? written.defaults?.[provider] : own(m)[provider];
+      const block = place.length === 1 ? written.defaults?.[machineBlock] : own(m)[machineBlock];
       for (const key of Object.keys(block ?? {})) {
         if (!caps.settings.includes(key))
           cannot([...place, provider, key], `\`${provider}.${key}\``, `${provider}.${key}`);
       }
     }
   }
-  // The top-level `virtualbox:` block (project-wide settings), only under that provider.
-  if (provider === 'virtualbox')
-    for (const key of Object.keys(written.virtualbox ?? {}))
+  // The top-level block (project-wide settings), only under that provider.
+  const topBlock = TOP_BLOCKS.find((b) => b === provider);
+  if (topBlock !== undefined)
+    for (const key of Object.keys(written[topBlock] ?? {}))
       if (!caps.settings.includes(key))
-        cannot(['virtualbox', key], `\`virtualbox.${key}\``, `virtualbox.${key}`);
+        cannot([topBlock, key], `\`${topBlock}.${key}\``, `${topBlock}.${key}`);
+};
+
+/** libvirt's URI, wherever it came from: one boxfest can use (providers/libvirt/uri.ts decides). */
+export const libvirtUri: Rule = ({ env, add }) => {
+  if (env.provider !== 'libvirt') return;
+  const first = env.machines[0];
+  if (first === undefined) return;
+  const { uri, uriFrom } = first.libvirt;
+  const checked = usableUri(uri);
+  if (checked.ok) return;
+  if (uriFrom === 'boxfile') add(['libvirt', 'uri'], 'value', checked.problem, checked.hint);
+  else
+    add(
+      ['provider'],
+      'value',
+      `${uriFrom === 'LIBVIRT_DEFAULT_URI' ? 'LIBVIRT_DEFAULT_URI: ' : ''}${checked.problem}`,
+      `${checked.hint}; or set \`libvirt.uri\` in the Boxfile`,
+    );
 };

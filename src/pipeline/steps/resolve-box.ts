@@ -4,6 +4,7 @@ import { httpOptions } from '../../boxes/download.js';
 import { createProgress } from '../../boxes/progress.js';
 import { qemuEntryOf } from '../../boxes/add.js';
 import { boxOfImage, firstBootOf, pickBox, requireBox, type Box } from '../../boxes/store.js';
+import { CAPABILITIES } from '../../providers/capabilities.js';
 import { BoxfestError } from '../../errors.js';
 import { readMachineState } from '../../state/machine-state.js';
 import type { MachineRun } from '../machine-run.js';
@@ -43,6 +44,17 @@ export const resolveBox: Step<MachineRun> = {
         {
           machine: ctx.spec.name,
           hint: 'use a provisioner for this box, or add a cloud image with `boxfest box add IMAGE --name NAME --cloud-init`',
+        },
+      );
+    // A cloud image boots set up by its seed: a provider that attaches none would wait for SSH in vain.
+    const caps = CAPABILITIES[ctx.spec.provider];
+    if (firstBootOf(box) === 'cloud-init' && !caps.cloudInit)
+      throw new BoxfestError(
+        'CLOUD_INIT_UNSUPPORTED',
+        `machine ${ctx.spec.name}: box ${box.name} is a cloud-init box, which provider ${ctx.spec.provider} cannot boot yet`,
+        {
+          machine: ctx.spec.name,
+          hint: caps.why?.cloudInit ?? 'use a box set up by its SSH key, or another provider',
         },
       );
     ctx.box = box;

@@ -38,6 +38,7 @@ describe('fillDefaults', () => {
         instant: false,
         qemu: { accel: 'auto', restrictNetwork: false, extraArgs: [] },
         virtualbox: { gui: false, linkedClone: true },
+        libvirt: { uri: 'qemu:///system', uriFrom: 'default', pool: 'default', managementNetwork: 'boxfest' },
       },
     ]);
   });

@@ -34,6 +34,7 @@ export const PERMISSIVE: Capabilities = {
   forwardedPorts: true,
   diskResize: true,
   dataDisks: true,
+  cloudInit: true,
   boxVersions: true,
   manualStart: true,
   guestSshPort: true,

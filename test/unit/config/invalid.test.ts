@@ -194,7 +194,7 @@ const schemaCases: Case[] = [
   {
     name: 'unknown provider',
     text: yaml('version: 1', 'provider: vmware', 'machines:', '  web: {box: debian-12}'),
-    want: ['2:11 provider: "vmware" is not one of qemu, virtualbox'],
+    want: ['2:11 provider: "vmware" is not one of qemu, virtualbox, libvirt'],
   },
   {
     name: 'flow style positions and a key with a slash',

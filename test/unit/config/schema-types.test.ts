@@ -24,6 +24,7 @@ import type {
   WrittenSyncedFolder,
   WrittenTrigger,
   WrittenVirtualbox,
+  WrittenLibvirt,
 } from '../../../src/config/types.js';
 import { PROVIDER_NAMES, SYNCED_FOLDER_TYPES, TRIGGER_EVENTS } from '../../../src/config/types.js';
 import { SIZE_PATTERN } from '../../../src/config/units.js';
@@ -38,6 +39,7 @@ const keys = {
     version: true,
     provider: true,
     virtualbox: true,
+    libvirt: true,
     defaults: true,
     profiles: true,
     networks: true,
@@ -137,6 +139,10 @@ const keys = {
     keyof WrittenVirtualbox,
     true
   >,
+  WrittenLibvirt: { uri: true, pool: true, management_network: true } satisfies Record<
+    keyof WrittenLibvirt,
+    true
+  >,
 };
 
 const keysOf = (s: Schema | undefined): string[] => Object.keys(s?.properties ?? {}).sort();
@@ -156,6 +162,7 @@ describe('schema and types agree', () => {
     ['WrittenTrigger', defs.trigger],
     ['WrittenQemu', defs.qemu],
     ['WrittenVirtualbox', defs.virtualbox],
+    ['WrittenLibvirt', defs.libvirt],
     ['WrittenDataDisk', defs.dataDisk],
   ])('%s', (name, sub) => {
     expect(keysOf(sub)).toEqual(Object.keys(keys[name]).sort());

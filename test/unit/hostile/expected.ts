@@ -391,7 +391,7 @@ export const EXPECTED: Record<string, string[]> = {
   'machines.web.networks[0].mac: 1': ['6:35 machines.web.networks[0].mac: 1 is not a string'],
   'machines.web.networks[0].network: 1': ['6:41 machines.web.networks[0].network: 1 is not a string'],
   'version: one': ['1:10 version: "one" is not 1 (this version of boxfest reads Boxfile version 1)'],
-  'provider: 1': ['2:11 provider: 1 is not one of qemu, virtualbox'],
+  'provider: 1': ['2:11 provider: 1 is not one of qemu, virtualbox, libvirt'],
   'virtualbox: []': ['2:13 virtualbox: a list is not a mapping'],
   'defaults: []': ['2:11 defaults: a list is not a mapping'],
   'profiles: []': ['2:11 profiles: a list is not a mapping'],

@@ -368,6 +368,24 @@ describe('the up pipeline, by plan action', () => {
     expect(existsSync(machinePaths(v.root, 'web').seed)).toBe(false);
   });
 
+  it('a cloud-init box on a provider without cloud-init (libvirt) is refused before anything is made', async () => {
+    const w = await world();
+    const { results } = await up(w, web({ box: 'cloud', provider: 'libvirt' }));
+    expect(results).toMatchObject([
+      {
+        machine: 'web',
+        ok: false,
+        error: {
+          code: 'CLOUD_INIT_UNSUPPORTED',
+          message: 'machine web: box cloud is a cloud-init box, which provider libvirt cannot boot yet',
+        },
+      },
+    ]);
+    expect(w.fake.calls.filter((c) => !c.startsWith('inspect'))).toEqual([]);
+    expect(w.fake.vms.size).toBe(0);
+    expect(existsSync(machinePaths(w.root, 'web').seed)).toBe(false);
+  });
+
   it('every step of the pipeline is covered by a row', () => {
     const ran = new Set(Object.values(ROWS).flatMap((r) => r.ran));
     // Skipped by every row here: instant (off), a restored machine, networks, folders, provisioners

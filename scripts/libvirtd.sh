@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# A private, throw-away libvirtd (system mode, as root) for boxfest's libvirt tests and benches,
+# everything inside one directory. Never a daemon it did not start: `start` refuses a DIR whose
+# daemon still runs, and `stop` ends a PID only once it is proven to be the daemon of that DIR.
+#
+#   scripts/libvirtd.sh start DIR   start one; prints KEY=VALUE lines (pid, dir, netns, uri)
+#   scripts/libvirtd.sh stop DIR    stop it and whatever runs in its network namespace, by PID;
+#                                   PURGE=1 also deletes DIR
+#   scripts/libvirtd.sh prove DIR   exit 0 when DIR's recorded PID is that daemon (see `proven`)
+#   scripts/libvirtd.sh reap        stop the daemons of DIRs under /tmp whose owner process is gone
+#                                   (a killed test run); only DIRs this script made (marker file)
+#
+# Containment (the design of ../shared/recipes/libvirt, adapted):
+#  * its own network namespace, a file DIR/netns: its bridges, dnsmasq, iptables rules, taps and
+#    guests live there, so it never meets the host's virbr0, 192.168.122.0/24 or another daemon;
+#  * its own mount namespace: DIR/{etc,run,lib,cache,log}/libvirt are bind-mounted over the
+#    compiled-in /etc/libvirt, /run/libvirt, /var/{lib,cache,log}/libvirt. A process that enters
+#    both namespaces (`nsenter -t PID -m -n`) sees this daemon exactly as on a real libvirt host:
+#    qemu:///system is /run/libvirt/libvirt-sock, guests on its networks are routable, serial logs
+#    are under /var/log/libvirt/qemu, and /sys (mounted anew there) lists its own network
+#    devices, so br0 below is a bridge to libvirt and to boxfest alike. The host's own /run/libvirt
+#    is never touched;
+#  * qemu.conf: QEMU runs as root with no cgroups, no per-domain /dev, no security driver and no
+#    virtlogd (QEMU writes the serial log itself): one daemon process;
+#  * a pool `default` (DIR/images) and a NAT network `default` (192.168.122.0/24) like a stock
+#    Debian host, a bridge `br0` (10.99.0.1/24) and a veth `lan0` (not a bridge) for bridged NICs.
+# Owner: OWNER_PID (default: the caller's parent) is recorded; `reap` stops the daemons of dead owners.
+set -euo pipefail
+
+log() { echo "libvirtd.sh: $*" >&2; }
+die() {
+  echo "libvirtd.sh: error: $*" >&2
+  exit 1
+}
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+MARKER=.boxfest-libvirtd
+LIBVIRTD=$(command -v libvirtd || echo /usr/sbin/libvirtd)
+
+# The PID recorded for DIR, printed only when it is the libvirtd of DIR: its executable is
+# libvirtd, its network namespace is DIR/netns, and its /run/libvirt is DIR/run/libvirt.
+proven() {
+  local d=$1 pid
+  pid=$(cat "$d/run/libvirt/libvirtd.pid" 2>/dev/null) || return 1
+  alive "$pid" || return 1
+  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$LIBVIRTD")" ] || return 1
+  [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" = "$(stat -L -c %i "$d/netns" 2>/dev/null)" ] || return 1
+  [ "$(stat -L -c %d:%i "/proc/$pid/root/run/libvirt" 2>/dev/null)" = "$(stat -c %d:%i "$d/run/libvirt")" ] || return 1
+  echo "$pid"
+}
+
+stop_pid() { # stop_pid PID WHAT: TERM, then KILL after 5 s
+  local p=$1
+  alive "$p" || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 50); do
+    alive "$p" || {
+      log "stopped $2 (pid $p)"
+      return 0
+    }
+    sleep 0.1
+  done
+  kill -KILL "$p" 2>/dev/null || true
+  log "killed $2 (pid $p)"
+}
+
+start() {
+  local d=$1
+  [ "$(id -u)" = 0 ] || die "needs root (a system-mode libvirtd in its own namespaces)"
+  [ -x "$LIBVIRTD" ] || die "libvirtd is not installed: run \`bash scripts/install-deps.sh\` (libvirt-daemon, libvirt-daemon-driver-qemu)"
+  local sock=$d/run/libvirt/libvirt-sock
+  [ ${#sock} -lt 100 ] || die "DIR too long: the socket path $sock must stay under 108 bytes"
+  if pid=$(proven "$d"); then die "a daemon already runs in $d (pid $pid): never reused, stop it first"; fi
+  mkdir -p "$d"/etc/libvirt/{qemu/networks/autostart,storage/autostart,hooks,nwfilter,secrets} \
+    "$d"/run/libvirt "$d"/lib/libvirt/{images,dnsmasq,qemu} "$d"/cache/libvirt "$d"/log/libvirt/qemu "$d"/images
+  echo "$OWNER_PID $(cut -d' ' -f22 "/proc/$OWNER_PID/stat" 2>/dev/null || echo 0)" >"$d/$MARKER"
+  cat >"$d/etc/libvirt/libvirtd.conf" <<'EOF'
+# boxfest's private test daemon: unix sockets only, no polkit (no dbus here), root clients
+unix_sock_group = "root"
+unix_sock_ro_perms = "0777"
+unix_sock_rw_perms = "0700"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+EOF
+  cat >"$d/etc/libvirt/qemu.conf" <<'EOF'
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+EOF
+  : >"$d/etc/libvirt/libvirt.conf"
+  # Bind-mount targets must exist on the host (empty directories; the mounts are only in our namespace).
+  mkdir -p /etc/libvirt /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt
+
+  if ! nsenter --net="$d/netns" true 2>/dev/null; then
+    touch "$d/netns"
+    unshare --net="$d/netns" true
+  fi
+  local ns="nsenter --net=$d/netns --"
+  $ns ip link set lo up
+  $ns ip link show br0 >/dev/null 2>&1 || {
+    $ns ip link add br0 type bridge
+    $ns ip addr add 10.99.0.1/24 dev br0
+    $ns ip link set br0 up
+  }
+  $ns ip link show lan0 >/dev/null 2>&1 || {
+    $ns ip link add lan0 type veth peer name lan0-peer
+    $ns ip link set lan0 up
+    $ns ip link set lan0-peer up
+  }
+  # Private /etc/passwd and /etc/group in the mount namespace: the QEMU driver looks up
+  # `libvirt-qemu` at start even with user = "root", and hosts without libvirt-daemon-system lack it.
+  cp /etc/passwd "$d/etc/passwd"
+  cp /etc/group "$d/etc/group"
+  grep -q '^libvirt-qemu:' "$d/etc/passwd" ||
+    echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$d/etc/passwd"
+  grep -q '^libvirt-qemu:' "$d/etc/group" || echo 'libvirt-qemu:x:64055:libvirt-qemu' >>"$d/etc/group"
+  rm -f "$d/run/libvirt/libvirtd.pid"
+  # Inherited descriptors are closed first: a lock held by the caller (flock without -o) must not
+  # live on in the daemon.
+  $ns unshare --mount --propagation private /bin/bash -ec "
+    for fd in /proc/\$\$/fd/*; do n=\${fd##*/}; [ \"\$n\" -gt 2 ] && { eval \"exec \$n>&-\" 2>/dev/null || true; }; done
+    mount -t sysfs sysfs /sys
+    mount --bind '$d/etc/passwd' /etc/passwd
+    mount --bind '$d/etc/group' /etc/group
+    mount --bind '$d/etc/libvirt' /etc/libvirt
+    mount --bind '$d/run/libvirt' /run/libvirt
+    mount --bind '$d/lib/libvirt' /var/lib/libvirt
+    mount --bind '$d/cache/libvirt' /var/cache/libvirt
+    mount --bind '$d/log/libvirt' /var/log/libvirt
+    exec '$LIBVIRTD' -d -p /run/libvirt/libvirtd.pid" </dev/null >/dev/null 2>&1
+  local uri="qemu:///system?socket=$sock" v pid=""
+  v="virsh -q -c $uri"
+  for _ in $(seq 600); do
+    $v version >/dev/null 2>&1 && break
+    pid=$(cat "$d/run/libvirt/libvirtd.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && ! alive "$pid"; then
+      tail -5 "$d/log/libvirt/libvirtd.log" >&2 || true
+      die "libvirtd died at start (its log: $d/log/libvirt/libvirtd.log)"
+    fi
+    sleep 0.1
+  done
+  pid=$(proven "$d") || die "libvirtd did not come up in $d (or is not provably ours); log: $d/log/libvirt/libvirtd.log"
+  # The first QEMU capability probe takes seconds; it is cached in DIR/cache.
+  # Under load the probe can fail once (seen at load 5: no QEMU domains offered); it is retried.
+  local try
+  for try in 1 2 3; do
+    $v capabilities | grep -q "domain type='qemu'" && break
+    [ "$try" = 3 ] && {
+      grep -i 'qemu' "$d/log/libvirt/libvirtd.log" | grep -i 'error' | tail -5 >&2 || true
+      die "this libvirtd offers no QEMU domains (its log: $d/log/libvirt/libvirtd.log)"
+    }
+    log "no QEMU domains offered yet (probe $try of 3), asking again"
+    sleep 2
+  done
+  $v pool-info default >/dev/null 2>&1 || $v pool-define-as default dir --target "$d/images" >/dev/null
+  [[ $($v pool-info default) == *running* ]] || $v pool-start default >/dev/null
+  cat >"$d/default-net.xml" <<'EOF'
+<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='off' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
+  </ip>
+</network>
+EOF
+  $v net-info default >/dev/null 2>&1 || $v net-define "$d/default-net.xml" >/dev/null
+  [[ $($v net-info default) =~ Active:\ *yes ]] || $v net-start default >/dev/null
+  echo "LIBVIRTD_PID=$pid"
+  echo "LIBVIRTD_DIR=$d"
+  echo "LIBVIRTD_NETNS=$d/netns"
+  echo "LIBVIRTD_URI=$uri"
+}
+
+stop() {
+  local d=$1 pid
+  if pid=$(proven "$d"); then
+    stop_pid "$pid" libvirtd
+  elif [ -f "$d/run/libvirt/libvirtd.pid" ]; then
+    log "the PID recorded in $d is not its libvirtd (gone already, or reused): left alone"
+  fi
+  # What is left in the private network namespace (QEMU, dnsmasq): only processes started there.
+  if [ -e "$d/netns" ] && [ "$(stat -f -c %T "$d/netns" 2>/dev/null)" = nsfs ]; then
+    local ino p
+    ino=$(stat -L -c %i "$d/netns")
+    for p in /proc/[0-9]*; do
+      [ "$(readlink "$p/ns/net" 2>/dev/null)" = "net:[$ino]" ] || continue
+      [ "${p#/proc/}" = "$$" ] && continue
+      stop_pid "${p#/proc/}" "$(cat "$p/comm" 2>/dev/null) in the test netns"
+    done
+    umount "$d/netns" && rm -f "$d/netns"
+  fi
+  rm -f "$d/run/libvirt/libvirtd.pid"
+  if [ "${PURGE:-0}" = 1 ] && [ -f "$d/$MARKER" ]; then rm -rf "$d"; fi
+}
+
+reap() {
+  local d owner since now
+  for d in /tmp/bflv.*; do
+    [ -f "$d/$MARKER" ] || continue
+    read -r owner since <"$d/$MARKER" || continue
+    now=$(cut -d' ' -f22 "/proc/$owner/stat" 2>/dev/null || echo gone)
+    [ "$now" = "$since" ] && continue # its owner still runs
+    log "reaping $d (its owner $owner is gone)"
+    PURGE=1 stop "$d"
+  done
+}
+
+OWNER_PID=${OWNER_PID:-$PPID}
+case "${1:-}" in
+  start) start "$(realpath -m "${2:?usage: $0 start DIR}")" ;;
+  stop) stop "$(realpath -m "${2:?usage: $0 stop DIR}")" ;;
+  prove) proven "$(realpath -m "${2:?usage: $0 prove DIR}")" ;;
+  reap) reap ;;
+  *)
+    echo "usage: $0 start DIR | stop DIR | prove DIR | reap" >&2
+    exit 2
+    ;;
+esac

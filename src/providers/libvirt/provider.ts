@@ -1,0 +1,567 @@
+// The libvirt provider: a machine is a libvirt domain tagged with its owner in <metadata>, whose
+// disk is a qcow2 overlay volume on the box's volume in a storage pool. It talks to the daemon
+// over libvirt's RPC protocol (client.ts, the one choke point). SSH goes straight to the guest's
+// DHCP lease on the management network, which a libvirt host routes; forwarded ports are relayed
+// by a boxfest process (forwarder.ts).
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Box } from '../../boxes/store.js';
+import { BoxfestError, errorMessage } from '../../errors.js';
+import { readLeases } from '../../network/leases.js';
+import { macFor, machineNics } from '../../network/nics.js';
+import { withBootPorts } from '../../network/ports.js';
+import { stableJson, type AppliedSpec } from '../../state/applied.js';
+import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { boxfestHome } from '../../state/paths.js';
+import { sleep } from '../../state/process.js';
+import { killIfAsked } from '../../util/fault.js';
+import { serialized, shared } from '../../util/shared.js';
+import type { Lister, OwnedMachine, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
+import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
+import { clientFor, type LibvirtClient } from './client.js';
+import {
+  domainFacts,
+  domainXml,
+  METADATA_NS,
+  parseOwnerTag,
+  type DomainNic,
+  type OwnerTag,
+} from './domain-xml.js';
+import { isCode } from './errors.js';
+import { forwarderPid, forwarderSuccessor, startForwarder, stopForwarder } from './forwards.js';
+import { domainName, overlayVolumeName } from './names.js';
+import {
+  bridgedNic,
+  dhcpHostsOf,
+  ensureManagementNetwork,
+  ensurePrivateNetwork,
+  releasePrivateNetworks,
+  stopUnusedPrivateNetworks,
+} from './networks.js';
+import { serialLogPath } from './paths.js';
+import { DomainState, Flags, ShutoffReason } from './rpc/procedures.js';
+import type { DomainRef } from './rpc/wire.js';
+import {
+  deleteLibvirtSnapshot,
+  listLibvirtSnapshots,
+  restoreLibvirtSnapshot,
+  saveLibvirtSnapshot,
+} from './snapshot.js';
+import { createOverlay, deleteVolume, ensureBoxVolume, findVolume, openPool } from './volumes.js';
+
+/** How often a boot, a halt or an address is polled for. */
+const POLL_MS = 250;
+/** Boxes whose disk libvirt can attach, by the box's disk interface. */
+const DISK_BUS = { virtio: 'virtio' } as const;
+
+/** Where a machine lives: the daemon and pool it was created on (state.json), else the Boxfile's. */
+function placeOf(m: MachineContext): { uri: string; pool: string } {
+  const recorded = readMachineState(m.env.root, m.spec.name)?.applied.libvirt;
+  return recorded ?? { uri: m.spec.libvirt.uri, pool: m.spec.libvirt.pool };
+}
+
+interface Owned {
+  dom: DomainRef;
+  owner: OwnerTag;
+}
+
+export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister {
+  readonly name = 'libvirt' as const;
+  /** The store's qcow2 boxes, uploaded into the pool. */
+  readonly boxFormat = 'qemu';
+  readonly keepsCreated = false;
+
+  constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
+
+  private get home(): string {
+    return boxfestHome(this.processEnv);
+  }
+
+  private client(m: MachineContext): Promise<LibvirtClient> {
+    return clientFor(placeOf(m).uri);
+  }
+
+  /**
+   * The machine's domain when it exists. One with the machine's name that boxfest did not tag for
+   * this project and machine is refused (never touched).
+   */
+  private async owned(c: LibvirtClient, m: MachineContext): Promise<Owned | undefined> {
+    const name = domainName(m.env, m.spec.name);
+    let dom: DomainRef;
+    try {
+      dom = await c.api.lookupDomain(name);
+    } catch (e) {
+      if (isCode(e, 'LIBVIRT_NO_DOMAIN')) return undefined;
+      throw e;
+    }
+    let owner: OwnerTag | undefined;
+    try {
+      owner = parseOwnerTag(await c.api.getMetadata(dom, METADATA_NS));
+    } catch (e) {
+      if (!isCode(e, 'LIBVIRT_NOT_OURS')) throw e;
+    }
+    if (owner?.project !== m.env.root || owner.machine !== m.spec.name)
+      throw new BoxfestError(
+        'LIBVIRT_NOT_OURS',
+        `${c.uri.text} has a domain named ${name} that boxfest did not create for ${m.env.root} (owner: ${owner?.project ?? 'none'})`,
+        {
+          machine: m.spec.name,
+          hint: 'rename or remove that domain (virsh undefine); boxfest never changes a domain it does not own',
+        },
+      );
+    return { dom, owner };
+  }
+
+  async inspect(m: MachineContext): Promise<ActualMachine> {
+    const name = m.spec.name;
+    const state = readMachineState(m.env.root, name);
+    const c = await this.client(m);
+    const found = await this.owned(c, m);
+    if (found === undefined) {
+      if (state === undefined) return { name, state: 'not_created' };
+      return {
+        name,
+        state: 'broken',
+        broken: 'unknown-vm',
+        reason: `libvirt has no domain ${domainName(m.env, name)} (removed outside boxfest, or left half made)`,
+      };
+    }
+    const applied = appliedOf(found.owner);
+    const extra = {
+      ...(state?.accel === undefined ? {} : { accel: state.accel }),
+      ...(state === undefined && applied !== undefined ? { applied } : {}),
+    };
+    const { state: s, reason } = await c.api.domainState(found.dom);
+    const ssh =
+      state?.sshHost !== undefined && state.sshPort !== undefined
+        ? { ssh: { host: state.sshHost, port: state.sshPort } }
+        : {};
+    if (s === DomainState.RUNNING || s === DomainState.BLOCKED || s === DomainState.SHUTDOWN) {
+      // Forwarded ports are part of a running machine: without its forwarder it is not whole.
+      if ((state?.ports ?? []).length > 0 && forwarderPid(m.paths.dir) === undefined)
+        return {
+          name,
+          state: 'broken',
+          broken: 'process-gone',
+          reason: 'its port forwarder is gone (killed?): `boxfest up` starts it again',
+          ...extra,
+        };
+      return { name, state: 'running', ...extra, ...ssh };
+    }
+    if (s === DomainState.PAUSED || s === DomainState.PMSUSPENDED)
+      return { name, state: 'suspended', ...extra, ...ssh };
+    const { pool } = placeOf(m);
+    const disk = found.owner.volumes[0];
+    const c2 = c;
+    const volume =
+      disk === undefined ? undefined : await findVolume(c2, await openPool(c2, disk.pool || pool), disk.name);
+    if (volume === undefined)
+      return {
+        name,
+        state: 'broken',
+        broken: 'disk-missing',
+        reason: `its disk volume ${disk?.name ?? '(none recorded)'} is missing`,
+      };
+    if (s === DomainState.CRASHED || (s === DomainState.SHUTOFF && reason === ShutoffReason.CRASHED))
+      return {
+        name,
+        state: 'broken',
+        broken: 'process-gone',
+        reason: 'its QEMU process was killed or crashed',
+        ...extra,
+      };
+    return { name, state: 'halted', ...extra };
+  }
+
+  async importBox(m: MachineContext, box: Box): Promise<void> {
+    diskBus(m, box);
+    const { uri, pool } = placeOf(m);
+    const c = await this.client(m);
+    await shared(`libvirt-box\0${uri}\0${pool}\0${box.sha256}`, () =>
+      ensureBoxVolume(c, this.home, pool, box, () => undefined),
+    );
+  }
+
+  /** The overlay volume on the box's, and the domain (shut off) that boots from it. */
+  async create(m: MachineContext, box: Box): Promise<void> {
+    const bus = diskBus(m, box);
+    const c = await this.client(m);
+    if ((await this.owned(c, m)) !== undefined) return;
+    const { pool } = placeOf(m);
+    const overlay = overlayVolumeName(m.env, m.spec.name);
+    // An overlay without its domain is left from a crash before the domain was defined: boxfest's
+    // by its name (project hash and machine), and never booted.
+    await deleteVolume(c, pool, overlay, true);
+    const base = await ensureBoxVolume(c, this.home, pool, box, () => undefined);
+    await createOverlay(c, pool, overlay, base);
+    await c.api.defineDomain(
+      domainXml({
+        name: domainName(m.env, m.spec.name),
+        virtType: 'qemu',
+        memoryMiB: m.spec.memory,
+        cpus: m.spec.cpus,
+        disk: { pool, volume: overlay, bus },
+        nics: [],
+        serialLog: serialLogPath(domainName(m.env, m.spec.name)),
+        owner: this.ownerTag(m, pool, new Date().toISOString()),
+      }),
+    );
+  }
+
+  private ownerTag(m: MachineContext, pool: string, createdAt: string): OwnerTag {
+    const applied: AppliedSpec | undefined = readMachineState(m.env.root, m.spec.name)?.applied;
+    const json = applied === undefined ? undefined : stableJson(applied);
+    return {
+      project: m.env.root,
+      machine: m.spec.name,
+      digest: json === undefined ? '' : createHash('sha256').update(json).digest('hex'),
+      createdAt,
+      volumes: [{ pool, name: overlayVolumeName(m.env, m.spec.name) }],
+      ...(json === undefined ? {} : { applied: json }),
+    };
+  }
+
+  private networksKey(c: LibvirtClient, m: MachineContext): string {
+    return `libvirt-networks\0${c.uri.text}\0${m.env.root}`;
+  }
+
+  /** Whether the host can run KVM domains (asked once per daemon per process). */
+  private kvm(c: LibvirtClient): Promise<boolean> {
+    const forced = this.processEnv['BOXFEST_LIBVIRT_VIRT_TYPE'];
+    if (forced === 'qemu' || forced === 'kvm') return Promise.resolve(forced === 'kvm');
+    return shared(`libvirt-kvm\0${c.uri.text}`, () =>
+      c.api.domainCapabilities('kvm').then(
+        () => true,
+        () => false,
+      ),
+    );
+  }
+
+  /** NIC 0 on the management network, then one per `networks:` attachment, in order. */
+  private async nics(c: LibvirtClient, m: MachineContext): Promise<DomainNic[]> {
+    const mgmt = m.spec.libvirt.managementNetwork;
+    await shared(`libvirt-net\0${c.uri.text}\0${mgmt}`, () => ensureManagementNetwork(c, mgmt));
+    const nics = machineNics(m.env, m.spec, (n) => readLeases(m.env.root, n));
+    const out: DomainNic[] = [{ kind: 'network', network: mgmt, mac: macFor(m.env.root, m.spec.name, 0) }];
+    for (const nic of nics) {
+      if (nic.kind === 'bridged') {
+        out.push(await bridgedNic(c, m.spec.name, nic.network, nic.bridge, nic.mac));
+        continue;
+      }
+      const net = m.env.networks.find((n) => n.name === nic.network);
+      if (net?.type !== 'private') throw new Error(`internal: network ${nic.network} is not private`);
+      const name = await ensurePrivateNetwork(c, m.env, net, dhcpHostsOf(m.spec.name, nics, net.name));
+      out.push({ kind: 'network', network: name, mac: nic.mac });
+    }
+    return out;
+  }
+
+  async start(m: MachineContext, box: Box): Promise<StartResult> {
+    const c = await this.client(m);
+    const found = await this.require(c, m);
+    const { state } = await c.api.domainState(found.dom);
+    if (state === DomainState.PAUSED) await c.api.resumeDomain(found.dom);
+    const recorded = readMachineState(m.env.root, m.spec.name);
+    if (
+      (state === DomainState.RUNNING || state === DomainState.PAUSED || state === DomainState.BLOCKED) &&
+      recorded?.sshHost !== undefined
+    ) {
+      const accel = recorded.accel ?? 'tcg';
+      await this.forwardPorts(m, recorded.sshHost);
+      return { ssh: { host: recorded.sshHost, port: m.spec.sshGuestPort }, accel };
+    }
+    if (state !== DomainState.SHUTOFF && state !== DomainState.CRASHED) await c.api.destroyDomain(found.dom);
+    const { pool } = placeOf(m);
+    const bus = diskBus(m, box);
+    const uuid = domainFacts(await c.api.domainXml(found.dom, Flags.XML_INACTIVE)).uuid;
+    const define = (virtType: 'kvm' | 'qemu', nics: DomainNic[]) =>
+      c.api.defineDomain(
+        domainXml({
+          name: found.dom.name,
+          uuid,
+          virtType,
+          memoryMiB: m.spec.memory,
+          cpus: m.spec.cpus,
+          disk: { pool, volume: overlayVolumeName(m.env, m.spec.name), bus },
+          nics,
+          serialLog: serialLogPath(found.dom.name),
+          owner: this.ownerTag(m, pool, found.owner.createdAt),
+        }),
+      );
+    let virtType: 'kvm' | 'qemu' = (await this.kvm(c)) ? 'kvm' : 'qemu';
+    let note: string | undefined;
+    // Networks made (or started) and the domain started in one turn per project: a machine that
+    // halts meanwhile must not stop a network another is about to boot on.
+    await serialized(this.networksKey(c, m), async () => {
+      const nics = await this.nics(c, m);
+      try {
+        await c.api.startDomain(await define(virtType, nics));
+      } catch (e) {
+        if (virtType !== 'kvm') throw e;
+        virtType = 'qemu';
+        await c.api.startDomain(await define(virtType, nics));
+        note = `KVM failed to start the guest (${errorMessage(e)}); fell back to TCG (software emulation)`;
+      }
+    });
+    const accel = virtType === 'kvm' ? 'kvm' : 'tcg';
+    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
+    killIfAsked('libvirt-started');
+    const ip = await this.address(c, m, found.dom);
+    // Where SSH is, recorded before the ports: status shows it even if the forwarder fails.
+    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshHost: ip, sshPort: m.spec.sshGuestPort }));
+    await this.forwardPorts(m, ip);
+    return { ssh: { host: ip, port: m.spec.sshGuestPort }, accel, ...(note === undefined ? {} : { note }) };
+  }
+
+  /** The forwarded ports, relayed to `ip` by the machine's forwarder, which then holds them. */
+  private async forwardPorts(m: MachineContext, ip: string): Promise<void> {
+    if (m.spec.forwardedPorts.length > 0 && forwarderPid(m.paths.dir) !== undefined) return;
+    await withBootPorts(
+      this.home,
+      {
+        project: m.env.root,
+        machine: m.spec.name,
+        ssh: false,
+        forwards: m.spec.forwardedPorts,
+        successor: forwarderSuccessor(m.paths.dir),
+      },
+      async ({ forwards }) => {
+        if (forwards.length === 0) {
+          await stopForwarder(m.paths.dir);
+          return undefined;
+        }
+        return startForwarder(
+          m.paths.dir,
+          m.spec.name,
+          forwards.map((f) => ({
+            protocol: f.protocol,
+            hostIp: f.hostIp,
+            host: f.host,
+            guestIp: ip,
+            guest: f.guest,
+          })),
+        );
+      },
+    );
+  }
+
+  /** The guest's address on the management network: its DHCP lease, else the guest agent's answer. */
+  private async address(c: LibvirtClient, m: MachineContext, dom: DomainRef): Promise<string> {
+    const mac = macFor(m.env.root, m.spec.name, 0);
+    const net = await c.api.lookupNetwork(m.spec.libvirt.managementNetwork);
+    const deadline = Date.now() + m.spec.bootTimeout * 1000;
+    for (let round = 0; Date.now() < deadline; round++) {
+      const lease = (await c.api.dhcpLeases(net, mac)).find((l) => l.type === 0);
+      if (lease !== undefined) return lease.ip;
+      if (round % 8 === 7) {
+        const fromAgent = await c.api.interfaceAddresses(dom, Flags.ADDRESSES_AGENT).catch(() => []);
+        const nic = fromAgent.find((i) => i.mac?.toLowerCase() === mac);
+        const ip = nic?.addresses.find((a) => a.type === 0)?.address;
+        if (ip !== undefined) return ip;
+      }
+      const { state } = await c.api.domainState(dom);
+      if (state !== DomainState.RUNNING && state !== DomainState.BLOCKED) break;
+      await sleep(POLL_MS);
+    }
+    throw new BoxfestError(
+      'LIBVIRT_NO_ADDRESS',
+      `the guest got no address on the management network \`${m.spec.libvirt.managementNetwork}\` within ${m.spec.bootTimeout} s`,
+      {
+        machine: m.spec.name,
+        details: `last lines of its serial console:\n${this.consoleTail(m, 25)}`,
+        hint: 'the guest may not have booted, or its first NIC does not ask for DHCP: read its console, or raise `boot_timeout`',
+      },
+    );
+  }
+
+  async stop(m: MachineContext, opts: { force: boolean; timeoutMs: number }): Promise<void> {
+    const c = await this.client(m);
+    const found = await this.owned(c, m);
+    if (found !== undefined) await this.stopDomain(c, found.dom, opts);
+    await stopForwarder(m.paths.dir);
+    await serialized(this.networksKey(c, m), () => stopUnusedPrivateNetworks(c, m.env));
+    if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
+      updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
+  }
+
+  private async stopDomain(
+    c: LibvirtClient,
+    dom: DomainRef,
+    opts: { force: boolean; timeoutMs: number },
+  ): Promise<void> {
+    const active = async () => {
+      const { state } = await c.api.domainState(dom);
+      return state !== DomainState.SHUTOFF && state !== DomainState.CRASHED;
+    };
+    if (!(await active())) return;
+    if (!opts.force) {
+      // A paused guest cannot see the power button: continue it first.
+      if ((await c.api.domainState(dom)).state === DomainState.PAUSED) await c.api.resumeDomain(dom);
+      try {
+        await c.api.shutdownDomain(dom, Flags.SHUTDOWN_ACPI_POWER_BTN);
+        const until = Date.now() + opts.timeoutMs;
+        while (Date.now() < until) {
+          if (!(await active())) return;
+          await sleep(POLL_MS);
+        }
+      } catch (e) {
+        // Shut off meanwhile: done; anything else falls through to the forced path.
+        if (!(await active())) return;
+        if (!isCode(e, 'LIBVIRT_INVALID_STATE')) throw e;
+      }
+    }
+    try {
+      await c.api.destroyDomain(dom);
+    } catch (e) {
+      if (!isCode(e, 'LIBVIRT_INVALID_STATE') || (await active())) throw e;
+    }
+  }
+
+  async destroy(m: MachineContext): Promise<void> {
+    const c = await this.client(m);
+    const { pool } = placeOf(m);
+    const found = await this.owned(c, m);
+    const volumes = new Map<string, { pool: string; name: string; tagged: boolean }>();
+    // By name only when no tag lists it (a create cut short): deleted only if it is an overlay on a box.
+    const overlay = { pool, name: overlayVolumeName(m.env, m.spec.name), tagged: false };
+    volumes.set(`${overlay.pool}/${overlay.name}`, overlay);
+    let macs: string[] = [];
+    if (found !== undefined) {
+      await this.stopDomain(c, found.dom, { force: true, timeoutMs: 0 });
+      macs = domainFacts(await c.api.domainXml(found.dom, Flags.XML_INACTIVE)).macs;
+      for (const v of found.owner.volumes) volumes.set(`${v.pool}/${v.name}`, { ...v, tagged: true });
+      await c.api.undefineDomain(
+        found.dom,
+        Flags.UNDEFINE_MANAGED_SAVE | Flags.UNDEFINE_SNAPSHOTS_METADATA | Flags.UNDEFINE_NVRAM,
+      );
+    }
+    await stopForwarder(m.paths.dir);
+    // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
+    for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name, !v.tagged);
+    await serialized(this.networksKey(c, m), () => releasePrivateNetworks(c, m.env, macs));
+  }
+
+  private async require(c: LibvirtClient, m: MachineContext): Promise<Owned> {
+    const found = await this.owned(c, m);
+    if (found === undefined)
+      throw new BoxfestError('LIBVIRT_NO_DOMAIN', `machine ${m.spec.name} has no domain on ${c.uri.text}`, {
+        machine: m.spec.name,
+        hint: 'run `boxfest up` to create it',
+      });
+    return found;
+  }
+
+  consoleTail(m: MachineContext, lines: number): string {
+    const log = serialLogPath(domainName(m.env, m.spec.name));
+    if (!existsSync(log))
+      return `(the serial console log is on the libvirt host, at ${log}; it is readable there by root)`;
+    try {
+      return readFileSync(log, 'utf8').split('\n').slice(-lines).join('\n').trimEnd();
+    } catch {
+      return `(the serial console log ${log} is not readable by this user)`;
+    }
+  }
+
+  // --- optional capabilities
+  async suspend(m: MachineContext): Promise<void> {
+    const c = await this.client(m);
+    const { dom } = await this.require(c, m);
+    if ((await c.api.domainState(dom)).state !== DomainState.RUNNING) throw notRunning(m, 'suspend');
+    await c.api.suspendDomain(dom);
+  }
+
+  async resume(m: MachineContext): Promise<void> {
+    const c = await this.client(m);
+    const { dom } = await this.require(c, m);
+    await c.api.resumeDomain(dom);
+  }
+
+  async saveSnapshot(m: MachineContext, name: string): Promise<void> {
+    const c = await this.client(m);
+    await saveLibvirtSnapshot(c, (await this.require(c, m)).dom, name);
+  }
+
+  async restoreSnapshot(m: MachineContext, name: string): Promise<void> {
+    const c = await this.client(m);
+    await restoreLibvirtSnapshot(c, (await this.require(c, m)).dom, name);
+  }
+
+  async listSnapshots(m: MachineContext): Promise<SnapshotInfo[]> {
+    const c = await this.client(m);
+    return listLibvirtSnapshots(c, (await this.require(c, m)).dom);
+  }
+
+  async deleteSnapshot(m: MachineContext, name: string): Promise<void> {
+    const c = await this.client(m);
+    await deleteLibvirtSnapshot(c, (await this.require(c, m)).dom, name);
+  }
+
+  /** Every boxfest domain on the default daemon, whatever project it belongs to (global-status). */
+  async listOwned(): Promise<OwnedMachine[]> {
+    const uri = this.processEnv['LIBVIRT_DEFAULT_URI'] || 'qemu:///system';
+    let c: LibvirtClient;
+    try {
+      c = await clientFor(uri);
+    } catch {
+      return []; // no daemon here: nothing of boxfest's on it either
+    }
+    const out: OwnedMachine[] = [];
+    for (const dom of await c.api.listAllDomains()) {
+      let owner: OwnerTag | undefined;
+      try {
+        owner = parseOwnerTag(await c.api.getMetadata(dom, METADATA_NS));
+      } catch (e) {
+        if (isCode(e, 'LIBVIRT_NOT_OURS') || isCode(e, 'LIBVIRT_NO_DOMAIN')) continue;
+        throw e;
+      }
+      if (owner === undefined) continue;
+      const { state } = await c.api.domainState(dom);
+      out.push({
+        project: owner.project,
+        machine: owner.machine,
+        state:
+          state === DomainState.RUNNING || state === DomainState.BLOCKED
+            ? 'running'
+            : state === DomainState.PAUSED
+              ? 'suspended'
+              : 'halted',
+      });
+    }
+    return out;
+  }
+}
+
+/** The bus of the machine's disk: from the box (`box add --disk-interface`), which libvirt must be able to attach. */
+function diskBus(m: MachineContext, box: Box): 'virtio' {
+  const bus = (DISK_BUS as Record<string, 'virtio' | undefined>)[box.diskInterface];
+  if (bus === undefined)
+    throw new BoxfestError(
+      'LIBVIRT_DISK_BUS',
+      `box ${box.name} boots from an ${box.diskInterface} disk, which libvirt ${'9.0'} cannot attach`,
+      {
+        machine: m.spec.name,
+        hint: `if the box also boots from virtio (most Linux images do), add it again with \`boxfest box add ${box.name} IMAGE --disk-interface virtio --force\``,
+      },
+    );
+  return bus;
+}
+
+function appliedOf(owner: OwnerTag): AppliedSpec | undefined {
+  if (owner.applied === undefined) return undefined;
+  try {
+    return JSON.parse(owner.applied) as AppliedSpec;
+  } catch {
+    return undefined;
+  }
+}
+
+function notRunning(m: MachineContext, verb: string): BoxfestError {
+  return new BoxfestError(
+    'MACHINE_NOT_RUNNING',
+    `machine \`${m.spec.name}\` is not running: cannot ${verb} it`,
+    {
+      machine: m.spec.name,
+      hint: `start it first: boxfest up ${m.spec.name}`,
+    },
+  );
+}

@@ -1,0 +1,175 @@
+// Volumes in a storage pool: a box's image uploaded once per pool (named by its content, never
+// written after the upload: only ever a backing file), and each machine's qcow2 overlay on it.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Box } from '../../boxes/store.js';
+import { BoxfestError } from '../../errors.js';
+import { homePaths } from '../../state/paths.js';
+import { withWaitingLock } from '../../state/wait-lock.js';
+import type { LibvirtClient } from './client.js';
+import { isCode } from './errors.js';
+import { BOX_VOLUME_PREFIX, boxVolumeName } from './names.js';
+import { Flags } from './rpc/procedures.js';
+import type { PoolRef, VolumeRef } from './rpc/wire.js';
+import { child, esc, parseXml, text } from './xml.js';
+
+/** The pool, started if it is defined but inactive. */
+export async function openPool(c: LibvirtClient, name: string): Promise<PoolRef> {
+  const pool = await c.api.lookupPool(name);
+  if (!(await c.api.poolIsActive(pool)))
+    throw new BoxfestError(
+      'LIBVIRT_NO_POOL',
+      `the storage pool \`${name}\` of ${c.uri.text} is not running`,
+      {
+        hint: `start it: virsh -c ${c.uri.text} pool-start ${name} (and pool-autostart ${name})`,
+      },
+    );
+  return pool;
+}
+
+export async function findVolume(
+  c: LibvirtClient,
+  pool: PoolRef,
+  name: string,
+): Promise<VolumeRef | undefined> {
+  try {
+    return await c.api.lookupVolume(pool, name);
+  } catch (e) {
+    if (isCode(e, 'LIBVIRT_NO_VOLUME')) return undefined;
+    throw e;
+  }
+}
+
+/** The volume's size in bytes on disk (a file's length), which a finished upload of the box has. */
+async function physicalSize(c: LibvirtClient, vol: VolumeRef): Promise<bigint> {
+  return (await c.api.volumeInfo(vol, Flags.VOL_GET_PHYSICAL)).allocation;
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * The box's volume in the pool, uploaded when missing. A volume of the box's name whose size is
+ * not the image's is an upload cut short (a crash, a full disk) and is uploaded again; after an
+ * upload the volume is checked against the box's sha256 when its file is readable here (a local
+ * pool). One process uploads at a time (a host-wide lock in the boxfest home).
+ */
+export async function ensureBoxVolume(
+  c: LibvirtClient,
+  home: string,
+  poolName: string,
+  box: Box,
+  onProgress: (line: string) => void,
+): Promise<VolumeRef> {
+  const pool = await openPool(c, poolName);
+  const name = boxVolumeName(box);
+  const complete = async (vol: VolumeRef | undefined) =>
+    vol !== undefined && (await physicalSize(c, vol)) === BigInt(box.size);
+  const found = await findVolume(c, pool, name);
+  if (await complete(found)) return found!;
+  const lock = join(
+    homePaths(home).locks,
+    `libvirt-box-${createHash('sha256').update(`${c.uri.text}\0${poolName}\0${name}`).digest('hex').slice(0, 16)}.lock`,
+  );
+  return withWaitingLock(lock, `upload box ${box.name} to pool ${poolName}`, 30 * 60_000, async () => {
+    let vol = await findVolume(c, pool, name);
+    if (await complete(vol)) return vol!;
+    if (vol !== undefined) await c.api.deleteVolume(vol);
+    vol = await c.api.createVolume(
+      pool,
+      `<volume><name>${esc(name)}</name><capacity unit='bytes'>${box.size}</capacity><target><format type='qcow2'/></target></volume>`,
+    );
+    let shown = 0;
+    await c.upload(vol, box.image, box.size, (sent) => {
+      const pct = Math.floor((sent / box.size) * 100);
+      if (pct >= shown + 25 || sent === box.size) {
+        shown = pct;
+        onProgress(`uploading box ${box.name} to pool ${poolName}: ${pct}%`);
+      }
+    });
+    await c.api.refreshPool(pool);
+    const path = await c.api.volumePath(vol);
+    if (existsSync(path) && (await sha256Of(path)) !== box.sha256) {
+      await c.api.deleteVolume(vol);
+      throw new BoxfestError(
+        'LIBVIRT_BOX_VOLUME',
+        `the uploaded copy of box ${box.name} does not match the box`,
+        {
+          details: `volume ${name} in pool ${poolName}`,
+          hint: 'is the pool full? check its free space and run `boxfest up` again',
+        },
+      );
+    }
+    if (!(await complete(vol)))
+      throw new BoxfestError(
+        'LIBVIRT_BOX_VOLUME',
+        `the upload of box ${box.name} to pool ${poolName} is incomplete`,
+        {
+          hint: 'is the pool full? check its free space and run `boxfest up` again',
+        },
+      );
+    return vol;
+  });
+}
+
+/** A qcow2 overlay on the box volume: the machine's own disk; the box volume is only read. */
+export async function createOverlay(
+  c: LibvirtClient,
+  poolName: string,
+  name: string,
+  base: VolumeRef,
+): Promise<VolumeRef> {
+  if (name.startsWith(BOX_VOLUME_PREFIX)) throw new Error(`internal: ${name} is a box volume's name`);
+  const pool = await openPool(c, poolName);
+  const basePath = await c.api.volumePath(base);
+  const { capacity } = await c.api.volumeInfo(base);
+  return c.api.createVolume(
+    pool,
+    [
+      `<volume>`,
+      `  <name>${esc(name)}</name>`,
+      `  <capacity unit='bytes'>${capacity}</capacity>`,
+      `  <target><format type='qcow2'/></target>`,
+      `  <backingStore><path>${esc(basePath)}</path><format type='qcow2'/></backingStore>`,
+      `</volume>`,
+    ].join('\n'),
+  );
+}
+
+/**
+ * Deletes a volume boxfest made, if it is there; never a box volume. `overlayOnly`: the volume
+ * is known by its name alone (no owner tag lists it: a create cut short before the domain was
+ * defined), so it is deleted only when it is what boxfest makes, a qcow2 overlay backed by one of
+ * boxfest's box volumes; anything else by that name is left, and false returned.
+ */
+export async function deleteVolume(
+  c: LibvirtClient,
+  poolName: string,
+  name: string,
+  overlayOnly = false,
+): Promise<boolean> {
+  if (name.startsWith(BOX_VOLUME_PREFIX)) throw new Error(`internal: refusing to delete box volume ${name}`);
+  let pool: PoolRef;
+  try {
+    pool = await c.api.lookupPool(poolName);
+  } catch (e) {
+    if (isCode(e, 'LIBVIRT_NO_POOL')) return false;
+    throw e;
+  }
+  const vol = await findVolume(c, pool, name);
+  if (vol === undefined) return false;
+  if (overlayOnly && !isBoxOverlay(await c.api.volumeXml(vol))) return false;
+  await c.api.deleteVolume(vol);
+  return true;
+}
+
+/** Whether a volume's XML is a qcow2 overlay whose backing file is a boxfest box volume. */
+export function isBoxOverlay(volXml: string): boolean {
+  const store = child(parseXml(volXml), 'backingStore');
+  const backing = store === undefined ? undefined : text(child(store, 'path'));
+  return backing !== undefined && basename(backing).startsWith(BOX_VOLUME_PREFIX);
+}
