@@ -17,7 +17,7 @@ function timedUp(p, machines) {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d) => {
       out += d;
-      const n = (d.match(/SSH ready in/g) ?? []).length;
+      const n = (d.match(/SSH ready/g) ?? []).length;
       if (n > 0) {
         seen += n;
         if (seen >= machines) ssh = (performance.now() - t0) / 1000;

@@ -62,7 +62,7 @@ function boxfestTree(root) {
 
 /**
  * Runs one command, sampling its process tree every 50 ms: seconds, seconds until the `count`th
- * "SSH ready in" line, peak RSS of the tree (MB), CPU seconds of the boxfest process (its own
+ * "SSH ready" line, peak RSS of the tree (MB), CPU seconds of the boxfest process (its own
  * and its waited children's, as of the last sample).
  */
 function measured(p, args, count = 0) {
@@ -87,7 +87,7 @@ function measured(p, args, count = 0) {
     sample();
     child.stdout.setEncoding('utf8').on('data', (d) => {
       out += d;
-      seen += (d.match(/SSH ready in/g) ?? []).length;
+      seen += (d.match(/SSH ready/g) ?? []).length;
       if (count > 0 && seen >= count && ssh === 0) ssh = (performance.now() - t0) / 1000;
     });
     child.stderr.setEncoding('utf8').on('data', (d) => (out += d));

@@ -4,10 +4,11 @@ import { cac } from 'cac';
 import { readFileSync } from 'node:fs';
 import { ConfigError, BoxfestError, ExitError, errorMessage } from './errors.js';
 import { MachinesFailed, type CommandOptions } from './commands/output.js';
+import { PACKAGE_ROOT } from './util/package-root.js';
 import { COLOR_WHEN, outputMode, setOutputMode, type ColorWhen } from './util/output-mode.js';
 
 const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }
 ).version;
 
 interface Flags {

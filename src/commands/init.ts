@@ -8,9 +8,10 @@ import { boxNameProblem, BOX_NAME_RULE } from '../boxes/name.js';
 import { BOXFILE_NAME } from '../config/find.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import type { CommandOptions } from './output.js';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 
 /** The installed boxfest's schema: editors with yaml-language-server check the file against it. */
-const SCHEMA = fileURLToPath(new URL('../../schemas/boxfile.schema.json', import.meta.url));
+const SCHEMA = fileURLToPath(new URL('schemas/boxfile.schema.json', PACKAGE_ROOT));
 
 export function boxfileTemplate(box: string, schema = SCHEMA): string {
   return `# yaml-language-server: $schema=${schema}

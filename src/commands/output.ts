@@ -35,6 +35,7 @@ export function jobsSummary(results: JobResult[]): object[] {
     ok: r.ok,
     steps: r.ran,
     ...(r.seconds === undefined ? {} : { step_seconds: r.seconds }),
+    ...(r.times === undefined ? {} : { step_times: r.times }),
     ...(r.failedStep === undefined ? {} : { failed_step: r.failedStep }),
     ...(r.error === undefined ? {} : { error: errorJson(r.error) }),
     ...(r.rolledBack === undefined ? {} : { rolled_back: r.rolledBack }),

@@ -14,6 +14,7 @@ import type { WrittenBoxfile } from './types.js';
 import { sizeHint } from './units.js';
 import { sortIssues } from './issues.js';
 import { quoteForMessage } from './names.js';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 
 /** Schema problems, all of them, sorted by position. Empty when `load.written` matches the schema. */
 export function validateWritten(load: LoadResult): ConfigIssue[] {
@@ -74,8 +75,7 @@ export function compiledSchema(): ValidateFunction<WrittenBoxfile> {
 
 let text: string | undefined;
 function schemaText(): string {
-  // Two levels below the package root both as src/config/*.ts and as dist/config/*.js.
-  text ??= readFileSync(new URL('../../schemas/boxfile.schema.json', import.meta.url), 'utf8');
+  text ??= readFileSync(new URL('schemas/boxfile.schema.json', PACKAGE_ROOT), 'utf8');
   return text;
 }
 

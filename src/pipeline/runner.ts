@@ -22,6 +22,8 @@ export interface JobResult {
   ran: string[];
   /** Wall-clock seconds of each step that ran (the failed one too): where an `up` spends its time. */
   seconds?: Record<string, number>;
+  /** When each step that ran started and ended (ms since the epoch): the timeline of an `up`. */
+  times?: Record<string, { start: number; end: number }>;
   failedStep?: string;
   error?: BoxfestError;
   /** After a failure: the steps whose rollback ran, newest first. */
@@ -102,6 +104,21 @@ export const COMPACT_FROM = 4;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/**
+ * A finished step as a line: its title (what it did) and how long it took. The runner adds the
+ * time, so step titles never carry their own ("SSH ready in 0.4 s (0.4 s)").
+ */
+export function stepLine(
+  machine: string,
+  title: string,
+  ms: number,
+  failure?: { step: string; message: string },
+): string {
+  return failure === undefined
+    ? `✔ ${machine}: ${title} (${seconds(ms)})`
+    : `✖ ${machine}: ${failure.step} failed after ${seconds(ms)}: ${failure.message}`;
+}
+
 /** The end of plain output: one row per machine, how it ended and how long it took. */
 export function summaryTable(
   results: readonly JobResult[],
@@ -133,8 +150,7 @@ export async function runJobs<C>(jobs: MachineJob<C>[], opts: RunOptions): Promi
 }
 
 async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortSignal): Promise<JobResult[]> {
-  if (jobs.length === 0) return []; // a no-op `up` never loads listr2 (~20 ms)
-  const { Listr } = await import('listr2');
+  if (jobs.length === 0) return [];
   // In plain-line output the steps of parallel machines interleave, so each line names its machine.
   const label = (machine: string, title: string) =>
     opts.renderer === 'default' ? title : `${machine}: ${title}`;
@@ -150,6 +166,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     compact && opts.renderer === 'default'
       ? new (await import('./live-lines.js')).LiveLines(jobs.map((j) => j.machine))
       : undefined;
+  // listr2 only where it draws (a terminal's tree, its simple fallback): for --json, plain lines
+  // and one line per machine the runner drives the steps itself, and never loads listr2 (~20 ms
+  // before the first step, more on a loaded host).
+  const direct = opts.renderer === 'silent' || write !== undefined || live !== undefined;
   const results = new Map<string, JobResult>();
   const elapsed = new Map<string, number>();
   const tasks: ListrTask[] = jobs.map((job) => {
@@ -162,7 +182,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       if (jobStart !== undefined) elapsed.set(job.machine, Date.now() - jobStart);
     };
     /** Runs one step; `view` shows its title and output (a listr2 subtask, or the machine's line). */
-    const runStep = async (step: Step<C>, view: { title(t: string): void; output(t: string): void }) => {
+    const runStep = async (
+      step: Step<C>,
+      view: { title(t: string): void; output(t: string): void; done?(t: string): void },
+    ) => {
       const stepStart = Date.now();
       jobStart ??= stepStart;
       let title = step.title;
@@ -178,7 +201,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       };
       const fail = async (e: BoxfestError, undo: Step<C>[]) => {
         write?.(
-          `✖ ${job.machine}: ${step.name} failed after ${seconds(Date.now() - stepStart)}: ${e.message}`,
+          stepLine(job.machine, title, Date.now() - stepStart, { step: step.name, message: e.message }),
         );
         ended();
         result.failedStep = step.name;
@@ -190,7 +213,9 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       if (signal.aborted) return fail(interrupted(step.name, committed), done);
       result.ran.push(step.name);
       const took = () => {
-        (result.seconds ??= {})[step.name] = Math.round(Date.now() - stepStart) / 1000;
+        const end = Date.now();
+        (result.seconds ??= {})[step.name] = Math.round(end - stepStart) / 1000;
+        (result.times ??= {})[step.name] = { start: stepStart, end };
       };
       try {
         await untilAborted(step.run(job.ctx, out), signal, step.interruptible === true);
@@ -205,7 +230,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         done.length = 0;
         committed = true;
       } else done.push(step);
-      write?.(`✔ ${job.machine}: ${title} (${seconds(Date.now() - stepStart)})`);
+      write?.(stepLine(job.machine, title, Date.now() - stepStart));
+      view.done?.(`${title} (${seconds(Date.now() - stepStart)})`);
       killIfAsked(step.name);
       // Ctrl-C during a step that had to finish: it is undone with the rest.
       if (signal.aborted) return fail(interrupted(step.name, committed), done);
@@ -215,7 +241,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       ended();
       job.onEnd?.();
     };
-    if (compact)
+    if (compact || direct)
       return {
         title: job.machine,
         task: async (_ctx, task) => {
@@ -230,7 +256,12 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           const timer = setInterval(show, 1000);
           try {
             for (const step of job.steps) {
-              if ((step.skip?.(job.ctx) ?? false) !== false) continue;
+              const why = step.skip?.(job.ctx) ?? false;
+              if (why !== false) {
+                // Plain lines name a skipped step only when asked (--verbose).
+                if (verbose) write?.(`- ${job.machine}: ${step.title} skipped (${why})`);
+                continue;
+              }
               current = step.title;
               since = Date.now();
               show();
@@ -260,11 +291,8 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
       };
     const subtasks: ListrTask[] = job.steps.map((step) => ({
       title: label(job.machine, step.title),
-      skip: () => {
-        const why = step.skip?.(job.ctx) ?? false;
-        if (why !== false && verbose) write?.(`- ${job.machine}: ${step.title} skipped (${why})`);
-        return why;
-      },
+      // The tree shows a skipped step itself (plain lines never come here: see `direct`).
+      skip: () => step.skip?.(job.ctx) ?? false,
       task: (_ctx, task) =>
         runStep(step, {
           title: (t) => {
@@ -272,6 +300,10 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
           },
           output: (t) => {
             task.output = t;
+          },
+          // The tree keeps each finished step with its time, as plain lines do.
+          done: (t) => {
+            task.title = label(job.machine, t);
           },
         }),
     }));
@@ -288,12 +320,43 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
         ),
     };
   });
+  try {
+    if (direct) await runDirect(tasks, opts.parallel);
+    else await runListr(tasks, opts, compact);
+  } finally {
+    live?.stop();
+  }
+  const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
+  if (write !== undefined && all.some((r) => r.ran.length > 0))
+    for (const l of summaryTable(all, elapsed)) write(l);
+  return all;
+}
+
+/** Each machine's task without listr2: all at once or one after another; a failure stops only its own. */
+async function runDirect(tasks: ListrTask[], parallel: boolean): Promise<void> {
+  // What the tasks set on listr2's task object (title, output) goes nowhere: the runner's lines show it.
+  const run = async (t: ListrTask) => {
+    try {
+      await (t.task as (ctx: unknown, task: { title: string; output: string }) => Promise<void>)(
+        {},
+        { title: '', output: '' },
+      );
+    } catch {
+      // Recorded in the job's result.
+    }
+  };
+  if (parallel) await Promise.all(tasks.map(run));
+  else for (const t of tasks) await run(t);
+}
+
+async function runListr(tasks: ListrTask[], opts: RunOptions, compact: boolean): Promise<void> {
+  const { Listr } = await import('listr2');
   const list = new Listr(tasks, {
     concurrent: opts.parallel,
     exitOnError: false,
     // Ctrl-C is ours (sigintSignal): listr2's own handler would exit(127) without any rollback.
     registerSignalListeners: false,
-    renderer: write === undefined && live === undefined ? opts.renderer : 'silent',
+    renderer: opts.renderer,
     fallbackRenderer: 'simple',
     rendererOptions: {
       // One line per machine: of a step's output, only its newest line, while it runs.
@@ -309,13 +372,7 @@ async function runAll<C>(jobs: MachineJob<C>[], opts: RunOptions, signal: AbortS
     await list.run();
   } catch {
     // Per-machine failures are recorded in `results`; listr2 only re-raises them.
-  } finally {
-    live?.stop();
   }
-  const all = jobs.map((j) => results.get(j.machine) ?? { machine: j.machine, ok: false, ran: [] });
-  if (write !== undefined && all.some((r) => r.ran.length > 0))
-    for (const l of summaryTable(all, elapsed)) write(l);
-  return all;
 }
 
 /** Undoes `done`, newest first; a rollback that fails does not stop the others, and is reported. */

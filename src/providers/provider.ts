@@ -42,6 +42,11 @@ export interface MachineContext {
   env: Environment;
   spec: MachineSpec;
   paths: MachinePaths;
+  /**
+   * Waits for this machine's turn to boot (`up` paces cold boots to the host). A provider calls it
+   * before a boot that was not paced: a restore that failed and falls back to booting.
+   */
+  bootTurn?: () => Promise<void>;
 }
 
 export interface StartResult {

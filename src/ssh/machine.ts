@@ -16,6 +16,10 @@ export function hostAlias(env: Environment, machine: string): string {
   return `boxfest-${env.name}-${machine}`;
 }
 
+/** The comment of a machine's generated key: which project and machine it belongs to. */
+export const machineKeyComment = (env: Environment, machine: string): string =>
+  `boxfest ${env.name}/${machine}`;
+
 /** A fresh ed25519 key pair for the machine, unless it already has one. */
 export function ensureMachineKey(paths: MachinePaths, comment: string): void {
   if (existsSync(paths.privateKey) && existsSync(paths.publicKey)) return;

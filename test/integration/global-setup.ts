@@ -27,7 +27,7 @@ export default function setup(project: TestProject): void {
       );
     }
   }
-  if (!existsSync(join(ROOT, 'dist', 'cli.js')))
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'cli.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
   provideTinyBoxes(project);
   const debianBoxDir = process.env['BOXFEST_TEST_DEBIAN_BOX_DIR'] ?? join(ROOT, '.cache', 'debian-box');

@@ -27,6 +27,11 @@ export const boot: Step<MachineRun> = {
     allocateAddresses(ctx.env, [ctx.spec]);
     await takeBootSlot(ctx, out);
     ctx.launchedAt = Date.now();
+    // A restore that fails falls back to a boot, which is paced like any other.
+    ctx.bootTurn = async () => {
+      await takeBootSlot(ctx, out, true);
+      ctx.launchedAt = Date.now();
+    };
     const r = await ctx.provider.start(ctx, need(ctx.box, 'box'));
     ctx.endpoint = r.ssh;
     // Where SSH is now (a forward on this host, or the guest's own address): ssh_config, rsync-auto.
@@ -50,10 +55,10 @@ export const boot: Step<MachineRun> = {
  * Waits for this machine's turn to boot (`up` paces cold boots to the host). A first start from a
  * saved ready state is a restore, not a boot: it costs a fraction of one and is not paced.
  */
-async function takeBootSlot(ctx: MachineRun, out: StepOutput): Promise<void> {
+async function takeBootSlot(ctx: MachineRun, out: StepOutput, restoreFailed = false): Promise<void> {
   if (ctx.pacer === undefined || ctx.bootSlot !== undefined) return;
   const instant = readMachineState(ctx.env.root, ctx.spec.name)?.instant;
-  if (instant?.key !== undefined && instant.used !== true) return;
+  if (!restoreFailed && instant?.key !== undefined && instant.used !== true) return;
   let told = false;
   ctx.bootSlot = await ctx.pacer.acquire(ctx.spec.name, ({ ahead, booting }) => {
     const where = `${booting} booting, ${ahead === 0 ? 'next' : `${ahead} ahead`}`;

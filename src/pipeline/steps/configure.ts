@@ -9,11 +9,11 @@ import {
   removeMachineDir,
   writeMachineState,
 } from '../../state/machine-state.js';
-import { ensureMachineKey, makeSeedHostKey } from '../../ssh/machine.js';
+import { ensureMachineKey, machineKeyComment, makeSeedHostKey } from '../../ssh/machine.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
-/** Records the machine (state.json) and gives it its own SSH key, before any disk or process exists. */
+/** Records the machine (state.json), before any disk or process exists. */
 export const configure: Step<MachineRun> = {
   name: 'configure',
   title: 'configure machine',
@@ -31,8 +31,11 @@ export const configure: Step<MachineRun> = {
           hint: 'cloud-init creates a user with passwordless sudo for boxfest: set `ssh.user` to another name (or leave it unset)',
         },
       );
-    ensureMachineKey(ctx.paths, `boxfest ${ctx.env.name}/${ctx.spec.name}`);
-    // A cloud-init box gets its host key in the seed: pinned now, before the guest ever answers.
+    // A cloud-init box's seed carries the public key, so the key exists before the machine does.
+    // Other boxes get it in wait-ssh, while the guest boots: loading ssh2 and generating the key
+    // are then off the path from `up` to a running guest.
+    if (firstBoot === 'cloud-init') ensureMachineKey(ctx.paths, machineKeyComment(ctx.env, ctx.spec.name));
+    // A cloud-init box gets its host key in the seed too: pinned now, before the guest ever answers.
     const hostKey = firstBoot === 'cloud-init' ? makeSeedHostKey(ctx.paths, ctx.spec.name) : undefined;
     writeMachineState(ctx.env.root, ctx.spec.name, {
       provider: ctx.spec.provider,

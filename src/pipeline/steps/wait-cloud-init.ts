@@ -29,7 +29,6 @@ export const waitCloudInit: Step<MachineRun> = {
       ? false
       : 'not a cloud-init box',
   run: async (ctx, out) => {
-    const started = Date.now();
     const ssh = need(ctx.ssh, 'ssh').client;
     const user = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state').sshUser;
     let partial = '';
@@ -79,6 +78,6 @@ export const waitCloudInit: Step<MachineRun> = {
           hint: 'something else answered on its SSH port at first contact; `boxfest destroy` it and `up` again',
         },
       );
-    out.title(`cloud-init done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    out.title('cloud-init done');
   },
 };

@@ -8,8 +8,10 @@ import { writeFileAtomic, writeJsonAtomic } from '../../state/atomic.js';
 import { isAlive, pidFileProcess, waitUntil } from '../../state/process.js';
 import type { Forward } from './forwarder.js';
 import { libvirtPaths } from './paths.js';
+import { PACKAGE_ROOT } from '../../util/package-root.js';
 
-const FORWARDER = fileURLToPath(new URL('./forwarder.js', import.meta.url));
+// tsc's output, a file of its own (the CLI runs bundled; the forwarder is a process of its own).
+const FORWARDER = fileURLToPath(new URL('dist/providers/libvirt/forwarder.js', PACKAGE_ROOT));
 const READY_MS = 10_000;
 
 /** The machine's running forwarder, if there is one. */

@@ -120,6 +120,9 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const restored = await this.startRestored(m, box);
     if (restored !== undefined && 'ssh' in restored) return restored;
     const note = restored?.note;
+    // A failed restore boots after all: as a boot, it waits its turn (20 machines whose saved
+    // state would not load booted at once, and 14 missed boot_timeout).
+    if (note !== undefined) await m.bootTurn?.();
     const choice = chooseAccel(this.processEnv, m.spec.qemu.accel);
     try {
       const r = await this.launch(m, box, choice.accel);

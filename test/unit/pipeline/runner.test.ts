@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BoxfestError } from '../../../src/errors.js';
-import { asBoxfestError, rendererFor, runJobs } from '../../../src/pipeline/runner.js';
+import { asBoxfestError, rendererFor, runJobs, stepLine } from '../../../src/pipeline/runner.js';
 import type { MachineJob } from '../../../src/pipeline/runner.js';
 import type { Step } from '../../../src/pipeline/step.js';
 import { setOutputMode } from '../../../src/util/output-mode.js';
@@ -82,6 +82,13 @@ describe('runJobs', () => {
     // Every step that ran is timed, in seconds.
     expect(Object.keys(results[0]!.seconds!)).toEqual(['a', 'b', 'c']);
     for (const s of Object.values(results[0]!.seconds!)) expect(s).toBeGreaterThanOrEqual(0);
+    // ... and placed on a timeline: each starts when (or after) the one before ended.
+    const times = Object.values(results[0]!.times!);
+    expect(Object.keys(results[0]!.times!)).toEqual(['a', 'b', 'c']);
+    for (const [i, t] of times.entries()) {
+      expect(t.end).toBeGreaterThanOrEqual(t.start);
+      if (i > 0) expect(t.start).toBeGreaterThanOrEqual(times[i - 1]!.end);
+    }
     expect(j.ctx.log).toEqual(['run a', 'run b', 'run c']);
   });
 
@@ -306,30 +313,48 @@ describe('runJobs: one line per machine (many machines on a terminal)', () => {
 });
 
 describe('runJobs: plain lines (no terminal)', () => {
-  it('prints one line per completed step, none for skipped ones, output as it comes, and a summary', async () => {
+  const never = () => 'does not apply';
+  const noAnswer = new BoxfestError('SSH_TIMEOUT', 'no answer');
+  it.each<[string, MachineJob<Ctx>[], string[], string[][]]>([
+    [
+      'a line per completed step, output as it comes, nothing for a skipped step',
+      [job('web', [step('a'), step('never', { skip: never }), step('b')])],
+      ['› web | output of a', '✔ web: a done (T)', '› web | output of b', '✔ web: b done (T)'],
+      [['web', 'ok', 'T', '2 step(s)']],
+    ],
+    [
+      'a failed step in one line, and the machine FAILED in the summary',
+      [job('db', [step('a'), step('b', { fail: noAnswer }), step('c')])],
+      ['› db | output of a', '✔ db: a done (T)', '› db | output of b', '✖ db: b failed after T: no answer'],
+      [['db', 'FAILED', 'T', 'failed at b: no answer']],
+    ],
+    [
+      'machines one after another, each line naming its machine',
+      [job('web', [step('a')]), job('db', [step('never', { skip: never }), step('b')])],
+      ['› web | output of a', '✔ web: a done (T)', '› db | output of b', '✔ db: b done (T)'],
+      [
+        ['web', 'ok', 'T', '1 step(s)'],
+        ['db', 'ok', 'T', '1 step(s)'],
+      ],
+    ],
+    [
+      'nothing at all, not even a summary, when every step was skipped',
+      [job('web', [step('a', { skip: never })])],
+      [],
+      [],
+    ],
+  ])('%s', async (_t, jobs, steps, summary) => {
     const lines: string[] = [];
-    const web = job('web', [step('a'), step('never', { skip: () => 'does not apply' }), step('b')]);
-    const db = job('db', [step('a'), step('b', { fail: new BoxfestError('SSH_TIMEOUT', 'no answer') })]);
-    await runJobs([web, db], { parallel: false, renderer: 'lines', write: (l) => lines.push(l) });
+    await runJobs(jobs, { parallel: false, renderer: 'lines', write: (l) => lines.push(l) });
     const shown = lines.map((l) => l.replace(/\d+\.\d s/g, 'T'));
-    expect(shown.slice(0, 7)).toEqual([
-      '› web | output of a',
-      '✔ web: a done (T)',
-      '› web | output of b',
-      '✔ web: b done (T)',
-      '› db | output of a',
-      '✔ db: a done (T)',
-      '› db | output of b',
-    ]);
-    expect(shown[7]).toBe('✖ db: b failed after T: no answer');
+    expect(shown.slice(0, steps.length)).toEqual(steps);
     expect(shown.join('\n')).not.toMatch(/never|SKIPPED|does not apply/);
-    expect(shown.slice(8).map((l) => l.split(/ {2,}/))).toEqual([
-      ['machine', 'result', 'time'],
-      ['web', 'ok', 'T', '2 step(s)'],
-      ['db', 'FAILED', 'T', 'failed at b: no answer'],
-    ]);
+    const table = shown.slice(steps.length).map((l) => l.split(/ {2,}/));
+    expect(table).toEqual(summary.length === 0 ? [] : [['machine', 'result', 'time'], ...summary]);
   });
+});
 
+describe('runJobs: plain lines, skipped steps with --verbose', () => {
   it.each([
     ['the option', { verbose: true }, false],
     ['the global --verbose', {}, true],
@@ -357,6 +382,24 @@ describe('runJobs: plain lines (no terminal)', () => {
       write: (l) => lines.push(l),
     });
     expect(lines).toEqual([]);
+  });
+});
+
+describe('stepLine', () => {
+  it.each<[string, Parameters<typeof stepLine>, string]>([
+    ['a finished step: its title, then its time once', ['web', 'SSH ready', 420], '✔ web: SSH ready (0.4 s)'],
+    [
+      'a title with parentheses of its own',
+      ['db', 'booted (qemu, tcg)', 1234],
+      '✔ db: booted (qemu, tcg) (1.2 s)',
+    ],
+    [
+      'a failed step: its name, time and message',
+      ['web', 'wait for SSH', 120_000, { step: 'wait-ssh', message: 'no answer' }],
+      '✖ web: wait-ssh failed after 120.0 s: no answer',
+    ],
+  ])('%s', (_t, args, line) => {
+    expect(stepLine(...args)).toBe(line);
   });
 });
 

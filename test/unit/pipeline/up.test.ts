@@ -122,8 +122,14 @@ async function up(
     signal: new AbortController().signal,
   });
   // Each step that ran was timed; the rows compare the rest.
-  for (const r of results) expect(Object.keys(r.seconds ?? {}).sort()).toEqual([...r.ran].sort());
-  return { actions: plan.machines.map((m) => m.action), results: results.map(({ seconds: _, ...r }) => r) };
+  for (const r of results) {
+    expect(Object.keys(r.seconds ?? {}).sort()).toEqual([...r.ran].sort());
+    expect(Object.keys(r.times ?? {}).sort()).toEqual([...r.ran].sort());
+  }
+  return {
+    actions: plan.machines.map((m) => m.action),
+    results: results.map(({ seconds: _, times: __, ...r }) => r),
+  };
 }
 
 /** A first `up` of machine `web`, which must succeed. */

@@ -1,0 +1,130 @@
+// The guest's own boot to SSH, with no boxfest at all: one bare QEMU of the tiny box with the
+// devices boxfest gives it (NVMe disk, user networking with restrict=on and an SSH forward,
+// virtio-net, virtio-rng), timed from its launch until a login with the box's key is ready.
+// The floor for detecting "SSH is up": a new TCP probe every PROBE_EVERY_MS, each waiting for the
+// banner, none given up on (QEMU's NAT accepts a connection before the guest listens, and a probe
+// sent while the guest's network was down may still be answered later); the first to see
+// `SSH-` logs in over that connection, the others are closed.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { ROOT } from './project.js';
+
+const { Client } = createRequire(import.meta.url)('ssh2');
+const PROBE_EVERY_MS = 50;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves with the first socket on 127.0.0.1:port that sends an SSH banner (bytes put back). */
+function firstBanner(port, signal) {
+  return new Promise((resolve) => {
+    const open = new Set();
+    let won = false;
+    const tryOne = () => {
+      if (won || signal.aborted) return;
+      const sock = createConnection({ host: '127.0.0.1', port });
+      open.add(sock);
+      const got = [];
+      const onData = (d) => {
+        got.push(d);
+        const text = Buffer.concat(got).toString('latin1');
+        if (text.length < 4) return;
+        if (won || !text.startsWith('SSH-')) return sock.destroy();
+        won = true;
+        clearInterval(timer);
+        sock.removeListener('data', onData);
+        sock.pause();
+        sock.unshift(Buffer.concat(got));
+        for (const o of open) if (o !== sock) o.destroy();
+        resolve(sock);
+      };
+      sock.on('data', onData);
+      sock.on('error', () => {});
+      sock.on('close', () => open.delete(sock));
+    };
+    const timer = setInterval(tryOne, PROBE_EVERY_MS);
+    signal.addEventListener('abort', () => {
+      clearInterval(timer);
+      for (const o of open) o.destroy();
+    });
+    tryOne();
+  });
+}
+
+function login(sock, key) {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.connect({ sock, username: 'root', privateKey: key, readyTimeout: 30_000 });
+  });
+}
+
+/** Seconds from launching a bare QEMU of the tiny box until an SSH login to it is ready. */
+export async function bareBootToSsh({ memory = 256 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'boxfest-bare-ssh-'));
+  const boxDir = join(ROOT, '.cache', 'tiny-box');
+  const disk = join(dir, 'disk.qcow2');
+  execFileSync('qemu-img', [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-F',
+    'qcow2',
+    '-b',
+    join(boxDir, 'box.qcow2'),
+    disk,
+  ]);
+  const key = readFileSync(join(boxDir, 'insecure_key'), 'utf8');
+  const port = await freePort();
+  const ac = new AbortController();
+  const t0 = performance.now();
+  // Not detached: our child, ended by PID below.
+  const qemu = spawn(
+    'qemu-system-x86_64',
+    [
+      ...['-accel', 'tcg', '-m', String(memory), '-smp', '1', '-nodefaults', '-no-user-config'],
+      ...[
+        '-display',
+        'none',
+        '-chardev',
+        `file,id=s0,path=${join(dir, 'serial.log')}`,
+        '-serial',
+        'chardev:s0',
+      ],
+      ...['-drive', `if=none,id=d0,file=${disk},format=qcow2`, '-device', 'nvme,drive=d0,serial=b0'],
+      ...['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`],
+      ...['-device', 'virtio-net-pci,netdev=n0', '-device', 'virtio-rng-pci'],
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((_, reject) =>
+    qemu.once('exit', (code) => reject(new Error(`bare QEMU exited with ${code}`))),
+  );
+  try {
+    const sock = await Promise.race([firstBanner(port, ac.signal), exited]);
+    const banner = (performance.now() - t0) / 1000;
+    const c = await Promise.race([login(sock, key), exited]);
+    const ready = (performance.now() - t0) / 1000;
+    c.end();
+    return { banner, ready };
+  } finally {
+    ac.abort();
+    qemu.kill('SIGKILL');
+    await new Promise((r) =>
+      qemu.exitCode !== null || qemu.signalCode !== null ? r() : qemu.once('exit', r),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
