@@ -76,7 +76,13 @@ export function crashScenario(t: Target): void {
       await p.cleanup();
     });
 
+    /** Each case starts from no machine, even after an earlier case failed before its destroy. */
+    const fromScratch = async () => {
+      if (existsSync(join(p.root, '.boxfest'))) await p.ok(['destroy', '--force']);
+    };
+
     it.each(steps(t))('up killed after %s: the next up converges, nothing orphaned', async (step) => {
+      await fromScratch();
       const killed = await p.run(['up'], { env: { BOXFEST_FAULT_KILL_AFTER_STEP: step } });
       expect(killed.code, killed.stderr).toBe(-1); // ended by SIGKILL, no exit code
       expect(killed.stdout).toContain(`web: `);
@@ -116,6 +122,7 @@ export function crashScenario(t: Target): void {
       // Killed with the old machine discarded: a plain `up` creates it from the new box.
       ['--recreate', 'discard', 'box: tiny', 'box: tiny-copy'],
     ])('up %s killed after %s: a plain up converges to the new Boxfile', async (flag, step, from, to) => {
+      await fromScratch();
       if (step === 'discard') await t.addBox(p, 'tiny-copy', ['--force']);
       await p.ok(['up']);
       const file = join(p.root, 'Boxfile.yaml');
@@ -140,6 +147,7 @@ export function crashScenario(t: Target): void {
     });
 
     it('a killed QEMU (process gone, pidfile left) is broken, and up boots it again', async () => {
+      await fromScratch();
       await p.ok(['up']);
       const pid = t.vmPid(p, 'web')!;
       process.kill(pid, 'SIGKILL');
