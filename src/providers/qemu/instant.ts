@@ -70,12 +70,16 @@ export interface Unrestorable extends Pick<
   InstantMeta,
   'key' | 'box' | 'qemu' | 'memory' | 'cpus' | 'nics' | 'accel'
 > {
+  /** Which of the PERMANENT failures; records written before it was kept are INSTANT_NO_RESEED. */
+  code?: Permanent;
   reason: string;
   decidedAt: string;
 }
 
 /** Failures that are the box's own and stay: recorded for the box and shape. */
-const PERMANENT: readonly string[] = ['INSTANT_NO_RESEED'];
+const PERMANENT = ['INSTANT_NO_RESEED', 'INSTANT_NO_SSHD'] as const;
+type Permanent = (typeof PERMANENT)[number];
+const isPermanent = (code: string): code is Permanent => (PERMANENT as readonly string[]).includes(code);
 
 /**
  * Shapes whose state could not be made in this process, for any reason: the other machines of
@@ -172,8 +176,9 @@ export async function ensureState(
           ? e
           : new BoxfestError('INSTANT_SAVE_FAILED', errorMessage(e), { cause: e });
       failedHere.set(key, err);
-      if (PERMANENT.includes(err.code)) {
+      if (isPermanent(err.code)) {
         const record: Unrestorable = {
+          code: err.code,
           key,
           box: { name: box.name, sha256: box.sha256 },
           qemu,
@@ -196,9 +201,13 @@ export async function ensureState(
 function throwIfDecided(p: StatePaths, key: string): void {
   const recorded = readJson<Unrestorable>(p.unrestorable);
   if (recorded !== undefined)
-    throw new BoxfestError('INSTANT_NO_RESEED', `${recorded.reason} (found out ${recorded.decidedAt})`, {
-      hint: 'machines of this box boot normally; `boxfest box list` shows the record',
-    });
+    throw new BoxfestError(
+      recorded.code !== undefined && isPermanent(recorded.code) ? recorded.code : 'INSTANT_NO_RESEED',
+      `${recorded.reason} (found out ${recorded.decidedAt})`,
+      {
+        hint: 'machines of this box boot normally; `boxfest box list` shows the record',
+      },
+    );
   const here = failedHere.get(key);
   if (here !== undefined) throw here;
 }
