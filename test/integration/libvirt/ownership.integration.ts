@@ -2,16 +2,18 @@
 // named like one of its machines that it did not tag (up and destroy refuse, it stays as it was),
 // and on destroy another project's tagged domain and its volume, and the box's volume below the
 // machine's overlay. Then a fresh checkout (the Boxfile only, no .boxfest/): status, plan, halt,
-// global-status and destroy find its machine from the domain's tag alone, and destroy leaves
-// another project's running machine and the box volume. Checked with virsh, independently of
-// boxfest's client.
+// global-status and destroy find its machine from the domain's tag alone, halt ends its port
+// forwarder (whose pidfile went with .boxfest/), and destroy leaves another project's running
+// machine and the box volume. Checked with virsh, independently of boxfest's client.
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectName } from '../../../src/config/defaults.js';
 import { domainXml } from '../../../src/providers/libvirt/domain-xml.js';
 import { domainName } from '../../../src/providers/libvirt/names.js';
+import { freePort } from '../../../src/network/ports.js';
 import { isAlive } from '../../../src/state/process.js';
 import { sha256, TestProject } from '../harness.js';
 import { LIBVIRT, virsh } from '../targets.js';
@@ -135,11 +137,16 @@ machines:
   });
 });
 
+const FORWARD = await freePort();
+
 describe('libvirt: a fresh checkout finds its machine from the domain tag alone', () => {
-  const boxfile = (memory: number) =>
-    LIBVIRT.boxfile(`version: 1\nmachines:\n  web:\n    box: tiny\n    memory: ${memory}\n`);
+  // a's machine forwards a port: its forwarder is a process of this host that .boxfest/ names.
+  const boxfile = (memory: number, forward = '') =>
+    LIBVIRT.boxfile(`version: 1\nmachines:\n  web:\n    box: tiny\n    memory: ${memory}\n${forward}`);
+  const boxfileA = (memory: number) =>
+    boxfile(memory, `    forwarded_ports: [{ guest: 22, host: ${FORWARD} }]\n`);
   // Two projects, each with a machine `web`, each with its own boxfest home (two checkouts).
-  const a = new TestProject({ 'Boxfile.yaml': boxfile(256) }, { target: LIBVIRT });
+  const a = new TestProject({ 'Boxfile.yaml': boxfileA(256) }, { target: LIBVIRT });
   const b = new TestProject({ 'Boxfile.yaml': boxfile(256) }, { target: LIBVIRT });
   const domainOf = (p: TestProject) => domainName({ name: projectName(p.root), root: p.root }, 'web');
   const json = async <T>(p: TestProject, args: string[]) => JSON.parse((await p.ok(args)).stdout) as T;
@@ -155,6 +162,13 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
   let boxImages: string[];
   let boxSha: string;
   let bPid: number;
+  let forwarder: number;
+  const bindable = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+    });
 
   beforeAll(async () => {
     await Promise.all([LIBVIRT.addBox(a), LIBVIRT.addBox(b)]);
@@ -162,13 +176,15 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
     boxImages = LIBVIRT.boxImages(a, 'tiny');
     boxSha = sha256(a.boxImage);
     bPid = LIBVIRT.vmPid(b, 'web')!;
+    forwarder = LIBVIRT.portHolderPid(a, 'web')!;
     // The fresh checkout: what `git clone` gives, the Boxfile only.
     rmSync(join(a.root, '.boxfest'), { recursive: true });
   });
   afterAll(async () => {
     await a.cleanup();
     await b.cleanup();
-    // .boxfest/ is gone, so the harness cannot find a's machine if destroy failed: by its name.
+    // .boxfest/ is gone, so the harness cannot find a's machine if a test failed: by PID and name.
+    if (forwarder !== undefined && isAlive(forwarder)) process.kill(forwarder, 'SIGKILL');
     for (const args of [['destroy'], ['undefine', '--snapshots-metadata']]) {
       try {
         virsh(args[0]!, domainOf(a), ...args.slice(1));
@@ -186,6 +202,9 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
   it('status and plan find the running machine, and plan compares against what its tag recorded', async () => {
     expect(readdirSync(a.root)).toEqual(['Boxfile.yaml']);
     expect(LIBVIRT.vmPid(a, 'web')).toBeDefined();
+    expect(forwarder).toBeDefined();
+    expect(isAlive(forwarder)).toBe(true);
+    expect(await bindable(FORWARD)).toBe(false);
     expect(await json(a, ['status', '--json'])).toEqual([
       {
         name: 'web',
@@ -199,7 +218,7 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
       },
     ]);
     // What it was booted with comes from the tag: a changed memory is a reload, from 256 MiB.
-    writeFileSync(join(a.root, 'Boxfile.yaml'), boxfile(320));
+    writeFileSync(join(a.root, 'Boxfile.yaml'), boxfileA(320));
     try {
       const plan = await json<{ machines: { action: string; changes: unknown[] }[] }>(a, ['plan', '--json']);
       expect(plan.machines).toMatchObject([
@@ -209,7 +228,7 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
         },
       ]);
     } finally {
-      writeFileSync(join(a.root, 'Boxfile.yaml'), boxfile(256));
+      writeFileSync(join(a.root, 'Boxfile.yaml'), boxfileA(256));
     }
   });
 
@@ -218,6 +237,11 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
     await a.ok(['halt']);
     expect(isAlive(pid)).toBe(false);
     expect(virsh('domstate', domainOf(a)).trim()).toBe('shut off');
+    // Its forwarder, found by its command line, is gone and its host port free: nothing of the
+    // project runs on this host.
+    expect(isAlive(forwarder)).toBe(false);
+    expect(a.processesUsingProject()).toEqual([]);
+    expect(await bindable(FORWARD)).toBe(true);
     expect(await json(a, ['status', '--json'])).toMatchObject([
       { name: 'web', state: 'halted', next: 'start' },
     ]);
@@ -237,7 +261,7 @@ describe('libvirt: a fresh checkout finds its machine from the domain tag alone'
     expect(readdirSync(LIBVIRT.boxUsersDir(a, 'tiny'))).toHaveLength(1);
 
     const r = await a.ok(['destroy', '--force', '--json']);
-    expect(JSON.parse(r.stdout)).toMatchObject([{ machine: 'web', ok: true }]);
+    expect(JSON.parse(r.stdout)).toMatchObject([{ name: 'web', ok: true }]);
     expect(domains()).not.toContain(domainOf(a));
     expect(volumes().sort()).toEqual(before.filter((v) => v !== `${domainOf(a)}.qcow2`).sort());
     expect(LIBVIRT.leftovers(a)).toEqual([]);
