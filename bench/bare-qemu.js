@@ -3,11 +3,11 @@
 // Under TCG a boot is CPU-bound, so 3 guests on 2 fully independent cores take ~1.5× one guest;
 // 2 guests at once taking longer than 1 shows the two cores are not independent (SMT siblings,
 // a shared host), and the 3-guest ratio then bounds what any tool can reach here.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './project.js';
+import { ROOT, overlay } from './project.js';
 
 const READY = 'box: rcS done';
 
@@ -15,7 +15,7 @@ function bootOne(dir, i) {
   const disk = join(dir, `disk${i}.qcow2`);
   const log = join(dir, `serial${i}.log`);
   const box = join(ROOT, '.cache', 'tiny-box', 'box.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', box, disk]);
+  overlay(box, disk);
   const t0 = performance.now();
   // Not detached: it is our child, ended by PID below.
   const child = spawn(

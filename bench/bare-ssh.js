@@ -5,13 +5,13 @@
 // banner, none given up on (QEMU's NAT accepts a connection before the guest listens, and a probe
 // sent while the guest's network was down may still be answered later); the first to see
 // `SSH-` logs in over that connection, the others are closed.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT } from './project.js';
+import { ROOT, overlay } from './project.js';
 
 const { Client } = createRequire(import.meta.url)('ssh2');
 const PROBE_EVERY_MS = 50;
@@ -75,17 +75,7 @@ export async function bareBootToSsh({ memory = 256 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'boxfest-bare-ssh-'));
   const boxDir = join(ROOT, '.cache', 'tiny-box');
   const disk = join(dir, 'disk.qcow2');
-  execFileSync('qemu-img', [
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-F',
-    'qcow2',
-    '-b',
-    join(boxDir, 'box.qcow2'),
-    disk,
-  ]);
+  overlay(join(boxDir, 'box.qcow2'), disk);
   const key = readFileSync(join(boxDir, 'insecure_key'), 'utf8');
   const port = await freePort();
   const ac = new AbortController();

@@ -13,7 +13,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, ROOT, benchProject, median } from './project.js';
+import { BIN, ROOT, benchProject, median, overlay } from './project.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const DEBIAN = join(ROOT, '.cache', 'debian-box');
@@ -72,17 +72,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function bareBoot(dir, seed, key, mac) {
   const disk = join(dir, 'bare.qcow2');
   rmSync(disk, { force: true });
-  execFileSync('qemu-img', [
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-F',
-    'qcow2',
-    '-b',
-    join(DEBIAN, 'box.qcow2'),
-    disk,
-  ]);
+  overlay(join(DEBIAN, 'box.qcow2'), disk);
   const port = await freePort();
   const t0 = performance.now();
   // Our child, ended by PID below; the same devices boxfest gives the machine.

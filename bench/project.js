@@ -8,6 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin/boxfest.js');
 
+/** A copy-on-write qcow2 overlay at `disk` over the image `base`, as a bare QEMU run needs one. */
+export function overlay(base, disk) {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, disk]);
+}
+
 /**
  * `files` maps project-relative paths to contents; `Boxfile.yaml` among them. `kernel: 'generic'`
  * uses the tiny box built on Debian's generic kernel (9p as well as virtiofs).

@@ -121,7 +121,9 @@ EOF
   grep -q '^libvirt-qemu:' "$d/etc/group" || echo 'libvirt-qemu:x:64055:libvirt-qemu' >>"$d/etc/group"
   rm -f "$d/run/libvirt/libvirtd.pid"
   # Inherited descriptors are closed first: a lock held by the caller (flock without -o) must not
-  # live on in the daemon.
+  # live on in the daemon. Nor does a URI from the caller's environment: a client that names no URI
+  # (`virsh uri`, `virsh list`) is given the daemon's own default, which LIBVIRT_DEFAULT_URI would
+  # make another daemon (seen: `virsh uri` answered with a planted socket).
   $ns unshare --mount --propagation private /bin/bash -ec "
     for fd in /proc/\$\$/fd/*; do n=\${fd##*/}; [ \"\$n\" -gt 2 ] && { eval \"exec \$n>&-\" 2>/dev/null || true; }; done
     mount -t sysfs sysfs /sys
@@ -132,7 +134,7 @@ EOF
     mount --bind '$d/lib/libvirt' /var/lib/libvirt
     mount --bind '$d/cache/libvirt' /var/cache/libvirt
     mount --bind '$d/log/libvirt' /var/log/libvirt
-    exec '$LIBVIRTD' -d -p /run/libvirt/libvirtd.pid" </dev/null >/dev/null 2>&1
+    exec env -u LIBVIRT_DEFAULT_URI -u VIRSH_DEFAULT_CONNECT_URI '$LIBVIRTD' -d -p /run/libvirt/libvirtd.pid" </dev/null >/dev/null 2>&1
   local uri="qemu:///system?socket=$sock" v pid=""
   v="virsh -q -c $uri"
   for _ in $(seq 600); do

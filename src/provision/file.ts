@@ -10,6 +10,8 @@ import { shellQuote } from '../util/quote.js';
 
 type Sftp = Parameters<Parameters<Client['sftp']>[0]>[1];
 
+const SFTP_CLOSE_TIMEOUT_MS = 10_000;
+
 export async function runFileProvisioner(
   ssh: Client,
   machine: string,
@@ -47,7 +49,17 @@ export async function runFileProvisioner(
       );
     }
   } finally {
-    sftp.end();
+    // Closed before the next command on this connection: an exec sent while dropbear was still
+    // ending the SFTP session was refused once ("Unable to exec", CI, the flush right after an
+    // upload). Bounded: a server that never confirms the close does not hold the step.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SFTP_CLOSE_TIMEOUT_MS);
+      sftp.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      sftp.end();
+    });
   }
   onLine(`${p.src} -> ${p.dest}: ${files.length} file(s) uploaded`);
 }

@@ -187,13 +187,19 @@ export function testCertificates(dir: string): { ca: string; key: string; cert: 
 }
 
 /**
- * The tiny box without `/usr/sbin/rndreseed` (and it has no perl): a guest that cannot reseed its
- * RNG, so no ready state can be saved for it. Edited offline on its ext4 root (partition 2) with
- * debugfs: no boot needed.
+ * The tiny box with its root filesystem (ext4, partition 2) edited offline by debugfs, no boot
+ * needed: `commands` (made after a look at the partition) run in one `debugfs -w` session, then `check` (a debugfs read command) must
+ * print what `expect` tests, or the edit did not happen.
  */
-export function withoutReseed(tinyImage: string, out: string): string {
+function editTinyRoot(
+  tinyImage: string,
+  out: string,
+  commands: (partition: string) => string[],
+  check: { command: string; expect: (output: string) => boolean },
+): string {
   const raw = `${out}.raw`;
   const part = `${out}.p2`;
+  const script = `${out}.debugfs`;
   try {
     execFileSync('qemu-img', ['convert', '-q', '-O', 'raw', tinyImage, raw]);
     const table = JSON.parse(execFileSync('sfdisk', ['--json', raw], { encoding: 'utf8' })) as {
@@ -202,17 +208,58 @@ export function withoutReseed(tinyImage: string, out: string): string {
     const root = table.partitiontable.partitions[1]!;
     const dd = (args: string[]) => execFileSync('dd', ['bs=512', 'status=none', ...args]);
     dd([`if=${raw}`, `of=${part}`, `skip=${root.start}`, `count=${root.size}`]);
-    execFileSync('debugfs', ['-w', '-R', 'rm /usr/sbin/rndreseed', part], { stdio: 'ignore' });
-    const left = execFileSync('debugfs', ['-R', 'stat /usr/sbin/rndreseed', part], {
+    writeFileSync(script, commands(part).join('\n') + '\n');
+    execFileSync('debugfs', ['-w', '-f', script, part], { stdio: 'ignore' });
+    const seen = execFileSync('debugfs', ['-R', check.command, part], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (left.includes('Inode:')) throw new Error('rndreseed is still in the image');
+    if (!check.expect(seen)) throw new Error(`the edit of ${tinyImage} did not take: ${seen}`);
     dd([`if=${part}`, `of=${raw}`, `seek=${root.start}`, 'conv=notrunc']);
     execFileSync('qemu-img', ['convert', '-q', '-O', 'qcow2', raw, out]);
     return out;
   } finally {
-    rmSync(raw, { force: true });
-    rmSync(part, { force: true });
+    for (const f of [raw, part, script]) rmSync(f, { force: true });
+  }
+}
+
+/**
+ * The tiny box without `/usr/sbin/rndreseed` (and it has no perl): a guest that cannot reseed its
+ * RNG, so no ready state can be saved for it.
+ */
+export function withoutReseed(tinyImage: string, out: string): string {
+  return editTinyRoot(tinyImage, out, () => ['rm /usr/sbin/rndreseed'], {
+    command: 'stat /usr/sbin/rndreseed',
+    expect: (o) => !o.includes('Inode:'),
+  });
+}
+
+/**
+ * The tiny box with dropbear started once at boot (a daemon whose parent becomes init) instead of
+ * respawned from /etc/inittab: boxfest finds no way to restart it, so a restored machine could not
+ * serve a host key of its own, and a cold-booted one keeps the key it presented first.
+ */
+export function withUnrestartableSshd(tinyImage: string, out: string): string {
+  const inittab = `${out}.inittab`;
+  // The box's own inittab with its dropbear line moved: without -F dropbear forks into the
+  // background, init waits for the parent, and the listener that stays is a child of init that
+  // nothing would start again.
+  const rewrite = (part: string) => {
+    const was = execFileSync('debugfs', ['-R', 'cat /etc/inittab', part], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const line = /^::respawn:(\/usr\/sbin\/dropbear) -F (.*)$/m;
+    if (!line.test(was)) throw new Error(`no respawned dropbear in the box's inittab:\n${was}`);
+    writeFileSync(inittab, was.replace(line, '::sysinit:$1 $2'));
+    return ['cd /etc', 'rm inittab', `write ${inittab} inittab`];
+  };
+  try {
+    return editTinyRoot(tinyImage, out, rewrite, {
+      command: 'cat /etc/inittab',
+      expect: (o) => o.includes('::sysinit:/usr/sbin/dropbear') && !o.includes(':respawn:/usr/sbin/dropbear'),
+    });
+  } finally {
+    rmSync(inittab, { force: true });
   }
 }
