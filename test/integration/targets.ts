@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectName } from '../../src/config/defaults.js';
-import { machineQemuPid } from '../../src/providers/qemu/inspect.js';
+import { machineQemuPid, qemuRunState } from '../../src/providers/qemu/inspect.js';
 import { runningSwitches } from '../../src/providers/qemu/switch.js';
 import { forwarderPid } from '../../src/providers/libvirt/forwards.js';
 import {
@@ -27,6 +27,8 @@ export interface Target {
   addBox(p: TestProject, name?: string, extra?: string[]): Promise<void>;
   /** The running VM process of a machine (QEMU's own, or the one libvirtd started), if any. */
   vmPid(p: TestProject, machine: string): number | undefined;
+  /** The hypervisor's own word on a machine's VM (`running`, `paused`), asked past boxfest. */
+  runState(p: TestProject, machine: string): Promise<string | undefined>;
   /** What each running private network of the project runs on: VDE switches, active libvirt networks. */
   networkInfra(p: TestProject): string[];
   /** Processes of the project that may run besides the VMs' (switches, port forwarders). */
@@ -64,6 +66,7 @@ export const QEMU: Target = {
   boxfile: (text) => text,
   addBox: (p, name = 'tiny', extra = []) => p.addTinyBox(name, extra),
   vmPid: (p, machine) => machineQemuPid(p.machine(machine)),
+  runState: (p, machine) => qemuRunState(p.machine(machine).qmp),
   networkInfra: (p) => runningSwitches(p.root).map(String),
   helperPids: (p) => runningSwitches(p.root),
   ownProcesses: (p) => [...p.qemuPids(), ...runningSwitches(p.root)],
@@ -106,6 +109,7 @@ export const LIBVIRT: Target = {
   // libvirt 9 attaches no NVMe disk: the tiny box boots from virtio-blk as well.
   addBox: (p, name = 'tiny', extra = []) => p.addTinyBox(name, extra, 'virtio'),
   vmPid: (p, machine) => domainQemuPid(domainName(projectOf(p), machine)),
+  runState: (p, machine) => Promise.resolve(virsh('domstate', domainName(projectOf(p), machine)).trim()),
   networkInfra: (p) => lines(virsh('net-list', '--name')).filter((n) => isPrivateNetworkOf(projectOf(p), n)),
   helperPids: (p) =>
     machinesOf(p).flatMap((m) => {

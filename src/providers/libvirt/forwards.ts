@@ -1,11 +1,11 @@
 // Starting and stopping a machine's port forwarder (forwarder.ts), found again by its pidfile
 // and trusted only when its command line names the machine's forwards file.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BoxfestError } from '../../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../state/atomic.js';
-import { isAlive, pidFileProcess, waitUntil } from '../../state/process.js';
+import { cmdlineOf, isAlive, pidFileProcess, waitUntil } from '../../state/process.js';
 import type { Forward } from './forwarder.js';
 import { libvirtPaths } from './paths.js';
 import { PACKAGE_ROOT } from '../../util/package-root.js';
@@ -13,6 +13,8 @@ import { PACKAGE_ROOT } from '../../util/package-root.js';
 // tsc's output, a file of its own (the CLI runs bundled; the forwarder is a process of its own).
 const FORWARDER = fileURLToPath(new URL('dist/providers/libvirt/forwarder.js', PACKAGE_ROOT));
 const READY_MS = 10_000;
+/** How any boxfest install's forwarder script ends (the install's own path comes before it). */
+const FORWARDER_TAIL = '/dist/providers/libvirt/forwarder.js';
 
 /** The machine's running forwarder, if there is one. */
 export function forwarderPid(machineDir: string): number | undefined {
@@ -83,14 +85,42 @@ export async function startForwarder(
   return child.pid;
 }
 
-/** Ends the machine's forwarder, if it runs, and removes its files. */
+/**
+ * Forwarders of the machine that its pidfile no longer names: the project's .boxfest/ was deleted
+ * under a running machine (a fresh checkout), and the forwarder still holds its host ports. Found
+ * by their whole command line, `node …/forwarder.js <this machine's forwards file>`, which names
+ * the machine's own directory: nothing else is ever matched.
+ */
+export function strayForwarderPids(machineDir: string): number[] {
+  const mark = libvirtPaths(machineDir).forwards;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      if (pid === process.pid) return false;
+      const argv = cmdlineOf(pid);
+      return argv?.length === 3 && argv[1]?.endsWith(FORWARDER_TAIL) === true && argv[2] === mark;
+    });
+}
+
+/** Ends the machine's forwarder, if it runs (by its pidfile, else by its command line), and removes its files. */
 export async function stopForwarder(machineDir: string): Promise<void> {
   const pid = forwarderPid(machineDir);
-  if (pid !== undefined) {
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isAlive(pid), 3_000, 20))) {
-      process.kill(pid, 'SIGKILL');
-      await waitUntil(() => !isAlive(pid), 3_000, 20);
+  for (const p of pid === undefined ? strayForwarderPids(machineDir) : [pid]) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!(await waitUntil(() => !isAlive(p), 3_000, 20))) {
+      process.kill(p, 'SIGKILL');
+      await waitUntil(() => !isAlive(p), 3_000, 20);
     }
   }
   const p = libvirtPaths(machineDir);

@@ -1,14 +1,20 @@
 // What boxfest never touches on a libvirt host, on the private libvirtd of this run: a domain
 // named like one of its machines that it did not tag (up and destroy refuse, it stays as it was),
 // and on destroy another project's tagged domain and its volume, and the box's volume below the
-// machine's overlay. Checked with virsh, independently of boxfest's client.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// machine's overlay. Then a fresh checkout (the Boxfile only, no .boxfest/): status, plan, halt,
+// global-status and destroy find its machine from the domain's tag alone, halt ends its port
+// forwarder (whose pidfile went with .boxfest/), and destroy leaves another project's running
+// machine and the box volume. Checked with virsh, independently of boxfest's client.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectName } from '../../../src/config/defaults.js';
 import { domainXml } from '../../../src/providers/libvirt/domain-xml.js';
 import { domainName } from '../../../src/providers/libvirt/names.js';
+import { freePort } from '../../../src/network/ports.js';
+import { isAlive } from '../../../src/state/process.js';
 import { sha256, TestProject } from '../harness.js';
 import { LIBVIRT, virsh } from '../targets.js';
 
@@ -128,5 +134,149 @@ machines:
     expect(all.stderr).toContain(squatter);
     expect(domains()).toEqual(expect.arrayContaining([OTHER, squatter]));
     expect(LIBVIRT.leftovers(p)).toEqual([`domain ${squatter}`]);
+  });
+});
+
+const FORWARD = await freePort();
+
+describe('libvirt: a fresh checkout finds its machine from the domain tag alone', () => {
+  // a's machine forwards a port: its forwarder is a process of this host that .boxfest/ names.
+  const boxfile = (memory: number, forward = '') =>
+    LIBVIRT.boxfile(`version: 1\nmachines:\n  web:\n    box: tiny\n    memory: ${memory}\n${forward}`);
+  const boxfileA = (memory: number) =>
+    boxfile(memory, `    forwarded_ports: [{ guest: 22, host: ${FORWARD} }]\n`);
+  // Two projects, each with a machine `web`, each with its own boxfest home (two checkouts).
+  const a = new TestProject({ 'Boxfile.yaml': boxfileA(256) }, { target: LIBVIRT });
+  const b = new TestProject({ 'Boxfile.yaml': boxfile(256) }, { target: LIBVIRT });
+  const domainOf = (p: TestProject) => domainName({ name: projectName(p.root), root: p.root }, 'web');
+  const json = async <T>(p: TestProject, args: string[]) => JSON.parse((await p.ok(args)).stdout) as T;
+  const globalStatus = (p: TestProject) =>
+    json<{ root: string; machines: unknown[] }[]>(p, ['global-status', '--json']).then((rows) =>
+      rows.sort((x, y) => (x.root < y.root ? -1 : 1)),
+    );
+  const row = (p: TestProject, state: string) => ({
+    root: p.root,
+    name: 'project',
+    machines: [{ name: 'web', provider: 'libvirt', state }],
+  });
+  let boxImages: string[];
+  let boxSha: string;
+  let bPid: number;
+  let forwarder: number;
+  const bindable = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+    });
+
+  beforeAll(async () => {
+    await Promise.all([LIBVIRT.addBox(a), LIBVIRT.addBox(b)]);
+    await Promise.all([a.ok(['up']), b.ok(['up'])]);
+    boxImages = LIBVIRT.boxImages(a, 'tiny');
+    boxSha = sha256(a.boxImage);
+    bPid = LIBVIRT.vmPid(b, 'web')!;
+    forwarder = LIBVIRT.portHolderPid(a, 'web')!;
+    // The fresh checkout: what `git clone` gives, the Boxfile only.
+    rmSync(join(a.root, '.boxfest'), { recursive: true });
+  });
+  afterAll(async () => {
+    await a.cleanup();
+    await b.cleanup();
+    // .boxfest/ is gone, so the harness cannot find a's machine if a test failed: by PID and name.
+    if (forwarder !== undefined && isAlive(forwarder)) process.kill(forwarder, 'SIGKILL');
+    for (const args of [['destroy'], ['undefine', '--snapshots-metadata']]) {
+      try {
+        virsh(args[0]!, domainOf(a), ...args.slice(1));
+      } catch {
+        // gone, as it should be
+      }
+    }
+    try {
+      virsh('vol-delete', '--pool', 'default', `${domainOf(a)}.qcow2`);
+    } catch {
+      // gone, as it should be
+    }
+  });
+
+  it('status and plan find the running machine, and plan compares against what its tag recorded', async () => {
+    expect(readdirSync(a.root)).toEqual(['Boxfile.yaml']);
+    expect(LIBVIRT.vmPid(a, 'web')).toBeDefined();
+    expect(forwarder).toBeDefined();
+    expect(isAlive(forwarder)).toBe(true);
+    expect(await bindable(FORWARD)).toBe(false);
+    expect(await json(a, ['status', '--json'])).toEqual([
+      {
+        name: 'web',
+        state: 'running',
+        provider: 'libvirt',
+        box: { name: 'tiny', version: null },
+        networks: [],
+        // No state says its last `up` finished: `up` would continue it, never create another.
+        next: 'continue',
+        changes: [],
+      },
+    ]);
+    // What it was booted with comes from the tag: a changed memory is a reload, from 256 MiB.
+    writeFileSync(join(a.root, 'Boxfile.yaml'), boxfileA(320));
+    try {
+      const plan = await json<{ machines: { action: string; changes: unknown[] }[] }>(a, ['plan', '--json']);
+      expect(plan.machines).toMatchObject([
+        {
+          action: 'reload',
+          changes: [{ field: 'memory', class: 'reload', from: 256, to: 320 }],
+        },
+      ]);
+    } finally {
+      writeFileSync(join(a.root, 'Boxfile.yaml'), boxfileA(256));
+    }
+  });
+
+  it('halt shuts the machine down; the other project’s machine runs on', async () => {
+    const pid = LIBVIRT.vmPid(a, 'web')!;
+    await a.ok(['halt']);
+    expect(isAlive(pid)).toBe(false);
+    expect(virsh('domstate', domainOf(a)).trim()).toBe('shut off');
+    // Its forwarder, found by its command line, is gone and its host port free: nothing of the
+    // project runs on this host.
+    expect(isAlive(forwarder)).toBe(false);
+    expect(a.processesUsingProject()).toEqual([]);
+    expect(await bindable(FORWARD)).toBe(true);
+    expect(await json(a, ['status', '--json'])).toMatchObject([
+      { name: 'web', state: 'halted', next: 'start' },
+    ]);
+    expect(LIBVIRT.vmPid(b, 'web')).toBe(bPid);
+  });
+
+  it('global-status lists both projects from their tags', async () => {
+    expect(await globalStatus(a)).toEqual(
+      [row(a, 'halted'), row(b, 'running')].sort((x, y) => (x.root < y.root ? -1 : 1)),
+    );
+  });
+
+  it('destroy removes exactly its domain and overlay; the other project and the box volume stay', async () => {
+    const before = volumes();
+    const bXml = virsh('dumpxml', domainOf(b));
+    expect(before).toEqual(expect.arrayContaining([`${domainOf(a)}.qcow2`, `${domainOf(b)}.qcow2`]));
+    expect(readdirSync(LIBVIRT.boxUsersDir(a, 'tiny'))).toHaveLength(1);
+
+    const r = await a.ok(['destroy', '--force', '--json']);
+    expect(JSON.parse(r.stdout)).toMatchObject([{ name: 'web', ok: true }]);
+    expect(domains()).not.toContain(domainOf(a));
+    expect(volumes().sort()).toEqual(before.filter((v) => v !== `${domainOf(a)}.qcow2`).sort());
+    expect(LIBVIRT.leftovers(a)).toEqual([]);
+    // What survives: the other project's machine, running, unchanged, on its overlay; the box.
+    expect(LIBVIRT.vmPid(b, 'web')).toBe(bPid);
+    expect(virsh('dumpxml', domainOf(b))).toBe(bXml);
+    expect(volumes()).toContain(`${domainOf(b)}.qcow2`);
+    expect(boxImages).toHaveLength(2); // the store's image and the pool's volume
+    for (const image of boxImages) expect(sha256(image), image).toBe(boxSha);
+    // Nothing of the project is left: no .boxfest/, no record of the machine in the box store.
+    expect(readdirSync(a.root)).toEqual(['Boxfile.yaml']);
+    expect(
+      existsSync(LIBVIRT.boxUsersDir(a, 'tiny')) ? readdirSync(LIBVIRT.boxUsersDir(a, 'tiny')) : [],
+    ).toEqual([]);
+    expect(await json(a, ['status', '--json'])).toMatchObject([{ name: 'web', state: 'not_created' }]);
+    expect(await globalStatus(a)).toEqual([row(b, 'running')]);
   });
 });
