@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { sshUtils } from './ssh2.js';
 import { newHostKey } from '../guest/host-key.js';
+import { newLoginKey } from './ed25519.js';
 import { hasControlChars, quoteForMessage, SSH_USER } from '../config/names.js';
 import type { Environment } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
@@ -20,12 +21,20 @@ export function hostAlias(env: Environment, machine: string): string {
 export const machineKeyComment = (env: Environment, machine: string): string =>
   `boxfest ${env.name}/${machine}`;
 
-/** A fresh ed25519 key pair for the machine, unless it already has one. */
+/**
+ * A fresh ed25519 key pair for the machine, unless it already has one that parses (one written
+ * by ssh2's key generator before, 1 in 256 of them malformed, is replaced: it never logged in).
+ */
 export function ensureMachineKey(paths: MachinePaths, comment: string): void {
-  if (existsSync(paths.privateKey) && existsSync(paths.publicKey)) return;
-  const pair = sshUtils().generateKeyPairSync('ed25519', { comment });
+  if (existsSync(paths.privateKey) && existsSync(paths.publicKey) && keyParses(paths.privateKey)) return;
+  const pair = newLoginKey(comment);
   writeFileAtomic(paths.privateKey, pair.private, 0o600);
-  writeFileAtomic(paths.publicKey, pair.public.trim() + '\n', 0o644);
+  writeFileAtomic(paths.publicKey, pair.public + '\n', 0o644);
+}
+
+function keyParses(file: string): boolean {
+  const parsed = sshUtils().parseKey(readFileSync(file, 'utf8'));
+  return !(parsed instanceof Error);
 }
 
 /**

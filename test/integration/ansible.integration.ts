@@ -12,7 +12,7 @@ import { readEnvironment } from '../../src/config/index.js';
 import type { AnsibleProvisioner } from '../../src/config/types.js';
 import { BoxfestError } from '../../src/errors.js';
 import { runAnsiblePlaybook } from '../../src/provision/ansible.js';
-import { sshUtils } from '../../src/ssh/ssh2.js';
+import { newLoginKey } from '../../src/ssh/ed25519.js';
 import { readMachineState, updateMachineState } from '../../src/state/machine-state.js';
 import { TestProject } from './harness.js';
 
@@ -129,7 +129,7 @@ describe('ansible provisioners on real guests', () => {
     const env = readEnvironment(p.root);
     const site = env.machines[0]!.provision.find((x) => x.name === 'limited') as AnsibleProvisioner;
     const right = readMachineState(p.root, 'db')!.hostKey!;
-    const other = sshUtils().generateKeyPairSync('ed25519').public.trim().split(' ').slice(0, 2).join(' ');
+    const other = newLoginKey('other').public.split(' ').slice(0, 2).join(' ');
     updateMachineState(p.root, 'db', (s) => ({ ...s, hostKey: other }));
     const lines: string[] = [];
     try {
