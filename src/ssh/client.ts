@@ -149,6 +149,25 @@ const SHORT_PROBE_MS = 500;
  */
 const LONG_PROBE_MS = 10_000;
 
+/**
+ * How long a probe waits for the banner. Short until the guest has answered (a refusal: its
+ * network is up), then long. Without any refusal it grows with the time since launch (an eighth
+ * of it): a guest whose sshd was already listening when its network came up is never seen to
+ * refuse, and 500 ms probes then hung up on every sshd still forking for them (CI, two Debian
+ * guests booting on 2 cores: no banner for 600 s after the guest was up).
+ */
+export function probeWait(answered: boolean, sinceLaunchMs: number): number {
+  if (answered) return LONG_PROBE_MS;
+  return Math.min(LONG_PROBE_MS, Math.max(SHORT_PROBE_MS, Math.round(sinceLaunchMs / 8)));
+}
+
+/** What the last failed probe saw, for the timeout's message. */
+const PROBE_WHY: Record<'refused' | 'silent' | 'other', string> = {
+  refused: 'the port answered, nothing listened behind it yet',
+  silent: 'no SSH banner yet',
+  other: 'something other than an SSH server answered',
+};
+
 export interface WaitOptions {
   machine: string;
   timeoutMs: number;
@@ -168,11 +187,13 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   let last = 'no SSH banner yet';
   let authFailures = 0;
   let answered = false;
+  const started = o.since ?? Date.now();
   while (Date.now() < deadline) {
     attempt++;
-    const wait = Math.min(answered ? LONG_PROBE_MS : SHORT_PROBE_MS, Math.max(100, deadline - Date.now()));
+    const wait = Math.min(probeWait(answered, Date.now() - started), Math.max(100, deadline - Date.now()));
     const r = await probe(t.host, t.port, wait);
     if ('why' in r && r.why === 'refused') answered = true;
+    if ('why' in r) last = PROBE_WHY[r.why];
     if ('sock' in r) {
       try {
         return await connect(t, Math.max(1_000, Math.min(15_000, deadline - Date.now())), r.sock);

@@ -2,10 +2,12 @@
 // login over the probed connection is covered by every integration test).
 
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect as tcpConnect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { Server as SshServer } from 'ssh2';
+import { newLoginKey } from '../../../src/ssh/ed25519.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hostKeyText, probe, probeBanner } from '../../../src/ssh/client.js';
+import { hostKeyText, probe, probeBanner, probeWait, waitForSsh } from '../../../src/ssh/client.js';
 
 /** SSH wire format: each field a uint32 length, then its bytes. */
 function blob(...fields: Buffer[]): Buffer {
@@ -157,4 +159,54 @@ describe('probe: what waitForSsh learns when there is no banner', () => {
     const port = await server();
     expect(await probe('127.0.0.1', port, 300)).toEqual({ why: want });
   });
+});
+
+describe('probeWait: how long a probe waits for the banner', () => {
+  it.each<[boolean, number, number]>([
+    [true, 0, 10_000], // the guest refused once: its network is up, a silent sshd is starting
+    [false, 0, 500],
+    [false, 4_000, 500],
+    [false, 20_000, 2_500], // no refusal seen: grows with the time since launch
+    [false, 60_000, 7_500],
+    [false, 600_000, 10_000],
+  ])('answered %s, %i ms after launch: %i ms', (answered, since, want) => {
+    expect(probeWait(answered, since)).toBe(want);
+  });
+});
+
+describe('waitForSsh: an sshd that is slow to greet and never seen refusing', () => {
+  // A real SSH server (ssh2) behind a relay that holds every connection 1 s before passing it on:
+  // a guest whose sshd forks slowly, reached through a forwarder that accepts at once. Probes of
+  // 500 ms hung up on each one, for ever (seen in CI on a Debian guest: no banner for 600 s).
+  it('logs in once it has waited long enough for the banner', async () => {
+    const hostKey = newLoginKey('host');
+    const userKey = newLoginKey('user');
+    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('error', () => {});
+      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
+    });
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    const sshPort = (ssh.address() as AddressInfo).port;
+    let relayed = 0;
+    const port = await serve((s) => {
+      s.pause();
+      setTimeout(() => {
+        if (s.destroyed) return;
+        relayed++;
+        const up = tcpConnect(sshPort, '127.0.0.1', () => s.pipe(up).pipe(s));
+        sockets.push(up);
+        up.on('error', () => s.destroy());
+        s.resume();
+      }, 1_000);
+    });
+    // Launched 20 s ago, no refusal seen: probes wait 2.5 s.
+    const c = await waitForSsh(
+      { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
+      { machine: 'm', timeoutMs: 30_000, since: Date.now() - 20_000 },
+    );
+    expect(c.hostKey).toBe(hostKey.public.split(' ').slice(0, 2).join(' '));
+    c.client.end();
+    expect(relayed).toBe(1);
+  }, 20_000);
 });
