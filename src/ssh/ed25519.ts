@@ -1,8 +1,9 @@
 // ed25519 key pairs in the formats SSH servers and clients read, made from node:crypto's raw key
 // material (JWK: always exactly 32 bytes each). Not ssh2's `utils.generateKeyPairSync`: it drops
 // the leading zero byte of a public key that starts with one, writing a 31-byte key (1 in 256
-// keys; 6 of 3000 measured) that ssh2 itself then refuses to parse and no server accepts. That
-// was the "refused per-machine key" seen rarely in CI: the guest held the line, the login failed.
+// keys; 6 of 3000 measured) that ssh2 itself then refuses to parse and no server accepts (open
+// upstream: mscdex/ssh2#1390, #1513). That was the "refused per-machine key" seen rarely in CI:
+// the guest held the line, the login failed.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 const ED25519 = 'ssh-ed25519';
