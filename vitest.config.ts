@@ -19,6 +19,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Groups run one after another; projects with different worker counts need their own.
+          sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts'],
           // Never the user's ~/.boxfest (the config loader caches valid Boxfiles there).
           env: { BOXFEST_HOME: join(tmpdir(), 'boxfest-unit-home') },
@@ -27,6 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.integration.ts'],
           exclude: ['test/integration/vbox/**', 'test/integration/libvirt/**', 'node_modules/**'],
           pool: 'forks',
@@ -41,6 +44,7 @@ export default defineConfig({
         // A real vboxwebsrv 7.2 (scripts/vboxweb.sh), started once for these files.
         test: {
           name: 'integration-vbox',
+          sequence: { groupOrder: 2 },
           include: ['test/integration/vbox/**/*.integration.ts'],
           pool: 'forks',
           maxWorkers: 1,
@@ -55,6 +59,7 @@ export default defineConfig({
             {
               test: {
                 name: 'integration-libvirt',
+                sequence: { groupOrder: 3 },
                 include: ['test/integration/libvirt/**/*.integration.ts'],
                 pool: 'forks' as const,
                 maxWorkers: 1,
