@@ -1,9 +1,8 @@
 // The order in which vitest hands test files to its workers. Integration files run two at a time
 // (vitest.config.ts), so the longest ones must start first or one of them ends the run alone; vitest
 // orders by the durations it cached on an earlier run, and a clean clone (CI) has none, so it fell
-// back to file size, which put the 5-line crash.integration.ts (3.5 min) last. The Debian-guest
-// files are spread out, never started side by side: two of them at once on 2 cores starved a
-// Debian guest's sshd.
+// back to file size, which put the 5-line crash.integration.ts (3.5 min) last. With these figures
+// the two Debian-guest files never run side by side (three Debian boots at once on 2 cores).
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 

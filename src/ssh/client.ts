@@ -153,8 +153,8 @@ const LONG_PROBE_MS = 10_000;
  * How long a probe waits for the banner. Short until the guest has answered (a refusal: its
  * network is up), then long. Without any refusal it grows with the time since launch (an eighth
  * of it): a guest whose sshd was already listening when its network came up is never seen to
- * refuse, and 500 ms probes then hung up on every sshd still forking for them (CI, two Debian
- * guests booting on 2 cores: no banner for 600 s after the guest was up).
+ * refuse, and 500 ms probes then hung up on every sshd still forking for them (a Debian guest
+ * while another test file ran on the 2 cores: no banner for 600 s after the guest was up).
  */
 export function probeWait(answered: boolean, sinceLaunchMs: number): number {
   if (answered) return LONG_PROBE_MS;
