@@ -33,11 +33,15 @@ const boxfile = (provider) =>
 
 async function measure(provider) {
   const p = benchProject({ 'Boxfile.yaml': boxfile(provider) });
-  const r = { cold: [], noop: [], status: [], halt: [], warm: [], destroy: [] };
+  const r = { cold: [], noop: [], status: [], halt: [], warm: [], destroy: [], steps: {} };
   try {
     p.addTinyBox({ diskInterface: 'virtio' });
     for (let i = 0; i < ROUNDS; i++) {
-      r.cold.push(p.boxfest('up') / 1000);
+      const cold = p.run('up', '--json');
+      r.cold.push(cold.ms / 1000);
+      // Where the cold up's time goes, from boxfest's own step timings (every machine, every round).
+      for (const m of JSON.parse(cold.stdout))
+        for (const [step, s] of Object.entries(m.step_seconds ?? {})) (r.steps[step] ??= []).push(s);
       for (let j = 0; j < CALLS; j++) r.noop.push(p.boxfest('up') / 1000);
       for (let j = 0; j < CALLS; j++) r.status.push(p.boxfest('status') / 1000);
       if (provider === 'libvirt' && i === 0) {
@@ -81,6 +85,15 @@ for (const [label, key, goal] of rows) {
   console.log(
     `${label.padEnd(10)} libvirt ${fmt(libvirt[key])}   qemu ${fmt(qemu[key])}   ratio ${ratio.toFixed(2)}×   (goal: ${goal})`,
   );
+}
+console.log('cold up per step, medians over machines and rounds (s), where they differ by 0.1 s or more:');
+for (const step of Object.keys(libvirt.steps)) {
+  const lv = median(libvirt.steps[step]);
+  const q = qemu.steps[step] === undefined ? 0 : median(qemu.steps[step]);
+  if (Math.abs(lv - q) >= 0.1)
+    console.log(
+      `  ${step.padEnd(18)} libvirt ${lv.toFixed(2).padStart(6)}   qemu ${q.toFixed(2).padStart(6)}   +${(lv - q).toFixed(2)}`,
+    );
 }
 console.log("local per-call cost on one running domain, medians in ms (RPC: boxfest's client):");
 console.log(

@@ -30,17 +30,20 @@ export function benchProject(files, { kernel = 'cloud' } = {}) {
     writeFileSync(join(project, path), text);
   }
   const env = { ...process.env, BOXFEST_HOME: join(base, 'home'), BOXFEST_QEMU_RESTRICT_NAT: '1' };
-  /** Runs the CLI in the project; returns milliseconds; throws with its output on failure. */
-  const boxfest = (...args) => {
+  /** Runs the CLI in the project; returns milliseconds and its stdout; throws with its output on failure. */
+  const run = (...args) => {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [BIN, ...args], { cwd: project, env, encoding: 'utf8' });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`boxfest ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-    return ms;
+    return { ms, stdout: r.stdout };
   };
+  /** Runs the CLI in the project; returns milliseconds. */
+  const boxfest = (...args) => run(...args).ms;
   return {
     project,
     env,
+    run,
     boxfest,
     addTinyBox: ({ diskInterface = 'nvme' } = {}) =>
       boxfest(
