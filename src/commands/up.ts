@@ -128,7 +128,11 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     // Cold boots are paced to the host: a few guests boot at a time, the rest wait their turn.
     const paced =
       o.parallel && jobs.length > 1
-        ? await hostPacer(o.bootLimit ?? defaultBootLimit(availableParallelism()), o.bootLimit === undefined)
+        ? await hostPacer(
+            o.bootLimit ?? defaultBootLimit(availableParallelism()),
+            o.bootLimit === undefined,
+            jobs.map((j) => j.ctx.spec.name),
+          )
         : undefined;
     for (const j of jobs) if (paced !== undefined) j.ctx.pacer = paced.pacer;
     let ran: JobResult[];

@@ -1,7 +1,8 @@
 // Boot pacing: a cold `up` of many machines starts at most `limit` guests booting at a time
 // (launch until SSH answers). Twenty TCG guests started at once on two cores all crawl, and
 // most miss their boot_timeout; paced, each boots at near full speed and the last one is up
-// sooner. The rest wait in Boxfile order and are told where they stand.
+// sooner. The rest wait in Boxfile order (`order`; whoever asks first while a slot is free takes
+// it: a free slot is never held for a machine still creating its disk) and are told where they stand.
 //
 // Adaptive: `hasRoom()`, asked on each `tick()`, may admit one more guest beyond `limit` (up to
 // `max`) while the host is measured idle, e.g. KVM guests that boot on little CPU. Pure: time and
@@ -34,6 +35,8 @@ export interface PacerOptions {
   max?: number;
   /** True when the host has CPU to spare for one more boot (measured by the caller). */
   hasRoom?: () => boolean;
+  /** Machine names in Boxfile order: the order in which waiting machines are admitted. */
+  order?: readonly string[];
   now?: () => number;
 }
 
@@ -44,6 +47,7 @@ export class BootPacer {
   private readonly queue: Waiter[] = [];
   private readonly now: () => number;
   private readonly hasRoom: (() => boolean) | undefined;
+  private readonly rank: (machine: string) => number;
   /** Most guests seen booting at once: what a run can report. */
   peak = 0;
 
@@ -53,12 +57,18 @@ export class BootPacer {
     this.max = Math.max(o.limit, o.max ?? o.limit);
     this.now = o.now ?? Date.now;
     this.hasRoom = o.hasRoom;
+    const order = o.order ?? [];
+    this.rank = (m) => (order.includes(m) ? order.indexOf(m) : order.length);
   }
 
   /** Resolves when `machine` may launch its guest; `onPosition` hears each change while it waits. */
   acquire(machine: string, onPosition: (p: QueuePosition) => void = () => undefined): Promise<BootSlot> {
     return new Promise((admit) => {
-      this.queue.push({ machine, since: this.now(), onPosition, admit });
+      // Behind every waiting machine that comes before it in the Boxfile (or asked first).
+      const behind = this.queue.findIndex((w) => this.rank(w.machine) > this.rank(machine));
+      const w = { machine, since: this.now(), onPosition, admit };
+      if (behind === -1) this.queue.push(w);
+      else this.queue.splice(behind, 0, w);
       this.admit(this.limit);
       this.tellPositions();
     });
@@ -113,13 +123,15 @@ export function defaultBootLimit(cores: number): number {
 export async function hostPacer(
   limit: number,
   adaptive: boolean,
+  order: readonly string[],
 ): Promise<{ pacer: BootPacer; stop(): void }> {
-  if (!adaptive) return { pacer: new BootPacer({ limit }), stop: () => undefined };
+  if (!adaptive) return { pacer: new BootPacer({ limit, order }), stop: () => undefined };
   const { idleSampler } = await import('../util/cpu-idle.js');
   const sample = idleSampler();
   const recent: (number | undefined)[] = [];
   const pacer = new BootPacer({
     limit,
+    order,
     max: limit * 2,
     hasRoom: () => recent.length >= 2 && recent.slice(-2).every((x) => x !== undefined && x >= 0.5),
   });

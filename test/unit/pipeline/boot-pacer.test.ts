@@ -18,6 +18,8 @@ interface Case {
   name: string;
   limit: number;
   max?: number;
+  /** Boxfile order, when the case gives one. */
+  order?: string[];
   events: Event[];
   booting: string[];
   waiting: string[];
@@ -103,6 +105,33 @@ const cases: Case[] = [
     peak: 2,
   },
   {
+    name: 'a free slot goes to whoever asks first; the waiting ones are lined up in Boxfile order',
+    limit: 1,
+    order: ['a', 'b', 'c', 'd'],
+    events: want('c', 'd', 'b', 'a'),
+    booting: ['c'],
+    waiting: ['a', 'b', 'd'],
+    peak: 1,
+  },
+  {
+    name: 'a slot given back goes to the first waiting machine in Boxfile order',
+    limit: 2,
+    order: ['a', 'b', 'c', 'd'],
+    events: [...want('b', 'd', 'c', 'a'), { done: 'd' }],
+    booting: ['b', 'a'],
+    waiting: ['c'],
+    peak: 2,
+  },
+  {
+    name: 'machines the order does not name wait after those it does, in the order they asked',
+    limit: 1,
+    order: ['a', 'b'],
+    events: want('a', 'y', 'x', 'b'),
+    booting: ['a'],
+    waiting: ['b', 'y', 'x'],
+    peak: 1,
+  },
+  {
     name: 'no measurement (max = limit): readings change nothing',
     limit: 2,
     events: [...want('a', 'b', 'c'), { tick: true }],
@@ -119,6 +148,7 @@ describe('BootPacer', () => {
     const pacer = new BootPacer({
       limit: c.limit,
       ...(c.max === undefined ? {} : { max: c.max, hasRoom: () => room }),
+      ...(c.order === undefined ? {} : { order: c.order }),
       now: () => now,
     });
     const slots = new Map<string, BootSlot>();
