@@ -28,7 +28,7 @@ import { qmpExecute } from './qmp.js';
 import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
 import { resumeQemu, suspendQemu } from './suspend.js';
 import { startVirtiofsds, stopVirtiofsds } from './virtiofs.js';
-import { ensureSwitch, holdSwitch, stopUnusedSwitches } from './switch.js';
+import { ensureSwitch, stopUnusedSwitches } from './switch.js';
 
 /** Whether the machine was suspended; false when its state.json is unreadable (destroy still works). */
 function suspendedFlag(m: MachineContext): boolean {
@@ -228,8 +228,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     const out: LaunchNic[] = [];
     for (const nic of nics) {
       if (nic.kind === 'private') {
-        const switchCtl = await ensureSwitch(m.env.root, nic.network);
-        releases.push(holdSwitch(switchCtl));
+        const { ctl: switchCtl, release } = await ensureSwitch(m.env.root, nic.network);
+        releases.push(release);
         out.push({ ...nic, switchCtl });
       } else {
         checkBridge(m.spec.name, nic.network, nic.bridge, helper);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { BoxfestError } from '../../errors.js';
 import { machinePaths, projectPaths } from '../../state/paths.js';
 import { cmdlineOf, isAlive, pidFileProcess, startTicksOf, waitUntil } from '../../state/process.js';
+import { serialized } from '../../util/shared.js';
 import { runTool, VDE_SWITCH } from './exec.js';
 import { qemuPaths, switchPaths, type SwitchPaths } from './paths.js';
 
@@ -19,14 +20,12 @@ export const vdeNetdev = (id: string, ctl: string) => `vde,id=${id},sock=${optVa
 
 const switchPid = (p: SwitchPaths) => pidFileProcess(p.pid, p.ctl);
 
-// Machines of one `up` share a switch: the first start is awaited by the others.
-const starting = new Map<string, Promise<string>>();
 // Switches this process handed to a machine whose QEMU is not running yet: a machine of the
-// same `up` that fails meanwhile must not stop them.
+// same run that halts meanwhile (a reload of two machines on one network) must not stop them.
 const holds = new Map<string, number>();
 
 /** Marks the switch as about to be used until the returned release is called. */
-export function holdSwitch(ctl: string): () => void {
+function holdSwitch(ctl: string): () => void {
   holds.set(ctl, (holds.get(ctl) ?? 0) + 1);
   let released = false;
   return () => {
@@ -38,19 +37,34 @@ export function holdSwitch(ctl: string): () => void {
   };
 }
 
-/** The control directory of the network's running switch, started if need be. */
-export function ensureSwitch(root: string, network: string): Promise<string> {
+/** Starting and stopping one switch never interleave within this process (the project lock keeps other processes out). */
+const oneAtATime = <T>(ctl: string, work: () => Promise<T>) => serialized(`vde-switch ${ctl}`, work);
+
+/**
+ * The network's running switch, started if need be, held for the caller until `release` (once
+ * its QEMU runs, that QEMU keeps it in use). The hold is taken before anything is awaited: a
+ * machine of the same run halting meanwhile found the switch unheld and unused, and stopped it
+ * while it was starting for this one, or handed this one a switch that was already dying (CI:
+ * `reload a b`, a halted and b running on one network: both failed to boot).
+ */
+export async function ensureSwitch(
+  root: string,
+  network: string,
+): Promise<{ ctl: string; release: () => void }> {
   const p = switchPaths(root, network);
-  if (switchPid(p) !== undefined) return Promise.resolve(p.ctl);
-  let pending = starting.get(p.ctl);
-  if (pending === undefined) {
-    pending = startSwitch(p, network).finally(() => starting.delete(p.ctl));
-    starting.set(p.ctl, pending);
+  const release = holdSwitch(p.ctl);
+  try {
+    await oneAtATime(p.ctl, async () => {
+      if (switchPid(p) === undefined) await startSwitch(p, network);
+    });
+    return { ctl: p.ctl, release };
+  } catch (e) {
+    release();
+    throw e;
   }
-  return pending;
 }
 
-async function startSwitch(p: SwitchPaths, network: string): Promise<string> {
+async function startSwitch(p: SwitchPaths, network: string): Promise<void> {
   mkdirSync(p.dir, { recursive: true });
   // Leftovers of a switch that died: vde_switch refuses to start over an existing control dir.
   for (const f of [p.pid, p.ctl, p.mgmt]) rmSync(f, { recursive: true, force: true });
@@ -71,7 +85,6 @@ async function startSwitch(p: SwitchPaths, network: string): Promise<string> {
     throw new BoxfestError('SWITCH_START_FAILED', `the virtual switch of network ${network} did not start`, {
       hint: `run \`${VDE_SWITCH} -s /tmp/test.ctl\` by hand to see why`,
     });
-  return p.ctl;
 }
 
 /**
@@ -111,14 +124,16 @@ export async function stopUnusedSwitches(root: string): Promise<void> {
   if (!existsSync(dir)) return;
   for (const network of readdirSync(dir)) {
     const p = switchPaths(root, network);
-    const pid = switchPid(p);
-    if (pid === undefined || holds.has(p.ctl) || switchUsers(root, p.ctl).length > 0) continue;
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isAlive(pid), 2_000))) {
-      if (switchPid(p) === pid) process.kill(pid, 'SIGKILL');
-      await waitUntil(() => !isAlive(pid), 2_000);
-    }
-    for (const f of [p.pid, p.ctl, p.mgmt]) rmSync(f, { recursive: true, force: true });
+    await oneAtATime(p.ctl, async () => {
+      const pid = switchPid(p);
+      if (pid === undefined || holds.has(p.ctl) || switchUsers(root, p.ctl).length > 0) return;
+      process.kill(pid, 'SIGTERM');
+      if (!(await waitUntil(() => !isAlive(pid), 2_000))) {
+        if (switchPid(p) === pid) process.kill(pid, 'SIGKILL');
+        await waitUntil(() => !isAlive(pid), 2_000);
+      }
+      for (const f of [p.pid, p.ctl, p.mgmt]) rmSync(f, { recursive: true, force: true });
+    });
   }
 }
 
