@@ -196,6 +196,12 @@ export function libvirtError(e: unknown, proc: number | undefined, where: string
   );
 }
 
+/** libvirt's own error number behind a mapped error (virterror.h), for the few cases told apart by it. */
+export function virErrorNumber(e: unknown): number | undefined {
+  const cause = e instanceof BoxfestError ? e.cause : e;
+  return cause instanceof RemoteCallError ? cause.error.code : undefined;
+}
+
 /** Whether `e` is the mapped error `code` (e.g. a lookup of something that does not exist). */
 export const isCode = (e: unknown, code: ErrorCode): e is BoxfestError =>
   e instanceof BoxfestError && e.code === code;

@@ -6,9 +6,10 @@ import { basename, join } from 'node:path';
 import type { Box } from '../../boxes/store.js';
 import { BoxfestError } from '../../errors.js';
 import { homePaths } from '../../state/paths.js';
+import { sleep } from '../../state/process.js';
 import { withWaitingLock } from '../../state/wait-lock.js';
 import type { LibvirtClient } from './client.js';
-import { isCode } from './errors.js';
+import { isCode, VIR_ERR, virErrorNumber } from './errors.js';
 import { BOX_VOLUME_PREFIX, boxVolumeName } from './names.js';
 import { Flags } from './rpc/procedures.js';
 import type { PoolRef, VolumeRef } from './rpc/wire.js';
@@ -52,11 +53,19 @@ async function sha256Of(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** How long to wait for another client's upload of the same box before giving up. */
+const UPLOAD_WAIT_MS = 30 * 60_000;
+const POLL_MS = 1_000;
+/** How long an incomplete box volume must stay the same size to be taken for an upload cut short. */
+const STALL_MS = 10_000;
+
 /**
  * The box's volume in the pool, uploaded when missing. A volume of the box's name whose size is
- * not the image's is an upload cut short (a crash, a full disk) and is uploaded again; after an
- * upload the volume is checked against the box's sha256 when its file is readable here (a local
- * pool). One process uploads at a time (a host-wide lock in the boxfest home).
+ * not the image's is either an upload in progress or one cut short (a crash, a full disk). Other
+ * clients may share the pool (another user's boxfest home, another machine for a remote host), so
+ * no lock of ours can cover them: a volume that grows is an upload in progress and is waited for;
+ * one that stays the same size (dropStale) is deleted and uploaded again. After an upload the volume is checked against the box's sha256 when its file
+ * is readable here (a local pool). Within one boxfest home, one process uploads at a time.
  */
 export async function ensureBoxVolume(
   c: LibvirtClient,
@@ -75,45 +84,119 @@ export async function ensureBoxVolume(
     homePaths(home).locks,
     `libvirt-box-${createHash('sha256').update(`${c.uri.text}\0${poolName}\0${name}`).digest('hex').slice(0, 16)}.lock`,
   );
-  return withWaitingLock(lock, `upload box ${box.name} to pool ${poolName}`, 30 * 60_000, async () => {
-    let vol = await findVolume(c, pool, name);
-    if (await complete(vol)) return vol!;
-    if (vol !== undefined) await c.api.deleteVolume(vol);
-    vol = await c.api.createVolume(
-      pool,
-      `<volume><name>${esc(name)}</name><capacity unit='bytes'>${box.size}</capacity><target><format type='qcow2'/></target></volume>`,
-    );
-    let shown = 0;
-    await c.upload(vol, box.image, box.size, (sent) => {
-      const pct = Math.floor((sent / box.size) * 100);
-      if (pct >= shown + 25 || sent === box.size) {
-        shown = pct;
-        onProgress(`uploading box ${box.name} to pool ${poolName}: ${pct}%`);
+  return withWaitingLock(lock, `upload box ${box.name} to pool ${poolName}`, UPLOAD_WAIT_MS, async () => {
+    const deadline = Date.now() + UPLOAD_WAIT_MS;
+    let told = false;
+    for (;;) {
+      const vol = await findVolume(c, pool, name);
+      if (await complete(vol)) return vol!;
+      const fresh =
+        vol === undefined ? await createBoxVolume(c, pool, name, box.size) : await dropStale(c, pool, vol);
+      if (fresh === 'busy') {
+        if (Date.now() > deadline)
+          throw new BoxfestError(
+            'LIBVIRT_BOX_VOLUME',
+            `another client has been uploading box ${box.name} to pool ${poolName} for ${UPLOAD_WAIT_MS / 60_000} min`,
+            { details: `volume ${name}`, hint: 'wait for that upload to end, then run `boxfest up` again' },
+          );
+        if (!told) onProgress(`waiting for another client's upload of box ${box.name} to pool ${poolName}`);
+        told = true;
+        await sleep(POLL_MS);
+        continue;
       }
-    });
-    await c.api.refreshPool(pool);
-    const path = await c.api.volumePath(vol);
-    if (existsSync(path) && (await sha256Of(path)) !== box.sha256) {
-      await c.api.deleteVolume(vol);
-      throw new BoxfestError(
-        'LIBVIRT_BOX_VOLUME',
-        `the uploaded copy of box ${box.name} does not match the box`,
-        {
-          details: `volume ${name} in pool ${poolName}`,
-          hint: 'is the pool full? check its free space and run `boxfest up` again',
-        },
-      );
+      if (fresh === 'gone') continue;
+      try {
+        await upload(c, pool, fresh, box, onProgress);
+      } catch (e) {
+        // Taken for a stale one and deleted by another client before our stream began: start over.
+        if (isCode(e, 'LIBVIRT_NO_VOLUME')) continue;
+        throw e;
+      }
+      return fresh;
     }
-    if (!(await complete(vol)))
-      throw new BoxfestError(
-        'LIBVIRT_BOX_VOLUME',
-        `the upload of box ${box.name} to pool ${poolName} is incomplete`,
-        {
-          hint: 'is the pool full? check its free space and run `boxfest up` again',
-        },
-      );
-    return vol;
   });
+}
+
+/** A new, empty volume for the box; 'busy' when another client created it first. */
+async function createBoxVolume(
+  c: LibvirtClient,
+  pool: PoolRef,
+  name: string,
+  size: number,
+): Promise<VolumeRef | 'busy'> {
+  try {
+    return await c.api.createVolume(
+      pool,
+      `<volume><name>${esc(name)}</name><capacity unit='bytes'>${size}</capacity><target><format type='qcow2'/></target></volume>`,
+    );
+  } catch (e) {
+    if (virErrorNumber(e) === VIR_ERR.STORAGE_VOL_EXIST) return 'busy';
+    throw e;
+  }
+}
+
+/**
+ * Deletes an incomplete box volume left by an upload cut short: 'gone'; 'busy' while it grows (an
+ * upload in progress). libvirt marks a volume in use only while an upload's stream is being set
+ * up, not while it is written, so growth is the sign: a volume that has not grown for STALL_MS
+ * is taken for abandoned (a stalled upload would then fail its size check and be redone).
+ */
+async function dropStale(c: LibvirtClient, pool: PoolRef, vol: VolumeRef): Promise<'gone' | 'busy'> {
+  const before = await physicalSize(c, vol);
+  for (const until = Date.now() + STALL_MS; Date.now() < until;) {
+    await sleep(POLL_MS);
+    const now = await findVolume(c, pool, vol.name);
+    if (now === undefined) return 'gone';
+    if ((await physicalSize(c, now)) !== before) return 'busy';
+  }
+  try {
+    await c.api.deleteVolume(vol);
+    return 'gone';
+  } catch (e) {
+    if (virErrorNumber(e) === VIR_ERR.OPERATION_INVALID) return 'busy'; // "still in use": a stream opening
+    if (isCode(e, 'LIBVIRT_NO_VOLUME')) return 'gone';
+    throw e;
+  }
+}
+
+/** Streams the box image into its new volume, then proves the copy. */
+async function upload(
+  c: LibvirtClient,
+  pool: PoolRef,
+  vol: VolumeRef,
+  box: Box,
+  onProgress: (line: string) => void,
+): Promise<void> {
+  const poolName = vol.pool;
+  let shown = 0;
+  await c.upload(vol, box.image, box.size, (sent) => {
+    const pct = Math.floor((sent / box.size) * 100);
+    if (pct >= shown + 25 || sent === box.size) {
+      shown = pct;
+      onProgress(`uploading box ${box.name} to pool ${poolName}: ${pct}%`);
+    }
+  });
+  await c.api.refreshPool(pool);
+  const path = await c.api.volumePath(vol);
+  if (existsSync(path) && (await sha256Of(path)) !== box.sha256) {
+    await c.api.deleteVolume(vol);
+    throw new BoxfestError(
+      'LIBVIRT_BOX_VOLUME',
+      `the uploaded copy of box ${box.name} does not match the box`,
+      {
+        details: `volume ${vol.name} in pool ${poolName}`,
+        hint: 'is the pool full? check its free space and run `boxfest up` again',
+      },
+    );
+  }
+  if ((await physicalSize(c, vol)) !== BigInt(box.size))
+    throw new BoxfestError(
+      'LIBVIRT_BOX_VOLUME',
+      `the upload of box ${box.name} to pool ${poolName} is incomplete`,
+      {
+        hint: 'is the pool full? check its free space and run `boxfest up` again',
+      },
+    );
 }
 
 /** A qcow2 overlay on the box volume: the machine's own disk; the box volume is only read. */

@@ -1,0 +1,132 @@
+// A box's volume in a shared pool, against the private libvirtd: clients that share a pool but
+// no boxfest home (other users, other machines of a remote host) upload one box once between
+// them. An upload in progress (a growing volume) is waited for, never deleted; one cut short is
+// replaced. Each client
+// is its own connection, as separate processes would be; the volumes are checked with virsh.
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Box } from '../../../src/boxes/store.js';
+import { LibvirtClient } from '../../../src/providers/libvirt/client.js';
+import { boxVolumeName } from '../../../src/providers/libvirt/names.js';
+import { usableUri } from '../../../src/providers/libvirt/uri.js';
+import { ensureBoxVolume, openPool } from '../../../src/providers/libvirt/volumes.js';
+import { virsh } from '../targets.js';
+
+const SIZE = 48 << 20;
+const POOL = 'default';
+
+const volumes = () =>
+  virsh('vol-list', POOL)
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((v) => v !== '');
+
+async function connect(): Promise<LibvirtClient> {
+  const u = usableUri('qemu:///system');
+  if (!u.ok) throw new Error(u.problem);
+  return LibvirtClient.open(u.uri);
+}
+
+describe('libvirt: one box volume per pool, whoever uploads it', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'boxfest-it-volume-'));
+  const image = join(tmp, 'box.qcow2');
+  const bytes = randomBytes(SIZE);
+  let box: Box;
+  let a: LibvirtClient;
+  let b: LibvirtClient;
+  let others: string[];
+
+  beforeAll(async () => {
+    writeFileSync(image, bytes);
+    box = {
+      name: `voltest-${randomBytes(3).toString('hex')}`,
+      version: '0',
+      provider: 'qemu',
+      format: 'qcow2',
+      sshUser: 'box',
+      hasInsecureKey: false,
+      diskInterface: 'virtio',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: SIZE,
+      addedAt: new Date(0).toISOString(),
+      source: image,
+      image,
+      insecureKey: undefined,
+    };
+    [a, b] = await Promise.all([connect(), connect()]);
+    others = volumes();
+  });
+  afterEach(() => {
+    if (volumes().includes(boxVolumeName(box))) virsh('vol-delete', '--pool', POOL, boxVolumeName(box));
+    // Nothing else in the pool was touched (other files' machines and boxes).
+    expect(volumes().filter((v) => others.includes(v))).toEqual(others);
+  });
+  afterAll(() => {
+    a.close();
+    b.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** ensureBoxVolume from its own boxfest home, with the progress lines it printed. */
+  const ensure = async (c: LibvirtClient) => {
+    const said: string[] = [];
+    const vol = await ensureBoxVolume(c, mkdtempSync(join(tmp, 'home-')), POOL, box, (l) => said.push(l));
+    return { vol, said };
+  };
+  const theCopy = () => {
+    const path = virsh('vol-path', '--pool', POOL, boxVolumeName(box)).trim();
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  };
+
+  it('two clients at once: one uploads, the other waits for it; one volume, the box byte for byte', async () => {
+    const [x, y] = await Promise.all([ensure(a), ensure(b)]);
+    expect(x.vol.name).toBe(boxVolumeName(box));
+    expect(y.vol.name).toBe(x.vol.name);
+    const uploaded = [x, y].filter((r) => r.said.some((l) => /^uploading .*100%$/.test(l)));
+    expect(uploaded).toHaveLength(1);
+    expect([x, y].find((r) => r !== uploaded[0])!.said).toEqual([
+      `waiting for another client's upload of box ${box.name} to pool ${POOL}`,
+    ]);
+    expect(volumes().filter((v) => v === boxVolumeName(box))).toHaveLength(1);
+    expect(theCopy()).toBe(box.sha256);
+  });
+
+  it('an upload in progress (pausing 1.5 s between slices) is waited for, not deleted', async () => {
+    // Client a streams the box from a FIFO the test feeds in four slices, 1.5 s apart.
+    const fifo = join(tmp, 'slow');
+    execFileSync('mkfifo', [fifo]);
+    const pool = await openPool(a, POOL);
+    const vol = await a.api.createVolume(
+      pool,
+      `<volume><name>${boxVolumeName(box)}</name><capacity unit='bytes'>${SIZE}</capacity><target><format type='qcow2'/></target></volume>`,
+    );
+    const streaming = a.upload(vol, fifo, SIZE);
+    const feeding = (async () => {
+      const f = await open(fifo, 'w');
+      for (let i = 0; i < 4; i++) {
+        await f.write(bytes.subarray((i * SIZE) / 4, ((i + 1) * SIZE) / 4));
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+      await f.close();
+    })();
+    const started = Date.now();
+    const waiter = await ensure(b);
+    expect(await streaming).toBe(SIZE); // a's upload was never cut
+    await feeding;
+    expect(Date.now() - started).toBeGreaterThan(4_000); // b returned only once a was done
+    expect(waiter.said).toEqual([`waiting for another client's upload of box ${box.name} to pool ${POOL}`]);
+    expect(theCopy()).toBe(box.sha256);
+  });
+
+  it('an upload cut short (too small, not growing for 10 s) is deleted and uploaded again', async () => {
+    virsh('vol-create-as', POOL, boxVolumeName(box), '1M', '--format', 'qcow2');
+    const r = await ensure(a);
+    expect(r.said.at(-1)).toBe(`uploading box ${box.name} to pool ${POOL}: 100%`);
+    expect(theCopy()).toBe(box.sha256);
+  });
+});
