@@ -62,8 +62,10 @@ export default defineConfig({
                 sequence: { groupOrder: 3 },
                 include: ['test/integration/libvirt/**/*.integration.ts'],
                 pool: 'forks' as const,
-                maxWorkers: 1,
-                fileParallelism: false,
+                // Two files at a time as well: projects on one daemon are kept apart by their
+                // tags and names, and a box's volume is uploaded once between them.
+                maxWorkers: INTEGRATION_WORKERS,
+                fileParallelism: INTEGRATION_WORKERS > 1,
                 testTimeout: 180_000,
                 hookTimeout: 300_000,
                 globalSetup: ['test/integration/libvirt/global-setup.ts'],

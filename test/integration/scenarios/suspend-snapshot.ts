@@ -118,14 +118,21 @@ export function suspendSnapshotScenario(t: Target): void {
     });
 
     it('global-status lists the project, and prunes it once its machines are destroyed', async () => {
-      const g = JSON.parse((await p.ok(['global-status', '--json'])).stdout) as unknown;
-      expect(g).toEqual([
+      // QEMU's list is the home's (each test project has its own); libvirt's comes from the tags
+      // of every domain on the daemon, where other test files' projects run too.
+      const listed = async () =>
+        (JSON.parse((await p.ok(['global-status', '--json'])).stdout) as { root: string }[]).filter(
+          (row) => t.name === 'qemu' || row.root === p.root,
+        );
+      expect(await listed()).toEqual([
         { root: p.root, name: 'project', machines: [{ name: 'web', provider: t.name, state: 'running' }] },
       ]);
       await p.ok(['destroy', '--force']);
       expect(t.leftovers(p)).toEqual([]);
-      expect(JSON.parse((await p.ok(['global-status', '--json'])).stdout)).toEqual([]);
-      expect((await p.ok(['global-status'])).stdout).toBe('no boxfest environments on this host\n');
+      expect(await listed()).toEqual([]);
+      if (t.name === 'qemu')
+        expect((await p.ok(['global-status'])).stdout).toBe('no boxfest environments on this host\n');
+      else expect((await p.ok(['global-status'])).stdout).not.toContain(p.root);
     });
   });
 }
