@@ -1,21 +1,29 @@
 // The order in which vitest hands test files to its workers. Integration files run two at a time
 // (vitest.config.ts), so the longest ones must start first or one of them ends the run alone; vitest
 // orders by the durations it cached on an earlier run, and a clean clone (CI) has none, so it fell
-// back to file size, which put the 5-line crash.integration.ts (3.5 min) last. With these figures
-// the two Debian-guest files never run side by side (three Debian boots at once on 2 cores).
+// back to file size, which put the 5-line crash.integration.ts (3.5 min) last.
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Seconds each long integration file took in a two-worker run (2026-12-04, 2-core TCG host). */
+/**
+ * Seconds each long file took in a two-worker CI run (2026-12-04, 2-core TCG host). The two
+ * longest start together; the rest fill in behind them.
+ */
 const MEASURED_S: Record<string, number> = {
-  'test/integration/guests.integration.ts': 252, // Debian guests
-  'test/integration/crash.integration.ts': 209,
-  'test/integration/instant-fallback.integration.ts': 126,
-  'test/integration/networks.integration.ts': 124,
-  'test/integration/ansible-debian.integration.ts': 123, // a Debian guest: after guests.integration.ts
-  'test/integration/boxes.integration.ts': 99,
-  'test/integration/box-versions.integration.ts': 88,
-  'test/integration/host-key.integration.ts': 66,
+  'test/integration/guests.integration.ts': 396, // Debian guests (and Debian's Ansible run since)
+  'test/integration/crash.integration.ts': 394,
+  'test/integration/instant-fallback.integration.ts': 139,
+  'test/integration/networks.integration.ts': 139,
+  'test/integration/box-versions.integration.ts': 97,
+  'test/integration/host-key.integration.ts': 93,
+  'test/integration/boxes.integration.ts': 85,
+  // The libvirt files (one worker then): they start two at a time now as well.
+  'test/integration/libvirt/provision-sync.integration.ts': 66,
+  'test/integration/libvirt/ownership.integration.ts': 61,
+  'test/integration/libvirt/drift.integration.ts': 56,
+  'test/integration/libvirt/box-versions.integration.ts': 40,
+  'test/integration/libvirt/lifecycle.integration.ts': 40,
+  'test/integration/libvirt/live-shares.integration.ts': 39,
 };
 
 export class HeaviestFirst extends BaseSequencer {

@@ -8,7 +8,8 @@
 // Debian part boots two machines at once, then reboots one: three boots in all).
 //
 //   a: static address on a private network, disk_size, a data disk, a synced folder, a privileged
-//      and an unprivileged provisioner (and, Debian, user-data from the Boxfile)
+//      and an unprivileged provisioner (and, Debian, user-data from the Boxfile and an Ansible
+//      playbook run from the host: apt, template and service with become)
 //   b: an address boxfest allocates (`dhcp: true`), `instant: true`; on Debian also user-data
 //      whose runcmd fails: the machine fails with the end of cloud-init's log, and stays up to
 //      be looked at (its network, set up by cloud-init before runcmd, still works)
@@ -58,6 +59,38 @@ const GUESTS: Guest[] = [
   },
 ];
 
+// Ansible from the host on Debian's a, in its own provision step (a Debian guest of its own for
+// this alone cost CI a third Debian boot): Debian's ansible-playbook, through the inventory
+// boxfest writes, with become; apt works offline on what is installed.
+const ANSIBLE = `      - name: site
+        ansible: site.yml
+        scope: machine
+        extra_vars: { greeting: "hello from ansible" }
+        groups: { app: [a] }
+`;
+
+const SITE = `- hosts: app
+  become: true
+  gather_facts: false
+  tasks:
+    - name: openssh-server is installed (the apt module, python3-apt, offline)
+      ansible.builtin.apt: { name: openssh-server, state: present }
+    - name: a unit from a template
+      ansible.builtin.template: { src: hello.service.j2, dest: /etc/systemd/system/hello.service, mode: '0644' }
+    - name: systemd knows it
+      ansible.builtin.systemd_service: { daemon_reload: true }
+    - name: it runs, and starts at boot
+      ansible.builtin.service: { name: hello, state: started, enabled: true }
+`;
+
+const UNIT = `[Unit]
+Description=boxfest ansible test
+[Service]
+ExecStart=/bin/sh -c 'echo "{{ greeting }} on {{ inventory_hostname }}" > /run/hello; exec sleep infinity'
+[Install]
+WantedBy=multi-user.target
+`;
+
 const FAILING_USER_DATA = `    cloud_init: { runcmd: [[sh, -c, 'echo boxfest-runcmd-fails; exit 3']] }\n`;
 
 const BOXFILE = (g: Guest, diskMiB: number) => `version: 1
@@ -73,7 +106,7 @@ machines:
     provision:
       - { name: privileged, shell: 'id -u > /tmp/privileged-uid' }
       - { name: unprivileged, privileged: false, shell: 'id -un > /tmp/unprivileged-user; touch ~/home-is-mine' }
-${
+${g.name === 'debian' ? ANSIBLE : ''}${
   g.name === 'debian'
     ? `    cloud_init:
       write_files: [{ path: /etc/from-the-boxfile, content: "written by cloud-init\\n", permissions: '0640' }]
@@ -168,6 +201,7 @@ const A_PROBES = (g: Guest): Record<string, string> => ({
         userData: 'sudo -n cat /etc/from-the-boxfile /run/runcmd-marker; stat -c %a /etc/from-the-boxfile',
         cloudInit: 'cloud-init status',
         hostname: 'hostname',
+        ansible: 'cat /run/hello; systemctl is-active hello; systemctl is-enabled hello',
       }
     : {}),
 });
@@ -180,6 +214,8 @@ const B_PROBES = (g: Guest): Record<string, string> => ({
 
 interface Row {
   name: string;
+  /** The one guest the row applies to; unset: both. */
+  only?: Guest['name'];
   check: (e: Env) => void;
 }
 
@@ -307,6 +343,15 @@ const AFTER_UP: Row[] = [
     },
   },
   {
+    name: 'ansible from the host (Debian): the playbook ran in a’s provision step; apt, template, service',
+    only: 'debian',
+    check: ({ up, facts: { a } }) => {
+      const row = (JSON.parse(up.stdout) as UpRow[]).find((r) => r.machine === 'a');
+      expect(row?.output?.join('\n')).toMatch(/\ba +: ok=4 +changed=\d+ +unreachable=0 +failed=0/);
+      expect(a!['ansible']).toBe('hello from ansible on a\nactive\nenabled\n');
+    },
+  },
+  {
     name: 'instant up: restored on the tiny box; the documented fallback on a cloud-init box',
     check: ({ g, status }) => {
       const b = status.find((r) => r.name === 'b')!;
@@ -328,7 +373,12 @@ describe.each(GUESTS)('guest-OS scenarios on the $name box', (g) => {
 
   beforeAll(async () => {
     const t0 = Date.now();
-    const p = new TestProject({ 'Boxfile.yaml': BOXFILE(g, 3072), 'app/hello.txt': 'hello\n' });
+    const p = new TestProject({
+      'Boxfile.yaml': BOXFILE(g, 3072),
+      'app/hello.txt': 'hello\n',
+      'site.yml': SITE,
+      'hello.service.j2': UNIT,
+    });
     e.p = p;
     e.add = await p.ok(['box', 'add', g.name, ...g.add(p)]);
     boxImage = p.storedImage(g.name);
@@ -349,7 +399,7 @@ describe.each(GUESTS)('guest-OS scenarios on the $name box', (g) => {
     await e.p?.cleanup();
   });
 
-  it.each(AFTER_UP)('$name', (row) => row.check(e));
+  it.each(AFTER_UP.filter((r) => (r.only ?? g.name) === g.name))('$name', (row) => row.check(e));
 
   it.runIf(g.name === 'tiny')(
     'box add of an image without cloud-init, without --ssh-key: an ssh-key box logging in as root',
