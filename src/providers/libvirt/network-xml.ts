@@ -10,6 +10,11 @@ export interface DhcpHost {
 /**
  * The management network: NAT to the host's uplink, DHCP for every guest, the host on `.1`.
  * It carries SSH (the guest's lease address is routable from the host) and the guests' way out.
+ * dnsmasq is told `no-ping`: before offering an address from the range it otherwise pings it and
+ * waits for no answer, which held every new guest's first lease back by about 2 s (measured: the
+ * tiny box's boot ended at 6.2 s of guest uptime against 4.2 s on QEMU's own DHCP). The range is
+ * a subnet boxfest picked free on the host for this network alone, so nothing else holds its
+ * addresses. (libvirt ≥ 5.6 reads the option; older daemons ignore the element.)
  */
 export function managementNetworkXml(
   name: string,
@@ -18,7 +23,7 @@ export function managementNetworkXml(
   range: [string, string],
 ): string {
   return [
-    `<network>`,
+    `<network xmlns:dnsmasq='${DNSMASQ_NS}'>`,
     `  <name>${esc(name)}</name>`,
     `  <forward mode='nat'/>`,
     `  <bridge stp='on' delay='0'/>`,
@@ -27,10 +32,16 @@ export function managementNetworkXml(
     `      <range start='${esc(range[0])}' end='${esc(range[1])}'/>`,
     `    </dhcp>`,
     `  </ip>`,
+    `  <dnsmasq:options>`,
+    `    <dnsmasq:option value='no-ping'/>`,
+    `  </dnsmasq:options>`,
     `</network>`,
     '',
   ].join('\n');
 }
+
+/** libvirt's namespace for options passed to the network's dnsmasq as they are. */
+const DNSMASQ_NS = 'http://libvirt.org/schemas/network/dnsmasq/1.0';
 
 /**
  * A private network: isolated (no <forward>: nothing leaves it). Without DHCP it has no address
