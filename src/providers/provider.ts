@@ -77,9 +77,10 @@ export interface Provider {
   inspect(m: MachineContext): Promise<ActualMachine>;
   /**
    * Makes the box usable where the machine will run (its server, its storage pool); idempotent,
-   * and done once for the machines of one `up` that share that place (util/shared.ts).
+   * and done once for the machines of one `up` that share that place (util/shared.ts). What takes
+   * long (an upload) is told through `progress`, a line at a time.
    */
-  importBox(m: MachineContext, box: Box): Promise<void>;
+  importBox(m: MachineContext, box: Box, progress?: (line: string) => void): Promise<void>;
   /** Makes the machine from the box (QEMU: its copy-on-write disk; VirtualBox: the whole VM), halted. */
   create(m: MachineContext, box: Box): Promise<void>;
   /** Boots it (a running one: its endpoint), forwarding host ports through network/ports.ts. */

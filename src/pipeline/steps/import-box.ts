@@ -5,5 +5,5 @@ import type { Step } from '../step.js';
 export const importBox: Step<MachineRun> = {
   name: 'import-box',
   title: 'import box',
-  run: (ctx) => ctx.provider.importBox(ctx, need(ctx.box, 'box')),
+  run: (ctx, out) => ctx.provider.importBox(ctx, need(ctx.box, 'box'), (line) => out.line(line)),
 };

@@ -183,12 +183,13 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     return { name, state: 'halted', ...extra };
   }
 
-  async importBox(m: MachineContext, box: Box): Promise<void> {
+  async importBox(m: MachineContext, box: Box, progress?: (line: string) => void): Promise<void> {
     diskBus(m, box);
     const { uri, pool } = placeOf(m);
     const c = await this.client(m);
+    // The machine that starts the upload tells its progress; the others wait on the same one.
     await shared(`libvirt-box\0${uri}\0${pool}\0${box.sha256}`, () =>
-      ensureBoxVolume(c, this.home, pool, box, () => undefined),
+      ensureBoxVolume(c, this.home, pool, box, progress ?? (() => undefined)),
     );
   }
 

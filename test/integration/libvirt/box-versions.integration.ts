@@ -89,7 +89,9 @@ describe('box_version on libvirt', () => {
   });
 
   it("up on a fresh home adds the newest version that fits and boots it from that version's volume", async () => {
-    await p.ok(['up']);
+    const up = await p.ok(['up']);
+    // The upload to the pool (a new daemon: its pool has no copy yet) says how far it got.
+    expect(up.stdout).toMatch(/web \| uploading box test\/tiny to pool default: 100%/);
     expect(await version()).toBe('1.1.0');
     const v1 = await volumeOf('1.1.0');
     expect(backing()).toBe(volPath(v1));
