@@ -64,8 +64,9 @@ const STALL_MS = 10_000;
  * not the image's is either an upload in progress or one cut short (a crash, a full disk). Other
  * clients may share the pool (another user's boxfest home, another machine for a remote host), so
  * no lock of ours can cover them: a volume that grows is an upload in progress and is waited for;
- * one that stays the same size (dropStale) is deleted and uploaded again. After an upload the volume is checked against the box's sha256 when its file
- * is readable here (a local pool). Within one boxfest home, one process uploads at a time.
+ * one that stays the same size (dropStale) is deleted and uploaded again. After an upload the
+ * volume is checked against the box's sha256 when its file is readable here (a local pool).
+ * Within one boxfest home, one process uploads at a time.
  */
 export async function ensureBoxVolume(
   c: LibvirtClient,
