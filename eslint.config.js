@@ -4,7 +4,9 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  // .cache/ holds the test boxes' build trees (a whole Debian root, with /proc mounted while it
+  // builds, which .ci/run does while lint runs); .boxfest/ is machine state.
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.cache/', '.boxfest/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
