@@ -58,15 +58,37 @@ const UPLOAD_WAIT_MS = 30 * 60_000;
 const POLL_MS = 1_000;
 /** How long an incomplete box volume must stay the same size to be taken for an upload cut short. */
 const STALL_MS = 10_000;
+/** Our own uploads that may end up not being the box (replaced meanwhile) before we give up. */
+const OWN_ATTEMPTS = 3;
+
+/** A box volume as seen now: its size on disk, which a finished upload has in full. */
+interface Seen {
+  vol: VolumeRef;
+  size: bigint;
+}
+
+/** The volume of that name and its size; undefined when there is none, or it went meanwhile. */
+async function look(c: LibvirtClient, pool: PoolRef, name: string): Promise<Seen | undefined> {
+  const vol = await findVolume(c, pool, name);
+  if (vol === undefined) return undefined;
+  try {
+    return { vol, size: await physicalSize(c, vol) };
+  } catch (e) {
+    // Deleted by another client, or still being created (listed before its file exists).
+    if (isCode(e, 'LIBVIRT_NO_VOLUME')) return undefined;
+    throw e;
+  }
+}
 
 /**
  * The box's volume in the pool, uploaded when missing. A volume of the box's name whose size is
  * not the image's is either an upload in progress or one cut short (a crash, a full disk). Other
  * clients may share the pool (another user's boxfest home, another machine for a remote host), so
  * no lock of ours can cover them: a volume that grows is an upload in progress and is waited for;
- * one that stays the same size (dropStale) is deleted and uploaded again. After an upload the
- * volume is checked against the box's sha256 when its file is readable here (a local pool).
- * Within one boxfest home, one process uploads at a time.
+ * one that stays the same size (dropStale) is deleted and uploaded again. Whatever a step finds
+ * changed under it, it looks again rather than acting on what it saw: only a volume of the full
+ * size is returned. After our own upload the volume is checked against the box's sha256 when its
+ * file is readable here (a local pool). Within one boxfest home, one process uploads at a time.
  */
 export async function ensureBoxVolume(
   c: LibvirtClient,
@@ -75,25 +97,28 @@ export async function ensureBoxVolume(
   box: Box,
   onProgress: (line: string) => void,
 ): Promise<VolumeRef> {
+  const deadline = Date.now() + UPLOAD_WAIT_MS;
   const pool = await openPool(c, poolName);
   const name = boxVolumeName(box);
-  const complete = async (vol: VolumeRef | undefined) =>
-    vol !== undefined && (await physicalSize(c, vol)) === BigInt(box.size);
-  const found = await findVolume(c, pool, name);
-  if (await complete(found)) return found!;
+  const full = BigInt(box.size);
+  const found = await look(c, pool, name);
+  if (found?.size === full) return found.vol;
   const lock = join(
     homePaths(home).locks,
     `libvirt-box-${createHash('sha256').update(`${c.uri.text}\0${poolName}\0${name}`).digest('hex').slice(0, 16)}.lock`,
   );
   return withWaitingLock(lock, `upload box ${box.name} to pool ${poolName}`, UPLOAD_WAIT_MS, async () => {
-    const deadline = Date.now() + UPLOAD_WAIT_MS;
     let told = false;
+    let attempts = 0;
     for (;;) {
-      const vol = await findVolume(c, pool, name);
-      if (await complete(vol)) return vol!;
-      const fresh =
-        vol === undefined ? await createBoxVolume(c, pool, name, box.size) : await dropStale(c, pool, vol);
-      if (fresh === 'busy') {
+      const seen = await look(c, pool, name);
+      if (seen?.size === full) return seen.vol;
+      const next =
+        seen === undefined
+          ? await createBoxVolume(c, pool, name, box.size)
+          : await dropStale(c, pool, name, seen.size, full);
+      if (next === 'again') continue;
+      if (next === 'busy') {
         if (Date.now() > deadline)
           throw new BoxfestError(
             'LIBVIRT_BOX_VOLUME',
@@ -105,15 +130,18 @@ export async function ensureBoxVolume(
         await sleep(POLL_MS);
         continue;
       }
-      if (fresh === 'gone') continue;
-      try {
-        await upload(c, pool, fresh, box, onProgress);
-      } catch (e) {
-        // Taken for a stale one and deleted by another client before our stream began: start over.
-        if (isCode(e, 'LIBVIRT_NO_VOLUME')) continue;
-        throw e;
-      }
-      return fresh;
+      if ((await upload(c, pool, next, box, onProgress)) === 'done') return next;
+      // Our copy is not what the pool holds now (another client took our stalled upload for one
+      // cut short and replaced it): look again, a bounded number of times.
+      if (++attempts >= OWN_ATTEMPTS)
+        throw new BoxfestError(
+          'LIBVIRT_BOX_VOLUME',
+          `the upload of box ${box.name} to pool ${poolName} is incomplete`,
+          {
+            details: `volume ${name}, ${attempts} attempts`,
+            hint: 'is the pool full? check its free space and run `boxfest up` again',
+          },
+        );
     }
   });
 }
@@ -137,67 +165,79 @@ async function createBoxVolume(
 }
 
 /**
- * Deletes an incomplete box volume left by an upload cut short: 'gone'; 'busy' while it grows (an
- * upload in progress). libvirt marks a volume in use only while an upload's stream is being set
- * up, not while it is written, so growth is the sign: a volume that has not grown for STALL_MS
- * is taken for abandoned (a stalled upload would then fail its size check and be redone).
+ * Deletes an incomplete box volume left by an upload cut short, then 'again'; 'busy' while it
+ * grows (an upload in progress), 'again' as soon as it is gone or complete. libvirt marks a volume
+ * in use only while an upload's stream is being set up, not while it is written, so growth is the
+ * sign: a volume that has not grown for STALL_MS, looked at once more right before, is taken for
+ * abandoned. (A stalled upload whose volume this replaced finds out after its stream ends: upload.)
  */
-async function dropStale(c: LibvirtClient, pool: PoolRef, vol: VolumeRef): Promise<'gone' | 'busy'> {
-  const before = await physicalSize(c, vol);
+async function dropStale(
+  c: LibvirtClient,
+  pool: PoolRef,
+  name: string,
+  before: bigint,
+  full: bigint,
+): Promise<'again' | 'busy'> {
+  let last: Seen | undefined;
   for (const until = Date.now() + STALL_MS; Date.now() < until;) {
     await sleep(POLL_MS);
-    const now = await findVolume(c, pool, vol.name);
-    if (now === undefined) return 'gone';
-    if ((await physicalSize(c, now)) !== before) return 'busy';
+    last = await look(c, pool, name);
+    if (last === undefined || last.size === full) return 'again';
+    if (last.size !== before) return 'busy';
   }
   try {
-    await c.api.deleteVolume(vol);
-    return 'gone';
+    await c.api.deleteVolume(last!.vol);
+    return 'again';
   } catch (e) {
     if (virErrorNumber(e) === VIR_ERR.OPERATION_INVALID) return 'busy'; // "still in use": a stream opening
-    if (isCode(e, 'LIBVIRT_NO_VOLUME')) return 'gone';
+    if (isCode(e, 'LIBVIRT_NO_VOLUME')) return 'again';
     throw e;
   }
 }
 
-/** Streams the box image into its new volume, then proves the copy. */
+/**
+ * Streams the box image into the volume we created, then proves the copy: 'done', or 'replaced'
+ * when the pool's volume of that name is no longer ours in full (deleted or replaced while our
+ * stream ran: its bytes went to a file no longer in the pool). A full-size copy that does not
+ * match the box is deleted and reported: nothing writes a volume that has reached its full size.
+ */
 async function upload(
   c: LibvirtClient,
   pool: PoolRef,
   vol: VolumeRef,
   box: Box,
   onProgress: (line: string) => void,
-): Promise<void> {
+): Promise<'done' | 'replaced'> {
   const poolName = vol.pool;
   let shown = 0;
-  await c.upload(vol, box.image, box.size, (sent) => {
-    const pct = Math.floor((sent / box.size) * 100);
-    if (pct >= shown + 25 || sent === box.size) {
-      shown = pct;
-      onProgress(`uploading box ${box.name} to pool ${poolName}: ${pct}%`);
+  try {
+    await c.upload(vol, box.image, box.size, (sent) => {
+      const pct = Math.floor((sent / box.size) * 100);
+      if (pct >= shown + 25 || sent === box.size) {
+        shown = pct;
+        onProgress(`uploading box ${box.name} to pool ${poolName}: ${pct}%`);
+      }
+    });
+    await c.api.refreshPool(pool);
+    const seen = await look(c, pool, vol.name);
+    if (seen === undefined || seen.size !== BigInt(box.size)) return 'replaced';
+    const path = await c.api.volumePath(seen.vol);
+    if (existsSync(path) && (await sha256Of(path)) !== box.sha256) {
+      await c.api.deleteVolume(seen.vol);
+      throw new BoxfestError(
+        'LIBVIRT_BOX_VOLUME',
+        `the uploaded copy of box ${box.name} does not match the box`,
+        {
+          details: `volume ${vol.name} in pool ${poolName}`,
+          hint: 'is the pool full? check its free space and run `boxfest up` again',
+        },
+      );
     }
-  });
-  await c.api.refreshPool(pool);
-  const path = await c.api.volumePath(vol);
-  if (existsSync(path) && (await sha256Of(path)) !== box.sha256) {
-    await c.api.deleteVolume(vol);
-    throw new BoxfestError(
-      'LIBVIRT_BOX_VOLUME',
-      `the uploaded copy of box ${box.name} does not match the box`,
-      {
-        details: `volume ${vol.name} in pool ${poolName}`,
-        hint: 'is the pool full? check its free space and run `boxfest up` again',
-      },
-    );
+    return 'done';
+  } catch (e) {
+    if (isCode(e, 'LIBVIRT_NO_VOLUME')) return 'replaced';
+    throw e;
   }
-  if ((await physicalSize(c, vol)) !== BigInt(box.size))
-    throw new BoxfestError(
-      'LIBVIRT_BOX_VOLUME',
-      `the upload of box ${box.name} to pool ${poolName} is incomplete`,
-      {
-        hint: 'is the pool full? check its free space and run `boxfest up` again',
-      },
-    );
 }
 
 /** A qcow2 overlay on the box volume: the machine's own disk; the box volume is only read. */
