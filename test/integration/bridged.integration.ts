@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_ACL } from '../../src/providers/qemu/bridge.js';
 import { BRIDGE_HELPER } from '../../src/providers/qemu/exec.js';
-import { pidFileProcess, waitUntil } from '../../src/state/process.js';
+import { isAlive, pidFileProcess, waitUntil } from '../../src/state/process.js';
 import { TestProject } from './harness.js';
 import { allowBridge, OwnNetns } from './own-netns.js';
 
@@ -73,14 +73,19 @@ describe('a bridged network on a bridge inside a test-made network namespace', (
     await work.addTinyBox();
   });
   afterAll(async () => {
-    await work?.cleanup();
+    // dnsmasq first: its pidfile, which proves the process ours, is in the project's temp dir,
+    // which cleanup() removes (in that order, every run left a dnsmasq and its namespace behind).
     const pidFile = work === undefined ? undefined : join(work.base, 'dnsmasq.pid');
     if (
       dnsmasqPid !== undefined &&
       pidFile !== undefined &&
       pidFileProcess(pidFile, `--pid-file=${pidFile}`) === dnsmasqPid
-    )
-      process.kill(dnsmasqPid, 'SIGTERM');
+    ) {
+      const pid = dnsmasqPid;
+      process.kill(pid, 'SIGTERM');
+      await waitUntil(() => !isAlive(pid), 5_000);
+    }
+    await work?.cleanup();
     ns.remove();
     restoreAcl?.();
   });
