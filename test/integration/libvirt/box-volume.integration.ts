@@ -14,6 +14,7 @@ import type { Box } from '../../../src/boxes/store.js';
 import { LibvirtClient } from '../../../src/providers/libvirt/client.js';
 import { BOX_VOLUME_PREFIX, boxVolumeName } from '../../../src/providers/libvirt/names.js';
 import { usableUri } from '../../../src/providers/libvirt/uri.js';
+import { waitUntil } from '../../../src/state/process.js';
 import { ensureBoxVolume, openPool } from '../../../src/providers/libvirt/volumes.js';
 import { virsh } from '../targets.js';
 
@@ -25,11 +26,6 @@ const volumes = () =>
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
     .filter((v) => v !== '');
-
-async function waitFor(ok: () => boolean, ms = 10_000): Promise<void> {
-  for (const until = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 100)))
-    if (Date.now() > until) throw new Error('timed out');
-}
 
 async function connect(): Promise<LibvirtClient> {
   const u = usableUri('qemu:///system');
@@ -153,11 +149,17 @@ describe('libvirt: one box volume per pool, whoever uploads it', () => {
     const homeB = mkdtempSync(join(tmp, 'home-'));
     const upA = ensureBoxVolume(a, homeA, POOL, { ...box, image: slowA.fifo }, (l) => saidA.push(l));
     await slowA.feed(0, 1);
-    await waitFor(() => volumes().includes(boxVolumeName(box)));
+    expect(await waitUntil(() => volumes().includes(boxVolumeName(box)), 10_000, 100)).toBe(true);
     const first = statSync(volPath()).ino;
     const upB = ensureBoxVolume(b, homeB, POOL, { ...box, image: slowB.fifo }, (l) => saidB.push(l));
     // b's own volume: a new file under the same name, once b has deleted a's.
-    await waitFor(() => volumes().includes(boxVolumeName(box)) && statSync(volPath()).ino !== first, 30_000);
+    expect(
+      await waitUntil(
+        () => volumes().includes(boxVolumeName(box)) && statSync(volPath()).ino !== first,
+        30_000,
+        100,
+      ),
+    ).toBe(true);
     const second = statSync(volPath()).ino;
     await slowB.feed(0, 1);
     await slowA.feed(1, 4); // a's stream ends, into a file no longer in the pool
