@@ -132,6 +132,7 @@ interface UpRow {
   ok: boolean;
   output?: string[];
   error?: { code: string; message: string; details?: string };
+  step_seconds?: Record<string, number>;
 }
 
 interface MachineState {
@@ -139,6 +140,38 @@ interface MachineState {
   firstBoot: string;
   hostKey: string;
   instanceId?: string;
+}
+
+/** Why `machines` did not come up, from `up --json`'s rows (or its raw output if it printed none). */
+function upFailures(up: RunResult, machines: string[]): string {
+  let rows: UpRow[] = [];
+  try {
+    rows = JSON.parse(up.stdout) as UpRow[];
+  } catch {
+    return `up exited ${up.code}; ${machines.join(', ')} not running\n--- stdout\n${up.stdout}\n--- stderr\n${up.stderr}`;
+  }
+  return machines
+    .map((m) => {
+      const row = rows.find((r) => r.machine === m);
+      return `${m} is not running after up (exit ${up.code}): ${JSON.stringify(row, null, 2)}`;
+    })
+    .join('\n');
+}
+
+/** Each machine's step times from `up --json`, one line per machine: where a slow CI run spent them. */
+function stepSeconds(up: RunResult): string {
+  try {
+    return (JSON.parse(up.stdout) as UpRow[])
+      .map(
+        (r) =>
+          `  ${r.machine}: ${Object.entries(r.step_seconds ?? {})
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}\n`,
+      )
+      .join('');
+  } catch {
+    return '';
+  }
 }
 
 /** What one SSH session read from a machine: the output of each named probe. */
@@ -386,12 +419,22 @@ describe.each(GUESTS)('guest-OS scenarios on the $name box', (g) => {
     e.up = await p.run(['up', '--json']);
     const t1 = Date.now();
     e.status = await status();
+    // A machine that is not running has nothing to probe: say why from up's own row, not with
+    // the probe's "not created" (CI once showed only that).
+    const notUp = e.status.filter((r) => r.state !== 'running' && r.name !== 'c');
+    if (notUp.length > 0)
+      throw new Error(
+        upFailures(
+          e.up,
+          notUp.map((r) => r.name),
+        ),
+      );
     [e.facts['a'], e.facts['b']] = await Promise.all([
       probe(p, 'a', A_PROBES(g)),
       probe(p, 'b', B_PROBES(g)),
     ]);
     process.stderr.write(
-      `${g.name}: box add + up took ${((t1 - t0) / 1000).toFixed(1)} s, reading the guests ${((Date.now() - t1) / 1000).toFixed(1)} s\n`,
+      `${g.name}: box add + up took ${((t1 - t0) / 1000).toFixed(1)} s, reading the guests ${((Date.now() - t1) / 1000).toFixed(1)} s\n${stepSeconds(e.up)}`,
     );
   }, 1_200_000);
 
