@@ -7,6 +7,9 @@
 #   scripts/libvirtd.sh stop DIR    stop it and whatever runs in its network namespace, by PID;
 #                                   PURGE=1 also deletes DIR
 #   scripts/libvirtd.sh prove DIR   exit 0 when DIR's recorded PID is that daemon (see `proven`)
+#   scripts/libvirtd.sh sshd DIR    add the remote path to DIR's running daemon (below); prints
+#                                   its KEY=VALUE lines (again, when it runs already)
+#   scripts/libvirtd.sh sshd-stop DIR  stop the remote path's listeners by PID (`stop` does too)
 #   scripts/libvirtd.sh reap        stop the daemons of DIRs under /tmp whose owner process is gone
 #                                   (a killed test run); only DIRs this script made (marker file)
 #
@@ -24,6 +27,15 @@
 #    virtlogd (QEMU writes the serial log itself): one daemon process;
 #  * a pool `default` (DIR/images) and a NAT network `default` (192.168.122.0/24) like a stock
 #    Debian host, a bridge `br0` (10.99.0.1/24) and a veth `lan0` (not a bridge) for bridged NICs.
+#  * SSHD=1 at `start` (or `sshd DIR` later): a remote path, for qemu+ssh tests. sshd in inetd
+#    mode (`sshd -i`, its own config and keys under DIR/ssh) runs per connection inside the
+#    daemon's network and mount namespaces, so over it /run/libvirt/libvirt-sock is this daemon
+#    (no socket= needed) and the guests' addresses are reachable, as on a real remote host. It is
+#    reached through a socat listener on 127.0.0.1:LIBVIRTD_SSH_PORT *in the daemon's network
+#    namespace* (where in-libvirtd.sh runs the tests), and a second one whose sshd refuses
+#    streamlocal forwarding (LIBVIRTD_SSH_PORT_NO_STREAMLOCAL: the exec fallback). Root may log
+#    in there with LIBVIRTD_SSH_KEY only; the host key is LIBVIRTD_SSH_HOST_KEY. `stop` ends the
+#    socat listeners by PID (the sshd of an open connection goes with the namespace's processes).
 # Owner: OWNER_PID (default: the caller's parent) is recorded; `reap` stops the daemons of dead owners.
 set -euo pipefail
 
@@ -114,8 +126,12 @@ EOF
   }
   # Private /etc/passwd and /etc/group in the mount namespace: the QEMU driver looks up
   # `libvirt-qemu` at start even with user = "root", and hosts without libvirt-daemon-system lack it.
-  cp /etc/passwd "$d/etc/passwd"
+  # Root's shell there is /bin/sh: the remote path's sshd runs commands (the exec fallback) with
+  # it, and bash would source root's ~/.bashrc (pyenv init on this host: 1-2 s per command).
+  awk -F: -v OFS=: '$1=="root"{$7="/bin/sh"} {print}' /etc/passwd >"$d/etc/passwd"
   cp /etc/group "$d/etc/group"
+  # sshd's privilege separation user (openssh-server makes it; a copy taken before that lacks it).
+  grep -q '^sshd:' "$d/etc/passwd" || echo 'sshd:x:64056:65534::/run/sshd:/usr/sbin/nologin' >>"$d/etc/passwd"
   grep -q '^libvirt-qemu:' "$d/etc/passwd" ||
     echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$d/etc/passwd"
   grep -q '^libvirt-qemu:' "$d/etc/group" || echo 'libvirt-qemu:x:64055:libvirt-qemu' >>"$d/etc/group"
@@ -177,10 +193,98 @@ EOF
   echo "LIBVIRTD_DIR=$d"
   echo "LIBVIRTD_NETNS=$d/netns"
   echo "LIBVIRTD_URI=$uri"
+  if [ "${SSHD:-0}" = 1 ]; then sshd_start "$d"; fi
+}
+
+# The socat listeners of DIR's remote path, each printed only when it is ours: a live socat whose
+# command line names DIR/ssh/sshd_config.
+sshd_proven() {
+  local d=$1 p
+  for p in $(cat "$d/ssh/socat.pids" 2>/dev/null); do
+    alive "$p" || continue
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = socat ] || continue
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$d/ssh/sshd_config" || continue
+    echo "$p"
+  done
+}
+
+sshd_env() {
+  local s=$1/ssh
+  echo "LIBVIRTD_SSH_PORT=$(cat "$s/port")"
+  echo "LIBVIRTD_SSH_PORT_NO_STREAMLOCAL=$(cat "$s/port-no-streamlocal")"
+  echo "LIBVIRTD_SSH_KEY=$s/id_ed25519"
+  echo "LIBVIRTD_SSH_HOST_KEY='$(cut -d' ' -f1,2 "$s/host_ed25519.pub")'"
+  echo "LIBVIRTD_REMOTE_URI='qemu+ssh://root@127.0.0.1:$(cat "$s/port")/system?keyfile=$s/id_ed25519'"
+}
+
+sshd_start() {
+  local d=$1 pid s port port2 n opts
+  pid=$(proven "$d") || die "no daemon of this script runs in $d: \`start\` it first"
+  s=$d/ssh
+  # Test files running side by side each ask for the remote path: one starts it, the others
+  # wait here and then find it running.
+  exec 9>"$d/sshd.lock"
+  flock 9
+  if [ "$(sshd_proven "$d" | wc -l)" = 2 ]; then
+    sshd_env "$d"
+    return
+  fi
+  [ -x /usr/sbin/sshd ] && command -v socat >/dev/null ||
+    die "the remote path needs sshd and socat: run \`bash scripts/install-deps.sh\` (openssh-server, socat)"
+  mkdir -p "$s"
+  chmod 700 "$s"
+  [ -f "$s/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C boxfest-test-libvirt-host -f "$s/host_ed25519"
+  [ -f "$s/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C boxfest-test-libvirt-client -f "$s/id_ed25519"
+  cp "$s/id_ed25519.pub" "$s/authorized_keys"
+  printf '%s\n' "HostKey $s/host_ed25519" "AuthorizedKeysFile $s/authorized_keys" \
+    'PermitRootLogin prohibit-password' 'PubkeyAuthentication yes' 'PasswordAuthentication no' \
+    'KbdInteractiveAuthentication no' 'UsePAM no' 'StrictModes no' 'AllowTcpForwarding yes' \
+    'AllowStreamLocalForwarding yes' 'PermitTunnel no' 'X11Forwarding no' 'PrintMotd no' \
+    'PidFile none' 'LogLevel DEBUG1' >"$s/sshd_config"
+  mkdir -p /run/sshd # privilege separation directory: sshd refuses to start without it
+  /usr/sbin/sshd -t -f "$s/sshd_config"
+  # Two free ports in the daemon's network namespace, where the listeners go.
+  read -r port port2 < <(nsenter --net="$d/netns" -- node -e '
+    const net = require("node:net");
+    const a = net.createServer().listen(0, "127.0.0.1", () => {
+      const b = net.createServer().listen(0, "127.0.0.1", () => {
+        console.log(a.address().port, b.address().port);
+        a.close();
+        b.close();
+      });
+    });')
+  echo "$port" >"$s/port"
+  echo "$port2" >"$s/port-no-streamlocal"
+  : >"$s/socat.pids"
+  # PORT|EXTRA: EXTRA starts with its space (socat would pass a trailing space as an empty argument).
+  for opts in "$port|" "$port2| -o AllowStreamLocalForwarding=no"; do
+    # setsid and nsenter exec (neither forks here), so $! is socat's PID.
+    setsid nsenter --net="$d/netns" -- socat -lf "$s/socat.log" \
+      TCP-LISTEN:"${opts%%|*}",bind=127.0.0.1,reuseaddr,fork \
+      EXEC:"nsenter -t $pid -m -n -- /usr/sbin/sshd -i -f $s/sshd_config -E $s/sshd.log${opts#*|}" \
+      </dev/null >/dev/null 2>&1 9>&- &
+    echo $! >>"$s/socat.pids"
+  done
+  for n in $(seq 50); do
+    [ "$(sshd_proven "$d" | wc -l)" = 2 ] &&
+      nsenter --net="$d/netns" -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$port 4<>/dev/tcp/127.0.0.1/$port2" 2>/dev/null &&
+      break
+    [ "$n" = 50 ] && die "the remote path's socat listeners did not come up (log: $s/socat.log)"
+    sleep 0.1
+  done
+  log "remote path: sshd -i behind socat $(sshd_proven "$d" | tr '\n' ' ')on 127.0.0.1:$port (:$port2 without streamlocal) in $d/netns"
+  sshd_env "$d"
+}
+
+sshd_stop() {
+  local d=$1 p
+  for p in $(sshd_proven "$d"); do stop_pid "$p" "socat of the remote path"; done
+  rm -f "$d/ssh/socat.pids"
 }
 
 stop() {
   local d=$1 pid
+  sshd_stop "$d"
   if pid=$(proven "$d"); then
     stop_pid "$pid" libvirtd
   elif [ -f "$d/run/libvirt/libvirtd.pid" ]; then
@@ -218,9 +322,11 @@ case "${1:-}" in
   start) start "$(realpath -m "${2:?usage: $0 start DIR}")" ;;
   stop) stop "$(realpath -m "${2:?usage: $0 stop DIR}")" ;;
   prove) proven "$(realpath -m "${2:?usage: $0 prove DIR}")" ;;
+  sshd) sshd_start "$(realpath -m "${2:?usage: $0 sshd DIR}")" ;;
+  sshd-stop) sshd_stop "$(realpath -m "${2:?usage: $0 sshd-stop DIR}")" ;;
   reap) reap ;;
   *)
-    echo "usage: $0 start DIR | stop DIR | prove DIR | reap" >&2
+    echo "usage: $0 start DIR | stop DIR | prove DIR | sshd DIR | sshd-stop DIR | reap" >&2
     exit 2
     ;;
 esac

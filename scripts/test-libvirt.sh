@@ -11,6 +11,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --ci ]; then
   shift
-  set -- test/integration/libvirt/{lifecycle,ownership,drift,provision-sync,box-versions,live-shares,box-volume}.integration.ts "$@"
+  set -- test/integration/libvirt/{lifecycle,ownership,drift,provision-sync,box-versions,live-shares,box-volume,remote,remote-lifecycle}.integration.ts "$@"
 fi
 exec bash scripts/in-libvirtd.sh npx vitest run --project integration-libvirt "$@"

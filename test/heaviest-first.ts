@@ -24,6 +24,8 @@ const MEASURED_S: Record<string, number> = {
   'test/integration/libvirt/box-versions.integration.ts': 40,
   'test/integration/libvirt/lifecycle.integration.ts': 40,
   'test/integration/libvirt/live-shares.integration.ts': 39,
+  'test/integration/libvirt/remote-lifecycle.integration.ts': 39,
+  'test/integration/libvirt/remote.integration.ts': 5,
 };
 
 export class HeaviestFirst extends BaseSequencer {

@@ -1,6 +1,7 @@
 // The SSH layer on ssh2: every connection boxfest makes to a guest goes through here, and every
 // failure becomes a BoxfestError with a code and a hint.
-import { createConnection, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   newClient,
   type Client,
@@ -10,11 +11,30 @@ import {
 } from './ssh2.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { sleep } from '../state/process.js';
+import { ChannelRefused, forwardFailed } from './host-link.js';
+import { openThrough } from './jump.js';
+
+/**
+ * An SSH server between boxfest and the guest: a remote libvirt host, on whose networks the
+ * guest's address lives. Plain data (it is kept in the machine's state and written into its
+ * ssh_config as a ProxyJump); ssh/jump.ts keeps the one connection to it.
+ */
+export interface JumpHost {
+  host: string;
+  port: number;
+  user: string;
+  /** The key to log in with (a libvirt URI's `keyfile=`); unset: the SSH agent, else ~/.ssh's keys. */
+  keyfile?: string;
+  /** Its host key as boxfest checked it when the machine booted ("ssh-ed25519 AAAA..."). */
+  hostKey?: string;
+}
 
 /** Where a guest's SSH server answers: a forward on this host, or the guest's own address. */
 export interface SshEndpoint {
   host: string;
   port: number;
+  /** Reached through this SSH server (its `host`/`port` are then as that server sees them). */
+  jump?: JumpHost;
 }
 
 export interface SshTarget extends SshEndpoint {
@@ -45,8 +65,20 @@ export function hostKeyText(blob: Buffer): string {
 /** The server presented another host key than the pinned one; the message is the key it presented. */
 export class HostKeyMismatch extends Error {}
 
-/** `sock`: an open connection to the server to use (waitForSsh's probe), instead of a new one. */
-export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): Promise<Connected> {
+/**
+ * `sock`: an open connection to the server to use (waitForSsh's probe), instead of a new one.
+ * A target behind a jump host is reached over a channel of boxfest's connection to that host.
+ */
+export async function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Duplex): Promise<Connected> {
+  if (sock !== undefined || t.jump === undefined) return connectOver(t, readyTimeoutMs, sock);
+  const jump = t.jump;
+  const channel = await openThrough(jump, t.host, t.port, readyTimeoutMs).catch((e: unknown) => {
+    throw e instanceof ChannelRefused ? forwardFailed(e) : e;
+  });
+  return connectOver(t, readyTimeoutMs, channel);
+}
+
+function connectOver(t: SshTarget, readyTimeoutMs: number, sock: Duplex | undefined): Promise<Connected> {
   return new Promise((resolve, reject) => {
     const client = newClient();
     let seen = '';
@@ -70,6 +102,8 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
       },
     };
     client.once('ready', () => resolve({ client, hostKey: seen }));
+    // A stream handed in (a probe's socket, a jump host's channel) is ours to end with the client.
+    if (sock !== undefined) client.once('close', () => sock.destroy());
     client.once('error', (e) => {
       client.end();
       reject(mismatch ? new HostKeyMismatch(seen) : e);
@@ -84,12 +118,8 @@ export function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Socket): P
  * means nothing. The bytes read are put back, so the SSH client goes on over the same
  * connection: one connection (one fork of the guest's sshd) per login, not two.
  */
-export async function probeBanner(
-  host: string,
-  port: number,
-  timeoutMs: number,
-): Promise<Socket | undefined> {
-  const r = await probe(host, port, timeoutMs);
+export async function probeBanner(at: SshEndpoint, timeoutMs: number): Promise<Duplex | undefined> {
+  const r = await probe(at, timeoutMs);
   return 'sock' in r ? r.sock : undefined;
 }
 
@@ -99,15 +129,36 @@ export async function probeBanner(
  * yet); `silent` (no answer within the timeout: the guest is not reachable yet, or its sshd has
  * taken the connection and not yet greeted); `other` (not SSH, or no connection at all).
  */
-export type ProbeResult = { sock: Socket } | { why: 'refused' | 'silent' | 'other' };
+export type ProbeResult = { sock: Duplex } | { why: 'refused' | 'silent' | 'other' };
 
-export function probe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host, port });
-    const got: Buffer[] = [];
-    let settled = false;
+/**
+ * Behind a jump host the probe is a channel of the connection to it: a channel the host could not
+ * open (nothing listens at the guest's address yet) is `other`, as a refused TCP connect is; the
+ * jump host itself failing (unreachable, key changed) is a typed error at once, not a wait.
+ */
+export async function probe(at: SshEndpoint, timeoutMs: number): Promise<ProbeResult> {
+  if (at.jump === undefined) {
+    const sock = createConnection({ host: at.host, port: at.port });
     let connected = false;
     sock.once('connect', () => (connected = true));
+    return readBanner(sock, () => connected, timeoutMs);
+  }
+  let channel: Duplex;
+  try {
+    channel = await openThrough(at.jump, at.host, at.port, timeoutMs);
+  } catch (e) {
+    if (e instanceof BoxfestError) throw e;
+    return { why: 'other' };
+  }
+  return readBanner(channel, () => true, timeoutMs);
+}
+
+/** Reads the first bytes of a new connection: an SSH banner, or why not (see ProbeResult). */
+function readBanner(sock: Duplex, connected: () => boolean, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const got: Buffer[] = [];
+    let settled = false;
+    let reset = false;
     const done = (why: 'banner' | 'refused' | 'silent' | 'other') => {
       if (settled) return;
       settled = true;
@@ -115,7 +166,7 @@ export function probe(host: string, port: number, timeoutMs: number): Promise<Pr
       sock.removeListener('data', onData);
       if (why !== 'banner') {
         sock.destroy();
-        resolve({ why: why === 'refused' && (got.length > 0 || !connected) ? 'other' : why });
+        resolve({ why: why === 'refused' && (got.length > 0 || !(connected() || reset)) ? 'other' : why });
         return;
       }
       sock.pause();
@@ -133,7 +184,7 @@ export function probe(host: string, port: number, timeoutMs: number): Promise<Pr
     sock.on('data', onData);
     // A reset means something took the connection (it may come before `connect` is seen).
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNRESET') connected = true;
+      if (e.code === 'ECONNRESET') reset = true;
       done('refused');
     });
     sock.on('close', () => done('refused'));
@@ -191,7 +242,7 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   while (Date.now() < deadline) {
     attempt++;
     const wait = Math.min(probeWait(answered, Date.now() - started), Math.max(100, deadline - Date.now()));
-    const r = await probe(t.host, t.port, wait);
+    const r = await probe(t, wait);
     if ('why' in r && r.why === 'refused') answered = true;
     if ('why' in r) last = PROBE_WHY[r.why];
     if ('sock' in r) {
@@ -240,7 +291,7 @@ export async function waitForNewHostKey(
   const deadline = Date.now() + o.timeoutMs;
   let last = 'no answer yet';
   for (let attempt = 1; Date.now() < deadline; attempt++) {
-    const sock = await probeBanner(t.host, t.port, 1_000);
+    const sock = await probeBanner(t, 1_000);
     if (sock !== undefined) {
       try {
         return await connect(t, Math.max(1_000, Math.min(30_000, deadline - Date.now())), sock);

@@ -10,7 +10,7 @@ import { BoxfestError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { sshEndpointOf, type MachineState } from '../state/machine-state.js';
 import type { MachinePaths } from '../state/paths.js';
-import type { SshEndpoint, SshTarget } from './client.js';
+import type { JumpHost, SshEndpoint, SshTarget } from './client.js';
 
 /** Host name for ~/.ssh/config and known_hosts: stable across boots even when the port changes. */
 export function hostAlias(env: Environment, machine: string): string {
@@ -78,7 +78,14 @@ export function machineTarget(
 ): SshTarget {
   const keys = [readFileSync(paths.privateKey, 'utf8')];
   if (!state.keyReplaced && firstLoginKey !== undefined) keys.push(readFileSync(firstLoginKey, 'utf8'));
-  return { host: endpoint.host, port: endpoint.port, user: state.sshUser, keys, hostKey: state.hostKey };
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    ...(endpoint.jump === undefined ? {} : { jump: endpoint.jump }),
+    user: state.sshUser,
+    keys,
+    hostKey: state.hostKey,
+  };
 }
 
 /**
@@ -106,7 +113,9 @@ export function sshConfigBlock(
     if (hasControlChars(value) || value.includes('"')) throw unprintable(machine, what, value);
     return `"${value}"`;
   };
+  const jump = at?.jump === undefined ? [] : jumpBlock(machine, alias, at.jump, paths, q);
   return [
+    ...jump,
     `Host ${q('its host alias', alias)}`,
     `  HostName ${q('its SSH host', host)}`,
     `  Port ${port}`,
@@ -120,8 +129,51 @@ export function sshConfigBlock(
     `  BatchMode yes`,
     `  LogLevel ERROR`,
     ...(opts.forwardAgent === true ? ['  ForwardAgent yes'] : []),
+    ...(jump.length === 0 ? [] : [`  ProxyJump ${q('its jump host alias', jumpAlias(alias))}`]),
     '',
   ].join('\n');
+}
+
+/** The Host name of a machine's jump host in its ssh_config and known_hosts. */
+const jumpAlias = (alias: string): string => `${alias}-host`;
+
+/**
+ * The jump host's block (a remote libvirt host): the same guarantees as the guest's own, its key
+ * pinned in the machine's known_hosts under its own alias. OpenSSH hands `-F` on to the ssh it
+ * runs for ProxyJump, so rsync and `boxfest ssh -- ARGS` reach the guest the way boxfest does.
+ */
+function jumpBlock(
+  machine: string,
+  alias: string,
+  jump: JumpHost,
+  paths: MachinePaths,
+  q: (what: string, value: string) => string,
+): string[] {
+  if (!Number.isInteger(jump.port) || jump.port < 1 || jump.port > 65535)
+    throw unprintable(machine, "its jump host's SSH port", String(jump.port));
+  if (!SSH_USER.test(jump.user)) throw unprintable(machine, "its jump host's SSH user", jump.user);
+  if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(jump.host)) throw unprintable(machine, 'its jump host', jump.host);
+  const pinned = jump.hostKey !== undefined;
+  return [
+    `Host ${q('its jump host alias', jumpAlias(alias))}`,
+    `  HostName ${q('its jump host', jump.host)}`,
+    `  Port ${jump.port}`,
+    `  User ${q("its jump host's SSH user", jump.user)}`,
+    ...(jump.keyfile === undefined
+      ? []
+      : [`  IdentityFile ${q("its jump host's key path", jump.keyfile)}`, '  IdentitiesOnly yes']),
+    ...(pinned
+      ? [
+          `  UserKnownHostsFile ${q('its known_hosts path', paths.knownHosts)}`,
+          `  HostKeyAlias ${q('its jump host alias', jumpAlias(alias))}`,
+        ]
+      : []),
+    `  StrictHostKeyChecking yes`,
+    `  PasswordAuthentication no`,
+    `  BatchMode yes`,
+    `  LogLevel ERROR`,
+    '',
+  ];
 }
 
 function unprintable(machine: string, what: string, value: string): BoxfestError {
@@ -142,7 +194,13 @@ export function writeSshFiles(
   paths: MachinePaths,
   state: MachineState,
 ): void {
+  const alias = hostAlias(env, machine);
+  const jumpKey = state.sshJump?.hostKey;
   if (state.hostKey !== undefined)
-    writeFileAtomic(paths.knownHosts, `${hostAlias(env, machine)} ${state.hostKey}\n`, 0o644);
+    writeFileAtomic(
+      paths.knownHosts,
+      `${alias} ${state.hostKey}\n${jumpKey === undefined ? '' : `${jumpAlias(alias)} ${jumpKey}\n`}`,
+      0o644,
+    );
   writeFileAtomic(paths.sshConfig, sshConfigBlock(env, machine, paths, state), 0o644);
 }

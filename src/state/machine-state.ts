@@ -2,6 +2,7 @@
 import { PROVIDER_NAMES, type FirstBoot, type PortProtocol, type ProviderName } from '../config/types.js';
 import type { AppliedSpec } from './applied.js';
 import type { SshDaemon } from '../guest/host-key.js';
+import type { JumpHost, SshEndpoint } from '../ssh/client.js';
 import { fieldsProblem, readOwnJson, writeJsonAtomic } from './atomic.js';
 import { machinePaths } from './paths.js';
 import { removeOwnMachineDir } from './safe-remove.js';
@@ -20,6 +21,8 @@ export interface MachineState {
   sshPort?: number;
   /** Where `sshPort` is, as the provider's start said; unset: 127.0.0.1 (a forward on this host). */
   sshHost?: string;
+  /** The SSH server `sshHost` is reached through (a remote libvirt host); unset: reached directly. */
+  sshJump?: JumpHost;
   accel?: 'kvm' | 'tcg';
   /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
   ports?: PortMapping[];
@@ -111,8 +114,13 @@ export interface GuestAddress {
 }
 
 /** Where the machine's SSH was at its last boot. */
-export function sshEndpointOf(s: MachineState): { host: string; port: number } | undefined {
-  return s.sshPort === undefined ? undefined : { host: s.sshHost ?? '127.0.0.1', port: s.sshPort };
+export function sshEndpointOf(s: MachineState): SshEndpoint | undefined {
+  if (s.sshPort === undefined) return undefined;
+  return {
+    host: s.sshHost ?? '127.0.0.1',
+    port: s.sshPort,
+    ...(s.sshJump === undefined ? {} : { jump: s.sshJump }),
+  };
 }
 
 /** The machine's state; undefined when it has none; STATE_CORRUPT when the file is not one. */
@@ -142,6 +150,7 @@ export function stateShapeProblem(v: unknown): string | undefined {
       provisioned: 'array',
       sshPort: 'number?',
       sshHost: 'string?',
+      sshJump: 'object?',
       ports: 'array?',
       addresses: 'array?',
       hostKey: 'string?',

@@ -17,6 +17,12 @@ export const homePaths = (home: string) => ({
   /** Caches a provider may rebuild at any time (`cache/<what>`). */
   cache: join(home, 'cache'),
   locks: join(home, 'locks'),
+  /**
+   * Host keys of SSH servers boxfest works through (remote libvirt hosts) that the user's
+   * ~/.ssh/known_hosts does not list: pinned on first contact, checked on every later one
+   * (ssh/host-link.ts). OpenSSH's format: `ssh-keygen -R '[HOST]:PORT' -f FILE` removes an entry.
+   */
+  knownHosts: join(home, 'known_hosts'),
   /** Empty files named by the hash of (schema, Boxfile document) pairs that passed validation. */
   validBoxfiles: join(home, 'cache', 'valid-boxfiles'),
   /** Host ports boxfest machines forward, with the process holding each (see network/ports.ts). */

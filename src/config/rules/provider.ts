@@ -4,7 +4,7 @@
 import type { Capabilities } from '../../providers/capabilities.js';
 import { usableUri } from '../../providers/libvirt/uri.js';
 import type { KeyPath } from '../load.js';
-import type { Rule } from './context.js';
+import type { Rule, RuleContext } from './context.js';
 
 type Flag = Exclude<keyof Capabilities, 'settings' | 'sharedFolders' | 'why'>;
 
@@ -84,13 +84,17 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
 };
 
 /** libvirt's URI, wherever it came from: one boxfest can use (providers/libvirt/uri.ts decides). */
-export const libvirtUri: Rule = ({ env, add }) => {
+export const libvirtUri: Rule = (ctx) => {
+  const { env, add } = ctx;
   if (env.provider !== 'libvirt') return;
   const first = env.machines[0];
   if (first === undefined) return;
   const { uri, uriFrom } = first.libvirt;
   const checked = usableUri(uri);
-  if (checked.ok) return;
+  if (checked.ok) {
+    if (checked.uri.transport === 'ssh') remoteLimits(ctx);
+    return;
+  }
   if (uriFrom === 'boxfile') add(['libvirt', 'uri'], 'value', checked.problem, checked.hint);
   else
     add(
@@ -100,3 +104,29 @@ export const libvirtUri: Rule = ({ env, add }) => {
       `${checked.hint}; or set \`libvirt.uri\` in the Boxfile`,
     );
 };
+
+/**
+ * What a remote libvirt host (qemu+ssh) cannot do yet: forwarded ports would have to be opened on
+ * this machine and carried through the host connection, and a live share names a directory on
+ * the host QEMU runs on, which is not this one. rsync'd folders and SSH reach the guest through
+ * the host's SSH server.
+ */
+function remoteLimits({ env, add, listOrigin }: RuleContext): void {
+  for (const m of env.machines) {
+    for (const i of m.forwardedPorts.keys())
+      add(
+        listOrigin(m, 'forwarded_ports', i),
+        'key',
+        `forwarded ports of machines on a remote libvirt host (${m.libvirt.uri}) are not supported yet`,
+        'remove `forwarded_ports`, or reach the port through `boxfest ssh MACHINE -- -L PORT:localhost:PORT`',
+      );
+    for (const [i, f] of m.syncedFolders.entries())
+      if (f.type !== 'rsync')
+        add(
+          [...listOrigin(m, 'synced_folders', i), 'type'],
+          'value',
+          `a \`type: ${f.type}\` folder shares a directory of the host QEMU runs on, and ${m.libvirt.uri} is another host`,
+          'use `type: rsync` (copied to the guest over SSH, through the libvirt host)',
+        );
+  }
+}

@@ -11,7 +11,8 @@ import { readLeases } from '../../network/leases.js';
 import { macFor, machineNics } from '../../network/nics.js';
 import { withBootPorts } from '../../network/ports.js';
 import { stableJson, type AppliedSpec } from '../../state/applied.js';
-import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import type { JumpHost } from '../../ssh/client.js';
+import { readMachineState, sshEndpointOf, updateMachineState } from '../../state/machine-state.js';
 import { boxfestHome } from '../../state/paths.js';
 import { sleep } from '../../state/process.js';
 import { killIfAsked } from '../../util/fault.js';
@@ -31,6 +32,7 @@ import {
 } from './domain-xml.js';
 import { isCode } from './errors.js';
 import { forwarderPid, forwarderSuccessor, startForwarder, stopForwarder } from './forwards.js';
+import { jumpHostOf } from './remote-host.js';
 import { domainName, overlayVolumeName } from './names.js';
 import {
   bridgedNic,
@@ -142,10 +144,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       ...(state === undefined && applied !== undefined ? { applied } : {}),
     };
     const { state: s, reason } = await c.api.domainState(found.dom);
-    const ssh =
-      state?.sshHost !== undefined && state.sshPort !== undefined
-        ? { ssh: { host: state.sshHost, port: state.sshPort } }
-        : {};
+    const at = state?.sshHost === undefined ? undefined : sshEndpointOf(state);
+    const ssh = at === undefined ? {} : { ssh: at };
     if (s === DomainState.RUNNING || s === DomainState.BLOCKED || s === DomainState.SHUTDOWN) {
       // Forwarded ports are part of a running machine: without its forwarder it is not whole.
       if ((state?.ports ?? []).length > 0 && forwarderPid(m.paths.dir) === undefined)
@@ -280,7 +280,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     ) {
       const accel = recorded.accel ?? 'tcg';
       await this.forwardPorts(m, recorded.sshHost);
-      return { ssh: { host: recorded.sshHost, port: m.spec.sshGuestPort }, accel };
+      const jump = await this.jumpOf(c);
+      return { ssh: { host: recorded.sshHost, port: m.spec.sshGuestPort, ...jump }, accel };
     }
     if (state !== DomainState.SHUTOFF && state !== DomainState.CRASHED) await c.api.destroyDomain(found.dom);
     const { pool } = placeOf(m);
@@ -320,10 +321,27 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, accel }));
     killIfAsked('libvirt-started');
     const ip = await this.address(c, m, found.dom);
-    // Where SSH is, recorded before the ports: status shows it even if the forwarder fails.
-    updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, sshHost: ip, sshPort: m.spec.sshGuestPort }));
+    // Where SSH is, recorded before the ports: status shows it even if the forwarder fails. A
+    // remote host's guest is reached through that host (its key as checked now, for ssh_config).
+    const jump = await this.jumpOf(c);
+    updateMachineState(m.env.root, m.spec.name, ({ sshJump: _, ...s }) => ({
+      ...s,
+      sshHost: ip,
+      sshPort: m.spec.sshGuestPort,
+      ...(jump.jump === undefined ? {} : { sshJump: jump.jump }),
+    }));
     await this.forwardPorts(m, ip);
-    return { ssh: { host: ip, port: m.spec.sshGuestPort }, accel, ...(note === undefined ? {} : { note }) };
+    return {
+      ssh: { host: ip, port: m.spec.sshGuestPort, ...jump },
+      accel,
+      ...(note === undefined ? {} : { note }),
+    };
+  }
+
+  /** A remote host's guests are reached through the host's SSH server: the jump, as data. */
+  private async jumpOf(c: LibvirtClient): Promise<{ jump?: JumpHost }> {
+    if (c.uri.transport !== 'ssh') return {};
+    return { jump: await jumpHostOf(c.uri) };
   }
 
   /** The forwarded ports, relayed to `ip` by the machine's forwarder, which then holds them. */

@@ -1,7 +1,9 @@
 // libvirt connection URIs (https://libvirt.org/uri.html): driver[+transport]://[user@][host][:port]/path[?params].
 // Pure and dependency-free, so config/ can check a Boxfile's `libvirt.uri` at validate time
 // without loading the provider. What boxfest can use is decided here, once: a local
-// qemu:///system (unix socket, optionally `?socket=`); remote hosts over ssh come with #16.
+// qemu:///system (unix socket, optionally `?socket=`), or a remote host's over SSH
+// (qemu+ssh://[USER@]HOST[:PORT]/system[?keyfile=PATH&socket=PATH], #16), which boxfest's own SSH
+// client (remote-host.ts) reaches: none of libvirt's client-side ssh parameters apply.
 
 export const DEFAULT_URI = 'qemu:///system';
 
@@ -68,9 +70,47 @@ export function parseUri(text: string): Parsed {
 
 /** Query parameters a local URI may carry (the rest configure transports boxfest does not use). */
 const LOCAL_PARAMS = ['socket'];
+/** ... and a remote (ssh) one. */
+const SSH_PARAMS = ['keyfile', 'socket'];
+
+/**
+ * The spellings of the ssh transport. libvirt's `libssh`/`libssh2` differ from `ssh` only in which
+ * SSH implementation *libvirt's* client links; boxfest uses its own (ssh2) for all three, so they
+ * mean the same here. Their own parameters (`known_hosts`, `sshauth`, ...) are refused like any
+ * other unknown one.
+ */
+const SSH_TRANSPORTS = ['ssh', 'libssh', 'libssh2'];
+
+/**
+ * Why a libvirt client-side ssh parameter is refused, for the ones a vagrant-libvirt or virsh
+ * URI commonly carries; the rest get the generic refusal.
+ */
+const SSH_PARAM_REFUSALS: Record<string, string> = {
+  no_verify:
+    'remove it: boxfest checks the host key itself (against ~/.ssh/known_hosts, else the key pinned on first contact)',
+  known_hosts:
+    'remove it: boxfest reads ~/.ssh/known_hosts, and pins a host not listed there on first contact',
+  known_hosts_verify:
+    'remove it: boxfest reads ~/.ssh/known_hosts, and pins a host not listed there on first contact',
+  sshauth:
+    'remove it: boxfest offers keyfile=, else the SSH agent, else ~/.ssh/id_{ed25519,ecdsa,rsa}; never a password',
+  command: 'remove it: boxfest speaks SSH itself and runs no ssh command',
+  netcat: 'remove it: boxfest opens the daemon socket over SSH itself; name it with socket=PATH',
+  proxy: 'remove it: boxfest opens the daemon socket over SSH itself; name it with socket=PATH',
+  mode: 'remove it, and name the remote daemon socket with socket=PATH if it is not /run/libvirt/libvirt-sock',
+  no_tty: 'remove it: boxfest never asks for a password or passphrase',
+};
+
+/** The socket a remote daemon is asked for when `socket=` names none (see remoteSocket). */
+export const REMOTE_DEFAULT_SOCKET = '/run/libvirt/libvirt-sock';
+
+/** Control characters: never in a host, user or path boxfest hands to SSH or a remote shell. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * The URI when boxfest can use it, else why not (config/ reports that at the Boxfile's position).
+ * An ssh URI comes back with `transport: 'ssh'` whichever spelling was written.
  */
 export function usableUri(text: string): Parsed {
   const p = parseUri(text);
@@ -81,11 +121,7 @@ export function usableUri(text: string): Parsed {
       `\`${text}\` names the ${u.driver} driver: boxfest makes QEMU domains`,
       'use a qemu:// URI, e.g. qemu:///system',
     );
-  if (u.transport === 'ssh' || u.transport === 'libssh' || u.transport === 'libssh2')
-    return bad(
-      `\`${text}\` is a remote host: boxfest drives local libvirt daemons only, for now`,
-      'run boxfest on the libvirt host with qemu:///system (remote hosts over SSH are planned)',
-    );
+  if (SSH_TRANSPORTS.includes(u.transport)) return usableSsh(text, { ...u, transport: 'ssh' });
   if (u.transport !== 'unix')
     return bad(
       `\`${text}\` uses the ${u.transport} transport, which boxfest does not speak`,
@@ -93,13 +129,8 @@ export function usableUri(text: string): Parsed {
     );
   if (u.host !== undefined)
     return bad(`\`${text}\` names a host with the unix transport`, 'a unix socket is local: drop the host');
-  if (u.path === '/session')
-    return bad(
-      `\`${text}\` is a session daemon, which has no virtual networks for the management network`,
-      'use qemu:///system (as root, or in the `libvirt` group)',
-    );
-  if (u.path !== '/system')
-    return bad(`\`${text}\` names the path ${u.path || '(none)'}`, 'use qemu:///system');
+  const path = systemPath(text, u);
+  if (path !== undefined) return path;
   for (const k of u.params.keys())
     if (!LOCAL_PARAMS.includes(k))
       return bad(
@@ -114,6 +145,75 @@ export function usableUri(text: string): Parsed {
     );
   return p;
 }
+
+/** Only the system daemon has the virtual networks boxfest needs: why another path is refused. */
+function systemPath(text: string, u: LibvirtUri): Parsed | undefined {
+  if (u.path === '/session')
+    return bad(
+      `\`${text}\` is a session daemon, which has no virtual networks for the management network`,
+      'use qemu:///system (as root, or in the `libvirt` group)',
+    );
+  if (u.path !== '/system')
+    return bad(
+      `\`${text}\` names the path ${u.path || '(none)'}`,
+      u.transport === 'ssh' ? 'use qemu+ssh://HOST/system' : 'use qemu:///system',
+    );
+  return undefined;
+}
+
+function usableSsh(text: string, u: LibvirtUri): Parsed {
+  if (u.host === undefined || u.host === '[]')
+    return bad(
+      `\`${text}\` is an ssh URI without a host`,
+      'write it as qemu+ssh://[USER@]HOST[:PORT]/system',
+    );
+  if (CONTROL.test(u.host) || (u.user !== undefined && (u.user === '' || CONTROL.test(u.user))))
+    return bad(
+      `\`${text}\` has an unusable host or user`,
+      'write it as qemu+ssh://[USER@]HOST[:PORT]/system',
+    );
+  if (u.port !== undefined && (u.port < 1 || u.port > 65535))
+    return bad(
+      `\`${text}\`: port ${u.port} is not a TCP port`,
+      'give the SSH port, 1-65535 (22 when left out)',
+    );
+  const path = systemPath(text, u);
+  if (path !== undefined) return path;
+  for (const k of u.params.keys())
+    if (!SSH_PARAMS.includes(k))
+      return bad(
+        `\`${text}\` has the parameter \`${k}\`, which boxfest does not use`,
+        SSH_PARAM_REFUSALS[k] ?? 'remove it; only `keyfile=` and `socket=` are read',
+      );
+  const keyfile = u.params.get('keyfile');
+  if (keyfile !== undefined && !(keyfile.startsWith('/') || keyfile.startsWith('~/')))
+    return bad(
+      `\`${text}\`: keyfile=${keyfile} is not an absolute path`,
+      'give the private key as an absolute path, or as ~/PATH in your home',
+    );
+  const socket = u.params.get('socket');
+  if (socket !== undefined && (!socket.startsWith('/') || CONTROL.test(socket)))
+    return bad(
+      `\`${text}\`: socket=${socket} is not an absolute path`,
+      "give the absolute path of the daemon's socket on the remote host",
+    );
+  return { ok: true, uri: u };
+}
+
+/**
+ * The daemon socket on a remote host: `?socket=`, else the monolithic libvirtd's. libvirt's own
+ * client (virt-ssh-helper) would look on the remote host for the modular daemon's virtqemud-sock
+ * first; boxfest cannot check a remote path without a round trip, so it asks for libvirt-sock and,
+ * when the host has no such socket, lets virt-ssh-helper choose (rpc/transport.ts). Name the
+ * socket with `socket=` to skip that.
+ */
+export const remoteSocket = (u: LibvirtUri): string => u.params.get('socket') ?? REMOTE_DEFAULT_SOCKET;
+
+/** The host to dial: an IPv6 literal without its URI brackets. */
+export const sshHost = (u: LibvirtUri): string => (u.host ?? '').replace(/^\[(.*)\]$/, '$1');
+
+/** The SSH port: the URI's, else 22. */
+export const sshPort = (u: LibvirtUri): number => u.port ?? 22;
 
 /**
  * The unix socket of a local system daemon, as libvirt's own client picks it: `?socket=`, else

@@ -37,6 +37,7 @@ export function notPrivate(
 ): string | undefined {
   const u = usableUri(uri);
   if (!u.ok) return `${uri}: ${u.problem}`;
+  if (u.uri.transport !== 'unix') return `${uri}: a remote host, not the private daemon's unix socket`;
   const socket = localSocket(u.uri, (p) => id(p) !== undefined);
   const mine = id(privateSocket(dir));
   if (mine === undefined) return `the private daemon's socket ${privateSocket(dir)} does not exist`;

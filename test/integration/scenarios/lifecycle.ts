@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HostKeyMismatch } from '../../../src/ssh/client.js';
 import { isAlive } from '../../../src/state/process.js';
-import type { MachineState } from '../../../src/state/machine-state.js';
+import { sshEndpointOf, type MachineState } from '../../../src/state/machine-state.js';
 import { sha256, TestProject } from '../harness.js';
 import type { Target } from '../targets.js';
 import { ownDaemonsEnv } from '../daemon-env.js';
@@ -46,7 +46,8 @@ export function lifecycleScenario(t: Target): void {
     let boxImages: string[];
     const state = () => JSON.parse(readFileSync(p.machine('web').state, 'utf8')) as MachineState;
     const guest = async (cmd: string) => (await p.ok(['ssh', 'web', '-c', cmd])).stdout;
-    const sshAt = (s: MachineState) => ({ host: s.sshHost ?? '127.0.0.1', port: s.sshPort! });
+    // Through the libvirt host's SSH server for a remote host's guest, as boxfest reaches it.
+    const sshAt = (s: MachineState) => sshEndpointOf(s)!;
 
     beforeAll(async () => {
       await t.addBox(p);

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Server as SshServer } from 'ssh2';
 import { newLoginKey } from '../../../src/ssh/ed25519.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -72,7 +73,7 @@ async function closedPort(): Promise<number> {
 }
 
 /** Reads what is left on `sock` until the peer closes it. */
-function rest(sock: Socket): Promise<string> {
+function rest(sock: Duplex): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
     sock.setEncoding('latin1');
@@ -95,7 +96,7 @@ describe('probeBanner', () => {
     ['a banner and more', (s) => s.end('SSH-2.0-x\r\n\u0000\u0000\u0001'), 'SSH-2.0-x\r\n\u0000\u0000\u0001'],
   ])('the open connection for %s, with every byte read put back', async (_title, onConnection, all) => {
     const port = await serve(onConnection);
-    const sock = await probeBanner('127.0.0.1', port, 2000);
+    const sock = await probeBanner({ host: '127.0.0.1', port }, 2000);
     expect(sock).toBeDefined();
     expect(await rest(sock!)).toBe(all);
     sock!.destroy();
@@ -109,13 +110,13 @@ describe('probeBanner', () => {
     ['a reset', (s) => s.resetAndDestroy()],
   ])('undefined for %s', async (_title, onConnection) => {
     const port = await serve(onConnection);
-    expect(await probeBanner('127.0.0.1', port, 2000)).toBeUndefined();
+    expect(await probeBanner({ host: '127.0.0.1', port }, 2000)).toBeUndefined();
   });
 
   it('undefined within the timeout when the server accepts and says nothing', async () => {
     const port = await serve(() => {});
     const start = Date.now();
-    expect(await probeBanner('127.0.0.1', port, 200)).toBeUndefined();
+    expect(await probeBanner({ host: '127.0.0.1', port }, 200)).toBeUndefined();
     const took = Date.now() - start;
     expect(took).toBeGreaterThanOrEqual(190);
     expect(took).toBeLessThan(1500);
@@ -124,7 +125,7 @@ describe('probeBanner', () => {
   it('undefined for a closed port', async () => {
     const port = await closedPort();
     const start = Date.now();
-    expect(await probeBanner('127.0.0.1', port, 2000)).toBeUndefined();
+    expect(await probeBanner({ host: '127.0.0.1', port }, 2000)).toBeUndefined();
     expect(Date.now() - start).toBeLessThan(1500);
   });
 
@@ -135,7 +136,7 @@ describe('probeBanner', () => {
       s.on('close', () => closed());
       s.write('HTTP/1.1 400 Bad Request\r\n');
     });
-    expect(await probeBanner('127.0.0.1', port, 2000)).toBeUndefined();
+    expect(await probeBanner({ host: '127.0.0.1', port }, 2000)).toBeUndefined();
     await clientGone;
   });
 });
@@ -157,7 +158,7 @@ describe('probe: what waitForSsh learns when there is no banner', () => {
     ['no connection at all (the port is closed on this host)', closedPort, 'other'],
   ])('%s: %s', async (_title, server, want) => {
     const port = await server();
-    expect(await probe('127.0.0.1', port, 300)).toEqual({ why: want });
+    expect(await probe({ host: '127.0.0.1', port }, 300)).toEqual({ why: want });
   });
 });
 
