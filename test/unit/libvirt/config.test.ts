@@ -1,7 +1,7 @@
 // What a Boxfile for provider libvirt may say, refused at validate time with the reason: the
 // capabilities libvirt lacks (instant up, disk_size, data disks, cloud-init), transports boxfest does not speak, a session daemon.
 import { describe, expect, it } from 'vitest';
-import { problems, yaml } from '../config/helpers.js';
+import { fakeFs, problems, yaml } from '../config/helpers.js';
 
 const head = ['version: 1', 'provider: libvirt'];
 
@@ -53,6 +53,27 @@ describe('libvirt Boxfiles', () => {
       `3:13 defaults.cloud_init: provider \`libvirt\` cannot do cloud-init user-data yet (the libvirt domain is not given a cloud-init seed yet (remove \`cloud_init\`, use a box set up by its SSH key, or use provider qemu))`,
       `7:5 machines.web.disk_size: provider \`libvirt\` cannot do disk_size (growing the disk) yet ${hint('disk_size')}`,
       `8:5 machines.web.disks: provider \`libvirt\` cannot do extra data disks yet ${hint('disks')}`,
+    ]);
+  });
+
+  it('a remote host over SSH: rsync folders are fine; forwarded ports and live shares are refused where written, all at once', () => {
+    const got = problems(
+      yaml(
+        ...head,
+        'libvirt: { uri: "qemu+ssh://ops@rack1.lan/system?keyfile=~/.ssh/rack" }',
+        'machines:',
+        '  web:',
+        '    box: tiny',
+        '    forwarded_ports: [{ guest: 80, host: 8080 }]',
+        '    synced_folders:',
+        '      - { src: ., dest: /srv/app }',
+        '      - { src: ., dest: /srv/live, type: virtiofs }',
+      ),
+      fakeFs('/proj'),
+    );
+    expect(got).toEqual([
+      '7:22 machines.web.forwarded_ports[0]: forwarded ports of machines on a remote libvirt host (qemu+ssh://ops@rack1.lan/system?keyfile=~/.ssh/rack) are not supported yet (remove `forwarded_ports`, or reach the port through `boxfest ssh MACHINE -- -L PORT:localhost:PORT`)',
+      '10:42 machines.web.synced_folders[1].type: a `type: virtiofs` folder shares a directory of the host QEMU runs on, and qemu+ssh://ops@rack1.lan/system?keyfile=~/.ssh/rack is another host (use `type: rsync` (copied to the guest over SSH, through the libvirt host))',
     ]);
   });
 

@@ -28,3 +28,65 @@ describe('sshConfigBlock', () => {
     expect(block).toContain('  HostKeyAlias "boxfest-proj-web"\n');
   });
 });
+
+describe('sshConfigBlock: a guest behind a remote libvirt host', () => {
+  const env = environment([spec('web')]);
+  const paths = machinePaths('/proj', 'web');
+  const block = (jump: NonNullable<MachineState['sshJump']>) =>
+    sshConfigBlock(
+      env,
+      'web',
+      paths,
+      machineState({ sshUser: 'vagrant', sshHost: '192.168.124.9', sshPort: 22, sshJump: jump }),
+    );
+
+  it('goes through the host as a ProxyJump, whose key is pinned in the machine known_hosts', () => {
+    const text = block({
+      host: 'rack1.lan',
+      port: 2222,
+      user: 'ops',
+      keyfile: '/home/me/.ssh/rack',
+      hostKey: 'ssh-ed25519 AAAAhost',
+    });
+    expect(text.split('\n')).toEqual([
+      'Host "boxfest-proj-web-host"',
+      '  HostName "rack1.lan"',
+      '  Port 2222',
+      '  User "ops"',
+      '  IdentityFile "/home/me/.ssh/rack"',
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile "${paths.knownHosts}"`,
+      '  HostKeyAlias "boxfest-proj-web-host"',
+      '  StrictHostKeyChecking yes',
+      '  PasswordAuthentication no',
+      '  BatchMode yes',
+      '  LogLevel ERROR',
+      '',
+      'Host "boxfest-proj-web"',
+      '  HostName "192.168.124.9"',
+      '  Port 22',
+      '  User "vagrant"',
+      `  IdentityFile "${paths.privateKey}"`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile "${paths.knownHosts}"`,
+      '  HostKeyAlias "boxfest-proj-web"',
+      '  StrictHostKeyChecking yes',
+      '  PasswordAuthentication no',
+      '  BatchMode yes',
+      '  LogLevel ERROR',
+      '  ProxyJump "boxfest-proj-web-host"',
+      '',
+    ]);
+  });
+
+  it.each<[string, Partial<NonNullable<MachineState['sshJump']>>]>([
+    ['a host name that could end the line', { host: 'rack1\nProxyCommand evil' }],
+    ['a user with a quote', { user: 'o"ps' }],
+    ['a port out of range', { port: 70000 }],
+    ['a key path with a newline', { keyfile: '/k\nProxyCommand evil' }],
+  ])('refuses %s (it could add directives of its own)', (_t, over) => {
+    expect(() => block({ host: 'rack1.lan', port: 22, user: 'ops', ...over })).toThrow(
+      /cannot be written into an OpenSSH config safely/,
+    );
+  });
+});
