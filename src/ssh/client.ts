@@ -3,6 +3,7 @@
 import { createConnection } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  hostKeyText,
   newClient,
   type Client,
   type ClientChannel,
@@ -11,23 +12,11 @@ import {
 } from './ssh2.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { sleep } from '../state/process.js';
-import { ChannelRefused, forwardFailed } from './host-link.js';
+import { ChannelRefused, forwardFailed, type JumpHost } from './host-link.js';
 import { openThrough } from './jump.js';
 
-/**
- * An SSH server between boxfest and the guest: a remote libvirt host, on whose networks the
- * guest's address lives. Plain data (it is kept in the machine's state and written into its
- * ssh_config as a ProxyJump); ssh/jump.ts keeps the one connection to it.
- */
-export interface JumpHost {
-  host: string;
-  port: number;
-  user: string;
-  /** The key to log in with (a libvirt URI's `keyfile=`); unset: the SSH agent, else ~/.ssh's keys. */
-  keyfile?: string;
-  /** Its host key as boxfest checked it when the machine booted ("ssh-ed25519 AAAA..."). */
-  hostKey?: string;
-}
+export { hostKeyText } from './ssh2.js';
+export type { JumpHost } from './host-link.js';
 
 /** Where a guest's SSH server answers: a forward on this host, or the guest's own address. */
 export interface SshEndpoint {
@@ -53,13 +42,6 @@ export interface Connected {
   client: Client;
   /** The host key the server presented, OpenSSH public-key form. */
   hostKey: string;
-}
-
-/** "ssh-ed25519 AAAA..." from the raw key blob ssh2 hands to hostVerifier. */
-export function hostKeyText(blob: Buffer): string {
-  const typeLen = blob.readUInt32BE(0);
-  const type = blob.subarray(4, 4 + typeLen).toString('ascii');
-  return `${type} ${blob.toString('base64')}`;
 }
 
 /** The server presented another host key than the pinned one; the message is the key it presented. */

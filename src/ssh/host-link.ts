@@ -22,8 +22,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AgentAuthMethod, AuthMethod, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
 import { BoxfestError, errorMessage } from '../errors.js';
-import { hostKeyText, type JumpHost } from './client.js';
-import { newClient, sshUtils, type Client, type ClientChannel } from './ssh2.js';
+import { hostKeyText, newClient, sshUtils, type Client, type ClientChannel } from './ssh2.js';
 import { boxfestHome, homePaths } from '../state/paths.js';
 
 /** The handshake (TCP, key exchange, authentication) must be done within this. */
@@ -42,6 +41,21 @@ export interface RemoteHost {
   readonly closed: boolean;
   /** The host key it presented and boxfest checked (or pinned), "ssh-ed25519 AAAA...". */
   readonly hostKey: string;
+}
+
+/**
+ * An SSH server between boxfest and the guest: a remote libvirt host, on whose networks the
+ * guest's address lives. Plain data (it is kept in the machine's state and written into its
+ * ssh_config as a ProxyJump); this module keeps the one connection to it.
+ */
+export interface JumpHost {
+  host: string;
+  port: number;
+  user: string;
+  /** The key to log in with (a libvirt URI's `keyfile=`); unset: the SSH agent, else ~/.ssh's keys. */
+  keyfile?: string;
+  /** Its host key as boxfest checked it when the machine booted ("ssh-ed25519 AAAA..."). */
+  hostKey?: string;
 }
 
 /** Who logs in where, as a connection's name (the cache key, and what messages say). */

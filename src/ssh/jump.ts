@@ -2,8 +2,7 @@
 // connection to it is a `direct-tcpip` channel of boxfest's one connection to the host
 // (ssh/host-link.ts), not a TCP connection of its own and not an OpenSSH process.
 import type { Duplex } from 'node:stream';
-import type { JumpHost } from './client.js';
-import { ChannelRefused, forwardOut } from './host-link.js';
+import { ChannelRefused, forwardOut, type JumpHost } from './host-link.js';
 
 /**
  * A channel to `host:port` as the jump host sees it. A channel the host could not open (nothing

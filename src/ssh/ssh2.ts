@@ -11,3 +11,10 @@ const load = (): typeof Ssh2 => (ssh2 ??= createRequire(import.meta.url)('ssh2')
 
 export const newClient = (): Client => new (load().Client)();
 export const sshUtils = (): typeof Ssh2.utils => load().utils;
+
+/** "ssh-ed25519 AAAA..." from the raw key blob ssh2 hands to hostVerifier. */
+export function hostKeyText(blob: Buffer): string {
+  const typeLen = blob.readUInt32BE(0);
+  const type = blob.subarray(4, 4 + typeLen).toString('ascii');
+  return `${type} ${blob.toString('base64')}`;
+}
