@@ -153,8 +153,9 @@ function readBanner(sock: Duplex, connected: () => boolean, timeoutMs: number): 
       }
       sock.pause();
       sock.unshift(Buffer.concat(got));
-      sock.removeAllListeners('error');
-      sock.removeAllListeners('close');
+      // Only the probe's own listeners: a jump host's channel carries the host link's too.
+      sock.removeListener('error', onError);
+      sock.removeListener('close', onClose);
       resolve({ sock });
     };
     const onData = (d: Buffer) => {
@@ -165,11 +166,15 @@ function readBanner(sock: Duplex, connected: () => boolean, timeoutMs: number): 
     const timer = setTimeout(() => done('silent'), timeoutMs);
     sock.on('data', onData);
     // A reset means something took the connection (it may come before `connect` is seen).
-    sock.on('error', (e: NodeJS.ErrnoException) => {
+    function onError(e: NodeJS.ErrnoException): void {
       if (e.code === 'ECONNRESET') reset = true;
       done('refused');
-    });
-    sock.on('close', () => done('refused'));
+    }
+    function onClose(): void {
+      done('refused');
+    }
+    sock.on('error', onError);
+    sock.on('close', onClose);
   });
 }
 

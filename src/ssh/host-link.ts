@@ -180,17 +180,29 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** The user's known_hosts when it lists the host, else boxfest's pins (which may not list it yet). */
+/** The system-wide known_hosts OpenSSH reads after the user's. */
+const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+/**
+ * The user's known_hosts (then the system's) when it lists a key for the host, else boxfest's
+ * pins (which may not list it yet). Revoked keys count from every file: a host that only has a
+ * `@revoked` line somewhere is still pinned on first contact, never trusted with any key.
+ */
 function trustFor(name: string): Trust {
-  const user = join(homedir(), '.ssh', 'known_hosts');
-  const userText = readText(user);
-  if (userText !== undefined) {
-    const k = knownKeys(userText, name);
-    if (k.keys.length > 0 || k.revoked.length > 0) return { file: user, ...k, source: 'known_hosts' };
+  const revoked: string[] = [];
+  for (const file of [join(homedir(), '.ssh', 'known_hosts'), GLOBAL_KNOWN_HOSTS]) {
+    const k = knownKeys(readText(file) ?? '', name);
+    revoked.push(...k.revoked);
+    if (k.keys.length > 0) return { file, keys: k.keys, revoked, source: 'known_hosts' };
   }
   const pins = homePaths(boxfestHome()).knownHosts;
   const k = knownKeys(readText(pins) ?? '', name);
-  return { file: pins, ...k, source: k.keys.length > 0 ? 'pinned' : 'first contact' };
+  return {
+    file: pins,
+    keys: k.keys,
+    revoked: [...revoked, ...k.revoked],
+    source: k.keys.length > 0 ? 'pinned' : 'first contact',
+  };
 }
 
 function pin(file: string, name: string, key: string): void {
@@ -346,6 +358,9 @@ function open(spec: HostSpec): Promise<Host> {
     const client = newClient();
     // Our own socket, not one ssh2 makes: only through it can the connection be unref'd.
     const sock = tcpConnect({ host: h.host, port: h.port });
+    // The kernel's keepalive (it holds no timer in this process, unlike ssh2's): a host that
+    // vanished is noticed by the socket instead of only at the next write's retransmit timeout.
+    sock.setKeepAlive(true, 15_000);
     let seen = '';
     let refused = false;
     let settled = false;

@@ -8,6 +8,7 @@ import { hasControlChars, quoteForMessage, SSH_USER } from '../config/names.js';
 import type { Environment } from '../config/types.js';
 import { BoxfestError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic.js';
+import { shellQuote } from '../util/quote.js';
 import { sshEndpointOf, type MachineState } from '../state/machine-state.js';
 import type { MachinePaths } from '../state/paths.js';
 import type { JumpHost, SshEndpoint, SshTarget } from './client.js';
@@ -113,9 +114,8 @@ export function sshConfigBlock(
     if (hasControlChars(value) || value.includes('"')) throw unprintable(machine, what, value);
     return `"${value}"`;
   };
-  const jump = at?.jump === undefined ? [] : jumpBlock(machine, alias, at.jump, paths, q);
+  const jump = at?.jump === undefined ? [] : [proxyCommand(machine, alias, at.jump, paths)];
   return [
-    ...jump,
     `Host ${q('its host alias', alias)}`,
     `  HostName ${q('its SSH host', host)}`,
     `  Port ${port}`,
@@ -129,51 +129,57 @@ export function sshConfigBlock(
     `  BatchMode yes`,
     `  LogLevel ERROR`,
     ...(opts.forwardAgent === true ? ['  ForwardAgent yes'] : []),
-    ...(jump.length === 0 ? [] : [`  ProxyJump ${q('its jump host alias', jumpAlias(alias))}`]),
+    ...jump,
     '',
   ].join('\n');
 }
 
-/** The Host name of a machine's jump host in its ssh_config and known_hosts. */
+/** The name a machine's jump host's key is pinned under in the machine's known_hosts. */
 const jumpAlias = (alias: string): string => `${alias}-host`;
 
 /**
- * The jump host's block (a remote libvirt host): the same guarantees as the guest's own, its key
- * pinned in the machine's known_hosts under its own alias. OpenSSH hands `-F` on to the ssh it
- * runs for ProxyJump, so rsync and `boxfest ssh -- ARGS` reach the guest the way boxfest does.
+ * The jump host (a remote libvirt host) as the guest's ProxyCommand, with the same guarantees as
+ * the guest's own block: its key pinned in the machine's known_hosts, no config file read, no
+ * password. Not ProxyJump: OpenSSH builds ProxyJump's command with the `-F` path unquoted and runs
+ * it through /bin/sh, so a project under a directory named `$(...)` would run that. Here every
+ * value is shell-quoted and its `%` doubled (ssh expands %-tokens in the line); no Host block of
+ * its own, so no alias can collide with a machine's.
  */
-function jumpBlock(
-  machine: string,
-  alias: string,
-  jump: JumpHost,
-  paths: MachinePaths,
-  q: (what: string, value: string) => string,
-): string[] {
+function proxyCommand(machine: string, alias: string, jump: JumpHost, paths: MachinePaths): string {
   if (!Number.isInteger(jump.port) || jump.port < 1 || jump.port > 65535)
     throw unprintable(machine, "its jump host's SSH port", String(jump.port));
   if (!SSH_USER.test(jump.user)) throw unprintable(machine, "its jump host's SSH user", jump.user);
-  if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(jump.host)) throw unprintable(machine, 'its jump host', jump.host);
-  const pinned = jump.hostKey !== undefined;
-  return [
-    `Host ${q('its jump host alias', jumpAlias(alias))}`,
-    `  HostName ${q('its jump host', jump.host)}`,
-    `  Port ${jump.port}`,
-    `  User ${q("its jump host's SSH user", jump.user)}`,
+  if (!/^[A-Za-z0-9.:_][A-Za-z0-9.:_-]{0,252}$/.test(jump.host))
+    throw unprintable(machine, 'its jump host', jump.host);
+  // ssh splits an -o value on blanks unless it is double-quoted; ssh_config lines end at a newline.
+  const path = (what: string, value: string) => {
+    if (hasControlChars(value) || value.includes('"')) throw unprintable(machine, what, value);
+    return value;
+  };
+  const word = (s: string) => shellQuote(s).replaceAll('%', '%%');
+  const words = [
+    'ssh',
+    '-F',
+    'none',
+    '-p',
+    String(jump.port),
+    '-l',
+    jump.user,
     ...(jump.keyfile === undefined
       ? []
-      : [`  IdentityFile ${q("its jump host's key path", jump.keyfile)}`, '  IdentitiesOnly yes']),
-    ...(pinned
-      ? [
-          `  UserKnownHostsFile ${q('its known_hosts path', paths.knownHosts)}`,
-          `  HostKeyAlias ${q('its jump host alias', jumpAlias(alias))}`,
-        ]
-      : []),
-    `  StrictHostKeyChecking yes`,
-    `  PasswordAuthentication no`,
-    `  BatchMode yes`,
-    `  LogLevel ERROR`,
-    '',
+      : ['-i', path("its jump host's key path", jump.keyfile), '-o', 'IdentitiesOnly=yes']),
+    ...(jump.hostKey === undefined
+      ? []
+      : [
+          '-o',
+          `UserKnownHostsFile="${path('its known_hosts path', paths.knownHosts)}"`,
+          '-o',
+          `HostKeyAlias=${jumpAlias(alias)}`,
+        ]),
+    ...['-o', 'StrictHostKeyChecking=yes', '-o', 'PasswordAuthentication=no'],
+    ...['-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'],
   ];
+  return `  ProxyCommand ${words.map(word).join(' ')} -W '[%h]:%p' ${word(jump.host)}`;
 }
 
 function unprintable(machine: string, what: string, value: string): BoxfestError {

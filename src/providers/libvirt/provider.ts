@@ -280,7 +280,12 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     ) {
       const accel = recorded.accel ?? 'tcg';
       await this.forwardPorts(m, recorded.sshHost);
+      // As the host is now (its key re-pinned, another keyfile=): ssh_config is written from it.
       const jump = await this.jumpOf(c);
+      updateMachineState(m.env.root, m.spec.name, ({ sshJump: _, ...s }) => ({
+        ...s,
+        ...(jump.jump === undefined ? {} : { sshJump: jump.jump }),
+      }));
       return { ssh: { host: recorded.sshHost, port: m.spec.sshGuestPort, ...jump }, accel };
     }
     if (state !== DomainState.SHUTOFF && state !== DomainState.CRASHED) await c.api.destroyDomain(found.dom);

@@ -40,7 +40,7 @@ describe('sshConfigBlock: a guest behind a remote libvirt host', () => {
       machineState({ sshUser: 'vagrant', sshHost: '192.168.124.9', sshPort: 22, sshJump: jump }),
     );
 
-  it('goes through the host as a ProxyJump, whose key is pinned in the machine known_hosts', () => {
+  it('goes through the host by a ProxyCommand that reads no config, pinned to the key in the machine known_hosts', () => {
     const text = block({
       host: 'rack1.lan',
       port: 2222,
@@ -49,19 +49,6 @@ describe('sshConfigBlock: a guest behind a remote libvirt host', () => {
       hostKey: 'ssh-ed25519 AAAAhost',
     });
     expect(text.split('\n')).toEqual([
-      'Host "boxfest-proj-web-host"',
-      '  HostName "rack1.lan"',
-      '  Port 2222',
-      '  User "ops"',
-      '  IdentityFile "/home/me/.ssh/rack"',
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile "${paths.knownHosts}"`,
-      '  HostKeyAlias "boxfest-proj-web-host"',
-      '  StrictHostKeyChecking yes',
-      '  PasswordAuthentication no',
-      '  BatchMode yes',
-      '  LogLevel ERROR',
-      '',
       'Host "boxfest-proj-web"',
       '  HostName "192.168.124.9"',
       '  Port 22',
@@ -74,9 +61,27 @@ describe('sshConfigBlock: a guest behind a remote libvirt host', () => {
       '  PasswordAuthentication no',
       '  BatchMode yes',
       '  LogLevel ERROR',
-      '  ProxyJump "boxfest-proj-web-host"',
+      `  ProxyCommand ssh -F none -p 2222 -l ops -i /home/me/.ssh/rack -o IdentitiesOnly=yes -o 'UserKnownHostsFile="${paths.knownHosts}"' -o HostKeyAlias=boxfest-proj-web-host -o StrictHostKeyChecking=yes -o PasswordAuthentication=no -o BatchMode=yes -o LogLevel=ERROR -W '[%h]:%p' rack1.lan`,
       '',
     ]);
+  });
+
+  it('quotes a project path that a shell would run ($(...)) and doubles its % (ssh expands %-tokens)', () => {
+    const odd = machinePaths('/tmp/a $(touch pwned) 100%', 'web');
+    const text = sshConfigBlock(
+      env,
+      'web',
+      odd,
+      machineState({
+        sshUser: 'vagrant',
+        sshHost: '192.168.124.9',
+        sshPort: 22,
+        sshJump: { host: 'rack1.lan', port: 22, user: 'ops', hostKey: 'ssh-ed25519 AAAAhost' },
+      }),
+    );
+    expect(text).toContain(
+      `-o 'UserKnownHostsFile="/tmp/a $(touch pwned) 100%%/.boxfest/machines/web/known_hosts"'`,
+    );
   });
 
   it.each<[string, Partial<NonNullable<MachineState['sshJump']>>]>([
