@@ -8,6 +8,7 @@ import { main } from '../../../src/cli.js';
 import { readEnvironment } from '../../../src/config/index.js';
 import { loadBoxfile } from '../../../src/config/load.js';
 import { schemaKeys } from '../../../src/config/schema-doc.js';
+import { CAPABILITIES } from '../../../src/providers/capabilities.js';
 import { PERMISSIVE } from './helpers.js';
 
 import { EXAMPLES_BEYOND_QEMU } from './examples-beyond-qemu.js';
@@ -19,6 +20,10 @@ const dirs = readdirSync(EXAMPLES, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('Boxfile.yaml'))
   .map((f) => dirname(join(EXAMPLES, f)));
 const vars = {}; // no environment: every ${VAR} in the examples has a default
+/** PERMISSIVE with every provider's own block keys (an example may use libvirt's `uri`, `pool`). */
+const EVERYTHING = { ...PERMISSIVE, settings: Object.values(CAPABILITIES).flatMap((c) => c.settings) };
+/** The examples written for another provider than QEMU (checked against its real capabilities). */
+const OTHER_PROVIDER: Record<string, string> = { 'remote-libvirt': 'libvirt' };
 
 describe('examples', () => {
   it('has the reference and the small examples', () => {
@@ -28,20 +33,21 @@ describe('examples', () => {
       'multi-machine',
       'quickstart',
       'reference',
+      'remote-libvirt',
       'single',
       'sync-and-provision',
     ]);
   });
 
   it.each(dirs)('%s is valid for a provider that can do everything', (dir) => {
-    const env = readEnvironment(dir, { vars, capabilities: PERMISSIVE });
+    const env = readEnvironment(dir, { vars, capabilities: EVERYTHING });
     expect(env.machines.length).toBeGreaterThan(0);
   });
 
   it.each(dirs.filter((d) => !EXAMPLES_BEYOND_QEMU.includes(relative(EXAMPLES, d))))(
-    '%s is valid for qemu as it is today',
+    '%s is valid for its provider as it is today',
     (dir) => {
-      expect(readEnvironment(dir, { vars }).provider).toBe('qemu');
+      expect(readEnvironment(dir, { vars }).provider).toBe(OTHER_PROVIDER[relative(EXAMPLES, dir)] ?? 'qemu');
     },
   );
 
