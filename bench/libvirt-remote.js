@@ -8,9 +8,8 @@
 // connection to a guest rides one SSH connection per command. Not a test: it prints, it asserts
 // nothing. Usage: npm run bench:libvirt-remote [-- ROUNDS [CALLS]]
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchProject, median } from './project.js';
+import { benchProject, hostLoad, median, spread } from './project.js';
 
 const dir = process.env['BOXFEST_TEST_LIBVIRTD_DIR'];
 if (dir === undefined) {
@@ -52,19 +51,13 @@ function measure(uri) {
   return r;
 }
 
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-console.log(`host load (1/5/15 min) before: ${load()}`);
+console.log(`host load (1/5/15 min) before: ${hostLoad()}`);
 const local = measure('qemu:///system');
 const ssh = measure(remote);
-console.log(`host load (1/5/15 min) after:  ${load()}`);
+console.log(`host load (1/5/15 min) after:  ${hostLoad()}`);
 console.log(
   `3 machines on one private network, tiny box, ${ROUNDS} round(s), ${CALLS} calls each; medians (min–max):`,
 );
-const fmt = (xs) =>
-  `${median(xs).toFixed(2)} s (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
 for (const [label, key, goal] of [
   ['cold up', 'cold', 'remote within 1.5× of local'],
   ['no-op up', 'noop', 'remote ≤ 1.5 s'],
@@ -73,6 +66,6 @@ for (const [label, key, goal] of [
 ]) {
   const ratio = median(ssh[key]) / median(local[key]);
   console.log(
-    `${label.padEnd(9)} remote ${fmt(ssh[key])}   local ${fmt(local[key])}   ratio ${ratio.toFixed(2)}×   (goal: ${goal})`,
+    `${label.padEnd(9)} remote ${spread(ssh[key])}   local ${spread(local[key])}   ratio ${ratio.toFixed(2)}×   (goal: ${goal})`,
   );
 }

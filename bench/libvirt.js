@@ -9,11 +9,10 @@
 // Runs inside a private libvirtd's namespaces (scripts/in-libvirtd.sh starts and stops it; the
 // QEMU provider runs there too, so both see the same host). Not a test: it prints, it asserts
 // nothing. Usage: npm run bench:libvirt [-- ROUNDS [CALLS]]
-import { loadavg } from 'node:os';
 import { projectName } from '../dist/config/defaults.js';
 import { domainName } from '../dist/providers/libvirt/names.js';
 import { callCosts } from './libvirt-calls.js';
-import { benchProject, median } from './project.js';
+import { benchProject, hostLoad, median, spread } from './project.js';
 
 if (process.env['BOXFEST_TEST_LIBVIRTD_PID'] === undefined) {
   console.error('bench/libvirt.js runs through `npm run bench:libvirt` (a private libvirtd for the run)');
@@ -59,19 +58,13 @@ async function measure(provider) {
   return r;
 }
 
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-console.log(`host load (1/5/15 min) before: ${load()}`);
+console.log(`host load (1/5/15 min) before: ${hostLoad()}`);
 const qemu = await measure('qemu');
 const libvirt = await measure('libvirt');
-console.log(`host load (1/5/15 min) after:  ${load()}`);
+console.log(`host load (1/5/15 min) after:  ${hostLoad()}`);
 console.log(
   `3 machines on one private network, tiny box (virtio), ${ROUNDS} round(s), ${CALLS} calls each; medians (min–max):`,
 );
-const fmt = (xs) =>
-  `${median(xs).toFixed(2)} s (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
 const rows = [
   ['cold up', 'cold', 'within 1.3× of QEMU'],
   ['no-op up', 'noop', 'libvirt ≤ 0.5 s'],
@@ -83,7 +76,7 @@ const rows = [
 for (const [label, key, goal] of rows) {
   const ratio = median(libvirt[key]) / median(qemu[key]);
   console.log(
-    `${label.padEnd(10)} libvirt ${fmt(libvirt[key])}   qemu ${fmt(qemu[key])}   ratio ${ratio.toFixed(2)}×   (goal: ${goal})`,
+    `${label.padEnd(10)} libvirt ${spread(libvirt[key])}   qemu ${spread(qemu[key])}   ratio ${ratio.toFixed(2)}×   (goal: ${goal})`,
   );
 }
 console.log('cold up per step, medians over machines and rounds (s), where they differ by 0.1 s or more:');

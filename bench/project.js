@@ -2,7 +2,7 @@
 // own BOXFEST_HOME, the real CLI timed per call, and a cleanup that destroys everything.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -67,3 +67,13 @@ export function benchProject(files, { kernel = 'cloud' } = {}) {
 export const percentile = (xs, p) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 export const median = (xs) => percentile(xs, 50);
+
+/** Seconds as the libvirt benches print them: the median, then (min–max). */
+export const spread = (xs) =>
+  `${median(xs).toFixed(2)} s (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+
+/** The host's load averages (1/5/15 min): a shared machine's figures are read beside them. */
+export const hostLoad = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
