@@ -245,7 +245,8 @@ function mismatch(h: { name: string; host: string; port: number }, t: Trust, see
 // ---------------------------------------------------------------------------------------------
 // authentication
 
-const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
+/** `~/x` as the user's home's `x`, as OpenSSH reads a key path. */
+export const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
 /** Why a key file cannot be offered, or undefined when it can. */
 function keyProblem(key: Buffer): string | undefined {

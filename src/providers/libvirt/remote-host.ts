@@ -2,13 +2,13 @@
 // (ssh/host-link.ts keeps the one connection per host), and as the jump its guests are reached
 // through.
 import type { Duplex } from 'node:stream';
-import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { BoxfestError } from '../../errors.js';
 import type { JumpHost } from '../../ssh/client.js';
 import {
   ChannelRefused,
   closeHostLinks,
+  expandHome,
   forwardFailed,
   forwardOut as forwardThrough,
   hostLink,
@@ -19,8 +19,6 @@ import {
 import { sshHost, sshPort, usableUri, type LibvirtUri } from './uri.js';
 
 export type { RemoteHost } from '../../ssh/host-link.js';
-
-const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
 /** Who an ssh URI logs in as, where, with which key. */
 export function hostSpecOf(u: LibvirtUri): HostSpec & { name: string } {
