@@ -10,6 +10,8 @@ import { HeaviestFirst } from './test/heaviest-first.js';
 // the libvirt tests, which exist only inside the namespaces of the private libvirtd that
 // scripts/test-libvirt.sh starts for them.
 const libvirt = process.env['BOXFEST_TEST_LIBVIRTD_PID'] !== undefined;
+// Two remote libvirt hosts and a laptop between them (scripts/in-two-hosts.sh).
+const twoHosts = process.env['BOXFEST_TEST_HOST_A_URI'] !== undefined;
 const INTEGRATION_WORKERS = Number(process.env['BOXFEST_TEST_WORKERS'] ?? 2);
 
 export default defineConfig({
@@ -31,7 +33,12 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.integration.ts'],
-          exclude: ['test/integration/vbox/**', 'test/integration/libvirt/**', 'node_modules/**'],
+          exclude: [
+            'test/integration/vbox/**',
+            'test/integration/libvirt/**',
+            'test/integration/two-hosts/**',
+            'node_modules/**',
+          ],
           pool: 'forks',
           maxWorkers: INTEGRATION_WORKERS,
           fileParallelism: INTEGRATION_WORKERS > 1,
@@ -69,6 +76,23 @@ export default defineConfig({
                 testTimeout: 180_000,
                 hookTimeout: 300_000,
                 globalSetup: ['test/integration/libvirt/global-setup.ts'],
+              },
+            },
+          ]
+        : []),
+      ...(twoHosts
+        ? [
+            {
+              test: {
+                name: 'integration-two-hosts',
+                sequence: { groupOrder: 4 },
+                include: ['test/integration/two-hosts/**/*.integration.ts'],
+                pool: 'forks' as const,
+                maxWorkers: 1,
+                fileParallelism: false,
+                testTimeout: 180_000,
+                hookTimeout: 300_000,
+                globalSetup: ['test/integration/two-hosts/global-setup.ts'],
               },
             },
           ]

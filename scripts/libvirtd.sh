@@ -32,7 +32,8 @@
 #    daemon's network and mount namespaces, so over it /run/libvirt/libvirt-sock is this daemon
 #    (no socket= needed) and the guests' addresses are reachable, as on a real remote host. It is
 #    reached through a socat listener on 127.0.0.1:LIBVIRTD_SSH_PORT *in the daemon's network
-#    namespace* (where in-libvirtd.sh runs the tests), and a second one whose sshd refuses
+#    namespace* (where in-libvirtd.sh runs the tests; SSHD_BIND=ADDR listens on another address
+#    of that namespace instead, as in-two-hosts.sh does), and a second one whose sshd refuses
 #    streamlocal forwarding (LIBVIRTD_SSH_PORT_NO_STREAMLOCAL: the exec fallback). Root may log
 #    in there with LIBVIRTD_SSH_KEY only; the host key is LIBVIRTD_SSH_HOST_KEY. `stop` ends the
 #    socat listeners by PID (the sshd of an open connection goes with the namespace's processes).
@@ -214,11 +215,12 @@ sshd_env() {
   echo "LIBVIRTD_SSH_PORT_NO_STREAMLOCAL=$(cat "$s/port-no-streamlocal")"
   echo "LIBVIRTD_SSH_KEY=$s/id_ed25519"
   echo "LIBVIRTD_SSH_HOST_KEY='$(cut -d' ' -f1,2 "$s/host_ed25519.pub")'"
-  echo "LIBVIRTD_REMOTE_URI='qemu+ssh://root@127.0.0.1:$(cat "$s/port")/system?keyfile=$s/id_ed25519'"
+  echo "LIBVIRTD_SSH_ADDRESS=$(cat "$s/bind")"
+  echo "LIBVIRTD_REMOTE_URI='qemu+ssh://root@$(cat "$s/bind"):$(cat "$s/port")/system?keyfile=$s/id_ed25519'"
 }
 
 sshd_start() {
-  local d=$1 pid s port port2 n opts
+  local d=$1 pid s port port2 n opts bind=${SSHD_BIND:-127.0.0.1}
   pid=$(proven "$d") || die "no daemon of this script runs in $d: \`start\` it first"
   s=$d/ssh
   # Test files running side by side each ask for the remote path: one starts it, the others
@@ -243,36 +245,43 @@ sshd_start() {
     'PidFile none' 'LogLevel DEBUG1' >"$s/sshd_config"
   mkdir -p /run/sshd # privilege separation directory: sshd refuses to start without it
   /usr/sbin/sshd -t -f "$s/sshd_config"
-  # Two free ports in the daemon's network namespace, where the listeners go.
-  read -r port port2 < <(nsenter --net="$d/netns" -- node -e '
-    const net = require("node:net");
-    const a = net.createServer().listen(0, "127.0.0.1", () => {
-      const b = net.createServer().listen(0, "127.0.0.1", () => {
-        console.log(a.address().port, b.address().port);
-        a.close();
-        b.close();
-      });
-    });')
+  # Two free ports in the daemon's network namespace, where the listeners go; a restart (after
+  # `sshd-stop`, a host that went down) keeps the ones it had, as a real host's sshd does.
+  if [ -f "$s/port" ] && [ -f "$s/port-no-streamlocal" ]; then
+    port=$(cat "$s/port")
+    port2=$(cat "$s/port-no-streamlocal")
+  else
+    read -r port port2 < <(nsenter --net="$d/netns" -- node -e '
+      const net = require("node:net");
+      const a = net.createServer().listen(0, "127.0.0.1", () => {
+        const b = net.createServer().listen(0, "127.0.0.1", () => {
+          console.log(a.address().port, b.address().port);
+          a.close();
+          b.close();
+        });
+      });')
+  fi
   echo "$port" >"$s/port"
+  echo "$bind" >"$s/bind"
   echo "$port2" >"$s/port-no-streamlocal"
   : >"$s/socat.pids"
   # PORT|EXTRA: EXTRA starts with its space (socat would pass a trailing space as an empty argument).
   for opts in "$port|" "$port2| -o AllowStreamLocalForwarding=no"; do
     # setsid and nsenter exec (neither forks here), so $! is socat's PID.
     setsid nsenter --net="$d/netns" -- socat -lf "$s/socat.log" \
-      TCP-LISTEN:"${opts%%|*}",bind=127.0.0.1,reuseaddr,fork \
+      TCP-LISTEN:"${opts%%|*}",bind="$bind",reuseaddr,fork \
       EXEC:"nsenter -t $pid -m -n -- /usr/sbin/sshd -i -f $s/sshd_config -E $s/sshd.log${opts#*|}" \
       </dev/null >/dev/null 2>&1 9>&- &
     echo $! >>"$s/socat.pids"
   done
   for n in $(seq 50); do
     [ "$(sshd_proven "$d" | wc -l)" = 2 ] &&
-      nsenter --net="$d/netns" -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$port 4<>/dev/tcp/127.0.0.1/$port2" 2>/dev/null &&
+      nsenter --net="$d/netns" -- bash -c "exec 3<>/dev/tcp/$bind/$port 4<>/dev/tcp/$bind/$port2" 2>/dev/null &&
       break
     [ "$n" = 50 ] && die "the remote path's socat listeners did not come up (log: $s/socat.log)"
     sleep 0.1
   done
-  log "remote path: sshd -i behind socat $(sshd_proven "$d" | tr '\n' ' ')on 127.0.0.1:$port (:$port2 without streamlocal) in $d/netns"
+  log "remote path: sshd -i behind socat $(sshd_proven "$d" | tr '\n' ' ')on $bind:$port (:$port2 without streamlocal) in $d/netns"
   sshd_env "$d"
 }
 

@@ -42,7 +42,7 @@ export const ERROR_CODES = [
   ...['LIBVIRT_ACCESS_DENIED', 'LIBVIRT_UNSUPPORTED', 'LIBVIRT_XML_REJECTED', 'LIBVIRT_INVALID_STATE'],
   ...['LIBVIRT_NO_DOMAIN', 'LIBVIRT_NO_NETWORK', 'LIBVIRT_NO_POOL', 'LIBVIRT_NO_VOLUME', 'LIBVIRT_NOT_OURS'],
   ...['LIBVIRT_NO_ADDRESS', 'LIBVIRT_DISK_BUS', 'LIBVIRT_NETWORK_IN_USE', 'LIBVIRT_NO_INTERFACE'],
-  ...['LIBVIRT_BOX_VOLUME', 'FORWARDER_FAILED'],
+  ...['LIBVIRT_BOX_VOLUME', 'FORWARDER_FAILED', 'LIBVIRT_SPAN_FAILED'],
   // libvirt on a remote host over SSH (providers/libvirt/remote-host.ts, rpc/transport.ts)
   ...['SSH_HOST_UNREACHABLE', 'SSH_HOST_AUTH_FAILED', 'SSH_HOST_NO_KEY', 'SSH_HOST_KEY'],
   ...['SSH_HOST_HOSTKEY_MISMATCH', 'SSH_HOST_KNOWN_HOSTS', 'LIBVIRT_SSH_NO_SOCKET'],
@@ -61,6 +61,30 @@ export const ERROR_CODES = [
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Errors that say the hypervisor (a libvirt host, a vboxwebsrv) could not be reached or logged
+ * into, rather than anything about a machine: commands that can go on without that host report
+ * its machines `unknown` with the reason and carry on with the others.
+ */
+const HOST_UNREACHABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'LIBVIRT_UNREACHABLE',
+  'LIBVIRT_CONNECTION_LOST',
+  'LIBVIRT_TIMEOUT',
+  'LIBVIRT_SSH_NO_SOCKET',
+  'SSH_HOST_UNREACHABLE',
+  'SSH_HOST_AUTH_FAILED',
+  'SSH_HOST_NO_KEY',
+  'SSH_HOST_KEY',
+  'SSH_HOST_HOSTKEY_MISMATCH',
+  'SSH_HOST_KNOWN_HOSTS',
+  'VBOX_UNREACHABLE',
+  'VBOX_TIMEOUT',
+]);
+
+export function isHostUnreachable(e: unknown): e is BoxfestError {
+  return e instanceof BoxfestError && HOST_UNREACHABLE.has(e.code);
+}
 
 export function isErrorCode(s: string): s is ErrorCode {
   return (ERROR_CODES as readonly string[]).includes(s);

@@ -8,7 +8,11 @@ import { observe, openProject } from './project.js';
  */
 export async function plan(cwd: string, names: string[], o: CommandOptions): Promise<number> {
   const { env, selected } = openProject(cwd, names);
-  const p = reconcile(selected, await observe(env, selected, { orphans: names.length === 0 }), env.networks);
+  const p = reconcile(
+    selected,
+    await observe(env, selected, { orphans: names.length === 0, unreachable: 'unknown' }),
+    env.networks,
+  );
   if (o.json) o.print(JSON.stringify(p, null, 2));
   else for (const line of planText(p)) o.print(line);
   return 0;

@@ -2,9 +2,9 @@
 // their observed state.
 import { readEnvironment } from '../config/index.js';
 import type { Environment, MachineSpec } from '../config/types.js';
-import { BoxfestError } from '../errors.js';
+import { BoxfestError, isHostUnreachable } from '../errors.js';
 import { selectMachines, type Observed } from '../plan/reconcile.js';
-import type { MachineContext, Provider } from '../providers/provider.js';
+import type { ActualMachine, MachineContext, Provider } from '../providers/provider.js';
 import { providerFor } from '../providers/registry.js';
 import { readMachineState } from '../state/machine-state.js';
 import { boxfestHome, machinePaths } from '../state/paths.js';
@@ -38,17 +38,24 @@ export function providerOf(spec: MachineSpec): Provider {
 
 /**
  * Live state of `specs` (and, with `orphans`, of machines left on disk that the Boxfile no longer
- * names, so `reconcile` can plan their removal).
+ * names, so `reconcile` can plan their removal). With `unreachable: 'unknown'`, the machines of a
+ * host that cannot be reached are `unknown` instead of failing the command.
  */
 export async function observe(
   env: Environment,
   specs: MachineSpec[],
-  opts: { orphans?: boolean } = {},
+  opts: { orphans?: boolean; unreachable?: 'throw' | 'unknown' } = {},
 ): Promise<Map<string, Observed>> {
   const all = opts.orphans === true ? [...specs, ...orphanSpecs(env)] : specs;
   const entries = await Promise.all(
     all.map(async (spec): Promise<[string, Observed]> => {
-      const actual = await providerOf(spec).inspect(contextOf(env, spec));
+      const actual = await providerOf(spec)
+        .inspect(contextOf(env, spec))
+        .catch((e: unknown): ActualMachine => {
+          // A host that is down takes only its own machines out of the command.
+          if (opts.unreachable !== 'unknown' || !isHostUnreachable(e)) throw e;
+          return { name: spec.name, state: 'unknown', reason: e.message, unreachable: e };
+        });
       const state = readMachineState(env.root, spec.name);
       // Without state.json (a fresh checkout) the provider may know what the machine was booted with.
       const fromProvider = actual.applied === undefined ? {} : { applied: actual.applied };

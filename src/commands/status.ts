@@ -5,7 +5,7 @@ import { observe, openProject } from './project.js';
 
 export async function status(cwd: string, names: string[], o: CommandOptions): Promise<number> {
   const { env, selected } = openProject(cwd, names);
-  const observed = await observe(env, selected, { orphans: names.length === 0 });
+  const observed = await observe(env, selected, { orphans: names.length === 0, unreachable: 'unknown' });
   const plan = reconcile(selected, observed, env.networks);
   const rows = plan.machines.map((m) => {
     const a = observed.get(m.machine)!.actual;

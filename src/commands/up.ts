@@ -58,7 +58,8 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
   const selected = names.length > 0 ? named : named.filter((m) => m.autostart);
   return withLock(env, o.reloadAll === true ? 'reload' : 'up', async () => {
     registerProject(home, env.root, env.name);
-    const observed = await observe(env, selected, { orphans: names.length === 0 });
+    // A host that is down fails only its machines (reported below); the others come up.
+    const observed = await observe(env, selected, { orphans: names.length === 0, unreachable: 'unknown' });
     const plan =
       o.reloadAll === true
         ? reloadEverything(reconcile(selected, observed, env.networks))
@@ -69,6 +70,11 @@ export async function up(cwd: string, names: string[], o: UpOptions): Promise<nu
     const refused: JobResult[] = [];
     const approved = new Map<string, MachinePlan>();
     for (const m of plan.machines) {
+      const down = observed.get(m.machine)?.actual.unreachable;
+      if (m.action === 'unreachable' && down !== undefined) {
+        refused.push({ machine: m.machine, ok: false, ran: [], failedStep: 'inspect', error: down });
+        continue;
+      }
       const shrink = shrinkOf(m.changes);
       if (shrink !== undefined) {
         refused.push({

@@ -183,13 +183,31 @@ function machineSpec(
       linkedClone: vb.linked_clone ?? true,
       ...(vb.os_type === undefined ? {} : { osType: vb.os_type }),
     },
-    libvirt: libvirtSettings(top, ctx),
+    libvirt: libvirtSettings(top, ctx, m.host ?? d.host),
   };
 }
 
 /** As libvirt's own clients do: the Boxfile's `uri`, else LIBVIRT_DEFAULT_URI, else the system daemon. */
-function libvirtSettings(top: WrittenBoxfile, ctx: DefaultsContext): MachineSpec['libvirt'] {
+function libvirtSettings(
+  top: WrittenBoxfile,
+  ctx: DefaultsContext,
+  hostName: string | undefined,
+): MachineSpec['libvirt'] {
   const l = top.libvirt ?? {};
+  const hosts = Object.keys(top.hosts ?? {});
+  // The only host needs no naming; several need `host` (checkRules() reports a machine without one).
+  const name = hostName ?? (hosts.length === 1 ? hosts[0] : undefined);
+  const h = name === undefined ? undefined : top.hosts?.[name];
+  // A host `hosts` lacks is reported by checkRules(); resolve it as one with no daemon.
+  if (name !== undefined && top.hosts !== undefined)
+    return {
+      uri: h?.uri ?? '',
+      uriFrom: 'hosts',
+      host: name,
+      ...(h?.address === undefined ? {} : { address: h.address }),
+      pool: h?.pool ?? l.pool ?? BUILTIN.libvirtPool,
+      managementNetwork: h?.management_network ?? l.management_network ?? BUILTIN.libvirtManagementNetwork,
+    };
   const fromEnv = ctx.libvirtDefaultUri === '' ? undefined : ctx.libvirtDefaultUri;
   return {
     uri: l.uri ?? fromEnv ?? BUILTIN.libvirtUri,

@@ -126,6 +126,14 @@ export interface WrittenLibvirt {
   management_network?: string;
 }
 
+/** One of `hosts:` (libvirt hypervisor hosts by name). */
+export interface WrittenHost {
+  uri?: string;
+  pool?: string;
+  management_network?: string;
+  address?: string;
+}
+
 export interface WrittenDataDisk {
   name?: string;
   size?: WrittenSize;
@@ -135,6 +143,8 @@ export interface WrittenDataDisk {
 export type WrittenCloudInit = Record<string, unknown>;
 
 export interface WrittenMachine {
+  /** Which of `hosts` it runs on (libvirt). */
+  host?: string;
   box?: string;
   box_version?: string;
   box_url?: string;
@@ -182,6 +192,8 @@ export interface WrittenBoxfile {
   virtualbox?: WrittenVirtualbox;
   /** Project-wide libvirt settings: the daemon, the pool, the management network. */
   libvirt?: WrittenLibvirt;
+  /** libvirt hosts by name; machines pick one with `host`. */
+  hosts?: Record<string, WrittenHost>;
   defaults?: WrittenMachine;
   profiles?: Record<string, WrittenProfile>;
   networks?: Record<string, WrittenNetwork>;
@@ -377,7 +389,11 @@ export interface LibvirtSettings {
   /** `libvirt.uri`, else LIBVIRT_DEFAULT_URI, else `qemu:///system`. */
   uri: string;
   /** Where `uri` came from, for messages about it. */
-  uriFrom: 'boxfile' | 'LIBVIRT_DEFAULT_URI' | 'default';
+  uriFrom: 'boxfile' | 'LIBVIRT_DEFAULT_URI' | 'default' | 'hosts';
+  /** The `hosts:` entry the machine runs on; unset without `hosts`. */
+  host?: string;
+  /** `hosts.NAME.address`: where the other hosts reach this one (spanning networks). */
+  address?: string;
   /** Storage pool of the box volumes and the overlays. Default `default`. */
   pool: string;
   /** The network of NIC 0, which carries SSH. Default `boxfest` (created when missing). */

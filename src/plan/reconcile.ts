@@ -19,8 +19,18 @@ export type { Change, ChangeClass } from './drift.js';
  * none: running and up to date
  * remove: on disk but no longer in the Boxfile (`up --prune` or `destroy NAME`; never silently)
  */
+/** `unreachable`: its host cannot be reached, so nothing can be done to it now. */
 export type UpAction =
-  'create' | 'start' | 'resume' | 'continue' | 'apply' | 'reload' | 'recreate' | 'none' | 'remove';
+  | 'create'
+  | 'start'
+  | 'resume'
+  | 'continue'
+  | 'apply'
+  | 'reload'
+  | 'recreate'
+  | 'none'
+  | 'remove'
+  | 'unreachable';
 
 /** Actions `up` takes only when asked (`--reload`, `--recreate`, `--prune`) or confirmed on a terminal. */
 export const NEEDS_CONSENT: readonly UpAction[] = ['reload', 'recreate', 'remove'];
@@ -112,6 +122,8 @@ function planMachine(spec: MachineSpec, o: Observed | undefined, networks: reado
           `the switch of network ${lost.join(', ')} died under it (killed or crashed): its NIC there is cut off until a reboot (halt, then up)`,
         );
   switch (state) {
+    case 'unknown':
+      return { ...plan('unreachable', o?.actual.reason ?? 'its host cannot be reached'), changes: [] };
     case 'not_created':
       return plan('create', 'not created yet');
     case 'broken':

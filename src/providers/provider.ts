@@ -3,12 +3,14 @@
 // volumes: those live in providers/<name>/. Optional capabilities (suspend, snapshots, instant
 // up) are separate interfaces in optional.ts.
 import type { Box } from '../boxes/store.js';
+import type { BoxfestError } from '../errors.js';
 import type { Environment, MachineSpec, ProviderName } from '../config/types.js';
 import type { SshEndpoint } from '../ssh/client.js';
 import type { AppliedSpec } from '../state/applied.js';
 import type { MachinePaths } from '../state/paths.js';
 
-export type MachineStatus = 'not_created' | 'running' | 'halted' | 'suspended' | 'broken';
+/** `unknown`: its hypervisor could not be reached (a remote host down); `reason` says why. */
+export type MachineStatus = 'not_created' | 'running' | 'halted' | 'suspended' | 'broken' | 'unknown';
 
 /**
  * Why a machine is broken, which decides what `up` does about it:
@@ -21,8 +23,10 @@ export type BrokenKind = 'process-gone' | 'disk-missing' | 'unknown-vm';
 export interface ActualMachine {
   name: string;
   state: MachineStatus;
-  /** Why it is broken, in words. */
+  /** Why it is broken or unknown, in words. */
   reason?: string;
+  /** Why it is unknown: the error reaching its hypervisor (code and hint for `up`'s report). */
+  unreachable?: BoxfestError;
   /** Set exactly when `state` is broken. */
   broken?: BrokenKind;
   /** How it runs: e.g. `tcg` or `kvm` for QEMU. */

@@ -4,6 +4,7 @@
 import type { Capabilities } from '../../providers/capabilities.js';
 import { usableUri } from '../../providers/libvirt/uri.js';
 import type { KeyPath } from '../load.js';
+import type { MachineSpec } from '../types.js';
 import type { Rule, RuleContext } from './context.js';
 
 type Flag = Exclude<keyof Capabilities, 'settings' | 'sharedFolders' | 'why'>;
@@ -85,14 +86,25 @@ export const providerCapabilities: Rule = ({ env, caps, origin, listOrigin, own,
 
 /** libvirt's URI, wherever it came from: one boxfest can use (providers/libvirt/uri.ts decides). */
 export const libvirtUri: Rule = (ctx) => {
-  const { env, add } = ctx;
+  const { env, add, written } = ctx;
   if (env.provider !== 'libvirt') return;
+  if (written.hosts !== undefined) return libvirtHosts(ctx);
+  for (const m of env.machines) {
+    const at = ctx.origin(m, 'host');
+    if (at !== undefined)
+      add(
+        at,
+        'key',
+        '`host` names one of `hosts`, and this Boxfile has none',
+        'add `hosts:`, or remove `host`',
+      );
+  }
   const first = env.machines[0];
   if (first === undefined) return;
   const { uri, uriFrom } = first.libvirt;
   const checked = usableUri(uri);
   if (checked.ok) {
-    if (checked.uri.transport === 'ssh') remoteLimits(ctx);
+    if (checked.uri.transport === 'ssh') remoteLimits(ctx, env.machines);
     return;
   }
   if (uriFrom === 'boxfile') add(['libvirt', 'uri'], 'value', checked.problem, checked.hint);
@@ -106,13 +118,83 @@ export const libvirtUri: Rule = (ctx) => {
 };
 
 /**
+ * `hosts:`: every host's URI is usable, every machine runs on one of them, and a private network
+ * whose machines are on several hosts can be carried between them (networks/span.ts).
+ */
+function libvirtHosts(ctx: RuleContext): void {
+  const { env, add, written, origin } = ctx;
+  const hosts = written.hosts ?? {};
+  const names = Object.keys(hosts);
+  if (written.libvirt?.uri !== undefined)
+    add(
+      ['libvirt', 'uri'],
+      'key',
+      '`libvirt.uri` and `hosts` both say where machines run',
+      'with `hosts`, each host has its own `uri`: move this one into a host, or remove `hosts`',
+    );
+  const remote = new Set<string>();
+  for (const [name, h] of Object.entries(hosts)) {
+    const checked = usableUri(h.uri ?? '');
+    if (!checked.ok) add(['hosts', name, 'uri'], 'value', checked.problem, checked.hint);
+    else if (checked.uri.transport === 'ssh') remote.add(name);
+  }
+  for (const m of env.machines) {
+    const host = m.libvirt.host;
+    const at = origin(m, 'host');
+    if (host === undefined)
+      add(
+        ['machines', m.name],
+        'key',
+        `machine \`${m.name}\` runs on none of the ${names.length} hosts`,
+        `set its \`host\`, or \`defaults.host\` (hosts: ${names.join(', ')})`,
+      );
+    else if (!Object.hasOwn(hosts, host) && at !== undefined)
+      add(at, 'value', `no host named \`${host}\` in \`hosts\``, `hosts: ${names.join(', ')}`);
+  }
+  remoteLimits(
+    ctx,
+    env.machines.filter((m) => m.libvirt.host !== undefined && remote.has(m.libvirt.host)),
+  );
+  for (const net of env.networks) {
+    if (net.type !== 'private') continue;
+    const on = [
+      ...new Set(
+        env.machines
+          .filter((m) => m.networks.some((a) => a.network === net.name))
+          .flatMap((m) =>
+            m.libvirt.host === undefined || !Object.hasOwn(hosts, m.libvirt.host) ? [] : [m.libvirt.host],
+          ),
+      ),
+    ];
+    if (on.length < 2) continue;
+    if (net.dhcp)
+      add(
+        ['networks', net.name, 'dhcp'],
+        'value',
+        `network \`${net.name}\` spans hosts ${on.join(', ')}, and its DHCP server would be on one of them`,
+        'give its machines static `ip` addresses (DHCP on a network that spans hosts is not supported yet)',
+      );
+    for (const h of on) {
+      const parsed = usableUri(hosts[h]?.uri ?? '');
+      if (hosts[h]?.address === undefined && parsed.ok && parsed.uri.transport !== 'ssh')
+        add(
+          ['hosts', h],
+          'key',
+          `network \`${net.name}\` spans hosts ${on.join(', ')}: the others need this host's address, and its URI (${hosts[h]?.uri}) names none`,
+          `set \`hosts.${h}.address\`: the IPv4 address the other hosts reach it at`,
+        );
+    }
+  }
+}
+
+/**
  * What a remote libvirt host (qemu+ssh) cannot do yet: forwarded ports would have to be opened on
  * this machine and carried through the host connection, and a live share names a directory on
  * the host QEMU runs on, which is not this one. rsync'd folders and SSH reach the guest through
  * the host's SSH server.
  */
-function remoteLimits({ env, add, listOrigin }: RuleContext): void {
-  for (const m of env.machines) {
+function remoteLimits({ add, listOrigin }: RuleContext, machines: MachineSpec[]): void {
+  for (const m of machines) {
     for (const i of m.forwardedPorts.keys())
       add(
         listOrigin(m, 'forwarded_ports', i),

@@ -53,6 +53,8 @@ export const replaceKey: Step<MachineRun> = {
     const target = {
       host: endpoint.host,
       port: endpoint.port,
+      // A remote libvirt host's guest is reached through that host, this login too.
+      ...(endpoint.jump === undefined ? {} : { jump: endpoint.jump }),
       user: state.sshUser,
       keys: [readFileSync(ctx.paths.privateKey, 'utf8')],
       hostKey: ssh.hostKey,

@@ -156,6 +156,7 @@ export async function ensurePrivateNetwork(
   env: Environment,
   net: Extract<Network, { type: 'private' }>,
   hosts: DhcpHost[],
+  mtu?: number,
 ): Promise<string> {
   const name = privateNetworkName(env, net.name);
   const dhcp = wanted(net);
@@ -163,11 +164,12 @@ export async function ensurePrivateNetwork(
   if (ref !== undefined) {
     const facts = networkFacts(await c.api.networkXml(ref, Flags.NETWORK_XML_INACTIVE));
     const same =
-      dhcp === undefined
+      facts.mtu === mtu &&
+      (dhcp === undefined
         ? facts.addresses.length === 0
         : facts.hasDhcp &&
           facts.addresses.length === 1 &&
-          facts.addresses[0] === `${dhcp.gateway}/${dhcp.prefix}`;
+          facts.addresses[0] === `${dhcp.gateway}/${dhcp.prefix}`);
     if (!same) {
       if ((await networksInUse(c, true)).has(name))
         throw new BoxfestError(
@@ -214,7 +216,11 @@ export async function ensurePrivateNetwork(
     }
   }
   if (ref === undefined)
-    ref = await define(c, name, privateNetworkXml(name, dhcp === undefined ? undefined : { ...dhcp, hosts }));
+    ref = await define(
+      c,
+      name,
+      privateNetworkXml(name, dhcp === undefined ? undefined : { ...dhcp, hosts }, mtu),
+    );
   await start(c, ref, `network \`${net.name}\``);
   return name;
 }

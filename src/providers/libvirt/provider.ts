@@ -33,7 +33,7 @@ import {
 import { isCode } from './errors.js';
 import { forwarderPid, forwarderSuccessor, startForwarder, stopForwarder } from './forwards.js';
 import { jumpHostOf } from './remote-host.js';
-import { domainName, overlayVolumeName } from './names.js';
+import { domainName, overlayVolumeName, privateNetworkName } from './names.js';
 import {
   bridgedNic,
   dhcpHostsOf,
@@ -43,6 +43,8 @@ import {
   stopUnusedPrivateNetworks,
 } from './networks.js';
 import { serialLogPath } from './paths.js';
+import { reconcileSpan, removeSpan, spans, VXLAN_OVERHEAD } from './span.js';
+import { networkFacts } from './network-xml.js';
 import { DomainState, Flags, ShutoffReason } from './rpc/procedures.js';
 import type { DomainRef } from './rpc/wire.js';
 import {
@@ -262,10 +264,43 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       }
       const net = m.env.networks.find((n) => n.name === nic.network);
       if (net?.type !== 'private') throw new Error(`internal: network ${nic.network} is not private`);
-      const name = await ensurePrivateNetwork(c, m.env, net, dhcpHostsOf(m.spec.name, nics, net.name));
+      const spanning = spans(m.env, net.name);
+      const name = await ensurePrivateNetwork(
+        c,
+        m.env,
+        net,
+        dhcpHostsOf(m.spec.name, nics, net.name),
+        spanning ? 1500 - VXLAN_OVERHEAD : undefined,
+      );
+      await this.span(c, m, net.name, name);
       out.push({ kind: 'network', network: name, mac: nic.mac });
     }
     return out;
+  }
+
+  /**
+   * With `hosts:`, a private network's VXLAN link to the other hosts its machines run on (span.ts),
+   * made (or checked) at each boot on it, or removed when no machine elsewhere is on it.
+   */
+  private async span(
+    c: LibvirtClient,
+    m: MachineContext,
+    network: string,
+    libvirtName: string,
+  ): Promise<void> {
+    const host = m.spec.libvirt.host;
+    if (host === undefined) return;
+    // Every boot on it (not once per process): a halt in between may have removed the link.
+    const ref = await c.api.lookupNetwork(libvirtName);
+    const { bridge } = networkFacts(await c.api.networkXml(ref, 0));
+    await reconcileSpan(c, m.env, network, host, bridge);
+  }
+
+  /** With `hosts:`, the VXLAN links of the project's networks this host no longer runs. */
+  private async unspan(c: LibvirtClient, m: MachineContext, gone: readonly string[]): Promise<void> {
+    if (m.spec.libvirt.host === undefined) return;
+    for (const net of m.env.networks)
+      if (gone.includes(privateNetworkName(m.env, net.name))) await removeSpan(c, m.env, net.name);
   }
 
   async start(m: MachineContext, box: Box): Promise<StartResult> {
@@ -415,7 +450,9 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const found = await this.owned(c, m);
     if (found !== undefined) await this.stopDomain(c, found.dom, opts);
     await stopForwarder(m.paths.dir);
-    await serialized(this.networksKey(c, m), () => stopUnusedPrivateNetworks(c, m.env));
+    await serialized(this.networksKey(c, m), async () =>
+      this.unspan(c, m, await stopUnusedPrivateNetworks(c, m.env)),
+    );
     if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
   }
@@ -474,7 +511,9 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     await stopForwarder(m.paths.dir);
     // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
     for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name, !v.tagged);
-    await serialized(this.networksKey(c, m), () => releasePrivateNetworks(c, m.env, macs));
+    await serialized(this.networksKey(c, m), async () =>
+      this.unspan(c, m, await releasePrivateNetworks(c, m.env, macs)),
+    );
   }
 
   private async require(c: LibvirtClient, m: MachineContext): Promise<Owned> {

@@ -87,7 +87,7 @@ describe('examples', () => {
     const text = readFileSync(join(EXAMPLES, 'reference', 'Boxfile.yaml'), 'utf8');
     const written = loadBoxfile(text, 'Boxfile.yaml', vars).written;
     const used = new Set<string>();
-    // Keys of `machines`, `profiles` and `networks` are names: shown as NAME, as schemaKeys() does.
+    // Keys of `machines`, `profiles`, `networks` and `hosts` are names: shown as NAME, as schemaKeys() does.
     const walk = (value: unknown, path: string, named: boolean): void => {
       if (Array.isArray(value)) {
         for (const item of value) walk(item, `${path}[]`, false);
@@ -97,7 +97,7 @@ describe('examples', () => {
       for (const [k, v] of Object.entries(value)) {
         const p = `${path === '' ? '' : `${path}.`}${named ? 'NAME' : k}`;
         if (!named) used.add(p);
-        walk(v, p, path === '' && ['machines', 'profiles', 'networks'].includes(k));
+        walk(v, p, path === '' && ['machines', 'profiles', 'networks', 'hosts'].includes(k));
       }
     };
     walk(written, '', false);

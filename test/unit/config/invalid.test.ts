@@ -75,7 +75,7 @@ const schemaCases: Case[] = [
     name: 'unknown key, nothing close',
     text: yaml('version: 1', 'machines:', '  web:', '    box: debian-12', '    ram: 1024'),
     want: [
-      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: box, box_version, box_url, box_checksum, profile, cpus, memory, disk_size, disks, hostname, networks, forwarded_ports, synced_folders, provision, triggers, ssh, boot_timeout, autostart, primary, instant, cloud_init, qemu, virtualbox)',
+      '5:5 machines.web.ram: unknown key `ram` (allowed keys here: host, box, box_version, box_url, box_checksum, profile, cpus, memory, disk_size, disks, hostname, networks, forwarded_ports, synced_folders, provision, triggers, ssh, boot_timeout, autostart, primary, instant, cloud_init, qemu, virtualbox)',
     ],
   },
   {

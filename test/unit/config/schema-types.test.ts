@@ -25,6 +25,7 @@ import type {
   WrittenTrigger,
   WrittenVirtualbox,
   WrittenLibvirt,
+  WrittenHost,
 } from '../../../src/config/types.js';
 import { PROVIDER_NAMES, SYNCED_FOLDER_TYPES, TRIGGER_EVENTS } from '../../../src/config/types.js';
 import { SIZE_PATTERN } from '../../../src/config/units.js';
@@ -40,12 +41,14 @@ const keys = {
     provider: true,
     virtualbox: true,
     libvirt: true,
+    hosts: true,
     defaults: true,
     profiles: true,
     networks: true,
     machines: true,
   } satisfies Record<keyof WrittenBoxfile, true>,
   WrittenMachine: {
+    host: true,
     box: true,
     box_version: true,
     box_url: true,
@@ -139,6 +142,10 @@ const keys = {
     keyof WrittenVirtualbox,
     true
   >,
+  WrittenHost: { uri: true, pool: true, management_network: true, address: true } satisfies Record<
+    keyof WrittenHost,
+    true
+  >,
   WrittenLibvirt: { uri: true, pool: true, management_network: true } satisfies Record<
     keyof WrittenLibvirt,
     true
@@ -163,6 +170,7 @@ describe('schema and types agree', () => {
     ['WrittenQemu', defs.qemu],
     ['WrittenVirtualbox', defs.virtualbox],
     ['WrittenLibvirt', defs.libvirt],
+    ['WrittenHost', defs.libvirtHost],
     ['WrittenDataDisk', defs.dataDisk],
   ])('%s', (name, sub) => {
     expect(keysOf(sub)).toEqual(Object.keys(keys[name]).sort());
@@ -211,6 +219,7 @@ describe('the schema itself', () => {
       '#/properties/machines',
       '#/properties/profiles',
       '#/properties/networks',
+      '#/properties/hosts',
       '#/$defs/provisioner/properties/groups',
     ];
     // cloud-init user-data: the keys boxfest checks are listed, any other goes to cloud-init as written.

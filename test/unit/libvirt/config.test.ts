@@ -1,7 +1,7 @@
 // What a Boxfile for provider libvirt may say, refused at validate time with the reason: the
 // capabilities libvirt lacks (instant up, disk_size, data disks, cloud-init), transports boxfest does not speak, a session daemon.
 import { describe, expect, it } from 'vitest';
-import { fakeFs, problems, yaml } from '../config/helpers.js';
+import { environment, fakeFs, problems, yaml } from '../config/helpers.js';
 
 const head = ['version: 1', 'provider: libvirt'];
 
@@ -81,5 +81,132 @@ describe('libvirt Boxfiles', () => {
     expect(
       problems(yaml(...head, 'machines:', '  web:', '    box: tiny', '    libvirt: { pool: x }')),
     ).toEqual([expect.stringMatching(/^6:5 machines\.web\.libvirt: unknown key `libvirt`/) as string]);
+  });
+});
+
+describe('hosts: machines placed on libvirt hosts', () => {
+  const hosts = [
+    'hosts:',
+    '  rack1: { uri: "qemu+ssh://ops@rack1.lan/system" }',
+    '  rack2: { uri: "qemu+ssh://ops@rack2.lan/system", pool: fast, management_network: mgmt }',
+    '  here: { uri: "qemu:///system" }',
+  ];
+  it.each<[string, string[], string[]]>([
+    [
+      'machines on two remote hosts sharing a static network',
+      [
+        ...hosts,
+        'networks: { backend: { type: private, cidr: 10.20.0.0/24 } }',
+        'defaults: { box: tiny, host: rack1 }',
+        'machines:',
+        '  db: { host: rack2, networks: [{ network: backend, ip: 10.20.0.10 }] }',
+        '  web: { networks: [{ network: backend, ip: 10.20.0.11 }] }',
+      ],
+      [],
+    ],
+    [
+      'a machine on no host, a host that does not exist, and libvirt.uri beside hosts: all at once',
+      [
+        'libvirt: { uri: "qemu:///system" }',
+        ...hosts,
+        'machines:',
+        '  a: { box: tiny }',
+        '  b: { box: tiny, host: rack9 }',
+      ],
+      [
+        '3:12 libvirt.uri: `libvirt.uri` and `hosts` both say where machines run (with `hosts`, each host has its own `uri`: move this one into a host, or remove `hosts`)',
+        '9:3 machines.a: machine `a` runs on none of the 3 hosts (set its `host`, or `defaults.host` (hosts: rack1, rack2, here))',
+        '10:25 machines.b.host: no host named `rack9` in `hosts` (hosts: rack1, rack2, here)',
+      ],
+    ],
+    [
+      'a host whose URI boxfest cannot use',
+      ['hosts:', '  old: { uri: "qemu+tcp://old/system" }', 'machines:', '  a: { box: tiny }'],
+      [
+        '4:15 hosts.old.uri: `qemu+tcp://old/system` uses the tcp transport, which boxfest does not speak (use a local qemu:///system)',
+      ],
+    ],
+    [
+      '`host` without `hosts`',
+      ['machines:', '  a: { box: tiny, host: rack1 }'],
+      [
+        '4:19 machines.a.host: `host` names one of `hosts`, and this Boxfile has none (add `hosts:`, or remove `host`)',
+      ],
+    ],
+    [
+      'a network spanning a local host without an address, with DHCP',
+      [
+        ...hosts,
+        'networks: { backend: { type: private, cidr: 10.20.0.0/24, dhcp: true } }',
+        'machines:',
+        '  a: { box: tiny, host: here, networks: [{ network: backend }] }',
+        '  b: { box: tiny, host: rack1, networks: [{ network: backend }] }',
+      ],
+      [
+        "6:3 hosts.here: network `backend` spans hosts here, rack1: the others need this host's address, and its URI (qemu:///system) names none (set `hosts.here.address`: the IPv4 address the other hosts reach it at)",
+        '7:65 networks.backend.dhcp: network `backend` spans hosts here, rack1, and its DHCP server would be on one of them (give its machines static `ip` addresses (DHCP on a network that spans hosts is not supported yet))',
+      ],
+    ],
+    [
+      'forwarded ports are refused only on the remote host',
+      [
+        ...hosts,
+        'machines:',
+        '  a: { box: tiny, host: here, forwarded_ports: [{ guest: 80, host: 8080 }] }',
+        '  b: { box: tiny, host: rack1, forwarded_ports: [{ guest: 80, host: 8081 }] }',
+      ],
+      [
+        '9:49 machines.b.forwarded_ports[0]: forwarded ports of machines on a remote libvirt host (qemu+ssh://ops@rack1.lan/system) are not supported yet (remove `forwarded_ports`, or reach the port through `boxfest ssh MACHINE -- -L PORT:localhost:PORT`)',
+      ],
+    ],
+  ])('%s', (_name, lines, want) => {
+    expect(problems(yaml(...head, ...lines))).toEqual(want);
+  });
+
+  it("each machine gets its host's daemon, pool and management network; the only host needs no naming", () => {
+    const env = environment(
+      yaml(
+        ...head,
+        ...hosts,
+        'libvirt: { pool: big }',
+        'defaults: { box: tiny, host: rack1 }',
+        'machines:',
+        '  a: {}',
+        '  b: { host: rack2 }',
+        '  c: { host: here }',
+      ),
+      undefined,
+      undefined,
+      {},
+    );
+    expect(env.machines.map((m) => m.libvirt)).toEqual([
+      {
+        uri: 'qemu+ssh://ops@rack1.lan/system',
+        uriFrom: 'hosts',
+        host: 'rack1',
+        pool: 'big',
+        managementNetwork: 'boxfest',
+      },
+      {
+        uri: 'qemu+ssh://ops@rack2.lan/system',
+        uriFrom: 'hosts',
+        host: 'rack2',
+        pool: 'fast',
+        managementNetwork: 'mgmt',
+      },
+      { uri: 'qemu:///system', uriFrom: 'hosts', host: 'here', pool: 'big', managementNetwork: 'boxfest' },
+    ]);
+    const one = environment(
+      yaml(
+        ...head,
+        'hosts: { only: { uri: "qemu:///system", address: 10.0.0.5 } }',
+        'machines: { a: { box: tiny } }',
+      ),
+    );
+    expect(one.machines[0]?.libvirt).toMatchObject({
+      host: 'only',
+      address: '10.0.0.5',
+      uri: 'qemu:///system',
+    });
   });
 });

@@ -95,6 +95,14 @@ describe('reconcile: the action for each observed state', () => {
       { action: 'create', reason: 'broken (unknown): recreate it' },
     ],
     [
+      'unknown: its host is down, so nothing is planned and its changes do not matter',
+      {
+        actual: { name: 'web', state: 'unknown', reason: 'rack2.lan:22 refused the connection' },
+        applied: { ...same, box: 'old' },
+      },
+      { action: 'unreachable', reason: 'rack2.lan:22 refused the connection' },
+    ],
+    [
       'halted',
       { actual: { name: 'web', state: 'halted' }, applied: same },
       { action: 'start', reason: 'halted' },

@@ -1,0 +1,203 @@
+// One environment across two remote libvirt hosts (#16), from a laptop that reaches them only by
+// SSH (scripts/in-two-hosts.sh): four machines, two per host, on one private network that spans
+// both (VXLAN between the hosts' bridges). Every pair pings both ways across the hosts; plain
+// OpenSSH reaches a guest through its host; halting a host's machines takes its link down and
+// `up` makes it again; a host that goes down (its libvirtd and sshd stopped by PID) makes its
+// machines `unknown` while the others keep working, and after its restart `up` converges;
+// `destroy` leaves nothing on either host but the box volumes.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectName } from '../../../src/config/defaults.js';
+import { domainName, isPrivateNetworkOf, BOX_VOLUME_PREFIX } from '../../../src/providers/libvirt/names.js';
+import { spanAlias, spanDevice } from '../../../src/providers/libvirt/span.js';
+import { isAlive, waitUntil } from '../../../src/state/process.js';
+import { TestProject } from '../harness.js';
+import type { StatusRow } from '../scenarios/net-helpers.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const env = (k: string) => process.env[k] ?? '';
+const HOSTS = {
+  a: {
+    uri: env('BOXFEST_TEST_HOST_A_URI'),
+    dir: env('BOXFEST_TEST_HOST_A_DIR'),
+    address: env('BOXFEST_TEST_HOST_A_ADDRESS'),
+  },
+  b: {
+    uri: env('BOXFEST_TEST_HOST_B_URI'),
+    dir: env('BOXFEST_TEST_HOST_B_DIR'),
+    address: env('BOXFEST_TEST_HOST_B_ADDRESS'),
+  },
+};
+type Host = keyof typeof HOSTS;
+const MACHINES = {
+  a1: ['a', '10.20.0.11'],
+  a2: ['a', '10.20.0.12'],
+  b1: ['b', '10.20.0.21'],
+  b2: ['b', '10.20.0.22'],
+} as const;
+
+/** The host's daemon asked past boxfest, through its socket on this machine's filesystem. */
+const virsh = (h: Host, ...args: string[]): string[] =>
+  execFileSync(
+    'virsh',
+    ['-q', '-c', `qemu:///system?socket=${HOSTS[h].dir}/run/libvirt/libvirt-sock`, ...args],
+    {
+      encoding: 'utf8',
+    },
+  )
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((l) => l !== '');
+/** A command in the host's network namespace (its links, as the kernel sees them). */
+const onHost = (h: Host, ...argv: string[]): string =>
+  execFileSync('nsenter', [`--net=${HOSTS[h].dir}/netns`, '--', ...argv], { encoding: 'utf8' });
+const libvirtd = (...args: string[]) =>
+  execFileSync('bash', [join(ROOT, 'scripts/libvirtd.sh'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SSHD_BIND: HOSTS.b.address, OWNER_PID: String(process.ppid) },
+  });
+
+describe('one environment on two remote libvirt hosts', () => {
+  let p: TestProject;
+  const project = () => ({ name: projectName(p.root), root: p.root });
+  const status = async () =>
+    JSON.parse((await p.ok(['status', '--json'])).stdout) as (StatusRow & { reason?: string })[];
+  const ping = (from: string, to: string) => p.run(['ssh', from, '-c', `ping -c 1 -W 5 ${to}`]);
+  /** What the project has on a host: domains, overlay volumes, private networks, VXLAN links. */
+  const leftovers = (h: Host) => {
+    const prefix = `boxfest-${project().name}-`;
+    return [
+      ...virsh(h, 'list', '--all', '--name').filter((d) => d.startsWith(prefix)),
+      ...virsh(h, 'vol-list', 'default').filter((v) => v.startsWith(prefix)),
+      ...virsh(h, 'net-list', '--all', '--name').filter((n) => isPrivateNetworkOf(project(), n)),
+      ...(onHost(h, 'ip', '-o', 'link', 'show', 'type', 'vxlan').includes(spanDevice(project(), 'backend'))
+        ? ['vxlan']
+        : []),
+    ];
+  };
+
+  beforeAll(async () => {
+    p = new TestProject({
+      'Boxfile.yaml': `version: 1
+provider: libvirt
+hosts:
+  a: { uri: "${HOSTS.a.uri}" }
+  b: { uri: "${HOSTS.b.uri}" }
+networks:
+  backend: { type: private, cidr: 10.20.0.0/24 }
+defaults: { box: tiny, memory: 160MiB, host: a }
+machines:
+${Object.entries(MACHINES)
+  .map(([m, [h, ip]]) => `  ${m}: { host: ${h}, networks: [{ network: backend, ip: ${ip} }] }`)
+  .join('\n')}
+`,
+    });
+    await p.addTinyBox('tiny', [], 'virtio');
+  });
+
+  afterAll(async () => {
+    await p?.run(['destroy', '-f']);
+  });
+
+  it('up brings the four machines up in parallel, each on its host', async () => {
+    const r = await p.ok(['up', '--json']);
+    const rows = JSON.parse(r.stdout) as { machine: string; ok: boolean }[];
+    expect(rows.map((x) => [x.machine, x.ok])).toEqual(Object.keys(MACHINES).map((m) => [m, true]));
+    for (const [m, [h]] of Object.entries(MACHINES)) {
+      expect(virsh(h, 'list', '--name')).toContain(domainName(project(), m));
+      expect(virsh(h === 'a' ? 'b' : 'a', 'list', '--all', '--name')).not.toContain(domainName(project(), m));
+    }
+    expect((await status()).map((s) => [s.name, s.state])).toEqual(
+      Object.keys(MACHINES).map((m) => [m, 'running']),
+    );
+  });
+
+  it('every pair pings both ways on the private network, across the hosts', async () => {
+    const pairs = Object.keys(MACHINES).flatMap((from) =>
+      Object.entries(MACHINES)
+        .filter(([to]) => to !== from)
+        .map(([to, [, ip]]) => [from, to, ip] as const),
+    );
+    const results = await Promise.all(pairs.map(([from, , ip]) => ping(from, ip)));
+    expect(pairs.map(([f, t], i) => `${f}->${t} ${results[i]?.code}`)).toEqual(
+      pairs.map(([f, t]) => `${f}->${t} 0`),
+    );
+    // The segment is carried by one tagged VXLAN device per host, pointing at the other host.
+    for (const [h, other] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
+      const dev = spanDevice(project(), 'backend');
+      expect(onHost(h, 'ip', '-o', 'link', 'show', 'dev', dev)).toContain(
+        ` alias ${spanAlias(project(), 'backend')}`,
+      );
+      expect(onHost(h, 'bridge', 'fdb', 'show', 'dev', dev)).toContain(`dst ${HOSTS[other].address}`);
+    }
+  });
+
+  it('plain OpenSSH reaches a guest through its host with ssh-config (the laptop has no route to it)', async () => {
+    const cfg = join(p.base, 'ssh_config');
+    writeFileSync(cfg, (await p.ok(['ssh-config', 'b2'])).stdout);
+    const alias = /^Host "?([^"\s]+)/m.exec((await p.ok(['ssh-config', 'b2'])).stdout)?.[1] ?? '';
+    expect(execFileSync('ssh', ['-F', cfg, alias, 'hostname'], { encoding: 'utf8' })).toBe('b2\n');
+  });
+
+  it("halting a host's machines takes its link down; up makes it again and keeps the addresses", async () => {
+    await p.ok(['halt', 'b1', 'b2']);
+    expect(leftovers('b')).not.toContain('vxlan');
+    await p.ok(['up', 'b1', 'b2']);
+    expect(leftovers('b')).toContain('vxlan');
+    expect((await ping('a1', MACHINES.b2[1])).code).toBe(0);
+    expect((await ping('b1', MACHINES.a2[1])).code).toBe(0);
+  });
+
+  it('a host that is down makes its machines unknown with the reason; the others still work; after its restart up converges', async () => {
+    // Host B goes down: its sshd listeners and its libvirtd, stopped by PID (its guests keep running).
+    const pid = libvirtd('prove', HOSTS.b.dir).trim();
+    libvirtd('sshd-stop', HOSTS.b.dir);
+    process.kill(Number(pid), 'SIGTERM');
+    await waitUntil(() => !isAlive(Number(pid)), 10_000);
+    const rows = await status();
+    expect(rows.map((s) => [s.name, s.state])).toEqual([
+      ['a1', 'running'],
+      ['a2', 'running'],
+      ['b1', 'unknown'],
+      ['b2', 'unknown'],
+    ]);
+    expect(rows.find((r) => r.name === 'b1')?.reason).toMatch(/10\.77\.0\.2/);
+    // `up` fails only B's machines, each with the host's error; A's are left as they are.
+    const up = await p.run(['up', '--json']);
+    expect(up.code).not.toBe(0);
+    const result = JSON.parse(up.stdout) as {
+      machine: string;
+      ok: boolean;
+      action: string;
+      error?: { code: string; message: string };
+    }[];
+    expect(result.map((x) => [x.machine, x.action, x.ok])).toEqual([
+      ['a1', 'none', true],
+      ['a2', 'none', true],
+      ['b1', 'unreachable', false],
+      ['b2', 'unreachable', false],
+    ]);
+    expect(result[2]?.error?.code).toBe('SSH_HOST_UNREACHABLE');
+    expect(result[2]?.error?.message).toContain(HOSTS.b.address);
+    expect((await ping('a1', MACHINES.a2[1])).code).toBe(0);
+    // Host B comes back (a new libvirtd finds its running guests), and so does its sshd.
+    libvirtd('start', HOSTS.b.dir);
+    libvirtd('sshd', HOSTS.b.dir);
+    await p.ok(['up']);
+    expect((await status()).map((s) => s.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect((await ping('b2', MACHINES.a1[1])).code).toBe(0);
+  });
+
+  it('destroy leaves nothing on either host but the box volume, uploaded once to each', async () => {
+    await p.ok(['destroy', '-f']);
+    for (const h of ['a', 'b'] as const) {
+      expect(leftovers(h)).toEqual([]);
+      expect(virsh(h, 'vol-list', 'default').filter((v) => v.startsWith(BOX_VOLUME_PREFIX))).toHaveLength(1);
+    }
+  });
+});
