@@ -9,7 +9,8 @@
 #   scripts/libvirtd.sh prove DIR   exit 0 when DIR's recorded PID is that daemon (see `proven`)
 #   scripts/libvirtd.sh sshd DIR    add the remote path to DIR's running daemon (below); prints
 #                                   its KEY=VALUE lines (again, when it runs already)
-#   scripts/libvirtd.sh sshd-stop DIR  stop the remote path's listeners by PID (`stop` does too)
+#   scripts/libvirtd.sh sshd-stop DIR  stop the remote path's listeners and its open connections'
+#                                   sshd by PID (`stop` does too)
 #   scripts/libvirtd.sh reap        stop the daemons of DIRs under /tmp whose owner process is gone
 #                                   (a killed test run); only DIRs this script made (marker file)
 #
@@ -289,6 +290,18 @@ sshd_stop() {
   local d=$1 p
   for p in $(sshd_proven "$d"); do stop_pid "$p" "socat of the remote path"; done
   rm -f "$d/ssh/socat.pids"
+  # The open connections' sshd too, as when the host goes down: every sshd in the daemon's
+  # network namespace (only the remote path starts one there; their session children rename
+  # themselves, so the namespace is what tells them apart).
+  [ "$(stat -f -c %T "$d/netns" 2>/dev/null)" = nsfs ] || return 0
+  local ino
+  ino=$(stat -L -c %i "$d/netns")
+  for p in /proc/[0-9]*; do
+    [ "$(cat "$p/comm" 2>/dev/null)" = sshd ] || continue
+    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "net:[$ino]" ] || continue
+    kill -TERM "${p#/proc/}" 2>/dev/null && log "stopped sshd ${p#/proc/} of the remote path"
+  done
+  return 0
 }
 
 stop() {

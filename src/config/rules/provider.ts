@@ -188,20 +188,21 @@ function libvirtHosts(ctx: RuleContext): void {
 }
 
 /**
- * What a remote libvirt host (qemu+ssh) cannot do yet: forwarded ports would have to be opened on
- * this machine and carried through the host connection, and a live share names a directory on
- * the host QEMU runs on, which is not this one. rsync'd folders and SSH reach the guest through
- * the host's SSH server.
+ * What a remote libvirt host (qemu+ssh) cannot do: forwarded ports are opened on this machine and
+ * carried to the guest through the host's SSH server, which carries TCP only; a live share names
+ * a directory of the host QEMU runs on, which is not this one. rsync'd folders and SSH reach the
+ * guest through the host's SSH server.
  */
 function remoteLimits({ add, listOrigin }: RuleContext, machines: MachineSpec[]): void {
   for (const m of machines) {
-    for (const i of m.forwardedPorts.keys())
-      add(
-        listOrigin(m, 'forwarded_ports', i),
-        'key',
-        `forwarded ports of machines on a remote libvirt host (${m.libvirt.uri}) are not supported yet`,
-        'remove `forwarded_ports`, or reach the port through `boxfest ssh MACHINE -- -L PORT:localhost:PORT`',
-      );
+    for (const [i, f] of m.forwardedPorts.entries())
+      if (f.protocol === 'udp')
+        add(
+          [...listOrigin(m, 'forwarded_ports', i), 'protocol'],
+          'value',
+          `a UDP port of a machine on a remote libvirt host (${m.libvirt.uri}) cannot be forwarded: its ports are carried through the host's SSH server, which carries TCP only`,
+          'forward a TCP port, or reach the guest from the host',
+        );
     for (const [i, f] of m.syncedFolders.entries())
       if (f.type !== 'rsync')
         add(

@@ -2,14 +2,18 @@
 // the forwarded host ports and relays each connection (TCP) or datagram flow (UDP) to the guest's
 // address. libvirt has no NAT port forwarding of its own; this keeps the QEMU provider's
 // behaviour (127.0.0.1 unless asked, any port, auto_correct, `boxfest port`) without iptables
-// rules on the host, and the same process can later dial through an SSH connection (#16).
+// rules on the host. For a machine on a remote libvirt host (#16) it listens here, on the user's
+// machine, and dials the guest through the host's SSH server (a `direct-tcpip` channel of its one
+// connection to that host, with the host key boxfest pinned): TCP only, which is what SSH carries.
 //
 // Run as `node forwarder.js FORWARDS.json`; prints `ready` once every port is bound (or
 // `error: ...` and exits 1), then runs until SIGTERM.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { PortProtocol } from '../../config/types.js';
+import type { HostSpec } from '../../ssh/host-link.js';
 
 export interface Forward {
   protocol: PortProtocol;
@@ -17,21 +21,39 @@ export interface Forward {
   host: number;
   guestIp: string;
   guest: number;
+  /** The remote libvirt host whose SSH server reaches the guest (TCP only); unset: dialled directly. */
+  via?: HostSpec;
+}
+
+/** A connection to the guest's port: direct, or through the host's SSH server. */
+async function dial(f: Forward): Promise<Duplex> {
+  if (f.via === undefined) return connect({ host: f.guestIp, port: f.guest });
+  // Loaded only by forwarders of remote machines: ssh2 is not needed otherwise.
+  const { forwardOut } = await import('../../ssh/host-link.js');
+  return forwardOut(f.via, f.guestIp, f.guest);
 }
 
 /** A UDP flow is forgotten after this long without a datagram. */
 const UDP_IDLE_MS = 120_000;
 
 function tcp(f: Forward): Promise<Server> {
-  const server = createServer((client) => {
-    const upstream = connect({ host: f.guestIp, port: f.guest });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-    client.pipe(upstream).pipe(client);
+  const server = createServer({ pauseOnConnect: true }, (client) => {
+    dial(f).then(
+      (upstream) => {
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', end);
+        upstream.on('error', end);
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      },
+      (e: unknown) => {
+        process.stderr.write(`${new Date().toISOString()} ${f.guestIp}:${f.guest}: ${String(e)}\n`);
+        client.destroy();
+      },
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

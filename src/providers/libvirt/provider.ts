@@ -32,7 +32,7 @@ import {
 } from './domain-xml.js';
 import { isCode } from './errors.js';
 import { forwarderPid, forwarderSuccessor, startForwarder, stopForwarder } from './forwards.js';
-import { jumpHostOf } from './remote-host.js';
+import { hostSpecOf, jumpHostOf } from './remote-host.js';
 import { domainName, overlayVolumeName, privateNetworkName } from './names.js';
 import {
   bridgedNic,
@@ -314,7 +314,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       recorded?.sshHost !== undefined
     ) {
       const accel = recorded.accel ?? 'tcg';
-      await this.forwardPorts(m, recorded.sshHost);
+      await this.forwardPorts(m, c, recorded.sshHost);
       // As the host is now (its key re-pinned, another keyfile=): ssh_config is written from it.
       const jump = await this.jumpOf(c);
       updateMachineState(m.env.root, m.spec.name, ({ sshJump: _, ...s }) => ({
@@ -370,7 +370,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       sshPort: m.spec.sshGuestPort,
       ...(jump.jump === undefined ? {} : { sshJump: jump.jump }),
     }));
-    await this.forwardPorts(m, ip);
+    await this.forwardPorts(m, c, ip);
     return {
       ssh: { host: ip, port: m.spec.sshGuestPort, ...jump },
       accel,
@@ -384,8 +384,12 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     return { jump: await jumpHostOf(c.uri) };
   }
 
-  /** The forwarded ports, relayed to `ip` by the machine's forwarder, which then holds them. */
-  private async forwardPorts(m: MachineContext, ip: string): Promise<void> {
+  /**
+   * The forwarded ports, relayed to `ip` by the machine's forwarder, which then holds them; for a
+   * remote host's guest, through that host's SSH server.
+   */
+  private async forwardPorts(m: MachineContext, c: LibvirtClient, ip: string): Promise<void> {
+    const via = c.uri.transport === 'ssh' ? { via: hostSpecOf(c.uri) } : {};
     if (m.spec.forwardedPorts.length > 0 && forwarderPid(m.paths.dir) !== undefined) return;
     await withBootPorts(
       this.home,
@@ -410,6 +414,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
             host: f.host,
             guestIp: ip,
             guest: f.guest,
+            ...via,
           })),
         );
       },

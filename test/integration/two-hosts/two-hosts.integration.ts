@@ -14,7 +14,14 @@ import { domainName, isPrivateNetworkOf, BOX_VOLUME_PREFIX } from '../../../src/
 import { spanAlias, spanDevice } from '../../../src/providers/libvirt/span.js';
 import { isAlive, waitUntil } from '../../../src/state/process.js';
 import { TestProject } from '../harness.js';
-import type { StatusRow } from '../scenarios/net-helpers.js';
+import {
+  httpGet,
+  HTTP_RESPONDER,
+  listenAddress,
+  type PortRow,
+  type StatusRow,
+} from '../scenarios/net-helpers.js';
+import { freePort } from '../../../src/network/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const env = (k: string) => process.env[k] ?? '';
@@ -61,6 +68,7 @@ const libvirtd = (...args: string[]) =>
 
 describe('one environment on two remote libvirt hosts', () => {
   let p: TestProject;
+  let webPort: number;
   const project = () => ({ name: projectName(p.root), root: p.root });
   const status = async () =>
     JSON.parse((await p.ok(['status', '--json'])).stdout) as (StatusRow & { reason?: string })[];
@@ -78,7 +86,21 @@ describe('one environment on two remote libvirt hosts', () => {
     ];
   };
 
+  /** Host B goes down: its sshd listeners and its libvirtd, stopped by PID (its guests keep running). */
+  const hostBDown = async () => {
+    const pid = Number(libvirtd('prove', HOSTS.b.dir).trim());
+    libvirtd('sshd-stop', HOSTS.b.dir);
+    process.kill(pid, 'SIGTERM');
+    await waitUntil(() => !isAlive(pid), 10_000);
+  };
+  /** Host B comes back: a new libvirtd (which finds the guests still running), its sshd on the same port. */
+  const hostBUp = () => {
+    libvirtd('start', HOSTS.b.dir);
+    libvirtd('sshd', HOSTS.b.dir);
+  };
+
   beforeAll(async () => {
+    webPort = await freePort();
     p = new TestProject({
       'Boxfile.yaml': `version: 1
 provider: libvirt
@@ -89,9 +111,14 @@ networks:
   backend: { type: private, cidr: 10.20.0.0/24 }
 defaults: { box: tiny, memory: 160MiB, host: a }
 machines:
-${Object.entries(MACHINES)
-  .map(([m, [h, ip]]) => `  ${m}: { host: ${h}, networks: [{ network: backend, ip: ${ip} }] }`)
-  .join('\n')}
+  a1: { networks: [{ network: backend, ip: ${MACHINES.a1[1]} }] }
+  a2: { networks: [{ network: backend, ip: ${MACHINES.a2[1]} }] }
+  b1:
+    host: b
+    networks: [{ network: backend, ip: ${MACHINES.b1[1]} }]
+    forwarded_ports: [{ guest: 80, host: ${webPort} }]
+    provision:${HTTP_RESPONDER}
+  b2: { host: b, networks: [{ network: backend, ip: ${MACHINES.b2[1]} }] }
 `,
     });
     await p.addTinyBox('tiny', [], 'virtio');
@@ -137,6 +164,15 @@ ${Object.entries(MACHINES)
     }
   });
 
+  it("a remote machine's forwarded port answers on the laptop's loopback, carried through its host", async () => {
+    expect(await httpGet(webPort)).toBe('b1');
+    expect(listenAddress(webPort)).toBe('127.0.0.1');
+    const ports = JSON.parse((await p.ok(['port', 'b1', '--json'])).stdout) as PortRow[];
+    expect(ports[0]?.ports).toContainEqual(
+      expect.objectContaining({ guest: 80, host: webPort, host_ip: '127.0.0.1' }),
+    );
+  });
+
   it('plain OpenSSH reaches a guest through its host with ssh-config (the laptop has no route to it)', async () => {
     const cfg = join(p.base, 'ssh_config');
     writeFileSync(cfg, (await p.ok(['ssh-config', 'b2'])).stdout);
@@ -154,47 +190,77 @@ ${Object.entries(MACHINES)
   });
 
   it('a host that is down makes its machines unknown with the reason; the others still work; after its restart up converges', async () => {
-    // Host B goes down: its sshd listeners and its libvirtd, stopped by PID (its guests keep running).
-    const pid = libvirtd('prove', HOSTS.b.dir).trim();
-    libvirtd('sshd-stop', HOSTS.b.dir);
-    process.kill(Number(pid), 'SIGTERM');
-    await waitUntil(() => !isAlive(Number(pid)), 10_000);
-    const rows = await status();
-    expect(rows.map((s) => [s.name, s.state])).toEqual([
-      ['a1', 'running'],
-      ['a2', 'running'],
-      ['b1', 'unknown'],
-      ['b2', 'unknown'],
-    ]);
-    expect(rows.find((r) => r.name === 'b1')?.reason).toMatch(/10\.77\.0\.2/);
-    // `up` fails only B's machines, each with the host's error; A's are left as they are.
-    const up = await p.run(['up', '--json']);
-    expect(up.code).not.toBe(0);
-    const result = JSON.parse(up.stdout) as {
-      machine: string;
-      ok: boolean;
-      action: string;
-      error?: { code: string; message: string };
-    }[];
-    expect(result.map((x) => [x.machine, x.action, x.ok])).toEqual([
-      ['a1', 'none', true],
-      ['a2', 'none', true],
-      ['b1', 'unreachable', false],
-      ['b2', 'unreachable', false],
-    ]);
-    expect(result[2]?.error?.code).toBe('SSH_HOST_UNREACHABLE');
-    expect(result[2]?.error?.message).toContain(HOSTS.b.address);
-    expect((await ping('a1', MACHINES.a2[1])).code).toBe(0);
-    // Host B comes back (a new libvirtd finds its running guests), and so does its sshd.
-    libvirtd('start', HOSTS.b.dir);
-    libvirtd('sshd', HOSTS.b.dir);
+    await hostBDown();
+    try {
+      const rows = await status();
+      expect(rows.map((s) => [s.name, s.state])).toEqual([
+        ['a1', 'running'],
+        ['a2', 'running'],
+        ['b1', 'unknown'],
+        ['b2', 'unknown'],
+      ]);
+      expect(rows.find((r) => r.name === 'b1')?.reason).toMatch(/10\.77\.0\.2/);
+      // `up` fails only B's machines, each with the host's error; A's are left as they are.
+      const up = await p.run(['up', '--json']);
+      expect(up.code).not.toBe(0);
+      const result = JSON.parse(up.stdout) as {
+        machine: string;
+        ok: boolean;
+        action: string;
+        error?: { code: string; message: string };
+      }[];
+      expect(result.map((x) => [x.machine, x.action, x.ok])).toEqual([
+        ['a1', 'none', true],
+        ['a2', 'none', true],
+        ['b1', 'unreachable', false],
+        ['b2', 'unreachable', false],
+      ]);
+      expect(result[2]?.error?.code).toBe('SSH_HOST_UNREACHABLE');
+      expect(result[2]?.error?.message).toContain(HOSTS.b.address);
+      expect((await ping('a1', MACHINES.a2[1])).code).toBe(0);
+    } finally {
+      // Host B comes back (a new libvirtd finds its running guests), and so does its sshd.
+      hostBUp();
+    }
     await p.ok(['up']);
     expect((await status()).map((s) => s.state)).toEqual(['running', 'running', 'running', 'running']);
     expect((await ping('b2', MACHINES.a1[1])).code).toBe(0);
+    // The forwarder on the laptop dials the restarted host anew.
+    expect(await httpGet(webPort)).toBe('b1');
+  });
+
+  it('a host that goes down in the middle of creating a machine fails only it; after the restart up converges', async () => {
+    await p.ok(['destroy', '-f', 'b2']);
+    const name = domainName(project(), 'b2');
+    const up = p.run(['up', 'b2', '--json']);
+    // Down as soon as its domain is defined on B: the boot, the address and SSH are still to come.
+    expect(await waitUntil(() => virsh('b', 'list', '--all', '--name').includes(name), 60_000, 50)).toBe(
+      true,
+    );
+    await hostBDown();
+    try {
+      const r = await up;
+      expect(r.code).not.toBe(0);
+      const row = (JSON.parse(r.stdout) as { machine: string; ok: boolean; error?: { code: string } }[])[0];
+      expect(row?.ok).toBe(false);
+      expect(row?.error?.code).toMatch(/^(SSH_HOST_|LIBVIRT_)/);
+    } finally {
+      hostBUp();
+    }
+    await p.ok(['up']);
+    expect((await status()).map((s) => s.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect((await ping('b2', MACHINES.a1[1])).code).toBe(0);
+    // Exactly the project's own objects on B: its two domains and their overlays, nothing half made.
+    expect(
+      virsh('b', 'list', '--all', '--name')
+        .filter((d) => d.startsWith(`boxfest-${project().name}-`))
+        .sort(),
+    ).toEqual([domainName(project(), 'b1'), domainName(project(), 'b2')].sort());
   });
 
   it('destroy leaves nothing on either host but the box volume, uploaded once to each', async () => {
     await p.ok(['destroy', '-f']);
+    expect(p.processesUsingProject()).toEqual([]);
     for (const h of ['a', 'b'] as const) {
       expect(leftovers(h)).toEqual([]);
       expect(virsh(h, 'vol-list', 'default').filter((v) => v.startsWith(BOX_VOLUME_PREFIX))).toHaveLength(1);

@@ -56,7 +56,7 @@ describe('libvirt Boxfiles', () => {
     ]);
   });
 
-  it('a remote host over SSH: rsync folders are fine; forwarded ports and live shares are refused where written, all at once', () => {
+  it('a remote host over SSH: rsync folders and TCP ports are fine; UDP ports and live shares are refused where written, all at once', () => {
     const got = problems(
       yaml(
         ...head,
@@ -64,7 +64,7 @@ describe('libvirt Boxfiles', () => {
         'machines:',
         '  web:',
         '    box: tiny',
-        '    forwarded_ports: [{ guest: 80, host: 8080 }]',
+        '    forwarded_ports: [{ guest: 80, host: 8080 }, { guest: 53, host: 5353, protocol: udp }]',
         '    synced_folders:',
         '      - { src: ., dest: /srv/app }',
         '      - { src: ., dest: /srv/live, type: virtiofs }',
@@ -72,7 +72,7 @@ describe('libvirt Boxfiles', () => {
       fakeFs('/proj'),
     );
     expect(got).toEqual([
-      '7:22 machines.web.forwarded_ports[0]: forwarded ports of machines on a remote libvirt host (qemu+ssh://ops@rack1.lan/system?keyfile=~/.ssh/rack) are not supported yet (remove `forwarded_ports`, or reach the port through `boxfest ssh MACHINE -- -L PORT:localhost:PORT`)',
+      "7:85 machines.web.forwarded_ports[1].protocol: a UDP port of a machine on a remote libvirt host (qemu+ssh://ops@rack1.lan/system?keyfile=~/.ssh/rack) cannot be forwarded: its ports are carried through the host's SSH server, which carries TCP only (forward a TCP port, or reach the guest from the host)",
       '10:42 machines.web.synced_folders[1].type: a `type: virtiofs` folder shares a directory of the host QEMU runs on, and qemu+ssh://ops@rack1.lan/system?keyfile=~/.ssh/rack is another host (use `type: rsync` (copied to the guest over SSH, through the libvirt host))',
     ]);
   });
@@ -148,15 +148,15 @@ describe('hosts: machines placed on libvirt hosts', () => {
       ],
     ],
     [
-      'forwarded ports are refused only on the remote host',
+      'UDP ports are refused only on the remote host',
       [
         ...hosts,
         'machines:',
-        '  a: { box: tiny, host: here, forwarded_ports: [{ guest: 80, host: 8080 }] }',
-        '  b: { box: tiny, host: rack1, forwarded_ports: [{ guest: 80, host: 8081 }] }',
+        '  a: { box: tiny, host: here, forwarded_ports: [{ guest: 53, host: 5353, protocol: udp }] }',
+        '  b: { box: tiny, host: rack1, forwarded_ports: [{ guest: 53, host: 5354, protocol: udp }, { guest: 80, host: 8080 }] }',
       ],
       [
-        '9:49 machines.b.forwarded_ports[0]: forwarded ports of machines on a remote libvirt host (qemu+ssh://ops@rack1.lan/system) are not supported yet (remove `forwarded_ports`, or reach the port through `boxfest ssh MACHINE -- -L PORT:localhost:PORT`)',
+        "9:85 machines.b.forwarded_ports[0].protocol: a UDP port of a machine on a remote libvirt host (qemu+ssh://ops@rack1.lan/system) cannot be forwarded: its ports are carried through the host's SSH server, which carries TCP only (forward a TCP port, or reach the guest from the host)",
       ],
     ],
   ])('%s', (_name, lines, want) => {
