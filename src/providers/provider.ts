@@ -94,5 +94,5 @@ export interface Provider {
   /** Ends the VM and removes what the provider created for it (never the box's image). */
   destroy(m: MachineContext): Promise<void>;
   /** Last lines of the guest's console, for error messages. */
-  consoleTail(m: MachineContext, lines: number): string;
+  consoleTail(m: MachineContext, lines: number): Promise<string>;
 }

@@ -67,7 +67,7 @@ export const waitCloudInit: Step<MachineRun> = {
     // write to): they must agree.
     const pinned = readMachineState(ctx.env.root, ctx.spec.name)?.hostKey;
     const other =
-      pinned === undefined ? undefined : consoleDisagrees(pinned, ctx.provider.consoleTail(ctx, 2000));
+      pinned === undefined ? undefined : consoleDisagrees(pinned, await ctx.provider.consoleTail(ctx, 2000));
     if (pinned !== undefined && other !== undefined)
       throw new BoxfestError(
         'SSH_HOSTKEY_MISMATCH',

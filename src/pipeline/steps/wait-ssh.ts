@@ -37,7 +37,7 @@ export const waitSsh: Step<MachineRun> = {
       if (e instanceof BoxfestError && e.code === 'SSH_TIMEOUT')
         throw new BoxfestError(e.code, e.message, {
           hint: e.hint ?? '',
-          details: `last lines of its serial console:\n${ctx.provider.consoleTail(ctx, CONSOLE_LINES)}`,
+          details: `last lines of its serial console:\n${await ctx.provider.consoleTail(ctx, CONSOLE_LINES)}`,
         });
       throw e;
     } finally {

@@ -44,6 +44,7 @@ import {
 } from './networks.js';
 import { serialLogPath } from './paths.js';
 import { reconcileSpan, removeSpan, spans, VXLAN_OVERHEAD } from './span.js';
+import { runAsRoot } from './host-exec.js';
 import { networkFacts } from './network-xml.js';
 import { DomainState, Flags, ShutoffReason } from './rpc/procedures.js';
 import type { DomainRef } from './rpc/wire.js';
@@ -444,7 +445,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       `the guest got no address on the management network \`${m.spec.libvirt.managementNetwork}\` within ${m.spec.bootTimeout} s`,
       {
         machine: m.spec.name,
-        details: `last lines of its serial console:\n${this.consoleTail(m, 25)}`,
+        details: `last lines of its serial console:\n${await this.consoleTail(m, 25)}`,
         hint: 'the guest may not have booted, or its first NIC does not ask for DHCP: read its console, or raise `boot_timeout`',
       },
     );
@@ -531,8 +532,16 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     return found;
   }
 
-  consoleTail(m: MachineContext, lines: number): string {
+  /** The serial log's last lines: read here for a local daemon, over SSH on a remote host. */
+  async consoleTail(m: MachineContext, lines: number): Promise<string> {
     const log = serialLogPath(domainName(m.env, m.spec.name));
+    const c = await this.client(m).catch(() => undefined);
+    if (c?.uri.transport === 'ssh')
+      return runAsRoot(c, ['tail', '-n', String(lines), '--', log]).then(
+        (text) => text.trimEnd(),
+        (e: unknown) =>
+          `(the serial console log ${log} on ${c.uri.text} could not be read: ${errorMessage(e)})`,
+      );
     if (!existsSync(log))
       return `(the serial console log is on the libvirt host, at ${log}; it is readable there by root)`;
     try {

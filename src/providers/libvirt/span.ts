@@ -13,23 +13,19 @@
 // `up` after a reboot converges. Ownership: the device's name and VNI come from a hash of the
 // project root and network, and its alias says whose it is; a device with the name but another
 // alias is never touched.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Environment } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
-import { shellQuote } from '../../util/quote.js';
 import type { LibvirtClient } from './client.js';
-import { hostSpecOf, remoteHost } from './remote-host.js';
+import { runAsRoot } from './host-exec.js';
 import { sshHost, usableUri } from './uri.js';
 
 /** VXLAN's IANA port. */
 const VXLAN_PORT = 4789;
 /** What VXLAN over IPv4 adds to a frame: the guests' MTU on a spanning network is 1500 minus it. */
 export const VXLAN_OVERHEAD = 50;
-/** An exec on a host must answer in this long. */
-const HOST_EXEC_TIMEOUT_MS = 30_000;
 
 const digest = (env: Pick<Environment, 'root'>, network: string) =>
   createHash('sha256').update(`${env.root}\0${network}`).digest();
@@ -75,43 +71,6 @@ async function addressOf(env: Environment, host: string): Promise<string> {
       },
     );
   }
-}
-
-/**
- * Runs a POSIX sh script as root on the libvirt host of `c`: over its SSH connection (through
- * `sudo -n` unless the login is root), or here for a local daemon.
- */
-async function runAsRoot(c: LibvirtClient, script: string, args: string[]): Promise<void> {
-  const words = ['sh', '-c', script, 'boxfest-span', ...args];
-  if (c.uri.transport !== 'ssh') {
-    const argv = process.getuid?.() === 0 ? words : ['sudo', '-n', ...words];
-    await new Promise<void>((resolve, reject) => {
-      execFile(argv[0]!, argv.slice(1), { timeout: HOST_EXEC_TIMEOUT_MS }, (e, _out, err) =>
-        e === null ? resolve() : reject(new Error(err.trim() || e.message)),
-      );
-    });
-    return;
-  }
-  const host = await remoteHost(c.uri);
-  const root = hostSpecOf(c.uri).user === 'root';
-  const command = (root ? words : ['sudo', '-n', ...words]).map(shellQuote).join(' ');
-  await new Promise<void>((resolve, reject) => {
-    host.client.exec(command, (e, ch) => {
-      if (e !== undefined && e !== null) return reject(e);
-      let err = '';
-      const timer = setTimeout(() => {
-        ch.close();
-        reject(new Error(`no answer within ${HOST_EXEC_TIMEOUT_MS / 1000} s`));
-      }, HOST_EXEC_TIMEOUT_MS);
-      ch.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      ch.on('data', () => undefined);
-      ch.on('close', (code: number | null) => {
-        clearTimeout(timer);
-        if (code === 0) resolve();
-        else reject(new Error(err.trim() || `exit status ${code ?? 'none (killed)'}`));
-      });
-    });
-  });
 }
 
 /**
@@ -167,13 +126,29 @@ export async function reconcileSpan(
   if (peers.length === 0 || bridge === undefined) return removeSpan(c, env, network);
   const addresses = await Promise.all(peers.map((h) => addressOf(env, h)));
   const args = [spanDevice(env, network), spanAlias(env, network), String(spanVni(env, network))];
-  await runAsRoot(c, ENSURE, [...args, String(VXLAN_PORT), bridge, ...addresses]).catch((e: unknown) => {
+  await runAsRoot(c, [
+    'sh',
+    '-c',
+    ENSURE,
+    'boxfest-span',
+    ...args,
+    String(VXLAN_PORT),
+    bridge,
+    ...addresses,
+  ]).catch((e: unknown) => {
     throw failed(c, network, 'making', e);
   });
 }
 
 export async function removeSpan(c: LibvirtClient, env: Environment, network: string): Promise<void> {
-  await runAsRoot(c, REMOVE, [spanDevice(env, network), spanAlias(env, network)]).catch((e: unknown) => {
+  await runAsRoot(c, [
+    'sh',
+    '-c',
+    REMOVE,
+    'boxfest-span',
+    spanDevice(env, network),
+    spanAlias(env, network),
+  ]).catch((e: unknown) => {
     throw failed(c, network, 'removing', e);
   });
 }

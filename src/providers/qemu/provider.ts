@@ -367,12 +367,12 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     return flattenCompressed(qemuPaths(m.paths.dir).disk, dest);
   }
 
-  consoleTail(m: MachineContext, lines: number): string {
+  consoleTail(m: MachineContext, lines: number): Promise<string> {
     try {
       const text = readFileSync(qemuPaths(m.paths.dir).serialLog, 'utf8');
-      return text.split('\n').slice(-lines).join('\n').trimEnd();
+      return Promise.resolve(text.split('\n').slice(-lines).join('\n').trimEnd());
     } catch {
-      return '(no serial console output)';
+      return Promise.resolve('(no serial console output)');
     }
   }
 }

@@ -315,7 +315,9 @@ export class VirtualboxProvider implements Provider {
     return vm;
   }
 
-  consoleTail(_m: MachineContext, _lines: number): string {
-    return "(VirtualBox keeps the VM's log in VBox.log in the machine's folder on the server)";
+  consoleTail(_m: MachineContext, _lines: number): Promise<string> {
+    return Promise.resolve(
+      "(VirtualBox keeps the VM's log in VBox.log in the machine's folder on the server)",
+    );
   }
 }

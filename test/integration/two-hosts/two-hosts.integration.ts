@@ -14,6 +14,9 @@ import { domainName, isPrivateNetworkOf, BOX_VOLUME_PREFIX } from '../../../src/
 import { spanAlias, spanDevice } from '../../../src/providers/libvirt/span.js';
 import { isAlive, waitUntil } from '../../../src/state/process.js';
 import { TestProject } from '../harness.js';
+import { readEnvironment } from '../../../src/config/index.js';
+import { LibvirtProvider } from '../../../src/providers/libvirt/provider.js';
+import { machinePaths } from '../../../src/state/paths.js';
 import {
   httpGet,
   HTTP_RESPONDER,
@@ -171,6 +174,18 @@ machines:
     expect(ports[0]?.ports).toContainEqual(
       expect.objectContaining({ guest: 80, host: webPort, host_ip: '127.0.0.1' }),
     );
+  });
+
+  it("a remote machine's serial console is read on its host, over SSH (what boot errors show)", async () => {
+    process.env['BOXFEST_HOME'] = p.home; // the host keys boxfest pinned for this project
+    const env = readEnvironment(p.root);
+    const spec = env.machines.find((m) => m.name === 'b1')!;
+    const tail = await new LibvirtProvider().consoleTail(
+      { env, spec, paths: machinePaths(p.root, 'b1') },
+      5000,
+    );
+    expect(tail).toContain('box: rcS done'); // the tiny box's init, on its serial console
+    expect(tail).not.toContain('could not be read');
   });
 
   it('plain OpenSSH reaches a guest through its host with ssh-config (the laptop has no route to it)', async () => {

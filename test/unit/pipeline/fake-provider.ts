@@ -94,7 +94,7 @@ export class FakeProvider implements Provider, Suspender {
     return Promise.resolve();
   }
 
-  consoleTail(_m: MachineContext, _lines: number): string {
-    return '(fake console)';
+  consoleTail(_m: MachineContext, _lines: number): Promise<string> {
+    return Promise.resolve('(fake console)');
   }
 }
