@@ -29,6 +29,15 @@ export async function status(cwd: string, names: string[], o: CommandOptions): P
         : { disks: recorded.dataDisks.map((d) => ({ name: d.name, size_mib: d.size, file: d.file })) }),
       ...instantOf(recorded?.instant),
       ...(a.reason === undefined ? {} : { reason: a.reason }),
+      /** Why an `unknown` machine's host could not be asked: the error's code and what to do. */
+      ...(a.unreachable === undefined
+        ? {}
+        : {
+            error: {
+              code: a.unreachable.code,
+              ...(a.unreachable.hint === undefined ? {} : { hint: a.unreachable.hint }),
+            },
+          }),
       /** Private networks whose switch died under the running machine. */
       ...(a.cutOff === undefined ? {} : { cut_off: a.cutOff }),
       /** What `up` would do next (see `plan`). */
