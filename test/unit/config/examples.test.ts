@@ -23,7 +23,7 @@ const vars = {}; // no environment: every ${VAR} in the examples has a default
 /** PERMISSIVE with every provider's own block keys (an example may use libvirt's `uri`, `pool`). */
 const EVERYTHING = { ...PERMISSIVE, settings: Object.values(CAPABILITIES).flatMap((c) => c.settings) };
 /** The examples written for another provider than QEMU (checked against its real capabilities). */
-const OTHER_PROVIDER: Record<string, string> = { 'remote-libvirt': 'libvirt' };
+const OTHER_PROVIDER: Record<string, string> = { 'remote-libvirt': 'libvirt', 'two-hosts': 'libvirt' };
 
 describe('examples', () => {
   it('has the reference and the small examples', () => {
@@ -36,6 +36,7 @@ describe('examples', () => {
       'remote-libvirt',
       'single',
       'sync-and-provision',
+      'two-hosts',
     ]);
   });
 
