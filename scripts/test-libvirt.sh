@@ -6,7 +6,8 @@
 #   bash scripts/test-libvirt.sh --ci   the files `npm test` (and so CI) runs, within its 5 min budget
 # --ci leaves out the long scenarios, whose QEMU versions CI runs: the three-machine network
 # (networks, ≈5 min), the kill after every step (crash, ≈4–5 min) and suspend/snapshots
-# (suspend-snapshot, 70–82 s: the set takes 5m04 without it, measured 2026-12-04); `npm run test:libvirt` runs all.
+# (suspend-snapshot, 70–82 s: the set takes 5m04 without it, measured 2026-12-04), and the same on
+# the remote path (remote-snapshots, 86 s); `npm run test:libvirt` runs all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --ci ]; then

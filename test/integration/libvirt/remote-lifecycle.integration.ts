@@ -4,28 +4,14 @@
 // reaches the guest through it as a jump (SSH, rsync, `ssh-config` for plain OpenSSH). This test
 // runs inside the daemon's network namespace, where the guest's address is also routable
 // directly: the sshd log proves the jump carried the guest's connections.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { lifecycleScenario } from '../scenarios/lifecycle.js';
-import { LIBVIRT, type Target } from '../targets.js';
+import { remotePath, remoteTarget } from './remote-target.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const dir = inject('libvirtdDir');
-const remoteUri = /^LIBVIRTD_REMOTE_URI='?([^'\n]+)'?$/m.exec(
-  execFileSync('bash', [join(ROOT, 'scripts/libvirtd.sh'), 'sshd', dir], { encoding: 'utf8' }),
-)?.[1];
-if (remoteUri === undefined) throw new Error('scripts/libvirtd.sh sshd printed no LIBVIRTD_REMOTE_URI');
-
-const REMOTE: Target = {
-  ...LIBVIRT,
-  boxfile: (text) =>
-    LIBVIRT.boxfile(text).replace(
-      /^provider: libvirt\n/m,
-      `provider: libvirt\nlibvirt: { uri: "${remoteUri}" }\n`,
-    ),
-};
+const { dir, uri } = remotePath();
+const REMOTE = remoteTarget(uri);
 
 lifecycleScenario(REMOTE);
 
