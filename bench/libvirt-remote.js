@@ -9,7 +9,7 @@
 // nothing. Usage: npm run bench:libvirt-remote [-- ROUNDS [CALLS]]
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { benchProject, hostLoad, median, spread } from './project.js';
+import { benchProject, hostLoad, lifecycleRounds, median, spread } from './project.js';
 
 const dir = process.env['BOXFEST_TEST_LIBVIRTD_DIR'];
 if (dir === undefined) {
@@ -34,22 +34,7 @@ const boxfile = (uri) =>
     .map((n, i) => `  ${n}:\n    networks: [{ network: backend, ip: 192.168.56.${10 + i} }]\n`)
     .join('');
 
-function measure(uri) {
-  const p = benchProject({ 'Boxfile.yaml': boxfile(uri) });
-  const r = { cold: [], noop: [], status: [], destroy: [] };
-  try {
-    p.addTinyBox({ diskInterface: 'virtio' });
-    for (let i = 0; i < ROUNDS; i++) {
-      r.cold.push(p.boxfest('up') / 1000);
-      for (let j = 0; j < CALLS; j++) r.noop.push(p.boxfest('up') / 1000);
-      for (let j = 0; j < CALLS; j++) r.status.push(p.boxfest('status') / 1000);
-      r.destroy.push(p.boxfest('destroy', '--force') / 1000);
-    }
-  } finally {
-    p.cleanup();
-  }
-  return r;
-}
+const measure = (uri) => lifecycleRounds(benchProject({ 'Boxfile.yaml': boxfile(uri) }), ROUNDS, CALLS);
 
 console.log(`host load (1/5/15 min) before: ${hostLoad()}`);
 const local = measure('qemu:///system');

@@ -77,3 +77,23 @@ export const hostLoad = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
+
+/**
+ * The libvirt benches' rounds on one project: per round a cold `up`, CALLS no-op `up`s and
+ * `status`es of the running lab, then `destroy`; seconds per command. Cleans the project up.
+ */
+export function lifecycleRounds(p, rounds, calls) {
+  const r = { cold: [], noop: [], status: [], destroy: [] };
+  try {
+    p.addTinyBox({ diskInterface: 'virtio' });
+    for (let i = 0; i < rounds; i++) {
+      r.cold.push(p.boxfest('up') / 1000);
+      for (let j = 0; j < calls; j++) r.noop.push(p.boxfest('up') / 1000);
+      for (let j = 0; j < calls; j++) r.status.push(p.boxfest('status') / 1000);
+      r.destroy.push(p.boxfest('destroy', '--force') / 1000);
+    }
+  } finally {
+    p.cleanup();
+  }
+  return r;
+}

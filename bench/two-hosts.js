@@ -6,7 +6,7 @@
 // `destroy`. Prints medians beside the targets of issue 16 (`status` of 4 remote machines on 2
 // hosts ≤ 1 s; no-op `up` ≤ 1.5 s). Not a test: it prints, it asserts nothing.
 // Usage: npm run bench:two-hosts [-- ROUNDS [CALLS]]
-import { benchProject, hostLoad, spread } from './project.js';
+import { benchProject, hostLoad, lifecycleRounds, spread } from './project.js';
 
 const [a, b] = ['A', 'B'].map((h) => process.env[`BOXFEST_TEST_HOST_${h}_URI`]);
 if (a === undefined || b === undefined) {
@@ -27,20 +27,8 @@ const boxfile =
     .map(([m, [h, ip]]) => `  ${m}: { host: ${h}, networks: [{ network: backend, ip: 10.20.0.${ip} }] }\n`)
     .join('');
 
-const p = benchProject({ 'Boxfile.yaml': boxfile });
-const r = { cold: [], noop: [], status: [], destroy: [] };
 console.log(`host load (1/5/15 min) before: ${hostLoad()}`);
-try {
-  p.addTinyBox({ diskInterface: 'virtio' });
-  for (let i = 0; i < ROUNDS; i++) {
-    r.cold.push(p.boxfest('up') / 1000);
-    for (let j = 0; j < CALLS; j++) r.noop.push(p.boxfest('up') / 1000);
-    for (let j = 0; j < CALLS; j++) r.status.push(p.boxfest('status') / 1000);
-    r.destroy.push(p.boxfest('destroy', '--force') / 1000);
-  }
-} finally {
-  p.cleanup();
-}
+const r = lifecycleRounds(benchProject({ 'Boxfile.yaml': boxfile }), ROUNDS, CALLS);
 console.log(`host load (1/5/15 min) after:  ${hostLoad()}`);
 console.log(
   `4 machines on 2 remote hosts, one spanning network, ${ROUNDS} round(s), ${CALLS} calls each; medians (min–max):`,

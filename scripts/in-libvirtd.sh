@@ -10,20 +10,8 @@
 # qemu:///system is this daemon; the tests' global setup refuses to start if one is set anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || {
-  echo "in-libvirtd.sh: needs root (a system-mode libvirtd in its own namespaces)" >&2
-  exit 1
-}
-[ -f dist/cli.js ] || {
-  echo "in-libvirtd.sh: dist/ is missing: run \`npm run build\` first" >&2
-  exit 1
-}
-bash scripts/libvirtd.sh reap
-# The tiny test boxes (cloud and generic kernel) are built (or found cached) out here: inside the
-# daemon's network namespace the Debian mirror they are built from cannot be reached.
-BOX_KERNEL=cloud bash test/fixtures/build-tiny-box.sh "${BOXFEST_TEST_BOX_DIR:-$PWD/.cache/tiny-box}" >/dev/null
-BOX_KERNEL=generic bash test/fixtures/build-tiny-box.sh \
-  "${BOXFEST_TEST_GENERIC_BOX_DIR:-$PWD/.cache/tiny-box-generic}" >/dev/null
+HARNESS=in-libvirtd.sh
+. scripts/libvirt-harness-prep.sh
 DIR=$(mktemp -d /tmp/bflv.XXXXXX)
 cleanup() {
   PURGE=1 bash scripts/libvirtd.sh stop "$DIR" || true

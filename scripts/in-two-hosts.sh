@@ -11,19 +11,8 @@
 # The command gets BOXFEST_TEST_HOST_{A,B}_{URI,DIR,ADDRESS} and BOXFEST_TEST_LAPTOP_NETNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || {
-  echo "in-two-hosts.sh: needs root (private libvirtds and network namespaces)" >&2
-  exit 1
-}
-[ -f dist/cli.js ] || {
-  echo "in-two-hosts.sh: dist/ is missing: run \`npm run build\` first" >&2
-  exit 1
-}
-bash scripts/libvirtd.sh reap
-# The tiny boxes are built (or found cached) out here: the laptop's namespace reaches no mirror.
-BOX_KERNEL=cloud bash test/fixtures/build-tiny-box.sh "${BOXFEST_TEST_BOX_DIR:-$PWD/.cache/tiny-box}" >/dev/null
-BOX_KERNEL=generic bash test/fixtures/build-tiny-box.sh \
-  "${BOXFEST_TEST_GENERIC_BOX_DIR:-$PWD/.cache/tiny-box-generic}" >/dev/null
+HARNESS=in-two-hosts.sh
+. scripts/libvirt-harness-prep.sh
 A=$(mktemp -d /tmp/bflv.XXXXXX)
 B=$(mktemp -d /tmp/bflv.XXXXXX)
 LAPTOP=$(mktemp -d /tmp/bflaptop.XXXXXX)
