@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { BoxfestError } from '../errors.js';
+import { BoxfestError, isHostUnreachable } from '../errors.js';
 import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import { destroyMachine, type DestroyCtx } from '../pipeline/steps/destroy.js';
 import { withTriggers } from '../pipeline/steps/triggers.js';
@@ -12,7 +12,7 @@ import { checkProjectTree, removeOwnFile, removeOwnTree, realDirChain } from '..
 import { askYesNo, canAsk } from './confirm.js';
 import { orphanNames, orphanSpec, strayMachineDirs } from './orphans.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
-import { contextOf, providerOf, withLock } from './project.js';
+import { contextOf, providerOf, unreachableJob, withLock } from './project.js';
 
 export async function destroy(
   cwd: string,
@@ -71,11 +71,16 @@ export async function destroy(
           hint: 'answer y, or pass --force to destroy without asking',
         });
     }
-    const jobs: MachineJob<DestroyCtx>[] = targets.map((spec) => ({
-      machine: spec.name,
-      ctx: { ...contextOf(env, spec), provider: providerOf(spec), home },
-      steps: withTriggers(env, spec, 'destroy', [destroyMachine]),
-    }));
+    const jobs: MachineJob<DestroyCtx>[] = targets.map((spec) => {
+      const ctx = { ...contextOf(env, spec), provider: providerOf(spec), home };
+      return (
+        unreachableJob(spec.name, observed.get(spec.name)?.actual, ctx) ?? {
+          machine: spec.name,
+          ctx,
+          steps: withTriggers(env, spec, 'destroy', [destroyMachine]),
+        }
+      );
+    });
     const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
     removeProjectDirIfEmpty(env.root);
     if (o.json) o.print(JSON.stringify(jobsSummary(results), null, 2));
@@ -94,6 +99,12 @@ async function observeForDestroy(env: Environment, specs: MachineSpec[]): Promis
       try {
         return [spec.name, { actual: await providerOf(spec).inspect(contextOf(env, spec)) }];
       } catch (e) {
+        // A host that is down: its machines are kept as they are (failed below), the others go.
+        if (isHostUnreachable(e))
+          return [
+            spec.name,
+            { actual: { name: spec.name, state: 'unknown', reason: e.message, unreachable: e } },
+          ];
         if (!(e instanceof BoxfestError) || e.code !== 'STATE_CORRUPT') throw e;
         return [spec.name, { actual: { name: spec.name, state: 'broken', reason: e.message } }];
       }

@@ -2,7 +2,7 @@ import { rendererFor, runJobs, type MachineJob } from '../pipeline/runner.js';
 import type { MachineContext, Provider } from '../providers/provider.js';
 import { readMachineState, updateMachineState } from '../state/machine-state.js';
 import { failIfAnyFailed, jobsSummary, type CommandOptions } from './output.js';
-import { contextOf, observe, openProject, providerOf, withLock } from './project.js';
+import { contextOf, observe, openProject, providerOf, unreachableJob, withLock } from './project.js';
 
 import { HALT_TIMEOUT_S } from '../pipeline/steps/reload-halt.js';
 import { withTriggers } from '../pipeline/steps/triggers.js';
@@ -20,7 +20,16 @@ export async function halt(
 ): Promise<number> {
   const { env, selected } = openProject(cwd, names);
   return withLock(env, 'halt', async () => {
-    const observed = await observe(env, selected);
+    // A host that is down fails only its machines; the others halt.
+    const observed = await observe(env, selected, { unreachable: 'unknown' });
+    const down = selected.flatMap((spec) => {
+      const job = unreachableJob<HaltCtx>(spec.name, observed.get(spec.name)?.actual, {
+        m: contextOf(env, spec),
+        provider: providerOf(spec),
+        force: o.force,
+      });
+      return job === undefined ? [] : [job];
+    });
     const jobs: MachineJob<HaltCtx>[] = selected
       // A suspended machine is continued and shut down; one whose process died has its leftovers cleared.
       .filter((s) => {
@@ -42,8 +51,9 @@ export async function halt(
           },
         ]),
       }));
-    for (const s of selected) if (!jobs.some((j) => j.machine === s.name)) o.note(`${s.name}: not running`);
-    const results = await runJobs(jobs, { parallel: true, renderer: rendererFor(o.json) });
+    for (const s of selected)
+      if (![...jobs, ...down].some((j) => j.machine === s.name)) o.note(`${s.name}: not running`);
+    const results = await runJobs([...jobs, ...down], { parallel: true, renderer: rendererFor(o.json) });
     if (o.json) o.print(JSON.stringify(jobsSummary(results), null, 2));
     failIfAnyFailed(results, o);
     return 0;

@@ -3,6 +3,7 @@
 import { readEnvironment } from '../config/index.js';
 import type { Environment, MachineSpec } from '../config/types.js';
 import { BoxfestError, isHostUnreachable } from '../errors.js';
+import type { MachineJob } from '../pipeline/runner.js';
 import { selectMachines, type Observed } from '../plan/reconcile.js';
 import type { ActualMachine, MachineContext, Provider } from '../providers/provider.js';
 import { providerFor } from '../providers/registry.js';
@@ -80,6 +81,38 @@ export async function withLock<T>(env: Environment, command: string, body: () =>
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The job of a machine whose host cannot be reached (`unknown`): it fails with the host's error
+ * and touches nothing, neither the hypervisor nor the project's record of the machine, while the
+ * command goes on with the machines of the hosts that answer.
+ */
+export function unreachableJob<C>(
+  machine: string,
+  a: ActualMachine | undefined,
+  ctx: C,
+): MachineJob<C> | undefined {
+  const error = a?.unreachable;
+  if (a?.state !== 'unknown' || error === undefined) return undefined;
+  return {
+    machine,
+    ctx,
+    steps: [
+      {
+        name: 'inspect',
+        title: 'reach its host',
+        run: () =>
+          Promise.reject(
+            new BoxfestError(error.code, error.message, {
+              machine,
+              hint: error.hint,
+              details: error.details,
+            }),
+          ),
+      },
+    ],
+  };
 }
 
 export function requireRunning(o: Observed | undefined, machine: string): void {

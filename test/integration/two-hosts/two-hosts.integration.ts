@@ -6,7 +6,7 @@
 // machines `unknown` while the others keep working, and after its restart `up` converges;
 // `destroy` leaves nothing on either host but the box volumes.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectName } from '../../../src/config/defaults.js';
@@ -233,6 +233,17 @@ machines:
       expect(result[2]?.error?.code).toBe('SSH_HOST_UNREACHABLE');
       expect(result[2]?.error?.message).toContain(HOSTS.b.address);
       expect((await ping('a1', MACHINES.a2[1])).code).toBe(0);
+      // halt and destroy too: A's machine goes, B's fail with the host's error and lose nothing.
+      const halted = await p.run(['halt', 'a2', 'b1', '--json']);
+      expect(halted.code).not.toBe(0);
+      const haltRows = JSON.parse(halted.stdout) as { name: string; ok: boolean; error?: { code: string } }[];
+      expect(haltRows.map((x) => [x.name, x.ok, x.error?.code])).toEqual([
+        ['a2', true, undefined],
+        ['b1', false, 'SSH_HOST_UNREACHABLE'],
+      ]);
+      const destroyed = await p.run(['destroy', '-f', 'b2', '--json']);
+      expect(destroyed.code).not.toBe(0);
+      expect(existsSync(machinePaths(p.root, 'b2').state)).toBe(true);
     } finally {
       // Host B comes back (a new libvirtd finds its running guests), and so does its sshd.
       hostBUp();
