@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { BUILTIN, projectName } from '../config/defaults.js';
 import { PROVIDER_NAMES, type Environment } from '../config/types.js';
-import { BoxfestError, errorMessage } from '../errors.js';
+import { BoxfestError, errorMessage, isHostUnreachable } from '../errors.js';
+import type { ActualMachine } from '../providers/provider.js';
 import { listerOf } from '../providers/optional.js';
 import { providerFor } from '../providers/registry.js';
 import { forgetProject, readIndex, type IndexEntry } from '../state/index.js';
@@ -86,7 +87,13 @@ async function projectRow(entry: IndexEntry): Promise<ProjectRow | undefined> {
   const machines: ProjectRow['machines'] = await Promise.all(
     names.map(async (n) => {
       const spec = orphanSpec(env, n);
-      const a = await providerFor(spec.provider).inspect({ env, spec, paths: machinePaths(env.root, n) });
+      // A machine on a host that is down is listed `unknown` with the reason; the rest still are.
+      const a = await providerFor(spec.provider)
+        .inspect({ env, spec, paths: machinePaths(env.root, n) })
+        .catch((e: unknown): ActualMachine => {
+          if (!isHostUnreachable(e)) throw e;
+          return { name: n, state: 'unknown', reason: e.message };
+        });
       return {
         name: n,
         provider: spec.provider,

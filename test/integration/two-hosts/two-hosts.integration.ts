@@ -215,6 +215,17 @@ machines:
         ['b2', 'unknown'],
       ]);
       expect(rows.find((r) => r.name === 'b1')?.reason).toMatch(/10\.77\.0\.2/);
+      // global-status too lists the project's machines, B's as unknown.
+      const global = JSON.parse((await p.ok(['global-status', '--json'])).stdout) as {
+        root: string;
+        machines: { name: string; state: string }[];
+      }[];
+      expect(global.find((x) => x.root === p.root)?.machines.map((m) => [m.name, m.state])).toEqual([
+        ['a1', 'running'],
+        ['a2', 'running'],
+        ['b1', 'unknown'],
+        ['b2', 'unknown'],
+      ]);
       // `up` fails only B's machines, each with the host's error; A's are left as they are.
       const up = await p.run(['up', '--json']);
       expect(up.code).not.toBe(0);
