@@ -80,49 +80,6 @@ interface Owned {
   owner: OwnerTag;
 }
 
-interface ListedDomain {
-  dom: DomainRef;
-  state?: number;
-  reason?: number;
-}
-
-/** The daemon's domains and their states being asked for now, by daemon (see hostDomains). */
-const listing = new Map<string, Promise<Map<string, ListedDomain>>>();
-
-/**
- * Every domain of the daemon with its state, in one call (CONNECT_GET_ALL_DOMAIN_STATS): the
- * machines a command inspects at once (`status`, `plan`, `up` of a lab on a host) share the
- * answer instead of asking about each domain, so a host is asked once however many machines it
- * runs. Shared only while the call is under way: a later caller asks afresh.
- */
-function hostDomains(c: LibvirtClient): Promise<Map<string, ListedDomain>> {
-  let p = listing.get(c.uri.text);
-  if (p === undefined) {
-    p = c.api.allDomainStats([], Flags.STATS_STATE).then(
-      (stats) =>
-        new Map(
-          stats.map((s) => [
-            s.dom.name,
-            {
-              dom: s.dom,
-              // Missing when the daemon could not read it (a domain going away): asked for alone then.
-              ...(s.params.has('state.state')
-                ? {
-                    state: Number(s.params.get('state.state')),
-                    reason: Number(s.params.get('state.reason') ?? 0),
-                  }
-                : {}),
-            },
-          ]),
-        ),
-    );
-    const key = c.uri.text;
-    listing.set(key, p);
-    void p.finally(() => listing.delete(key)).catch(() => undefined);
-  }
-  return p;
-}
-
 export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister {
   readonly name = 'libvirt' as const;
   /** The store's qcow2 boxes, uploaded into the pool. */
@@ -141,27 +98,17 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
 
   /**
    * The machine's domain when it exists. One with the machine's name that boxfest did not tag for
-   * this project and machine is refused (never touched). `listed`: the daemon's domains as one
-   * batched call found them (inspect), instead of a lookup of this one.
+   * this project and machine is refused (never touched).
    */
-  private async owned(
-    c: LibvirtClient,
-    m: MachineContext,
-    listed?: ReadonlyMap<string, ListedDomain>,
-  ): Promise<Owned | undefined> {
+  private async owned(c: LibvirtClient, m: MachineContext): Promise<Owned | undefined> {
     const name = domainName(m.env, m.spec.name);
     let dom: DomainRef;
-    if (listed !== undefined) {
-      const found = listed.get(name);
-      if (found === undefined) return undefined;
-      dom = found.dom;
-    } else
-      try {
-        dom = await c.api.lookupDomain(name);
-      } catch (e) {
-        if (isCode(e, 'LIBVIRT_NO_DOMAIN')) return undefined;
-        throw e;
-      }
+    try {
+      dom = await c.api.lookupDomain(name);
+    } catch (e) {
+      if (isCode(e, 'LIBVIRT_NO_DOMAIN')) return undefined;
+      throw e;
+    }
     let owner: OwnerTag | undefined;
     try {
       owner = parseOwnerTag(await c.api.getMetadata(dom, METADATA_NS));
@@ -184,8 +131,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const name = m.spec.name;
     const state = readMachineState(m.env.root, name);
     const c = await this.client(m);
-    const listed = await hostDomains(c);
-    const found = await this.owned(c, m, listed);
+    const found = await this.owned(c, m);
     if (found === undefined) {
       if (state === undefined) return { name, state: 'not_created' };
       return {
@@ -200,11 +146,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       ...(state?.accel === undefined ? {} : { accel: state.accel }),
       ...(state === undefined && applied !== undefined ? { applied } : {}),
     };
-    const batched = listed.get(found.dom.name);
-    const { state: s, reason } =
-      batched?.state === undefined
-        ? await c.api.domainState(found.dom)
-        : { state: batched.state, reason: batched.reason ?? 0 };
+    const { state: s, reason } = await c.api.domainState(found.dom);
     const at = state?.sshHost === undefined ? undefined : sshEndpointOf(state);
     const ssh = at === undefined ? {} : { ssh: at };
     if (s === DomainState.RUNNING || s === DomainState.BLOCKED || s === DomainState.SHUTDOWN) {
