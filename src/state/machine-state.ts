@@ -24,6 +24,11 @@ export interface MachineState {
   /** The SSH server `sshHost` is reached through (a remote libvirt host); unset: reached directly. */
   sshJump?: JumpHost;
   accel?: 'kvm' | 'tcg';
+  /**
+   * The hypervisor's id of the VM boxfest made (a libvirt domain's UUID), recorded when it made
+   * it: a VM with the machine's name and this id is boxfest's without asking for its tag.
+   */
+  vmId?: string;
   /** `forwarded_ports` as set up at the last boot (auto_correct may have moved some). */
   ports?: PortMapping[];
   /** Addresses on the machine's networks as configured or seen in the guest at the last boot. */

@@ -37,6 +37,10 @@ const SLOW: ReadonlySet<number> = new Set([
 const CALL_TIMEOUT_MS = 60_000;
 const SLOW_TIMEOUT_MS = 300_000;
 
+/** BOXFEST_DEBUG=1: every call on stderr with its time, so "how often is a host asked" is seen. */
+const TRACE = process.env['BOXFEST_DEBUG'] === '1';
+const PROC_NAMES = new Map<number, string>(Object.entries(PROC).map(([name, n]) => [n, name]));
+
 export class LibvirtClient {
   readonly api: Procedures;
 
@@ -50,10 +54,16 @@ export class LibvirtClient {
 
   /** The choke point: one procedure call, any failure as a BoxfestError. */
   private async call(proc: number, args?: XdrWriter) {
+    const t0 = TRACE ? performance.now() : 0;
     try {
       return await this.conn.call(proc, args, SLOW.has(proc) ? SLOW_TIMEOUT_MS : CALL_TIMEOUT_MS);
     } catch (e) {
       throw libvirtError(e, proc, this.where);
+    } finally {
+      if (TRACE)
+        process.stderr.write(
+          `boxfest debug: libvirt ${this.uri.text} ${PROC_NAMES.get(proc) ?? proc} ${(performance.now() - t0).toFixed(1)} ms\n`,
+        );
     }
   }
 

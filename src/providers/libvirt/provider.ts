@@ -47,7 +47,7 @@ import { reconcileSpan, removeSpan, spans, VXLAN_OVERHEAD } from './span.js';
 import { runAsRoot } from './host-exec.js';
 import { networkFacts } from './network-xml.js';
 import { DomainState, Flags, ShutoffReason } from './rpc/procedures.js';
-import type { DomainRef } from './rpc/wire.js';
+import { uuidText, type DomainRef } from './rpc/wire.js';
 import {
   deleteLibvirtSnapshot,
   listLibvirtSnapshots,
@@ -80,6 +80,52 @@ interface Owned {
   owner: OwnerTag;
 }
 
+interface ListedDomain {
+  dom: DomainRef;
+  state?: number;
+  reason?: number;
+}
+
+/** The daemon's domains and their states being asked for now, by daemon (see hostDomains). */
+const listing = new Map<string, Promise<Map<string, ListedDomain>>>();
+
+/**
+ * Every domain of the daemon with its state, in one call (CONNECT_GET_ALL_DOMAIN_STATS): the
+ * machines a command inspects at once (`status`, `plan`, `up` of a lab on a host) share the
+ * answer instead of asking about each domain, so a host is asked once however many machines it
+ * runs. Shared only while the call is under way: a later caller asks afresh.
+ * Measured: for about a second after a domain's QEMU dies, while libvirtd reaps it and stops the
+ * domain, a listing waits for it and still answers `running` (a lookup made just after answers
+ * crashed); libvirt's own word is all any caller gets, and the next command sees the crash.
+ */
+function hostDomains(c: LibvirtClient): Promise<Map<string, ListedDomain>> {
+  let p = listing.get(c.uri.text);
+  if (p === undefined) {
+    p = c.api.allDomainStats([], Flags.STATS_STATE).then(
+      (stats) =>
+        new Map(
+          stats.map((s) => [
+            s.dom.name,
+            {
+              dom: s.dom,
+              // Missing when the daemon could not read it (a domain going away): asked for alone then.
+              ...(s.params.has('state.state')
+                ? {
+                    state: Number(s.params.get('state.state')),
+                    reason: Number(s.params.get('state.reason') ?? 0),
+                  }
+                : {}),
+            },
+          ]),
+        ),
+    );
+    const key = c.uri.text;
+    listing.set(key, p);
+    void p.finally(() => listing.delete(key)).catch(() => undefined);
+  }
+  return p;
+}
+
 export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister {
   readonly name = 'libvirt' as const;
   /** The store's qcow2 boxes, uploaded into the pool. */
@@ -98,17 +144,27 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
 
   /**
    * The machine's domain when it exists. One with the machine's name that boxfest did not tag for
-   * this project and machine is refused (never touched).
+   * this project and machine is refused (never touched). `listed`: the daemon's domains as one
+   * batched call found them (inspect), instead of a lookup of this one.
    */
-  private async owned(c: LibvirtClient, m: MachineContext): Promise<Owned | undefined> {
+  private async owned(
+    c: LibvirtClient,
+    m: MachineContext,
+    listed?: ReadonlyMap<string, ListedDomain>,
+  ): Promise<Owned | undefined> {
     const name = domainName(m.env, m.spec.name);
     let dom: DomainRef;
-    try {
-      dom = await c.api.lookupDomain(name);
-    } catch (e) {
-      if (isCode(e, 'LIBVIRT_NO_DOMAIN')) return undefined;
-      throw e;
-    }
+    if (listed !== undefined) {
+      const found = listed.get(name);
+      if (found === undefined) return undefined;
+      dom = found.dom;
+    } else
+      try {
+        dom = await c.api.lookupDomain(name);
+      } catch (e) {
+        if (isCode(e, 'LIBVIRT_NO_DOMAIN')) return undefined;
+        throw e;
+      }
     let owner: OwnerTag | undefined;
     try {
       owner = parseOwnerTag(await c.api.getMetadata(dom, METADATA_NS));
@@ -131,7 +187,15 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const name = m.spec.name;
     const state = readMachineState(m.env.root, name);
     const c = await this.client(m);
-    const found = await this.owned(c, m);
+    const listed = await hostDomains(c);
+    const entry = listed.get(domainName(m.env, name));
+    // The domain with the machine's name and the UUID boxfest recorded when it defined it is
+    // boxfest's: the host's one listing is then all inspect asks of it for a running machine.
+    // Without that record (a fresh checkout, a machine made before vmId) its tag is read.
+    const known = entry !== undefined && state?.vmId !== undefined && state.vmId === uuidText(entry.dom.uuid);
+    const found: { dom: DomainRef; owner?: OwnerTag } | undefined = known
+      ? { dom: entry.dom }
+      : await this.owned(c, m, listed);
     if (found === undefined) {
       if (state === undefined) return { name, state: 'not_created' };
       return {
@@ -141,12 +205,16 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
         reason: `libvirt has no domain ${domainName(m.env, name)} (removed outside boxfest, or left half made)`,
       };
     }
-    const applied = appliedOf(found.owner);
+    const applied = found.owner === undefined ? undefined : appliedOf(found.owner);
     const extra = {
       ...(state?.accel === undefined ? {} : { accel: state.accel }),
       ...(state === undefined && applied !== undefined ? { applied } : {}),
     };
-    const { state: s, reason } = await c.api.domainState(found.dom);
+    const batched = listed.get(found.dom.name);
+    const { state: s, reason } =
+      batched?.state === undefined
+        ? await c.api.domainState(found.dom)
+        : { state: batched.state, reason: batched.reason ?? 0 };
     const at = state?.sshHost === undefined ? undefined : sshEndpointOf(state);
     const ssh = at === undefined ? {} : { ssh: at };
     if (s === DomainState.RUNNING || s === DomainState.BLOCKED || s === DomainState.SHUTDOWN) {
@@ -164,7 +232,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     if (s === DomainState.PAUSED || s === DomainState.PMSUSPENDED)
       return { name, state: 'suspended', ...extra, ...ssh };
     const { pool } = placeOf(m);
-    const disk = found.owner.volumes[0];
+    const owner = found.owner ?? (await this.owned(c, m))?.owner;
+    const disk = owner?.volumes[0];
     const c2 = c;
     const volume =
       disk === undefined ? undefined : await findVolume(c2, await openPool(c2, disk.pool || pool), disk.name);
@@ -200,7 +269,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
   async create(m: MachineContext, box: Box): Promise<void> {
     const bus = diskBus(m, box);
     const c = await this.client(m);
-    if ((await this.owned(c, m)) !== undefined) return;
+    const existing = await this.owned(c, m);
+    if (existing !== undefined) return this.recordVmId(m, existing.dom);
     const { pool } = placeOf(m);
     const overlay = overlayVolumeName(m.env, m.spec.name);
     // An overlay without its domain is left from a crash before the domain was defined: boxfest's
@@ -208,7 +278,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     await deleteVolume(c, pool, overlay, true);
     const base = await ensureBoxVolume(c, this.home, pool, box, () => undefined);
     await createOverlay(c, pool, overlay, base);
-    await c.api.defineDomain(
+    const dom = await c.api.defineDomain(
       domainXml({
         name: domainName(m.env, m.spec.name),
         virtType: 'qemu',
@@ -221,6 +291,13 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
         owner: this.ownerTag(m, pool, new Date().toISOString()),
       }),
     );
+    this.recordVmId(m, dom);
+  }
+
+  /** The domain's UUID in the machine's state: inspect knows it as boxfest's by it (see inspect). */
+  private recordVmId(m: MachineContext, dom: DomainRef): void {
+    const vmId = uuidText(dom.uuid);
+    updateMachineState(m.env.root, m.spec.name, (s) => (s.vmId === vmId ? s : { ...s, vmId }));
   }
 
   private ownerTag(m: MachineContext, pool: string, createdAt: string): OwnerTag {

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachinePlan } from '../../../src/plan/reconcile.js';
 import { waitUntil } from '../../../src/state/process.js';
@@ -152,6 +153,10 @@ export function crashScenario(t: Target): void {
       const pid = t.vmPid(p, 'web')!;
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => vmPids(t, p).length === 0, 5_000);
+      // libvirtd takes about a second to stop the domain of a QEMU that died (listings say
+      // `running` until then): what is asserted is boxfest's reading of the hypervisor's record.
+      for (const until = Date.now() + 10_000; Date.now() < until; await sleep(50))
+        if ((await t.runState(p, 'web').catch(() => undefined)) !== 'running') break;
       const [m] = await plan();
       expect(m).toMatchObject({ state: 'broken', action: 'start' });
       expect(m!.reason).toContain(t.killedReason);

@@ -144,6 +144,19 @@ machines:
     );
   });
 
+  it('status asks each host once: one listing of its domains, no call per machine', async () => {
+    // BOXFEST_DEBUG=1 traces every libvirt call boxfest makes (client.ts).
+    const r = await p.run(['status', '--json'], { env: { BOXFEST_DEBUG: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    const calls = [...r.stderr.matchAll(/^boxfest debug: libvirt (\S+) ([A-Z_]+) /gm)].map(
+      (x) => `${x[1]} ${x[2]}`,
+    );
+    const setup = /(AUTH_LIST|CONNECT_OPEN|CONNECT_CLOSE)$/;
+    expect(calls.filter((c) => !setup.test(c)).sort()).toEqual(
+      [HOSTS.a.uri, HOSTS.b.uri].map((u) => `${u} CONNECT_GET_ALL_DOMAIN_STATS`).sort(),
+    );
+  });
+
   it('every pair pings both ways on the private network, across the hosts', async () => {
     const pairs = Object.keys(MACHINES).flatMap((from) =>
       Object.entries(MACHINES)

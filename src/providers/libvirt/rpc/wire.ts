@@ -115,6 +115,9 @@ export interface InterfaceRef {
   mac: string;
 }
 
+/** A UUID as libvirt writes it in XML and `virsh domuuid` prints it (8-4-4-4-12 hex). */
+export const uuidText = (uuid: Buffer): string =>
+  uuid.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 export const writeDomain = (w: XdrWriter, d: DomainRef) => w.str(d.name).fixed(d.uuid).i32(d.id);
 export const writeNetwork = (w: XdrWriter, n: NetworkRef) => w.str(n.name).fixed(n.uuid);
 export const writeVolume = (w: XdrWriter, v: VolumeRef) => w.str(v.pool).str(v.name).str(v.key);
