@@ -318,6 +318,8 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /** The command must end within this long, or its channel is closed and exec rejects. */
+  timeoutMs?: number;
 }
 
 export interface ExecResult {
@@ -341,6 +343,18 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
       let stderr = '';
       let code = -1;
       let signal: string | undefined;
+      const timer =
+        o.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              ch.close();
+              reject(
+                new BoxfestError(
+                  'SSH_EXEC_FAILED',
+                  `a command over SSH gave no answer within ${o.timeoutMs! / 1000} s`,
+                ),
+              );
+            }, o.timeoutMs);
       ch.setEncoding('utf8');
       ch.stderr.setEncoding('utf8');
       ch.on('data', (d: string) => {
@@ -355,7 +369,10 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
         code = c ?? -1;
         signal = sig;
       });
-      ch.on('close', () => resolve({ code, signal, stdout, stderr }));
+      ch.on('close', () => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
       if (o.stdin !== undefined) ch.end(o.stdin);
       else ch.end();
     });

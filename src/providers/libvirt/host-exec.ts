@@ -3,6 +3,7 @@
 // one SSH connection (ssh/host-link.ts) for a remote URI, here for a local daemon; as root
 // (through `sudo -n` when the login is not root). Every word is quoted for the remote shell.
 import { execFile } from 'node:child_process';
+import { exec } from '../../ssh/client.js';
 import { shellQuote } from '../../util/quote.js';
 import type { LibvirtClient } from './client.js';
 import { hostSpecOf, remoteHost } from './remote-host.js';
@@ -23,22 +24,7 @@ export async function runAsRoot(c: LibvirtClient, argv: string[]): Promise<strin
   const host = await remoteHost(c.uri);
   const root = hostSpecOf(c.uri).user === 'root';
   const command = (root ? argv : ['sudo', '-n', ...argv]).map(shellQuote).join(' ');
-  return new Promise((resolve, reject) => {
-    host.client.exec(command, (e, ch) => {
-      if (e !== undefined && e !== null) return reject(e);
-      let out = '';
-      let err = '';
-      const timer = setTimeout(() => {
-        ch.close();
-        reject(new Error(`no answer within ${HOST_EXEC_TIMEOUT_MS / 1000} s`));
-      }, HOST_EXEC_TIMEOUT_MS);
-      ch.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      ch.on('data', (d: Buffer) => (out += d.toString()));
-      ch.on('close', (code: number | null) => {
-        clearTimeout(timer);
-        if (code === 0) resolve(out);
-        else reject(new Error(err.trim() || `exit status ${code ?? 'none (killed)'}`));
-      });
-    });
-  });
+  const r = await exec(host.client, command, { timeoutMs: HOST_EXEC_TIMEOUT_MS });
+  if (r.code === 0) return r.stdout;
+  throw new Error(r.stderr.trim() || `exit status ${r.code < 0 ? `none (${r.signal ?? 'killed'})` : r.code}`);
 }

@@ -467,8 +467,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
    * remote host's guest, through that host's SSH server.
    */
   private async forwardPorts(m: MachineContext, c: LibvirtClient, ip: string): Promise<void> {
-    const via = c.uri.transport === 'ssh' ? { via: hostSpecOf(c.uri) } : {};
     if (m.spec.forwardedPorts.length > 0 && forwarderPid(m.paths.dir) !== undefined) return;
+    const via = c.uri.transport === 'ssh' ? { via: hostSpecOf(c.uri) } : {};
     await withBootPorts(
       this.home,
       {

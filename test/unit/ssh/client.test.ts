@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { Server as SshServer } from 'ssh2';
 import { newLoginKey } from '../../../src/ssh/ed25519.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hostKeyText, probe, probeBanner, probeWait, waitForSsh } from '../../../src/ssh/client.js';
+import { exec, hostKeyText, probe, probeBanner, probeWait, waitForSsh } from '../../../src/ssh/client.js';
 
 /** SSH wire format: each field a uint32 length, then its bytes. */
 function blob(...fields: Buffer[]): Buffer {
@@ -210,4 +210,52 @@ describe('waitForSsh: an sshd that is slow to greet and never seen refusing', ()
     c.client.end();
     expect(relayed).toBe(1);
   }, 20_000);
+});
+
+describe('exec with a timeout', () => {
+  // A real SSH server (ssh2) whose `hang` command never ends and whose `ok` command prints and exits.
+  it.each([
+    ['ok', { code: 0, stdout: 'done\n' }],
+    ['hang', 'gave no answer within 0.3 s'],
+  ] as const)('%s', async (command, want) => {
+    const hostKey = newLoginKey('host');
+    const userKey = newLoginKey('user');
+    let closed = false;
+    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('error', () => {});
+      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
+      client.on('session', (accept) =>
+        accept().on('exec', (acceptExec, _reject, info) => {
+          const ch = acceptExec().resume();
+          ch.on('close', () => (closed = true));
+          if (info.command === 'ok') {
+            ch.write('done\n');
+            ch.exit(0);
+            ch.end();
+          }
+        }),
+      );
+    });
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    const port = (ssh.address() as AddressInfo).port;
+    const c = await waitForSsh(
+      { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
+      { machine: 'm', timeoutMs: 10_000 },
+    );
+    try {
+      const run = exec(c.client, command, { timeoutMs: 300 });
+      if (typeof want === 'string') {
+        await expect(run).rejects.toMatchObject({
+          code: 'SSH_EXEC_FAILED',
+          message: expect.stringContaining(want) as string,
+        });
+        // The channel is closed, not left open on the server.
+        await new Promise((r) => setTimeout(r, 200));
+        expect(closed).toBe(true);
+      } else expect(await run).toMatchObject(want);
+    } finally {
+      c.client.end();
+    }
+  });
 });
