@@ -70,7 +70,8 @@ try {
     cached.push(
       child(
         measure(`const { soapClient } = await import(${JSON.stringify(join(DIST, 'soap/client.js'))});
-                 const c = await soapClient(process.env.BOXFEST_HOME, ${JSON.stringify(URL_)});
+                 const { agentFor } = await import(${JSON.stringify(join(DIST, 'soap/agent.js'))});
+                 const c = await soapClient(process.env.BOXFEST_HOME, ${JSON.stringify(URL_)}, agentFor(${JSON.stringify(URL_)}));
                  if (c.api === undefined) throw new Error('cache miss');`),
       ),
     );

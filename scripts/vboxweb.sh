@@ -4,6 +4,12 @@
 #   scripts/vboxweb.sh setup   build (once) and start; prints KEY=VALUE lines (url, share, root, started)
 #   scripts/vboxweb.sh stop    stop vboxwebsrv, let VBoxSVC exit by itself, unmount
 #   scripts/vboxweb.sh check   exit 0 when the prerequisites (root, debootstrap or apt, mirror) are met
+#   scripts/vboxweb.sh remote  (after setup) a second vboxwebsrv of the same VirtualBox, as another
+#                              host would serve it: in a network namespace of its own at 10.78.0.2,
+#                              reached over a veth pair from 10.78.0.1, with TLS (a self-signed
+#                              certificate for that address, made here); prints its URL and the
+#                              certificate to trust (BOXFEST_VBOX_CA)
+#   scripts/vboxweb.sh remote-stop   stop it by PID, remove its namespace and veth pair
 #
 # VirtualBox is not in Debian 12; Debian sid's contrib has 7.2.x, so it runs in a debootstrap chroot
 # under /srv/boxfest-vboxweb/<hash of the chroot recipe> (reused when present, ~1 min to build).
@@ -201,6 +207,71 @@ start() {
   die "vboxwebsrv did not answer on port $PORT within 30 s"
 }
 
+# --- the "remote" server: same chroot and VBoxSVC (its IPC socket is a file in the chroot's /tmp,
+# which a network namespace does not separate), its own address, port and TLS.
+RNS=bfvbox-$HASH # network namespace (ip netns): a name of this chroot's
+RVETH=bfvbox-${HASH:0:6}
+RHOST_IP=10.78.0.1
+RIP=10.78.0.2
+RTLS=/etc/boxfest-remote-tls # inside the chroot: the key and certificate vboxwebsrv reads
+
+remote_pid() { # the recorded pid when it is our chroot's vboxwebsrv in our namespace
+  local pid
+  pid=$(cat "$STATE/remote.pid" 2>/dev/null) || return 1
+  is_ours "$pid" || return 1
+  [ "$(readlink "/proc/$pid/ns/net")" = "$(stat -L -c 'net:[%i]' "/run/netns/$RNS" 2>/dev/null)" ] || return 1
+  echo "$pid"
+}
+
+remote_start() {
+  [ -n "$(websrv_pid)" ] || die "run \`$0 setup\` first: the remote server shares its chroot and VBoxSVC"
+  remote_stop
+  ip netns add "$RNS"
+  ip link add "$RVETH" type veth peer name "$RVETH-r"
+  ip link set "$RVETH-r" netns "$RNS"
+  ip addr add "$RHOST_IP/30" dev "$RVETH"
+  ip link set "$RVETH" up
+  ip -n "$RNS" addr add "$RIP/30" dev "$RVETH-r"
+  ip -n "$RNS" link set "$RVETH-r" up
+  ip -n "$RNS" link set lo up
+  # A certificate for the server's address, self-signed (its own CA): the client trusts exactly it.
+  mkdir -p "$ROOT$RTLS"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=boxfest test vboxwebsrv $RIP" \
+    -addext "subjectAltName=IP:$RIP" -keyout "$ROOT$RTLS/key.pem" -out "$STATE/remote-ca.pem" 2>/dev/null ||
+    die "openssl could not make the certificate"
+  cat "$ROOT$RTLS/key.pem" "$STATE/remote-ca.pem" >"$ROOT$RTLS/server.pem"
+  chmod 600 "$ROOT$RTLS/key.pem" "$ROOT$RTLS/server.pem"
+  local port pid i
+  port=$((20000 + RANDOM % 40000)) # the namespace is new: nothing else listens there
+  setsid nsenter --net="/run/netns/$RNS" chroot "$ROOT" env HOME=/root LANG=C.UTF-8 "$WEBSRV" \
+    --host "$RIP" --port "$port" --timeout 0 --ssl --keyfile "$RTLS/server.pem" \
+    >"$STATE/remote.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$STATE/remote.pid"
+  echo "$port" >"$STATE/remote.port"
+  for i in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || die "the remote vboxwebsrv exited: $(tail -5 "$STATE/remote.log")"
+    if curl -s -o /dev/null -m 2 --cacert "$STATE/remote-ca.pem" "https://$RIP:$port/"; then
+      remote_pid >/dev/null || die "pid $pid is not this chroot's vboxwebsrv in $RNS"
+      echo "BOXFEST_VBOX_REMOTE_URL=https://$RIP:$port/"
+      echo "BOXFEST_VBOX_REMOTE_CA=$STATE/remote-ca.pem"
+      echo "BOXFEST_VBOX_REMOTE_PID=$pid"
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "the remote vboxwebsrv did not answer on https://$RIP:$port/ within 30 s"
+}
+
+remote_stop() {
+  local pid
+  if pid=$(remote_pid); then stop_pid "$pid"; fi
+  rm -f "$STATE/remote.pid" "$STATE/remote.port"
+  ip link del "$RVETH" 2>/dev/null || true
+  ip netns del "$RNS" 2>/dev/null || true
+  rm -rf "${ROOT:?}$RTLS"
+}
+
 chroot_pids() {
   local d
   for d in /proc/[0-9]*; do
@@ -225,6 +296,7 @@ stop() {
   [ -d "$ROOT" ] || return 0
   local pid p i
   # vboxwebsrv first: stopping VBoxSVC while a client is connected hangs.
+  remote_stop
   if pid=$(websrv_pid); then stop_pid "$pid"; fi
   rm -f "$STATE/vboxwebsrv.pid" "$STATE/vboxwebsrv.port"
   # Then other clients (VBoxHeadless, VBoxManage) that this chroot started, by PID.
@@ -259,5 +331,7 @@ case "${1:-}" in
     echo "BOXFEST_VBOXWEB_STARTED=$STARTED"
     ;;
   stop) stop ;;
-  *) die "usage: $0 setup|stop|check" ;;
+  remote) remote_start ;;
+  remote-stop) remote_stop ;;
+  *) die "usage: $0 setup|stop|check|remote|remote-stop" ;;
 esac

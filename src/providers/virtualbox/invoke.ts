@@ -2,12 +2,11 @@
 // go out in the WSDL's sequence order, the HTTP connection is kept alive, faults become typed
 // VboxFaults, managed object references are released by logging off, and progress objects are
 // polled with short waits so no single call blocks for long.
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { Client } from 'soap';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import { faultToError, VboxFault, type FaultBody } from './faults.js';
 import { resultCodeHex, resultCodeName } from './result-codes.js';
+import { agentFor } from './soap/agent.js';
 import { fetchClient, forget, remember, soapClient, unreachable, type SoapClient } from './soap/client.js';
 import type { Operation } from './soap/operations.js';
 import type { Signature } from './soap/trim.js';
@@ -17,6 +16,8 @@ export interface WebsessionOptions {
   url: string;
   user: string;
   password: string;
+  /** Certificates (PEM) trusted besides the system's for an https URL (BOXFEST_VBOX_CA's file). */
+  ca?: string;
   /** Called with every request/response envelope (scripts/record-vbox-fixtures uses it). */
   onExchange?: (op: string, request: string, response: string) => void;
 }
@@ -28,16 +29,6 @@ type Args = Record<string, unknown>;
 
 // Clients by URL for the life of the process: parsing even the trimmed WSDL is worth doing once.
 const clients = new Map<string, Promise<SoapClient>>();
-const agents = new Map<string, HttpAgent | HttpsAgent>();
-
-function agentFor(url: string): HttpAgent | HttpsAgent {
-  let a = agents.get(url);
-  if (a === undefined) {
-    a = url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    agents.set(url, a);
-  }
-  return a;
-}
 
 /** Orders `args` by the operation's request sequence; an argument the server does not know is a bug. */
 export function orderArgs(op: string, sig: Signature, args: Args): Args {
@@ -111,7 +102,7 @@ export class Websession {
       // The cache was trimmed from another version of the server: start over with its real WSDL.
       await Websession.raw(soap, opts, 'IWebsessionManager_logoff', { refIVirtualBox: vbox }).catch(() => {});
       forget(opts.home, opts.url);
-      const fresh = fetchClient(opts.home, opts.url);
+      const fresh = fetchClient(opts.home, opts.url, agentFor(opts.url, opts.ca));
       clients.set(opts.url, fresh);
       soap = await fresh;
     }
@@ -120,7 +111,7 @@ export class Websession {
   private static client(opts: WebsessionOptions): Promise<SoapClient> {
     let c = clients.get(opts.url);
     if (c === undefined) {
-      c = soapClient(opts.home, opts.url);
+      c = soapClient(opts.home, opts.url, agentFor(opts.url, opts.ca));
       clients.set(opts.url, c);
       c.catch(() => clients.delete(opts.url));
     }
@@ -140,7 +131,7 @@ export class Websession {
     const client: Client = soap.client;
     const method = (client as unknown as Record<string, Method | undefined>)[`${op}Async`];
     if (method === undefined) throw new Error(`internal: the SOAP client has no method ${op}`);
-    const agent = agentFor(opts.url);
+    const agent = agentFor(opts.url, opts.ca);
     let result: unknown;
     try {
       [result] = await method.call(client, orderArgs(op, sig, args), { httpAgent: agent, httpsAgent: agent });

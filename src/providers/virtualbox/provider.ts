@@ -1,11 +1,11 @@
 // The VirtualBox provider: a machine is a VM registered on a vboxwebsrv, tagged with its owner in
 // extra data, whose disk is a differencing disk on the box's image. Every call goes through a
 // websession (invoke.ts) that logs off at the end of each provider call.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
-import { BoxfestError } from '../../errors.js';
+import { BoxfestError, errorMessage } from '../../errors.js';
 import { withBootPorts } from '../../network/ports.js';
 import { boxfestHome } from '../../state/paths.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
@@ -24,15 +24,37 @@ const DEFAULT_OS_TYPE = 'Linux_64';
 const CONTROLLER = 'SATA';
 const POLL_MS = 250;
 
-/** Where and as whom to connect: the Boxfile's url, else BOXFEST_VBOX_URL, else the local default. */
+/**
+ * Where and as whom to connect: the Boxfile's url, else BOXFEST_VBOX_URL, else the local default;
+ * credentials and extra trusted certificates (BOXFEST_VBOX_CA) only from the environment.
+ */
 export function connection(spec: MachineSpec, env: NodeJS.ProcessEnv = process.env): WebsessionOptions {
   const url = spec.virtualbox.url ?? (env['BOXFEST_VBOX_URL'] || DEFAULT_URL);
+  const caFile = env['BOXFEST_VBOX_CA'];
   return {
     home: boxfestHome(env),
     url: url.endsWith('/') ? url : `${url}/`,
     user: env['BOXFEST_VBOX_USER'] ?? '',
     password: env['BOXFEST_VBOX_PASSWORD'] ?? '',
+    ...(caFile === undefined || caFile === '' ? {} : { ca: readCa(caFile) }),
   };
+}
+
+function readCa(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BoxfestError('VBOX_CA_UNREADABLE', `BOXFEST_VBOX_CA: cannot read ${file}`, {
+      details: errorMessage(e),
+      hint: 'point BOXFEST_VBOX_CA at a readable PEM file',
+    });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new BoxfestError('VBOX_CA_UNREADABLE', `BOXFEST_VBOX_CA: ${file} holds no PEM certificate`, {
+      hint: 'point BOXFEST_VBOX_CA at the PEM file of the CA (or self-signed certificate) of the web service',
+    });
+  return pem;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

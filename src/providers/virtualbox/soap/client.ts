@@ -8,6 +8,7 @@ import type { Client } from 'soap';
 import { BoxfestError, errorMessage } from '../../../errors.js';
 import { readJson, writeJsonAtomic } from '../../../state/atomic.js';
 import { vboxWsdlPaths } from '../paths.js';
+import { getText, untrustedCertificate, type WebAgent } from './agent.js';
 import { OPERATIONS } from './operations.js';
 import { trimWsdl, WSDL_FILE, type Signature } from './trim.js';
 
@@ -33,6 +34,18 @@ const DESERIALIZERS = {
 };
 
 export function unreachable(url: string, e: unknown): BoxfestError {
+  const untrusted = untrustedCertificate(e);
+  if (untrusted !== undefined)
+    return new BoxfestError(
+      'VBOX_TLS_UNTRUSTED',
+      `the VirtualBox web service at ${url} has a certificate this machine does not trust (${untrusted})`,
+      {
+        details: errorMessage(e),
+        hint:
+          'set BOXFEST_VBOX_CA to the PEM file of the CA (or the self-signed certificate) that issued it; ' +
+          'boxfest never skips the check',
+      },
+    );
   return new BoxfestError('VBOX_UNREACHABLE', `cannot reach the VirtualBox web service at ${url}`, {
     details: errorMessage(e),
     hint:
@@ -51,7 +64,7 @@ async function build(dir: string, url: string): Promise<Client> {
 }
 
 /** The cached client for this server when there is one; else fetch, trim and cache the server's WSDL. */
-export async function soapClient(home: string, url: string): Promise<SoapClient> {
+export async function soapClient(home: string, url: string, agent: WebAgent): Promise<SoapClient> {
   const paths = vboxWsdlPaths(home);
   const index = readJson<Record<string, string>>(paths.index) ?? {};
   const api = index[url];
@@ -63,16 +76,16 @@ export async function soapClient(home: string, url: string): Promise<SoapClient>
       return { client: await build(dir, url), signatures, api, dir };
     }
   }
-  return fetchClient(home, url);
+  return fetchClient(home, url, agent);
 }
 
 /** Fetches GET /?wsdl from the server and trims it into a fresh (not yet filed) cache directory. */
-export async function fetchClient(home: string, url: string): Promise<SoapClient> {
+export async function fetchClient(home: string, url: string, agent: WebAgent): Promise<SoapClient> {
   let full: string;
   try {
-    const res = await fetch(new URL('?wsdl', url));
-    if (!res.ok) throw new Error(`GET ${url}?wsdl answered HTTP ${res.status}`);
-    full = await res.text();
+    const res = await getText(new URL('?wsdl', url), agent);
+    if (res.status !== 200) throw new Error(`GET ${url}?wsdl answered HTTP ${res.status}`);
+    full = res.body;
   } catch (e) {
     throw unreachable(url, e);
   }
