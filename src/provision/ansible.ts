@@ -262,6 +262,18 @@ export function localDirsOf(playbook: string): string[] {
   });
 }
 
+/**
+ * `ansible_local` adds pipelining: each module goes to the guest's python on its stdin instead of
+ * a temp file made, chmodded and removed by separate commands. Measured on the Debian test box
+ * under TCG: a facts + file + template + copy playbook took 81 s without, 50 s with. It is also
+ * what lets `become_user` to an unprivileged user work on a guest without setfacl (the temp file
+ * would be unreadable to that user). Nothing in the guest can require a tty: the run is root's.
+ */
+export const ANSIBLE_LOCAL_ENV: Readonly<Record<string, string>> = {
+  ...ANSIBLE_ENV,
+  ANSIBLE_PIPELINING: 'True',
+};
+
 /** The guest command that runs the uploaded playbook in `dir` (every value quoted). */
 export function localCommand(p: AnsibleProvisioner, machine: string, dir: string, withVars: boolean): string {
   const args = playbookArgs(
@@ -269,7 +281,7 @@ export function localCommand(p: AnsibleProvisioner, machine: string, dir: string
     { inventory: `${dir}/inventory.json`, extraVars: withVars ? `${dir}/extra-vars.json` : undefined },
     [machine],
   );
-  const env = Object.entries(ANSIBLE_ENV)
+  const env = Object.entries(ANSIBLE_LOCAL_ENV)
     .map(([k, v]) => `${k}=${shellQuote(v)}`)
     .join(' ');
   return `cd ${shellQuote(dir)} && env ${env} ${ANSIBLE_PLAYBOOK} ${args.map(shellQuote).join(' ')}`;

@@ -78,7 +78,7 @@ describe('inventory', () => {
 });
 
 describe('ansible_local guest command', () => {
-  it('quotes every argument and pins host key checking', () => {
+  it('quotes every argument, pins host key checking and pipelines modules', () => {
     const cmd = localCommand(
       { ...base, where: 'guest', tags: ["a'b; rm -rf /"] },
       'web',
@@ -87,7 +87,7 @@ describe('ansible_local guest command', () => {
     );
     expect(cmd).toBe(
       "cd /tmp/boxfest-ansible.X1 && env ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_SSH_ARGS='-o ControlMaster=no' " +
-        'ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_NOCOLOR=1 ansible-playbook ' +
+        'ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_NOCOLOR=1 ANSIBLE_PIPELINING=True ansible-playbook ' +
         '--inventory=/tmp/boxfest-ansible.X1/inventory.json --extra-vars=@/tmp/boxfest-ansible.X1/extra-vars.json ' +
         "--limit=web '--tags=a'\\''b; rm -rf /' /tmp/boxfest-ansible.X1/playbook.yml",
     );
