@@ -8,13 +8,14 @@
 # path for qemu+ssh runs sshd behind socat, with netcat for the exec fallback; tini reaps its
 # QEMUs at once, as systemd does on a real host), zsh and
 # fish (the completion tests load `boxfest completion zsh|fish` into the real shells). boxfest
-# itself needs no ISO tool: it writes the cloud-init seed image on its own.
+# itself needs no ISO tool: it writes the cloud-init seed image on its own. git: bench:folders
+# commits its trees with it and runs the host's git in the guest.
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 PKGS=(qemu-system-x86 qemu-utils rsync openssh-client vde2 iproute2 dnsmasq-base openssl curl strace
       libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients iptables openssh-server socat netcat-openbsd tini
       busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk kmod e2fsprogs cpio
-      debootstrap ansible zsh fish)
+      debootstrap ansible zsh fish git)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "system packages: all present"; exit 0; fi

@@ -1,11 +1,12 @@
 // Ansible provisioners. `ansible`: `ansible-playbook` on the host, spawned with an argv (no
 // shell), against an inventory boxfest writes: every machine of the environment reached through
 // its own ssh_config (the one `ssh-config` prints: generated key, pinned host key in a
-// known_hosts file boxfest writes, StrictHostKeyChecking yes). `ansible_local`: the playbook is
-// uploaded and run by the guest's own `ansible-playbook` against the machine itself.
+// known_hosts file boxfest writes, StrictHostKeyChecking yes). `ansible_local`: the playbook and
+// the directories beside it that Ansible looks in (templates/, files/, roles/...) are uploaded and
+// run by the guest's own `ansible-playbook` against the machine itself.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { accessSync, constants, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { AnsibleProvisioner, Environment } from '../config/types.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { asRoot } from '../ssh/as-root.js';
@@ -231,6 +232,48 @@ export function localInventoryOf(machine: string, groups: Record<string, readonl
   };
 }
 
+/**
+ * The directories beside a playbook that Ansible resolves its relative paths against: a
+ * `template`'s and a `copy`'s `src` (templates/, files/), `vars_files`, `include_tasks` and
+ * handlers, roles, and the group and host variables it reads next to the playbook. Vagrant's
+ * ansible_local finds them because it runs from the synced project folder; boxfest uploads them,
+ * and only them: the playbook's directory may be the project's root, with its disks and sources.
+ */
+export const ANSIBLE_LOCAL_DIRS = [
+  'templates',
+  'files',
+  'vars',
+  'tasks',
+  'handlers',
+  'roles',
+  'group_vars',
+  'host_vars',
+] as const;
+
+/** Which of ANSIBLE_LOCAL_DIRS are directories beside `playbook` (a link is not followed). */
+export function localDirsOf(playbook: string): string[] {
+  const dir = dirname(playbook);
+  return ANSIBLE_LOCAL_DIRS.filter((d) => {
+    try {
+      return lstatSync(join(dir, d)).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * `ansible_local` adds pipelining: each module goes to the guest's python on its stdin instead of
+ * a temp file made, chmodded and removed by separate commands. Measured on the Debian test box
+ * under TCG: a facts + file + template + copy playbook took 81 s without, 50 s with. It is also
+ * what lets `become_user` to an unprivileged user work on a guest without setfacl (the temp file
+ * would be unreadable to that user). Nothing in the guest can require a tty: the run is root's.
+ */
+export const ANSIBLE_LOCAL_ENV: Readonly<Record<string, string>> = {
+  ...ANSIBLE_ENV,
+  ANSIBLE_PIPELINING: 'True',
+};
+
 /** The guest command that runs the uploaded playbook in `dir` (every value quoted). */
 export function localCommand(p: AnsibleProvisioner, machine: string, dir: string, withVars: boolean): string {
   const args = playbookArgs(
@@ -238,7 +281,7 @@ export function localCommand(p: AnsibleProvisioner, machine: string, dir: string
     { inventory: `${dir}/inventory.json`, extraVars: withVars ? `${dir}/extra-vars.json` : undefined },
     [machine],
   );
-  const env = Object.entries(ANSIBLE_ENV)
+  const env = Object.entries(ANSIBLE_LOCAL_ENV)
     .map(([k, v]) => `${k}=${shellQuote(v)}`)
     .join(' ');
   return `cd ${shellQuote(dir)} && env ${env} ${ANSIBLE_PLAYBOOK} ${args.map(shellQuote).join(' ')}`;
@@ -288,6 +331,26 @@ export async function runAnsibleLocal(
   const { emit, details } = keepingTail(onLine);
   try {
     await put('playbook.yml', readFileSync(p.playbook, 'utf8'));
+    const dirs = localDirsOf(p.playbook);
+    if (dirs.length > 0) {
+      // One tar stream for the whole trees (one SSH channel, not one per file); links are kept as
+      // links, never followed out of the project. -o: the files are root's, not the host user's.
+      const { c } = await import('tar');
+      const chunks: Buffer[] = [];
+      for await (const chunk of c({ cwd: dirname(p.playbook), portable: true }, dirs)) chunks.push(chunk);
+      const r = await exec(ssh, asRoot(user, `tar -x -o -f - -C ${shellQuote(dir)}`), {
+        stdin: Buffer.concat(chunks),
+      });
+      if (r.code !== 0)
+        throw new BoxfestError(
+          'PROVISION_UPLOAD_FAILED',
+          `could not upload provisioner \`${p.name}\` to the guest`,
+          {
+            details: r.stderr.trim(),
+            hint: `the guest could not unpack ${dirs.join(', ')} into ${dir} (it needs tar)`,
+          },
+        );
+    }
     await put('inventory.json', JSON.stringify(localInventoryOf(machine, p.groups)));
     if (withVars) await put('extra-vars.json', JSON.stringify(p.extraVars));
     const out = lines(emit);

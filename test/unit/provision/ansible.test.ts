@@ -1,12 +1,13 @@
 // The argv, inventory and guest command an Ansible provisioner is run with: every user value is
 // one argv element (or shell-quoted in the guest), never an option of its own.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   findOnPath,
   inventoryOf,
   localCommand,
+  localDirsOf,
   localInventoryOf,
   playbookArgs,
 } from '../../../src/provision/ansible.js';
@@ -77,7 +78,7 @@ describe('inventory', () => {
 });
 
 describe('ansible_local guest command', () => {
-  it('quotes every argument and pins host key checking', () => {
+  it('quotes every argument, pins host key checking and pipelines modules', () => {
     const cmd = localCommand(
       { ...base, where: 'guest', tags: ["a'b; rm -rf /"] },
       'web',
@@ -86,10 +87,24 @@ describe('ansible_local guest command', () => {
     );
     expect(cmd).toBe(
       "cd /tmp/boxfest-ansible.X1 && env ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_SSH_ARGS='-o ControlMaster=no' " +
-        'ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_NOCOLOR=1 ansible-playbook ' +
+        'ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_NOCOLOR=1 ANSIBLE_PIPELINING=True ansible-playbook ' +
         '--inventory=/tmp/boxfest-ansible.X1/inventory.json --extra-vars=@/tmp/boxfest-ansible.X1/extra-vars.json ' +
         "--limit=web '--tags=a'\\''b; rm -rf /' /tmp/boxfest-ansible.X1/playbook.yml",
     );
+  });
+});
+
+describe('ansible_local upload', () => {
+  it('takes the directories Ansible looks in beside the playbook, not links or files of those names', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'site.yml'), '');
+    mkdirSync(join(dir, 'templates'));
+    mkdirSync(join(dir, 'roles'));
+    mkdirSync(join(dir, 'app')); // the project's own files stay on the host
+    writeFileSync(join(dir, 'files'), '');
+    mkdirSync(join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'vars'));
+    expect(localDirsOf(join(dir, 'site.yml'))).toEqual(['templates', 'roles']);
   });
 });
 
