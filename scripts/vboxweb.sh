@@ -8,7 +8,9 @@
 #                              host would serve it: in a network namespace of its own at 10.78.0.2,
 #                              reached over a veth pair from 10.78.0.1, with TLS (a self-signed
 #                              certificate for that address, made here); prints its URL and the
-#                              certificate to trust (BOXFEST_VBOX_CA)
+#                              certificate to trust (BOXFEST_VBOX_CA); with
+#                              BOXFEST_VBOXWEB_REMOTE_USER/_PASSWORD it checks credentials
+#                              (VBoxAuthSimple) while the first server keeps `null` (below)
 #   scripts/vboxweb.sh remote-stop   stop it by PID, remove its namespace and veth pair
 #
 # VirtualBox is not in Debian 12; Debian sid's contrib has 7.2.x, so it runs in a debootstrap chroot
@@ -223,6 +225,52 @@ remote_pid() { # the recorded pid when it is our chroot's vboxwebsrv in our name
   echo "$pid"
 }
 
+# One SOAP call with curl: `logon URL USER PASSWORD [CURL ARGS]` prints the IVirtualBox reference
+# (empty when refused); `logoff URL REF [CURL ARGS]` ends that websession.
+soap() { # url body curl-args...
+  local url=$1 body=$2
+  shift 2
+  curl -s -m 10 "$@" -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- "$url" <<EOF_SOAP
+<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vbox="http://www.virtualbox.org/"><SOAP-ENV:Body>$body</SOAP-ENV:Body></SOAP-ENV:Envelope>
+EOF_SOAP
+}
+xml_text() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'; }
+logon() {
+  local url=$1 u p
+  u=$(printf '%s' "$2" | xml_text)
+  p=$(printf '%s' "$3" | xml_text)
+  shift 3
+  soap "$url" "<vbox:IWebsessionManager_logon><username>$u</username><password>$p</password></vbox:IWebsessionManager_logon>" "$@" |
+    sed -n 's:.*<returnval>\([^<]*\)</returnval>.*:\1:p'
+}
+logoff() {
+  local url=$1 ref=$2
+  shift 2
+  soap "$url" "<vbox:IWebsessionManager_logoff><refIVirtualBox>$ref</refIVirtualBox></vbox:IWebsessionManager_logoff>" "$@" >/dev/null
+}
+
+# vboxwebsrv reads the auth library property once, at its first logon, and keeps it for its life
+# (a static in WebServiceSession::authenticate). So the first server logs on once now (keeping
+# `null`), the property is VBoxAuthSimple while the remote server logs on for the first time, and
+# `null` again after: the remote one checks credentials, the first one still lets the tests in.
+remote_auth() { # url user password
+  local main ref
+  main="http://127.0.0.1:$(cat "$STATE/vboxwebsrv.port")/"
+  ref=$(logon "$main" "" "") && [ -n "$ref" ] || die "the first server refused a logon"
+  logoff "$main" "$ref"
+  local hash
+  hash=$(in_chroot VBoxManage internalcommands passwordhash "$3" | sed -n 's/^Password hash: //p')
+  [ -n "$hash" ] || die "VBoxManage could not hash the password"
+  in_chroot VBoxManage setextradata global "VBoxAuthSimple/users/$2" "$hash" >/dev/null
+  in_chroot VBoxManage setproperty websrvauthlibrary VBoxAuthSimple >/dev/null
+  ref=$(logon "$1" "$2" "$3" --cacert "$STATE/remote-ca.pem") || true
+  in_chroot VBoxManage setproperty websrvauthlibrary null >/dev/null
+  [ -n "$ref" ] || die "the remote server refused its own user (see $STATE/remote.log)"
+  logoff "$1" "$ref" --cacert "$STATE/remote-ca.pem"
+  [ -z "$(logon "$1" "$2" "not-$3" --cacert "$STATE/remote-ca.pem")" ] || die "the remote server let a wrong password in"
+  echo "$2" >"$STATE/remote.user"
+}
+
 remote_start() {
   [ -n "$(websrv_pid)" ] || die "run \`$0 setup\` first: the remote server shares its chroot and VBoxSVC"
   remote_stop
@@ -253,6 +301,9 @@ remote_start() {
     kill -0 "$pid" 2>/dev/null || die "the remote vboxwebsrv exited: $(tail -5 "$STATE/remote.log")"
     if curl -s -o /dev/null -m 2 --cacert "$STATE/remote-ca.pem" "https://$RIP:$port/"; then
       remote_pid >/dev/null || die "pid $pid is not this chroot's vboxwebsrv in $RNS"
+      if [ -n "${BOXFEST_VBOXWEB_REMOTE_USER:-}" ]; then
+        remote_auth "https://$RIP:$port/" "$BOXFEST_VBOXWEB_REMOTE_USER" "${BOXFEST_VBOXWEB_REMOTE_PASSWORD:?}"
+      fi
       echo "BOXFEST_VBOX_REMOTE_URL=https://$RIP:$port/"
       echo "BOXFEST_VBOX_REMOTE_CA=$STATE/remote-ca.pem"
       echo "BOXFEST_VBOX_REMOTE_PID=$pid"
@@ -267,6 +318,10 @@ remote_stop() {
   local pid
   if pid=$(remote_pid); then stop_pid "$pid"; fi
   rm -f "$STATE/remote.pid" "$STATE/remote.port"
+  if [ -f "$STATE/remote.user" ]; then
+    in_chroot VBoxManage setextradata global "VBoxAuthSimple/users/$(cat "$STATE/remote.user")" >/dev/null 2>&1 || true
+    rm -f "$STATE/remote.user"
+  fi
   ip link del "$RVETH" 2>/dev/null || true
   ip netns del "$RNS" 2>/dev/null || true
   rm -rf "${ROOT:?}$RTLS"

@@ -74,8 +74,12 @@ export interface FaultBody {
 
 /** The typed error for a fault; `undefined` when `body` is not a fault. */
 export function faultToError(operation: string, body: FaultBody | undefined): VboxFault | undefined {
-  if (body === undefined || (body.faultstring === undefined && body.detail === undefined)) return undefined;
-  const text = faultText(String(body.faultstring ?? 'unknown fault'));
+  if (
+    body === undefined ||
+    (body.faultstring === undefined && body.detail === undefined && body.faultcode === undefined)
+  )
+    return undefined;
+  const text = faultText(String(body.faultstring ?? `${body.faultcode ?? 'unknown'} fault`));
   const runtime = body.detail?.RuntimeFault;
   if (runtime?.resultCode !== undefined) {
     const rc = Number(runtime.resultCode);
@@ -85,7 +89,8 @@ export function faultToError(operation: string, body: FaultBody | undefined): Vb
   }
   if (body.detail?.InvalidObjectFault !== undefined)
     return new VboxFault(operation, 'VBOX_INVALID_OBJECT', text);
-  // A failed logon is a bare SOAP fault without VirtualBox detail.
+  // A failed logon is a bare SOAP fault without VirtualBox detail: vboxwebsrv 7.2 refusing
+  // credentials answers HTTP 500 with `<faultcode>SOAP-ENV:Client</faultcode>` and nothing else.
   if (operation === 'IWebsessionManager_logon')
     return new VboxFault(operation, 'VBOX_LOGON_FAILED', text, {
       hint:

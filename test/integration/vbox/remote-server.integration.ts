@@ -4,8 +4,11 @@
 // by that https URL; what it did is read back through the local server (same VBoxSVC). No kernel
 // driver here, so `up` gets as far as the launch, as on the local server: the SOAP path over TLS
 // at another address is what is proven (box medium opened, VM created and configured, launch
-// failure reported, status, destroy), and that an untrusted certificate is refused, never skipped.
+// failure reported, status, destroy), that an untrusted certificate is refused, never skipped,
+// and that the credentials come from the environment: this server checks them (VBoxAuthSimple,
+// set up by the script while the first server keeps `null`).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -26,12 +29,19 @@ describe.skipIf(skipped)('a vboxwebsrv at another address, over TLS', () => {
   let p: TestProject;
   let url: string;
   let ca: string;
-  const trusting = (args: string[]) => p.run(args, { env: { BOXFEST_VBOX_CA: ca } });
+  // A password a shell or an XML document would mangle if it were ever pasted into one.
+  const user = 'boxfest-remote';
+  const password = `p'w"<&>$(x) ${randomBytes(6).toString('hex')}`;
+  const as = (who: string, secret: string) => ({ BOXFEST_VBOX_USER: who, BOXFEST_VBOX_PASSWORD: secret });
+  const trusting = (args: string[]) => p.run(args, { env: { BOXFEST_VBOX_CA: ca, ...as(user, password) } });
   const ours = async () =>
     (await serverMachines(p.home)).filter((m) => m.extraData['boxfest/project'] === p.root);
 
   beforeAll(async () => {
-    const out = execFileSync('bash', [SCRIPT, 'remote'], { encoding: 'utf8' });
+    const out = execFileSync('bash', [SCRIPT, 'remote'], {
+      encoding: 'utf8',
+      env: { ...process.env, BOXFEST_VBOXWEB_REMOTE_USER: user, BOXFEST_VBOXWEB_REMOTE_PASSWORD: password },
+    });
     const kv = Object.fromEntries(
       out
         .trim()
@@ -70,6 +80,21 @@ describe.skipIf(skipped)('a vboxwebsrv at another address, over TLS', () => {
     expect(r.stderr).toContain('[VBOX_CA_UNREADABLE]');
     expect(r.stderr).toContain('holds no PEM certificate');
   });
+
+  it.each([
+    ['no credentials', '', ''],
+    ['a wrong password', user, `${password}x`],
+  ])(
+    'the server checks the credentials from the environment: %s is refused, nothing created',
+    async (_what, who, secret) => {
+      const r = await p.run(['up'], { env: { BOXFEST_VBOX_CA: ca, ...as(who, secret) } });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('[VBOX_LOGON_FAILED]');
+      expect(r.stderr).toContain('BOXFEST_VBOX_PASSWORD');
+      expect(r.stderr).not.toContain(password);
+      expect(await ours()).toEqual([]);
+    },
+  );
 
   it('with its certificate trusted, up creates and configures the VM there and gets as far as the launch', async () => {
     const r = await trusting(['up']);
