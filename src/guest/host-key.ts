@@ -1,6 +1,6 @@
 // A machine's own SSH host key, made on the host: an ed25519 key pair per machine, written into
-// the guest in the format its SSH server reads, the server restarted so it serves it, and the
-// public half pinned. Made here rather than in the guest, so a guest needs no ssh-keygen and the
+// the guest in the format its SSH server reads, the server restarted if it does not serve it
+// already, and the public half pinned. Made here rather than in the guest, so a guest needs no ssh-keygen and the
 // key boxfest pins is the one it made, not whatever the guest presented. Pure: key material and
 // the scripts run as root over SSH (the private key goes on stdin, never on a command line).
 import { dropbearPrivateKey, newEd25519, opensshPrivateKey, publicKeyLine } from '../ssh/ed25519.js';
@@ -85,30 +85,49 @@ export function parseSshdProbe(stdout: string): SshDaemon | { unsupported: strin
 
 /**
  * Run as root in the guest with the private key file on stdin: removes every other host key the
- * server could serve, writes this one (mode 0600, flushed) and restarts the server. The running
- * server holds its keys in memory, so writing files alone would change nothing it serves.
+ * server could serve and writes this one (mode 0600, flushed). Whether the running server then
+ * serves it depends on the server: one that reads its keys per connection (OpenSSH before 9.8
+ * re-executes itself for each; dropbear -R reads a key it did not hold at start when a client
+ * asks for it) does at once; one that holds them in memory needs restartSshdScript's restart.
  */
 export function installHostKeyScript(daemon: SshDaemon, publicKey: string): string {
   const { file, others } = KEY_FILE[daemon];
-  const restart: Record<SshDaemon, string> = {
-    // sshd re-executes itself on SIGHUP and reads its keys again; sessions (ours) stay.
-    openssh: 'p=$(listener sshd) && kill -HUP "$p"',
-    // init starts a new listener at once; the session processes (ours) are not its children.
-    'dropbear-inittab': 'p=$(listener dropbear) && kill "$p"',
-    // Detached: a restart of the unit may end its processes, ours among them.
-    'dropbear-systemd': '(setsid sh -c "sleep 0.3; systemctl restart dropbear" </dev/null >/dev/null 2>&1 &)',
-  };
   return [
     'set -e',
-    LISTENER,
     'umask 077',
     `mkdir -p ${file.slice(0, file.lastIndexOf('/'))}`,
     `cat > ${file}.boxfest`,
+    // Named before they go: a server may hold them in memory (see hostKeyInstalled).
+    `for f in ${others}; do case "$f" in ${file} | ${file}.pub) ;; *) if [ -e "$f" ]; then echo "other-host-key: $f"; fi ;; esac; done`,
     `rm -f ${others}`,
     `mv -f ${file}.boxfest ${file}`,
     ...(daemon === 'openssh' ? [`printf '%s\\n' '${publicKey}' > ${file}.pub`, `chmod 644 ${file}.pub`] : []),
     FLUSH_TO_DISK,
-    restart[daemon],
     'echo host-key-installed',
   ].join('\n');
+}
+
+/** What installHostKeyScript reported: whether it ran through, and the other keys it removed. */
+export function hostKeyInstalled(stdout: string): { installed: boolean; removedOthers: string[] } {
+  return {
+    installed: /^host-key-installed$/m.test(stdout),
+    removedOthers: [...stdout.matchAll(/^other-host-key: (.*)$/gm)].map((m) => m[1] ?? ''),
+  };
+}
+
+/**
+ * Run as root in the guest: makes the server load its keys again. Each way keeps the session it
+ * is run from, so the caller can read the answer before it reconnects.
+ */
+export function restartSshdScript(daemon: SshDaemon): string {
+  const restart: Record<SshDaemon, string> = {
+    // sshd re-executes itself on SIGHUP and reads its keys again; sessions (ours) stay.
+    openssh: 'p=$(listener sshd) && kill -HUP "$p"',
+    // init starts a new listener (busybox init: within about a second); the session processes
+    // (ours) are not its children.
+    'dropbear-inittab': 'p=$(listener dropbear) && kill "$p"',
+    // Detached: a restart of the unit may end its processes, ours among them.
+    'dropbear-systemd': '(setsid sh -c "sleep 0.3; systemctl restart dropbear" </dev/null >/dev/null 2>&1 &)',
+  };
+  return ['set -e', LISTENER, restart[daemon], 'echo sshd-restarted'].join('\n');
 }

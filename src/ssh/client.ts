@@ -9,6 +9,7 @@ import {
   type ClientChannel,
   type ConnectConfig,
   type PublicKeyAuthMethod,
+  type ServerHostKeyAlgorithm,
 } from './ssh2.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { sleep } from '../state/process.js';
@@ -299,6 +300,50 @@ export async function waitForNewHostKey(
       hint: 'the server may have failed to restart with the new key; read its console (`boxfest ssh` will not work), then `boxfest destroy` and `up`',
     },
   );
+}
+
+/** Every host key type but ed25519, the one boxfest pins (ssh2's list). */
+const OTHER_HOST_KEY_TYPES: ServerHostKeyAlgorithm[] = [
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/**
+ * Whether the server at `at` still serves a host key of another type than ed25519: a handshake
+ * that offers only those types, ended when the server presents one (never logging in). A server
+ * with none refuses at the algorithm negotiation; any other outcome (no banner, a timeout) counts
+ * as "yes", so a caller that restarts the server on "yes" errs on the safe side.
+ */
+export async function servesOtherHostKeys(at: SshEndpoint, timeoutMs: number): Promise<boolean> {
+  const sock = await probeBanner(at, timeoutMs);
+  if (sock === undefined) return true;
+  return new Promise((resolve) => {
+    const client = newClient();
+    let presented = false;
+    client.once('close', () => sock.destroy());
+    client.once('ready', () => {
+      client.end();
+      resolve(true);
+    });
+    client.once('error', (e) => {
+      client.end();
+      resolve(presented || !/no matching host key/i.test(e.message));
+    });
+    client.connect({
+      sock,
+      username: 'boxfest-probe',
+      readyTimeout: timeoutMs,
+      algorithms: { serverHostKey: OTHER_HOST_KEY_TYPES },
+      hostVerifier: () => {
+        presented = true;
+        return false;
+      },
+    });
+  });
 }
 
 /** A presented host key that is not the pinned one, as a typed error naming the machine. */

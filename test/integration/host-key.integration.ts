@@ -1,8 +1,9 @@
 // Each machine serves an SSH host key of its own, made on the host, whichever way it came up:
 // booted cold or restored from a saved state (`instant`), from a box whose server is dropbear
 // (the tiny box: keys made at first connection) or OpenSSH (its variant: keys baked into the
-// image, as in an image made from an installed system), logged in as root or as a user with sudo.
-// What counts is what the running server serves (ssh-keyscan), not what files say.
+// image, as in an image made from an installed system, and held in memory by its listener), logged
+// in as root or as a user with sudo. What counts is what the running server serves (ssh-keyscan),
+// not what files say or whether boxfest restarted it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -88,6 +89,16 @@ machines:
       expect(readFileSync(join(p.machine(m).dir, 'known_hosts'), 'utf8')).toContain(s.hostKey);
     },
   );
+
+  it('dropbear served the new key file at once; the OpenSSH box (keys held in memory) was restarted', () => {
+    const line = (m: string) => up.stdout.split('\n').find((l) => l.startsWith(`✔ ${m}: own SSH host key`));
+    // dropbear -R read the new file for the next connection: no restart, whether cold or restored.
+    expect(line('cold')).toMatch(/own SSH host key \(dropbear\), pinned/);
+    expect(line('restored')).toMatch(/own SSH host key \(dropbear\), pinned/);
+    // sshd -r holds the keys it loaded at start (as OpenSSH 9.8's listener does): SIGHUP was needed.
+    expect(line('ocold')).toMatch(/own SSH host key \(OpenSSH, restarted\), pinned/);
+    expect(line('orestored')).toMatch(/own SSH host key \(OpenSSH, restarted\), pinned/);
+  });
 
   it('every key is its own: not the saved guest’s, not the box’s baked one, not another machine’s', () => {
     const keys = ['cold', 'restored', 'ocold', 'orestored'].map((m) => state(m).hostKey);

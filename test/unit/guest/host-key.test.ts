@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   installHostKeyScript,
+  restartSshdScript,
   newHostKey,
   parseSshdProbe,
   type SshDaemon,
@@ -52,26 +53,33 @@ describe('parseSshdProbe', () => {
   });
 });
 
-describe('installHostKeyScript', () => {
+describe('installHostKeyScript and restartSshdScript', () => {
   it.each<[SshDaemon, string, string]>([
     ['openssh', '/etc/ssh/ssh_host_ed25519_key', 'kill -HUP'],
     ['dropbear-inittab', '/etc/dropbear/dropbear_ed25519_host_key', 'kill "$p"'],
     ['dropbear-systemd', '/etc/dropbear/dropbear_ed25519_host_key', 'systemctl restart dropbear'],
-  ])('%s: key from stdin into %s, other keys removed, then %s', (daemon, file, restart) => {
-    const k = newHostKey(daemon, 'web');
-    const s = installHostKeyScript(daemon, k.publicKey);
-    expect(s).toContain(`cat > ${file}.boxfest`);
-    expect(s).toContain(`mv -f ${file}.boxfest ${file}`);
-    expect(s).toContain(restart);
-    // The private key is never part of the script (it goes on stdin).
-    expect(s).not.toContain(k.privateFile.toString('base64').slice(0, 20));
-    const before = s.indexOf('rm -f');
-    expect(before).toBeGreaterThan(s.indexOf('cat >'));
-    expect(s.indexOf('mv -f')).toBeGreaterThan(before);
-  });
+  ])(
+    '%s: key from stdin into %s, other keys removed; the restart is %s, in its own script',
+    (daemon, file, restart) => {
+      const k = newHostKey(daemon, 'web');
+      const s = installHostKeyScript(daemon, k.publicKey);
+      expect(s).toContain(`cat > ${file}.boxfest`);
+      expect(s).toContain(`mv -f ${file}.boxfest ${file}`);
+      // Installing never restarts: the step first checks whether the server serves the key already.
+      expect(s).not.toContain(restart);
+      expect(restartSshdScript(daemon)).toContain(restart);
+      // The private key is never part of the script (it goes on stdin).
+      expect(s).not.toContain(k.privateFile.toString('base64').slice(0, 20));
+      const before = s.indexOf('rm -f');
+      expect(before).toBeGreaterThan(s.indexOf('cat >'));
+      expect(s.indexOf('mv -f')).toBeGreaterThan(before);
+    },
+  );
 
   it('is valid sh', () => {
-    for (const d of ['openssh', 'dropbear-inittab', 'dropbear-systemd'] as const)
+    for (const d of ['openssh', 'dropbear-inittab', 'dropbear-systemd'] as const) {
       execFileSync('sh', ['-n', '-c', installHostKeyScript(d, 'ssh-ed25519 AAAA')]);
+      execFileSync('sh', ['-n', '-c', restartSshdScript(d)]);
+    }
   });
 });

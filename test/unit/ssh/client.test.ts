@@ -1,14 +1,23 @@
 // hostKeyText on hand-built key blobs; probeBanner against real sockets on 127.0.0.1 (the SSH
-// login over the probed connection is covered by every integration test).
+// login over the probed connection is covered by every integration test); servesOtherHostKeys
+// against real ssh2 servers with the host key types listed.
 
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Server as SshServer } from 'ssh2';
+import { Server as SshServer, utils as sshUtils } from 'ssh2';
 import { newLoginKey } from '../../../src/ssh/ed25519.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exec, hostKeyText, probe, probeBanner, probeWait, waitForSsh } from '../../../src/ssh/client.js';
+import {
+  exec,
+  hostKeyText,
+  probe,
+  probeBanner,
+  probeWait,
+  servesOtherHostKeys,
+  waitForSsh,
+} from '../../../src/ssh/client.js';
 
 /** SSH wire format: each field a uint32 length, then its bytes. */
 function blob(...fields: Buffer[]): Buffer {
@@ -257,5 +266,37 @@ describe('exec with a timeout', () => {
     } finally {
       c.client.end();
     }
+  });
+});
+
+describe('servesOtherHostKeys: does a real SSH server still offer a host key of another type than ed25519', () => {
+  const ed25519 = newLoginKey('host').private;
+  const ecdsa = sshUtils.generateKeyPairSync('ecdsa', { bits: 256 }).private;
+  const rsa = sshUtils.generateKeyPairSync('rsa', { bits: 2048 }).private;
+
+  it.each<[string, string[], boolean]>([
+    ['ed25519 only', [ed25519], false],
+    ['ed25519 and ECDSA', [ed25519, ecdsa], true],
+    ['ed25519 and RSA', [ed25519, rsa], true],
+    ['ECDSA only', [ecdsa], true],
+  ])('%s: %s', async (_, hostKeys, want) => {
+    let loggedIn = false;
+    const ssh = new SshServer({ hostKeys }, (client) => {
+      client.on('error', () => {});
+      client.on('authentication', (ctx) => {
+        loggedIn = true;
+        ctx.reject();
+      });
+    });
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    const port = (ssh.address() as AddressInfo).port;
+    expect(await servesOtherHostKeys({ host: '127.0.0.1', port }, 5_000)).toBe(want);
+    // The probe never gets as far as offering credentials.
+    expect(loggedIn).toBe(false);
+  });
+
+  it('says yes when nothing answers (the caller then restarts the server: the safe side)', async () => {
+    expect(await servesOtherHostKeys({ host: '127.0.0.1', port: await closedPort() }, 1_000)).toBe(true);
   });
 });
