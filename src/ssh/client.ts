@@ -214,6 +214,13 @@ export interface WaitOptions {
   onAttempt?: (attempt: number, why: string) => void;
   /** When the clock started (ms since the epoch): the guest's launch. Default: now. */
   since?: number;
+  /**
+   * The server listens already (a guest restored from a state saved with it listening): a probe
+   * waits long for the banner from the first, as after a refusal. With 500 ms probes, twenty
+   * restored guests on 2 cores each got five probes they were too busy to greet in time, every
+   * one a server child forked for nothing.
+   */
+  listening?: boolean;
 }
 
 /**
@@ -225,7 +232,7 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   let attempt = 0;
   let last = 'no SSH banner yet';
   let authFailures = 0;
-  let answered = false;
+  let answered = o.listening === true;
   const started = o.since ?? Date.now();
   while (Date.now() < deadline) {
     attempt++;

@@ -31,6 +31,8 @@ export const waitSsh: Step<MachineRun> = {
           timeoutMs: ctx.spec.bootTimeout * 1000,
           // boot_timeout counts from this machine's own launch, not from the start of `up`.
           ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
+          // Restored just now (not yet re-identified): its server was listening when saved.
+          listening: state.instant?.restored === true && state.instant.reidentified !== true,
         },
       );
     } catch (e) {
