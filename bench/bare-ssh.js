@@ -2,10 +2,8 @@
 // devices boxfest gives it (NVMe disk, or virtio as `instant` boxes have; user networking with
 // restrict=on and an SSH forward, virtio-net, virtio-rng), timed from its launch until a login
 // with the box's key is ready.
-// The floor for detecting "SSH is up": a new TCP probe every PROBE_EVERY_MS, each waiting for the
-// banner, none given up on (QEMU's NAT accepts a connection before the guest listens, and a probe
-// sent while the guest's network was down may still be answered later); the first to see
-// `SSH-` logs in over that connection, the others are closed.
+// The floor for detecting "SSH is up": probes kept open, a new one every 250 ms, at most 12 at once
+// (see firstBanner). The first to see `SSH-` logs in over that connection, the others are closed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -15,7 +13,8 @@ import { createRequire } from 'node:module';
 import { ROOT, overlay } from './project.js';
 
 const { Client } = createRequire(import.meta.url)('ssh2');
-const PROBE_EVERY_MS = 50;
+const PROBE_GAP_MS = 250;
+const MAX_OPEN = 12;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -26,13 +25,21 @@ function freePort() {
   });
 }
 
-/** Resolves with the first socket on 127.0.0.1:port that sends an SSH banner (bytes put back). */
+/**
+ * The first connection on 127.0.0.1:port that sends an SSH banner (its bytes put back). A probe
+ * is opened every PROBE_GAP_MS and none is given up on while it stays open, at most MAX_OPEN at
+ * once: QEMU's NAT sends a probe's SYN to the guest when it is opened and then again about every
+ * 3 s, and a fresh SYN sent just after the guest's network came up was seen to go unanswered
+ * until its retransmission, so one probe at a time was answered on that 3 s cycle (solo boots of
+ * 6.5 s timed at 6.5 or 10.5 s). Twelve probes 250 ms apart cover the cycle; opening one every
+ * 50 ms with no cap made a booting guest fork a server child for each when it started listening.
+ */
 function firstBanner(port, signal) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const open = new Set();
     let won = false;
     const tryOne = () => {
-      if (won || signal.aborted) return;
+      if (won || signal.aborted || open.size >= MAX_OPEN) return;
       const sock = createConnection({ host: '127.0.0.1', port });
       open.add(sock);
       const got = [];
@@ -53,10 +60,11 @@ function firstBanner(port, signal) {
       sock.on('error', () => {});
       sock.on('close', () => open.delete(sock));
     };
-    const timer = setInterval(tryOne, PROBE_EVERY_MS);
+    const timer = setInterval(tryOne, PROBE_GAP_MS);
     signal.addEventListener('abort', () => {
       clearInterval(timer);
       for (const o of open) o.destroy();
+      reject(new Error('stopped'));
     });
     tryOne();
   });
