@@ -11,7 +11,7 @@ import { ROOT, overlay } from './project.js';
 
 const READY = 'box: rcS done';
 
-function bootOne(dir, i) {
+function bootOne(dir, i, { memory = 256, disk: diskInterface = 'nvme' } = {}) {
   const disk = join(dir, `disk${i}.qcow2`);
   const log = join(dir, `serial${i}.log`);
   const box = join(ROOT, '.cache', 'tiny-box', 'box.qcow2');
@@ -21,9 +21,23 @@ function bootOne(dir, i) {
   const child = spawn(
     'qemu-system-x86_64',
     [
-      ...['-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none'],
+      ...[
+        '-accel',
+        'tcg',
+        '-m',
+        String(memory),
+        '-smp',
+        '1',
+        '-nodefaults',
+        '-no-user-config',
+        '-display',
+        'none',
+      ],
       ...['-chardev', `file,id=s0,path=${log}`, '-serial', 'chardev:s0'],
-      ...['-drive', `if=none,id=d0,file=${disk},format=qcow2`, '-device', 'nvme,drive=d0,serial=b0'],
+      ...['-drive', `if=none,id=d0,file=${disk},format=qcow2`],
+      ...(diskInterface === 'virtio'
+        ? ['-device', 'virtio-blk-pci,drive=d0']
+        : ['-device', 'nvme,drive=d0,serial=b0']),
       ...['-netdev', 'user,id=n0,restrict=on', '-device', 'virtio-net-pci,netdev=n0'],
     ],
     { stdio: 'ignore' },
@@ -45,11 +59,11 @@ function bootOne(dir, i) {
   });
 }
 
-/** Seconds until the last of `n` guests started together is ready. */
-export async function bareBoot(n) {
+/** Seconds until the last of `n` guests started together is ready; `shape`: { memory, disk }. */
+export async function bareBoot(n, shape = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'boxfest-bare-'));
   try {
-    const times = await Promise.all(Array.from({ length: n }, (_, i) => bootOne(dir, i)));
+    const times = await Promise.all(Array.from({ length: n }, (_, i) => bootOne(dir, i, shape)));
     return Math.max(...times);
   } finally {
     rmSync(dir, { recursive: true, force: true });
