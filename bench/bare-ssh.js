@@ -2,8 +2,9 @@
 // devices boxfest gives it (NVMe disk, or virtio as `instant` boxes have; user networking with
 // restrict=on and an SSH forward, virtio-net, virtio-rng), timed from its launch until a login
 // with the box's key is ready.
-// The floor for detecting "SSH is up": probes kept open, a new one every 250 ms, at most 12 at once
-// (see firstBanner). The first to see `SSH-` logs in over that connection, the others are closed.
+// The floor for detecting "SSH is up": probes kept open, a new one every 50 ms for a guest timed
+// alone, every 250 ms for guests side by side, a bounded number at once (firstBanner, PROBING).
+// The first to see `SSH-` logs in over that connection, the others are closed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -13,8 +14,11 @@ import { createRequire } from 'node:module';
 import { ROOT, overlay } from './project.js';
 
 const { Client } = createRequire(import.meta.url)('ssh2');
-const PROBE_GAP_MS = 250;
-const MAX_OPEN = 12;
+/**
+ * How often a probe is opened, and how many may be open at once: `fine` for one guest timed to
+ * the nearest 50 ms (bench overhead), `spread` for guests booting side by side (bench:scale).
+ */
+const PROBING = { fine: { gapMs: 50, maxOpen: 60 }, spread: { gapMs: 250, maxOpen: 12 } };
 
 function freePort() {
   return new Promise((resolve) => {
@@ -27,19 +31,19 @@ function freePort() {
 
 /**
  * The first connection on 127.0.0.1:port that sends an SSH banner (its bytes put back). A probe
- * is opened every PROBE_GAP_MS and none is given up on while it stays open, at most MAX_OPEN at
+ * is opened every `gapMs` and none is given up on while it stays open, at most `maxOpen` at
  * once: QEMU's NAT sends a probe's SYN to the guest when it is opened and then again about every
  * 3 s, and a fresh SYN sent just after the guest's network came up was seen to go unanswered
  * until its retransmission, so one probe at a time was answered on that 3 s cycle (solo boots of
  * 6.5 s timed at 6.5 or 10.5 s). Twelve probes 250 ms apart cover the cycle; opening one every
  * 50 ms with no cap made a booting guest fork a server child for each when it started listening.
  */
-function firstBanner(port, signal) {
+function firstBanner(port, signal, { gapMs, maxOpen }) {
   return new Promise((resolve, reject) => {
     const open = new Set();
     let won = false;
     const tryOne = () => {
-      if (won || signal.aborted || open.size >= MAX_OPEN) return;
+      if (won || signal.aborted || open.size >= maxOpen) return;
       const sock = createConnection({ host: '127.0.0.1', port });
       open.add(sock);
       const got = [];
@@ -60,7 +64,7 @@ function firstBanner(port, signal) {
       sock.on('error', () => {});
       sock.on('close', () => open.delete(sock));
     };
-    const timer = setInterval(tryOne, PROBE_GAP_MS);
+    const timer = setInterval(tryOne, gapMs);
     signal.addEventListener('abort', () => {
       clearInterval(timer);
       for (const o of open) o.destroy();
@@ -85,7 +89,7 @@ function login(sock, key) {
  * guest keeps running until then (an environment's first guests idle while the last boot).
  * `disk`: 'nvme' (boxfest's default) or 'virtio' (what `instant` boxes use).
  */
-export function bareGuest({ memory = 256, disk: diskInterface = 'nvme' } = {}) {
+export function bareGuest({ memory = 256, disk: diskInterface = 'nvme', probing = 'spread' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'boxfest-bare-ssh-'));
   const boxDir = join(ROOT, '.cache', 'tiny-box');
   const disk = join(dir, 'disk.qcow2');
@@ -121,7 +125,7 @@ export function bareGuest({ memory = 256, disk: diskInterface = 'nvme' } = {}) {
     const exited = new Promise((_, reject) =>
       qemu.once('exit', (code) => reject(new Error(`bare QEMU exited with ${code}`))),
     );
-    const sock = await Promise.race([firstBanner(port, ac.signal), exited]);
+    const sock = await Promise.race([firstBanner(port, ac.signal, PROBING[probing]), exited]);
     const banner = (performance.now() - t0) / 1000;
     const c = await Promise.race([login(sock, key), exited]);
     const loggedIn = (performance.now() - t0) / 1000;
@@ -143,7 +147,7 @@ export function bareGuest({ memory = 256, disk: diskInterface = 'nvme' } = {}) {
 
 /** Seconds from launching a bare QEMU of the tiny box until an SSH login to it is ready. */
 export async function bareBootToSsh({ memory = 256 } = {}) {
-  const g = bareGuest({ memory });
+  const g = bareGuest({ memory, probing: 'fine' });
   try {
     return await g.ready;
   } finally {
