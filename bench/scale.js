@@ -4,9 +4,9 @@
 // `status`, `halt`, `destroy`; boxfest's own peak RSS (every boxfest process of the command
 // summed: node and what it runs, never QEMU or the VDE switch) and CPU seconds; the host's load
 // before each `up`. The floor for cold boots: the same number of bare QEMU boots of the same
-// shape (128 MiB, virtio disk) in batches of the core count, each to an SSH login (bare-ssh.js),
-// every guest kept running until the last is in, as an environment's are: what the guests
-// themselves need. Beside it, the older floor: batches to the console's `rcS done`, each batch
+// shape (128 MiB, virtio disk; the NAT NIC only, not the private network's) in batches of the
+// core count, each to an SSH login probed as boxfest probes (bare-ssh.js), every guest kept
+// running until the last is in, as an environment's are: what the guests themselves need. Beside it, the older floor: batches to the console's `rcS done`, each batch
 // killed at once (bare-qemu.js), which leaves out sshd's start, the login and the idle guests
 // (until this stop it also booted another shape than the environment: NVMe and 256 MiB).
 // Targets (issue 19, 2 cores): instant 20 to SSH ≤ 15 s; no-op up and status of 20 ≤ 0.5 s;
