@@ -1,7 +1,7 @@
 // A machine's own SSH host key, made on the host: an ed25519 key pair per machine, written into
 // the guest in the format its SSH server reads, the server restarted if it does not serve it
-// already, and the public half pinned. Made here rather than in the guest, so a guest needs no ssh-keygen and the
-// key boxfest pins is the one it made, not whatever the guest presented. Pure: key material and
+// already, and the public half pinned. Made here rather than in the guest, so a guest needs no
+// ssh-keygen and the key boxfest pins is the one it made, not whatever the guest presented. Pure: key material and
 // the scripts run as root over SSH (the private key goes on stdin, never on a command line).
 import { dropbearPrivateKey, newEd25519, opensshPrivateKey, publicKeyLine } from '../ssh/ed25519.js';
 import { FLUSH_TO_DISK } from './durable.js';

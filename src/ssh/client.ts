@@ -9,11 +9,10 @@ import {
   type ClientChannel,
   type ConnectConfig,
   type PublicKeyAuthMethod,
-  type ServerHostKeyAlgorithm,
 } from './ssh2.js';
 import { BoxfestError, errorMessage } from '../errors.js';
 import { sleep } from '../state/process.js';
-import { ChannelRefused, forwardFailed, type JumpHost } from './host-link.js';
+import { algorithmsOtherThan, ChannelRefused, forwardFailed, type JumpHost } from './host-link.js';
 import { openThrough } from './jump.js';
 
 export { hostKeyText } from './ssh2.js';
@@ -309,15 +308,8 @@ export async function waitForNewHostKey(
   );
 }
 
-/** Every host key type but ed25519, the one boxfest pins (ssh2's list). */
-const OTHER_HOST_KEY_TYPES: ServerHostKeyAlgorithm[] = [
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
-];
+/** Every host key algorithm but ed25519's, the type boxfest pins. */
+const OTHER_HOST_KEY_TYPES = algorithmsOtherThan('ssh-ed25519');
 
 /**
  * Whether the server at `at` still serves a host key of another type than ed25519: a handshake

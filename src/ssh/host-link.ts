@@ -146,6 +146,11 @@ const ALGOS_OF_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
   'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
 };
 
+/** Every host key algorithm ssh2 may negotiate but those for keys of `type`. */
+export function algorithmsOtherThan(type: string): ServerHostKeyAlgorithm[] {
+  return Object.entries(ALGOS_OF_TYPE).flatMap(([t, algos]) => (t === type ? [] : algos));
+}
+
 /**
  * The host key algorithms to offer when keys are known: only those of the known keys' types, so
  * a host with several keys presents the one on file (OpenSSH does the same), not one of another

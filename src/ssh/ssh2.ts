@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import type * as Ssh2 from 'ssh2';
 
-export type { ClientChannel, ConnectConfig, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
+export type { ClientChannel, ConnectConfig, PublicKeyAuthMethod } from 'ssh2';
 export type Client = Ssh2.Client;
 
 let ssh2: typeof Ssh2 | undefined;

@@ -98,6 +98,10 @@ export interface InstantRecord {
   reidentified?: boolean;
 }
 
+/** Restored from a saved state and not re-identified yet: a clone of the saved guest, as saved. */
+export const freshlyRestored = (i: InstantRecord | undefined): boolean =>
+  i?.restored === true && i.reidentified !== true;
+
 /** A forwarded port as it was set up at boot. */
 export interface PortMapping {
   guest: number;

@@ -4,7 +4,7 @@ import { macFor, machineNics } from '../../network/nics.js';
 import { readLeases } from '../../network/leases.js';
 import { asRoot } from '../../ssh/as-root.js';
 import { exec } from '../../ssh/client.js';
-import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { freshlyRestored, readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { BoxfestError } from '../../errors.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
@@ -16,10 +16,8 @@ import type { Step } from '../step.js';
 export const reidentify: Step<MachineRun> = {
   name: 'reidentify',
   title: 're-identify restored machine',
-  skip: (ctx) => {
-    const i = readMachineState(ctx.env.root, ctx.spec.name)?.instant;
-    return i?.restored === true && i.reidentified !== true ? false : 'not restored';
-  },
+  skip: (ctx) =>
+    freshlyRestored(readMachineState(ctx.env.root, ctx.spec.name)?.instant) ? false : 'not restored',
   run: async (ctx, out) => {
     const state = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state');
     const saved = need(state.instant, 'instant record');

@@ -1,7 +1,7 @@
 import { BoxfestError } from '../../errors.js';
 import { waitForSsh } from '../../ssh/client.js';
 import { ensureMachineKey, machineKeyComment, machineTarget, writeSshFiles } from '../../ssh/machine.js';
-import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { freshlyRestored, readMachineState, updateMachineState } from '../../state/machine-state.js';
 import { need, releaseBootSlot, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 
@@ -31,8 +31,8 @@ export const waitSsh: Step<MachineRun> = {
           timeoutMs: ctx.spec.bootTimeout * 1000,
           // boot_timeout counts from this machine's own launch, not from the start of `up`.
           ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
-          // Restored just now (not yet re-identified): its server was listening when saved.
-          listening: state.instant?.restored === true && state.instant.reidentified !== true,
+          // Its server was listening when the state was saved.
+          listening: freshlyRestored(state.instant),
         },
       );
     } catch (e) {
