@@ -674,14 +674,16 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const out: OwnedMachine[] = [];
     for (const dom of await c.api.listAllDomains()) {
       let owner: OwnerTag | undefined;
+      let state: number;
       try {
         owner = parseOwnerTag(await c.api.getMetadata(dom, METADATA_NS));
+        if (owner === undefined) continue;
+        ({ state } = await c.api.domainState(dom));
       } catch (e) {
+        // Undefined since the listing (another project's destroy, seen in CI): gone, not an error.
         if (isCode(e, 'LIBVIRT_NOT_OURS') || isCode(e, 'LIBVIRT_NO_DOMAIN')) continue;
         throw e;
       }
-      if (owner === undefined) continue;
-      const { state } = await c.api.domainState(dom);
       out.push({
         project: owner.project,
         machine: owner.machine,
