@@ -171,16 +171,18 @@ EOF
   done
   pid=$(proven "$d") || die "libvirtd did not come up in $d (or is not provably ours); log: $d/log/libvirt/libvirtd.log"
   # The first QEMU capability probe takes seconds; it is cached in DIR/cache.
-  # Under load the probe can fail once (seen at load 5: no QEMU domains offered); it is retried.
+  # Under load the probe can fail (seen at load 5: no QEMU domains offered once; in a CI run with
+  # the test guests beside it, three times over 4 s); it is retried, waiting longer each time
+  # (2, 4, ... 10 s: 30 s in all).
   local try
-  for try in 1 2 3; do
+  for try in 1 2 3 4 5 6; do
     $v capabilities | grep -q "domain type='qemu'" && break
-    [ "$try" = 3 ] && {
+    [ "$try" = 6 ] && {
       grep -i 'qemu' "$d/log/libvirt/libvirtd.log" | grep -i 'error' | tail -5 >&2 || true
       die "this libvirtd offers no QEMU domains (its log: $d/log/libvirt/libvirtd.log)"
     }
-    log "no QEMU domains offered yet (probe $try of 3), asking again"
-    sleep 2
+    log "no QEMU domains offered yet (probe $try of 6), asking again"
+    sleep $((2 * try))
   done
   $v pool-info default >/dev/null 2>&1 || $v pool-define-as default dir --target "$d/images" >/dev/null
   [[ $($v pool-info default) == *running* ]] || $v pool-start default >/dev/null
