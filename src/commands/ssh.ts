@@ -1,4 +1,4 @@
-import { connect, exec, HostKeyMismatch, hostKeyMismatch } from '../ssh/client.js';
+import { connect, execPiped, HostKeyMismatch, hostKeyMismatch } from '../ssh/client.js';
 import { spawn } from 'node:child_process';
 import { hostAlias, machineTarget, writeSshFiles } from '../ssh/machine.js';
 import { readMachineState } from '../state/machine-state.js';
@@ -79,20 +79,14 @@ function openSsh(args: string[], machine: string): Promise<number> {
   });
 }
 
-async function runCommand(client: Client, command: string): Promise<number> {
-  const stdin = process.stdin.isTTY ? undefined : await readAll(process.stdin);
-  const r = await exec(client, command, {
-    ...(stdin === undefined ? {} : { stdin }),
-    onStdout: (d) => process.stdout.write(d),
-    onStderr: (d) => process.stderr.write(d),
+/** `-c COMMAND`: its input and output are this process's, streamed, binary-safe. */
+function runCommand(client: Client, command: string): Promise<number> {
+  return execPiped(client, command, {
+    // On a terminal the command gets no input, as before: it is not interactive (no pty).
+    ...(process.stdin.isTTY ? {} : { stdin: process.stdin }),
+    stdout: process.stdout,
+    stderr: process.stderr,
   });
-  return r.code >= 0 ? r.code : 255;
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-  return text;
 }
 
 /** An interactive shell on a pty, with the local terminal in raw mode. */

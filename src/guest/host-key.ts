@@ -31,6 +31,22 @@ export function newHostKey(daemon: SshDaemon, machine: string): HostKey {
   return { publicKey, privateFile };
 }
 
+/** One new host key in both formats, for a guest whose server is not known yet (one command probes and installs). */
+export interface HostKeyBothFormats {
+  publicKey: string;
+  openssh: Buffer;
+  dropbear: Buffer;
+}
+
+export function newHostKeyBothFormats(machine: string): HostKeyBothFormats {
+  const { seed, pub } = newEd25519();
+  return {
+    publicKey: publicKeyLine(pub),
+    openssh: opensshPrivateKey(seed, pub, `boxfest ${machine}`),
+    dropbear: dropbearPrivateKey(seed, pub),
+  };
+}
+
 /** Where each daemon reads its ed25519 host key, and which other host keys it could serve. */
 const KEY_FILE: Record<SshDaemon, { file: string; others: string }> = {
   openssh: {
@@ -57,21 +73,54 @@ const LISTENER =
   's=; read -r s 2>/dev/null < "$d/stat" || continue; set -- "$1" ${s##*) }; [ "${3:-}" = 1 ] && { echo "${d#/proc/}"; return 0; }; done; return 1; }';
 
 /**
- * Run as root in the guest: prints `sshd: KIND` for a server boxfest can re-key, or
+ * Shell function `sshd_kind`: prints `sshd: KIND` for a server boxfest can re-key, or
  * `sshd-unsupported: WHY`. Needs only sh, cat, sed and grep; no key tool.
  */
-export const PROBE_SSHD_SCRIPT = [
+const SSHD_KIND = [
   LISTENER,
-  'if p=$(listener sshd); then',
-  '  if [ -x /usr/sbin/sshd ] && ! /usr/sbin/sshd -T 2>/dev/null | grep -qi "^hostkey /etc/ssh/ssh_host_ed25519_key$"; then',
-  '    echo "sshd-unsupported: its sshd_config does not load /etc/ssh/ssh_host_ed25519_key"; exit 0; fi',
-  '  echo "sshd: openssh"',
-  'elif p=$(listener dropbear); then',
-  '  if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && systemctl cat dropbear >/dev/null 2>&1; then echo "sshd: dropbear-systemd"',
-  '  elif grep -q "^[^#]*:respawn:[^ ]*dropbear" /etc/inittab 2>/dev/null; then echo "sshd: dropbear-inittab"',
-  '  else echo "sshd-unsupported: its dropbear is started by something boxfest cannot restart (not systemd, not an /etc/inittab respawn line)"; fi',
-  'else echo "sshd-unsupported: no sshd or dropbear listener was found (its parent is not PID 1)"; fi',
+  'sshd_kind() {',
+  '  if p=$(listener sshd); then',
+  '    if [ -x /usr/sbin/sshd ] && ! /usr/sbin/sshd -T 2>/dev/null | grep -qi "^hostkey /etc/ssh/ssh_host_ed25519_key$"; then',
+  '      echo "sshd-unsupported: its sshd_config does not load /etc/ssh/ssh_host_ed25519_key"; return 0; fi',
+  '    echo "sshd: openssh"',
+  '  elif p=$(listener dropbear); then',
+  '    if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && systemctl cat dropbear >/dev/null 2>&1; then echo "sshd: dropbear-systemd"',
+  '    elif grep -q "^[^#]*:respawn:[^ ]*dropbear" /etc/inittab 2>/dev/null; then echo "sshd: dropbear-inittab"',
+  '    else echo "sshd-unsupported: its dropbear is started by something boxfest cannot restart (not systemd, not an /etc/inittab respawn line)"; fi',
+  '  else echo "sshd-unsupported: no sshd or dropbear listener was found (its parent is not PID 1)"; fi',
+  '}',
 ].join('\n');
+
+/** Run as root in the guest: what `sshd_kind` prints (see parseSshdProbe). */
+export const PROBE_SSHD_SCRIPT = `${SSHD_KIND}\nsshd_kind`;
+
+/**
+ * Run as root in the guest, with both formats of one key on stdin (OpenSSH's `opensshBytes`
+ * bytes first, then dropbear's): probes the server (PROBE_SSHD_SCRIPT's answer), then installs
+ * the key in the format that server reads (installHostKeyScript's answer), in one command where
+ * the probe and the install were one each (about 0.1 s apiece under TCG). `dd bs=1` splits
+ * stdin exactly: a reader with a buffer (head -c) could take bytes past its share from a pipe.
+ * `then`, run as root once the key is installed, answers `then-done` when it succeeded; its
+ * failure is its caller's to find out (the host key stands).
+ */
+export function probeAndInstallHostKeyScript(publicKey: string, opensshBytes: number, then?: string): string {
+  const first = `dd bs=1 count=${opensshBytes} 2>/dev/null`;
+  const rest = `{ dd bs=1 count=${opensshBytes} of=/dev/null 2>/dev/null; cat; }`;
+  const branch = (daemon: SshDaemon, read: string) =>
+    `'sshd: ${daemon}') (\n${installHostKeyScript(daemon, publicKey, read)}\n) || exit $? ;;`;
+  return [
+    SSHD_KIND,
+    'kind=$(sshd_kind)',
+    `printf '%s\\n' "$kind"`,
+    'case "$kind" in',
+    branch('openssh', first),
+    branch('dropbear-inittab', rest),
+    branch('dropbear-systemd', rest),
+    '*) exit 0 ;;',
+    'esac',
+    ...(then === undefined ? [] : [`if (\n${then}\n) >/dev/null 2>&1; then echo then-done; fi`]),
+  ].join('\n');
+}
 
 /** The probe's answer: the daemon, or why its key cannot be replaced. */
 export function parseSshdProbe(stdout: string): SshDaemon | { unsupported: string } {
@@ -90,13 +139,13 @@ export function parseSshdProbe(stdout: string): SshDaemon | { unsupported: strin
  * re-executes itself for each; dropbear -R reads a key it did not hold at start when a client
  * asks for it) does at once; one that holds them in memory needs restartSshdScript's restart.
  */
-export function installHostKeyScript(daemon: SshDaemon, publicKey: string): string {
+export function installHostKeyScript(daemon: SshDaemon, publicKey: string, read = 'cat'): string {
   const { file, others } = KEY_FILE[daemon];
   return [
     'set -e',
     'umask 077',
     `mkdir -p ${file.slice(0, file.lastIndexOf('/'))}`,
-    `cat > ${file}.boxfest`,
+    `${read} > ${file}.boxfest`,
     // Named before they go: a server may hold them in memory (see hostKeyInstalled).
     `for f in ${others}; do case "$f" in ${file} | ${file}.pub) ;; *) if [ -e "$f" ]; then echo "other-host-key: $f"; fi ;; esac; done`,
     `rm -f ${others}`,

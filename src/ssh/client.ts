@@ -42,7 +42,13 @@ export interface Connected {
   client: Client;
   /** The host key the server presented, OpenSSH public-key form. */
   hostKey: string;
+  /** Which of the target's keys logged in (its index in `keys`). */
+  loginKey: number;
 }
+
+/** ssh2's error when the server took none of the keys offered (its host key was accepted first). */
+export const loginRefused = (e: unknown): boolean =>
+  e instanceof Error && (e as { level?: unknown }).level === 'client-authentication';
 
 /** The server presented another host key than the pinned one; the message is the key it presented. */
 export class HostKeyMismatch extends Error {}
@@ -65,6 +71,7 @@ function connectOver(t: SshTarget, readyTimeoutMs: number, sock: Duplex | undefi
     const client = newClient();
     let seen = '';
     let mismatch = false;
+    let offered = -1;
     const config: ConnectConfig = {
       host: t.host,
       port: t.port,
@@ -73,7 +80,13 @@ function connectOver(t: SshTarget, readyTimeoutMs: number, sock: Duplex | undefi
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 15_000,
       ...(t.forwardAgent === undefined ? {} : { agent: t.forwardAgent, agentForward: true }),
-      authHandler: t.keys.map((key): PublicKeyAuthMethod => ({ type: 'publickey', username: t.user, key })),
+      // ssh2's own list handler, which also notes the key offered last: the one that logged in.
+      authHandler: (): PublicKeyAuthMethod | false => {
+        const key = t.keys[offered + 1];
+        if (key === undefined) return false;
+        offered++;
+        return { type: 'publickey', username: t.user, key };
+      },
       hostVerifier: (key: Buffer) => {
         seen = hostKeyText(key);
         if (t.hostKey !== undefined && t.hostKey !== seen && t.alsoAccept !== seen) {
@@ -83,7 +96,7 @@ function connectOver(t: SshTarget, readyTimeoutMs: number, sock: Duplex | undefi
         return true;
       },
     };
-    client.once('ready', () => resolve({ client, hostKey: seen }));
+    client.once('ready', () => resolve({ client, hostKey: seen, loginKey: offered }));
     // A stream handed in (a probe's socket, a jump host's channel) is ours to end with the client.
     if (sock !== undefined) client.once('close', () => sock.destroy());
     client.once('error', (e) => {
@@ -292,6 +305,8 @@ export async function waitForNewHostKey(
       } catch (e) {
         if (e instanceof HostKeyMismatch && e.message !== previous)
           throw hostKeyMismatch(o.machine, t, e.message);
+        // The new key answered and refused every login key: waiting longer changes nothing.
+        if (loginRefused(e)) throw e;
         last = e instanceof HostKeyMismatch ? 'the old server still answers' : errorMessage(e);
       }
     }
@@ -419,6 +434,40 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
       });
       if (o.stdin !== undefined) ch.end(o.stdin);
       else ch.end();
+    });
+  });
+}
+
+/**
+ * Runs one command with its stdin, stdout and stderr joined to these streams byte for byte, as
+ * they come (OpenSSH's `ssh HOST COMMAND`): nothing is decoded or held in memory. Without
+ * `stdin` the command reads end-of-file. Resolves to its exit code, 255 when a signal ended it.
+ */
+export function execPiped(
+  client: Client,
+  command: string,
+  io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, ch: ClientChannel) => {
+      if (err)
+        return reject(
+          new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      let code = 255;
+      ch.on('exit', (c: number | null) => (code = c ?? 255));
+      ch.pipe(io.stdout, { end: false });
+      ch.stderr.pipe(io.stderr, { end: false });
+      if (io.stdin === undefined) ch.end();
+      else io.stdin.pipe(ch);
+      ch.on('close', () => {
+        // A command may end before its input does: stop reading it, so this process can exit.
+        io.stdin?.unpipe(ch);
+        io.stdin?.pause();
+        resolve(code);
+      });
     });
   });
 }

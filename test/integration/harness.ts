@@ -111,6 +111,29 @@ export class TestProject {
     });
   }
 
+  /** Runs boxfest with `input` on its stdin; its stdout as bytes (e.g. `ssh -c` passing binary data). */
+  runBytes(args: string[], input: Buffer): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: this.root,
+        env: {
+          ...ownDaemonsEnv(process.env),
+          BOXFEST_HOME: this.home,
+          BOXFEST_QEMU_RESTRICT_NAT: '1',
+          ...this.env,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: Buffer.concat(out), stderr }));
+      child.stdin.end(input);
+    });
+  }
+
   /**
    * Runs boxfest on a pseudo-terminal (util-linux `script`), typing `input`: what a person at a
    * terminal sees and answers. stdout and stderr arrive merged, as on a terminal.

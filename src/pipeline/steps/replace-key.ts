@@ -3,7 +3,7 @@ import { FLUSH_TO_DISK } from '../../guest/durable.js';
 import { connect, exec, execChecked, HostKeyMismatch, hostKeyMismatch } from '../../ssh/client.js';
 import { publicKeyOf } from '../../ssh/machine.js';
 import { readMachineState, updateMachineState } from '../../state/machine-state.js';
-import { shellQuote } from '../../util/quote.js';
+import { authorizedKeysReport, installLoginKeyCommand, reportHoldsKey } from '../../guest/login-key.js';
 import { closeSsh, need, type MachineRun } from '../machine-run.js';
 import type { Step } from '../step.js';
 import { readFileSync } from 'node:fs';
@@ -16,10 +16,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 const FRESH_LOGIN_TIMEOUT_MS = 45_000;
 const LOGIN_ATTEMPTS = 3;
-
-/** What the SSH server reads for the user: the modes and owners it checks, and whether the key is there. */
-const authorizedKeysReport = (key: string): string =>
-  `ls -lnd ~ ~/.ssh ~/.ssh/authorized_keys 2>&1; echo "lines holding the key: $(grep -cF ${shellQuote(key)} ~/.ssh/authorized_keys 2>&1)"`;
 
 /**
  * Replaces the box's insecure key with the machine's own: after this, only the per-machine key
@@ -44,7 +40,7 @@ export const replaceKey: Step<MachineRun> = {
     const install = () =>
       execChecked(
         ssh.client,
-        `umask 077 && mkdir -p ~/.ssh && printf '%s\\n' ${shellQuote(pub)} > ~/.ssh/authorized_keys.boxfest && mv -f ~/.ssh/authorized_keys.boxfest ~/.ssh/authorized_keys && ${FLUSH_TO_DISK}`,
+        `${installLoginKeyCommand(pub)} && ${FLUSH_TO_DISK}`,
         'installing the per-machine SSH key',
         ctx.spec.name,
       );
@@ -71,8 +67,8 @@ export const replaceKey: Step<MachineRun> = {
         // is missing) and the login tried again before the machine fails, with that report. The
         // refusals CI saw came from malformed keys (ssh2's generator, 1 in 256; see ssh/ed25519.ts):
         // the guest held the line, and no server could accept it.
-        const check = await exec(ssh.client, authorizedKeysReport(pub.split(' ').slice(0, 2).join(' ')));
-        const holds = /lines holding the key: [1-9]/.test(check.stdout);
+        const check = await exec(ssh.client, authorizedKeysReport(pub));
+        const holds = reportHoldsKey(check.stdout);
         seen.push(
           `attempt ${attempt}: ${e instanceof Error ? e.message : String(e)}; authorized_keys ${holds ? 'holds' : 'lacks'} the key\n${check.stdout.trim()}`,
         );

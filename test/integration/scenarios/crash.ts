@@ -46,9 +46,9 @@ const steps = (t: Target) => [
   ...t.bootFaultPoints,
   'boot',
   'wait-ssh',
+  // Gives the guest its login key and hostname too: replace-key finds the key in place, set-hostname skips.
   'host-key',
   'replace-key',
-  'set-hostname',
   'configure-network',
   'sync-folders',
   'provision',
@@ -167,7 +167,7 @@ export function crashScenario(t: Target): void {
       });
       await p.ok(['up']);
       expect((await plan())[0]).toMatchObject({ action: 'none' });
-      // Same disk, same key (replace-key synced it before the power cut), and a new process.
+      // Same disk, same key (host-key synced it before the power cut), and a new process.
       expect(await guest('hostname')).toBe('crash-web\n');
       expect(vmPids(t, p)).toHaveLength(1);
       expect(vmPids(t, p)[0]).not.toBe(pid);

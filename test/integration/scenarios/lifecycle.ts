@@ -2,6 +2,7 @@
 // provision, destroy. The assertions share one machine to keep TCG boots few. Run for every
 // provider (test/integration/targets.ts).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,15 @@ export function lifecycleScenario(t: Target): void {
     it('ssh -c passes the exit code and output through', async () => {
       const r = await p.run(['ssh', 'web', '-c', 'echo out; echo err >&2; exit 7']);
       expect(r).toMatchObject({ code: 7, stdout: 'out\n', stderr: 'err\n' });
+    });
+
+    it('ssh -c streams stdin to the command and its stdout back, byte for byte', async () => {
+      // Not text: bytes that are no UTF-8 must come back as they went (they were decoded once).
+      const bytes = randomBytes(256 * 1024);
+      const r = await p.runBytes(['ssh', 'web', '-c', 'cat'], bytes);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.length).toBe(bytes.length);
+      expect(r.stdout.equals(bytes)).toBe(true);
     });
 
     it('ssh-config gives a block that plain OpenSSH uses with the pinned host key', async () => {

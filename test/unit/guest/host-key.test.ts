@@ -9,6 +9,8 @@ import {
   installHostKeyScript,
   restartSshdScript,
   newHostKey,
+  newHostKeyBothFormats,
+  probeAndInstallHostKeyScript,
   parseSshdProbe,
   type SshDaemon,
 } from '../../../src/guest/host-key.js';
@@ -75,6 +77,25 @@ describe('installHostKeyScript and restartSshdScript', () => {
       expect(s.indexOf('mv -f')).toBeGreaterThan(before);
     },
   );
+
+  it('probing and installing in one command: valid sh, each server reads its own share of stdin, no key in the script', () => {
+    const k = newHostKeyBothFormats('web');
+    const s = probeAndInstallHostKeyScript(k.publicKey, k.openssh.length, 'hostname web');
+    execFileSync('sh', ['-n', '-c', s]);
+    // OpenSSH's PEM text first, exactly its length; dropbear's binary key is what follows it.
+    expect(s).toContain(
+      `dd bs=1 count=${k.openssh.length} 2>/dev/null > /etc/ssh/ssh_host_ed25519_key.boxfest`,
+    );
+    expect(s).toContain(
+      `{ dd bs=1 count=${k.openssh.length} of=/dev/null 2>/dev/null; cat; } > /etc/dropbear/dropbear_ed25519_host_key.boxfest`,
+    );
+    expect(s).not.toContain(k.openssh.toString('latin1').split('\n')[1]!.slice(0, 20));
+    expect(s).not.toContain(k.dropbear.toString('base64').slice(-24));
+    // The extra part runs after the install, and says whether it succeeded.
+    expect(s.indexOf('hostname web')).toBeGreaterThan(s.indexOf('esac'));
+    expect(s).toContain('then echo then-done');
+    expect(probeAndInstallHostKeyScript(k.publicKey, 1)).not.toContain('then-done');
+  });
 
   it('is valid sh', () => {
     for (const d of ['openssh', 'dropbear-inittab', 'dropbear-systemd'] as const) {

@@ -10,8 +10,11 @@ import { Server as SshServer, utils as sshUtils } from 'ssh2';
 import { newLoginKey } from '../../../src/ssh/ed25519.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  connect,
   exec,
+  HostKeyMismatch,
   hostKeyText,
+  loginRefused,
   probe,
   probeBanner,
   probeWait,
@@ -298,5 +301,80 @@ describe('servesOtherHostKeys: does a real SSH server still offer a host key of 
 
   it('says yes when nothing answers (the caller then restarts the server: the safe side)', async () => {
     expect(await servesOtherHostKeys({ host: '127.0.0.1', port: await closedPort() }, 1_000)).toBe(true);
+  });
+});
+
+describe('connect: which of the offered keys logged in, and a refusal told apart', () => {
+  const hostKey = newLoginKey('host');
+  const a = newLoginKey('a');
+  const b = newLoginKey('b');
+  /** A real ssh2 server that lets in the keys whose public blob is in `accepted`. */
+  async function server(accepted: string[]): Promise<number> {
+    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('error', () => {});
+      client.on('authentication', (ctx) => {
+        if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+        const blob = ctx.key.data.toString('base64');
+        if (!accepted.some((k) => k.split(' ')[1] === blob)) return ctx.reject(['publickey']);
+        // Without a signature the client only asks whether the key would do; with one, the login.
+        return ctx.accept();
+      });
+      client.on('ready', () => client.end());
+    });
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    return (ssh.address() as AddressInfo).port;
+  }
+
+  it.each<[string, string[], number | 'refused']>([
+    ['the first key', [a.public], 0],
+    ['the second key', [b.public], 1],
+    ['both: the first one offered', [a.public, b.public], 0],
+    ['neither', [], 'refused'],
+  ])('server takes %s', async (_, accepted, want) => {
+    const port = await server(accepted);
+    const target = { host: '127.0.0.1', port, user: 'u', keys: [a.private, b.private], hostKey: undefined };
+    const got = await connect(target, 5_000).then(
+      (c) => {
+        c.client.end();
+        return c.loginKey;
+      },
+      (e: unknown) => (loginRefused(e) ? ('refused' as const) : e),
+    );
+    expect(got).toBe(want);
+  });
+});
+
+describe('connect: a server presenting another host key than the pinned one', () => {
+  it('fails with HostKeyMismatch naming the key it saw, and nothing else is thrown after it', async () => {
+    const hostKey = newLoginKey('host');
+    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => client.on('error', () => {}));
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    const port = (ssh.address() as AddressInfo).port;
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const pinned = newLoginKey('other').public.split(' ').slice(0, 2).join(' ');
+      const target = {
+        host: '127.0.0.1',
+        port,
+        user: 'u',
+        keys: [newLoginKey('u').private],
+        hostKey: pinned,
+      };
+      const e = await connect(target, 5_000).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(HostKeyMismatch);
+      expect((e as Error).message).toBe(hostKey.public.split(' ').slice(0, 2).join(' '));
+      // Nothing after the refusal reaches the process (see newClient for ssh2's second error).
+      await new Promise((r) => setTimeout(r, 200));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });
