@@ -274,6 +274,9 @@ remote_auth() { # url user password
 remote_start() {
   [ -n "$(websrv_pid)" ] || die "run \`$0 setup\` first: the remote server shares its chroot and VBoxSVC"
   remote_stop
+  # Recorded before it exists: remote-stop removes the namespace and veth only when this run
+  # (or an interrupted one of this chroot) made them, never an interface it finds by name alone.
+  echo "$RNS $RVETH" >"$STATE/remote.net"
   ip netns add "$RNS"
   ip link add "$RVETH" type veth peer name "$RVETH-r"
   ip link set "$RVETH-r" netns "$RNS"
@@ -322,8 +325,11 @@ remote_stop() {
     in_chroot VBoxManage setextradata global "VBoxAuthSimple/users/$(cat "$STATE/remote.user")" >/dev/null 2>&1 || true
     rm -f "$STATE/remote.user"
   fi
-  ip link del "$RVETH" 2>/dev/null || true
-  ip netns del "$RNS" 2>/dev/null || true
+  if [ "$(cat "$STATE/remote.net" 2>/dev/null)" = "$RNS $RVETH" ]; then
+    ip link del "$RVETH" 2>/dev/null || true
+    ip netns del "$RNS" 2>/dev/null || true
+    rm -f "$STATE/remote.net"
+  fi
   rm -rf "${ROOT:?}$RTLS"
 }
 

@@ -1,23 +1,39 @@
-// The guest half of waiting for cloud-init: a script that streams cloud-init's output log while
-// `cloud-init status --wait` blocks, then prints the final status between markers; and the
-// parsing of that status. Pure: run over SSH by pipeline/steps/wait-cloud-init.ts.
+// The guest half of waiting for cloud-init: a script that streams cloud-init's output log until
+// cloud-init has finished, then prints the final status between markers; and the parsing of
+// that status. Pure: run over SSH by pipeline/steps/wait-cloud-init.ts.
 
 /** cloud-init's console output, as every cloud image writes it (also readable by `adm`). */
 export const CLOUD_INIT_LOG = '/var/log/cloud-init-output.log';
 
 const MARK = 'boxfest-cloud-init-status';
 
-export const WAIT_SCRIPT = [
-  'command -v cloud-init >/dev/null 2>&1 || { echo "the guest has no cloud-init command" >&2; exit 4; }',
-  `tail -n 0 -F ${CLOUD_INIT_LOG} 2>/dev/null & t=$!`,
-  // One cloud-init (Python: seconds to start under TCG) waits and then reports: `--long` with
-  // `--wait` prints a line of dots while it waits, then the report.
-  's=$(cloud-init status --wait --long 2>&1)',
-  'kill "$t" 2>/dev/null; wait "$t" 2>/dev/null',
-  `echo ${MARK}-begin`,
-  'printf "%s\\n" "$s"',
-  `echo ${MARK}-end`,
-].join('\n');
+/** Written by cloud-init (atomically) when its last stage has ended: `{"v1": {"errors": [...]}}`. */
+const RESULT_JSON = '/run/cloud-init/result.json';
+
+/**
+ * Run as root: streams cloud-init's output log until cloud-init has finished, then prints its
+ * status between markers (parseStatus). One `cloud-init status --wait --long` waits, as before, for
+ * what only it can tell (cloud-init disabled, never run); beside it a shell test every 0.2 s for
+ * result.json, which cloud-init writes as its last stage ends: the Python waiter (seconds to start
+ * and to poll under TCG) returned 1.8 s after that file appeared on the Debian box. `then`, run
+ * as root once cloud-init has finished, answers `then-done` when it succeeded.
+ */
+export function waitScript(then?: string): string {
+  return [
+    'command -v cloud-init >/dev/null 2>&1 || { echo "the guest has no cloud-init command" >&2; exit 4; }',
+    `tail -n 0 -F ${CLOUD_INIT_LOG} 2>/dev/null & t=$!`,
+    'f=$(mktemp) || exit 5',
+    'cloud-init status --wait --long >"$f" 2>&1 & w=$!',
+    `while [ ! -e ${RESULT_JSON} ] && kill -0 "$w" 2>/dev/null; do sleep 0.2; done`,
+    `if [ -e ${RESULT_JSON} ]; then kill "$w" 2>/dev/null; s=$(cat ${RESULT_JSON}); else wait "$w"; s=$(cat "$f"); fi`,
+    'rm -f "$f"',
+    'kill "$t" 2>/dev/null; wait "$t" 2>/dev/null',
+    ...(then === undefined ? [] : [`if (\n${then}\n) >/dev/null 2>&1; then echo then-done; fi`]),
+    `echo ${MARK}-begin`,
+    'printf "%s\\n" "$s"',
+    `echo ${MARK}-end`,
+  ].join('\n');
+}
 
 /** The last lines of the output log, for a failure's details. */
 export const tailScript = (lines: number): string => `tail -n ${lines} ${CLOUD_INIT_LOG} 2>&1`;
@@ -38,8 +54,26 @@ export function parseStatus(out: string): CloudInitStatus | undefined {
     .slice(begin + MARK.length + 7, end)
     .replace(/^\s*\.+\s*$/m, '')
     .trim();
+  if (report.startsWith('{')) return fromResultJson(report);
   const status = /^status:\s*(.+)$/m.exec(report)?.[1]?.trim() ?? 'unknown';
   return { status, report };
+}
+
+/** cloud-init's result.json, as `status` would say it: done without errors, else error and which. */
+function fromResultJson(text: string): CloudInitStatus {
+  let errors: unknown;
+  try {
+    errors = (JSON.parse(text) as { v1?: { errors?: unknown } }).v1?.errors;
+  } catch {
+    return { status: 'unknown', report: `${RESULT_JSON} is not JSON:\n${text}` };
+  }
+  if (!Array.isArray(errors))
+    return { status: 'unknown', report: `${RESULT_JSON} lists no errors:\n${text}` };
+  if (errors.length === 0) return { status: 'done', report: `status: done (${RESULT_JSON})` };
+  return {
+    status: 'error',
+    report: `status: error (${RESULT_JSON})\nerrors:\n${errors.map((e) => `  - ${String(e)}`).join('\n')}`,
+  };
 }
 
 /** Output lines of the script that are cloud-init's log (progress), not the final report. */

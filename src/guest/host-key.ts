@@ -74,7 +74,7 @@ const LISTENER =
 
 /**
  * Shell function `sshd_kind`: prints `sshd: KIND` for a server boxfest can re-key, or
- * `sshd-unsupported: WHY`. Needs only sh, cat, sed and grep; no key tool.
+ * `sshd-unsupported: WHY`. Needs only sh, cat, sed and grep (the install: dd); no key tool.
  */
 const SSHD_KIND = [
   LISTENER,

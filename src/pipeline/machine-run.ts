@@ -37,7 +37,7 @@ export interface MachineRun extends MachineContext {
   bootWaitedMs?: number;
   /** When its guest was launched (ms since the epoch): boot_timeout counts from here. */
   launchedAt?: number;
-  /** The hostname an earlier step of this run gave the guest (host-key, in its own command). */
+  /** The hostname an earlier step of this run gave the guest in its own command (host-key, wait-cloud-init). */
   hostnameSet?: string;
 }
 

@@ -391,13 +391,10 @@ export interface ExecResult {
 /** Runs one command (a string for the guest's shell: callers quote what they put in it). */
 export function exec(client: Client, command: string, o: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
+    // Listeners go on in the callback itself: ssh2 may deliver the command's output, exit and
+    // close in the same read as the channel's confirmation, before an awaiting caller resumes.
     client.exec(command, (err, ch: ClientChannel) => {
-      if (err)
-        return reject(
-          new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, {
-            cause: err,
-          }),
-        );
+      if (err) return reject(execFailed(err));
       let stdout = '';
       let stderr = '';
       let code = -1;
@@ -438,6 +435,10 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
   });
 }
 
+/** A command the server would not start (no channel, or exec refused). */
+const execFailed = (err: Error): BoxfestError =>
+  new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, { cause: err });
+
 /**
  * Runs one command with its stdin, stdout and stderr joined to these streams byte for byte, as
  * they come (OpenSSH's `ssh HOST COMMAND`): nothing is decoded or held in memory. Without
@@ -449,13 +450,9 @@ export function execPiped(
   io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
 ): Promise<number> {
   return new Promise((resolve, reject) => {
+    // As in exec: listeners on in the callback, so nothing the command sends comes before them.
     client.exec(command, (err, ch: ClientChannel) => {
-      if (err)
-        return reject(
-          new BoxfestError('SSH_EXEC_FAILED', `could not run a command over SSH: ${err.message}`, {
-            cause: err,
-          }),
-        );
+      if (err) return reject(execFailed(err));
       let code = 255;
       ch.on('exit', (c: number | null) => (code = c ?? 255));
       ch.pipe(io.stdout, { end: false });

@@ -8,9 +8,9 @@ import type { Step } from '../step.js';
 export const setHostname: Step<MachineRun> = {
   name: 'set-hostname',
   title: 'set hostname',
-  // host-key sets it in its own command on a first boot (one round trip fewer).
+  // host-key (first boot of an ssh-key box) or wait-cloud-init set it in their own command.
   skip: (ctx) =>
-    ctx.hostnameSet === ctx.spec.hostname ? `hostname ${ctx.spec.hostname}, set with the host key` : false,
+    ctx.hostnameSet === ctx.spec.hostname ? `hostname ${ctx.spec.hostname}, set already` : false,
   run: async (ctx, out) => {
     const user = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state').sshUser;
     await execChecked(

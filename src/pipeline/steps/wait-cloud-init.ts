@@ -3,9 +3,10 @@ import {
   consoleDisagrees,
   parseStatus,
   tailScript,
-  WAIT_SCRIPT,
+  waitScript,
 } from '../../guest/cloud-init.js';
 import { BoxfestError } from '../../errors.js';
+import { setHostnameScript } from '../../guest/hostname.js';
 import { asRoot } from '../../ssh/as-root.js';
 import { exec } from '../../ssh/client.js';
 import { readMachineState } from '../../state/machine-state.js';
@@ -32,13 +33,17 @@ export const waitCloudInit: Step<MachineRun> = {
     const ssh = need(ctx.ssh, 'ssh').client;
     const user = need(readMachineState(ctx.env.root, ctx.spec.name), 'machine state').sshUser;
     let partial = '';
-    const r = await exec(ssh, asRoot(user, WAIT_SCRIPT), {
+    // The hostname with it, once cloud-init is done (set-hostname skips then): a command fewer,
+    // each a sudo and a PAM session, about 0.6 s, on the Debian box under TCG.
+    const r = await exec(ssh, asRoot(user, waitScript(setHostnameScript(ctx.spec.hostname))), {
       onStdout: (chunk) => {
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const l of lines) if (l.trim() !== '' && !l.startsWith('boxfest-cloud-init')) out.line(l);
+        for (const l of lines)
+          if (l.trim() !== '' && !l.startsWith('boxfest-cloud-init') && l !== 'then-done') out.line(l);
       },
     });
+    if (/^then-done$/m.test(r.stdout)) ctx.hostnameSet = ctx.spec.hostname;
     const status = parseStatus(r.stdout);
     if (status === undefined)
       throw new BoxfestError(

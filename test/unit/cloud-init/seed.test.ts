@@ -1,5 +1,6 @@
 // What a cloud-init machine's seed says, and what boxfest makes of cloud-init's answers. Pure
 // functions; the integration tests boot a real Debian guest on the same seed.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { networkConfig } from '../../../src/cloud-init/network-config.js';
@@ -8,6 +9,7 @@ import {
   consoleDisagrees,
   consoleHostKeys,
   parseStatus,
+  waitScript,
   progressLines,
 } from '../../../src/guest/cloud-init.js';
 import { parseGrow } from '../../../src/guest/grow-disk.js';
@@ -161,6 +163,31 @@ describe('cloud-init status', () => {
       "Cloud-init v. 22.4.2 running 'modules:final'",
       'some output',
     ]);
+  });
+  const fromJson = (json: string) =>
+    `boxfest-cloud-init-status-begin\n${json}\nboxfest-cloud-init-status-end\n`;
+  it.each<[string, string, string]>([
+    ['no errors: done', '{"v1": {"datasource": "DataSourceNoCloud", "errors": []}}', 'done'],
+    [
+      'a module failed: error, and which',
+      '{"v1": {"datasource": "DataSourceNoCloud", "errors": ["(\'scripts_user\', RuntimeError(\'runparts: 1 failures\'))"]}}',
+      'error',
+    ],
+    ['not JSON', '{"v1":', 'unknown'],
+    ['no error list', '{"v1": {}}', 'unknown'],
+  ])('reads result.json, %s', (_, json, want) => {
+    const r = parseStatus(fromJson(json));
+    expect(r?.status).toBe(want);
+    if (want === 'error') expect(r?.report).toContain('scripts_user');
+    if (want === 'unknown') expect(r?.report).toContain(json);
+  });
+  it('the wait script is valid sh, runs its extra part after the wait, and says whether it ran', () => {
+    const s = waitScript('hostname web');
+    execFileSync('sh', ['-n', '-c', s]);
+    expect(s.indexOf('hostname web')).toBeGreaterThan(s.indexOf('/run/cloud-init/result.json'));
+    expect(s.indexOf('hostname web')).toBeLessThan(s.indexOf('boxfest-cloud-init-status-begin'));
+    expect(s).toContain('then echo then-done');
+    expect(waitScript()).not.toContain('then-done');
   });
   it('is undefined when the script did not get to the end', () =>
     expect(parseStatus('oops\n')).toBeUndefined());
