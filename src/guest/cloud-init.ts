@@ -2,6 +2,8 @@
 // cloud-init has finished, then prints the final status between markers; and the parsing of
 // that status. Pure: run over SSH by pipeline/steps/wait-cloud-init.ts.
 
+import { followUpLines } from './follow-up.js';
+
 /** cloud-init's console output, as every cloud image writes it (also readable by `adm`). */
 export const CLOUD_INIT_LOG = '/var/log/cloud-init-output.log';
 
@@ -16,7 +18,7 @@ const RESULT_JSON = '/run/cloud-init/result.json';
  * what only it can tell (cloud-init disabled, never run); beside it a shell test every 0.2 s for
  * result.json, which cloud-init writes as its last stage ends: the Python waiter (seconds to start
  * and to poll under TCG) returned 1.8 s after that file appeared on the Debian box. `then`, run
- * as root once cloud-init has finished, answers `then-done` when it succeeded.
+ * is a follow-up (guest/follow-up.ts) run once cloud-init has finished.
  */
 export function waitScript(then?: string): string {
   return [
@@ -28,7 +30,7 @@ export function waitScript(then?: string): string {
     `if [ -e ${RESULT_JSON} ]; then kill "$w" 2>/dev/null; s=$(cat ${RESULT_JSON}); else wait "$w"; s=$(cat "$f"); fi`,
     'rm -f "$f"',
     'kill "$t" 2>/dev/null; wait "$t" 2>/dev/null',
-    ...(then === undefined ? [] : [`if (\n${then}\n) >/dev/null 2>&1; then echo then-done; fi`]),
+    ...followUpLines(then),
     `echo ${MARK}-begin`,
     'printf "%s\\n" "$s"',
     `echo ${MARK}-end`,

@@ -5,6 +5,7 @@
 // the scripts run as root over SSH (the private key goes on stdin, never on a command line).
 import { dropbearPrivateKey, newEd25519, opensshPrivateKey, publicKeyLine } from '../ssh/ed25519.js';
 import { FLUSH_TO_DISK } from './durable.js';
+import { followUpLines } from './follow-up.js';
 
 /** How the guest's SSH server is given a new host key and made to serve it. */
 export type SshDaemon =
@@ -15,30 +16,17 @@ export type SshDaemon =
   /** dropbear run by systemd: `systemctl restart dropbear`, detached from our own session. */
   | 'dropbear-systemd';
 
+/** One new host key, in both formats: the guest's server is not known until the command that installs it probes it. */
 export interface HostKey {
   /** "ssh-ed25519 AAAA...": what boxfest pins. */
   publicKey: string;
-  /** The private key as the daemon reads it (OpenSSH PEM text, or dropbear's binary format). */
-  privateFile: Buffer;
-}
-
-/** A new host key for `machine`, in the format `daemon` reads. */
-export function newHostKey(daemon: SshDaemon, machine: string): HostKey {
-  const { seed, pub } = newEd25519();
-  const publicKey = publicKeyLine(pub);
-  const privateFile =
-    daemon === 'openssh' ? opensshPrivateKey(seed, pub, `boxfest ${machine}`) : dropbearPrivateKey(seed, pub);
-  return { publicKey, privateFile };
-}
-
-/** One new host key in both formats, for a guest whose server is not known yet (one command probes and installs). */
-export interface HostKeyBothFormats {
-  publicKey: string;
+  /** The private key as OpenSSH reads it (PEM text). */
   openssh: Buffer;
+  /** The same key as dropbear reads it (its binary format). */
   dropbear: Buffer;
 }
 
-export function newHostKeyBothFormats(machine: string): HostKeyBothFormats {
+export function newHostKey(machine: string): HostKey {
   const { seed, pub } = newEd25519();
   return {
     publicKey: publicKeyLine(pub),
@@ -100,8 +88,8 @@ export const PROBE_SSHD_SCRIPT = `${SSHD_KIND}\nsshd_kind`;
  * the key in the format that server reads (installHostKeyScript's answer), in one command where
  * the probe and the install were one each (about 0.1 s apiece under TCG). `dd bs=1` splits
  * stdin exactly: a reader with a buffer (head -c) could take bytes past its share from a pipe.
- * `then`, run as root once the key is installed, answers `then-done` when it succeeded; its
- * failure is its caller's to find out (the host key stands).
+ * `then` is a follow-up (guest/follow-up.ts) run once the key is installed; the host key stands
+ * whether it succeeds or not.
  */
 export function probeAndInstallHostKeyScript(publicKey: string, opensshBytes: number, then?: string): string {
   const first = `dd bs=1 count=${opensshBytes} 2>/dev/null`;
@@ -118,7 +106,7 @@ export function probeAndInstallHostKeyScript(publicKey: string, opensshBytes: nu
     branch('dropbear-systemd', rest),
     '*) exit 0 ;;',
     'esac',
-    ...(then === undefined ? [] : [`if (\n${then}\n) >/dev/null 2>&1; then echo then-done; fi`]),
+    ...followUpLines(then),
   ].join('\n');
 }
 
@@ -133,13 +121,13 @@ export function parseSshdProbe(stdout: string): SshDaemon | { unsupported: strin
 }
 
 /**
- * Run as root in the guest with the private key file on stdin: removes every other host key the
+ * Run as root in the guest, `read` printing the private key file (from stdin): removes every other host key the
  * server could serve and writes this one (mode 0600, flushed). Whether the running server then
  * serves it depends on the server: one that reads its keys per connection (OpenSSH before 9.8
  * re-executes itself for each; dropbear -R reads a key it did not hold at start when a client
  * asks for it) does at once; one that holds them in memory needs restartSshdScript's restart.
  */
-export function installHostKeyScript(daemon: SshDaemon, publicKey: string, read = 'cat'): string {
+export function installHostKeyScript(daemon: SshDaemon, publicKey: string, read: string): string {
   const { file, others } = KEY_FILE[daemon];
   return [
     'set -e',
@@ -156,11 +144,11 @@ export function installHostKeyScript(daemon: SshDaemon, publicKey: string, read 
   ].join('\n');
 }
 
-/** What installHostKeyScript reported: whether it ran through, and the other keys it removed. */
-export function hostKeyInstalled(stdout: string): { installed: boolean; removedOthers: string[] } {
+/** What installHostKeyScript reported: whether it ran through, and whether it removed other keys. */
+export function hostKeyInstalled(stdout: string): { installed: boolean; removedOthers: boolean } {
   return {
     installed: /^host-key-installed$/m.test(stdout),
-    removedOthers: [...stdout.matchAll(/^other-host-key: (.*)$/gm)].map((m) => m[1] ?? ''),
+    removedOthers: /^other-host-key: /m.test(stdout),
   };
 }
 

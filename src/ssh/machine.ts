@@ -46,8 +46,8 @@ function keyParses(file: string): boolean {
  * cloud-init was still running). Returns the public key ("ssh-ed25519 AAAA...") to pin.
  */
 export function makeSeedHostKey(paths: MachinePaths, machine: string): string {
-  const key = newHostKey('openssh', machine);
-  writeFileAtomic(paths.hostKey, key.privateFile, 0o600);
+  const key = newHostKey(machine);
+  writeFileAtomic(paths.hostKey, key.openssh, 0o600);
   writeFileAtomic(paths.hostKeyPublic, `${key.publicKey}\n`, 0o644);
   return key.publicKey;
 }

@@ -1,11 +1,12 @@
 import {
   hostKeyInstalled,
-  newHostKeyBothFormats,
+  newHostKey,
   parseSshdProbe,
   probeAndInstallHostKeyScript,
   restartSshdScript,
   type SshDaemon,
 } from '../../guest/host-key.js';
+import { followUpDone } from '../../guest/follow-up.js';
 import { setHostnameScript } from '../../guest/hostname.js';
 import { asRoot } from '../../ssh/as-root.js';
 import {
@@ -107,7 +108,7 @@ export const hostKey: Step<MachineRun> = {
     // server probed and the key installed in its format; the machine's own login key (replace-key
     // does it otherwise), so the one login that proves the new host key proves that key too; and
     // on a box cloud-init does not configure, the hostname (set-hostname does it otherwise).
-    const key = newHostKeyBothFormats(ctx.spec.name);
+    const key = newHostKey(ctx.spec.name);
     const loginKey = publicKeyOf(ctx.paths);
     const withLoginKey = !state.keyReplaced;
     const hostname = state.firstBoot === 'cloud-init' ? undefined : ctx.spec.hostname;
@@ -142,14 +143,14 @@ export const hostKey: Step<MachineRun> = {
     }
     const installed = hostKeyInstalled(r.stdout);
     if (r.code !== 0 || !installed.installed) throw installFailed((r.stderr || r.stdout).trim());
-    if (hostname !== undefined && /^then-done$/m.test(r.stdout)) ctx.hostnameSet = hostname;
+    if (hostname !== undefined && followUpDone(r.stdout)) ctx.hostnameSet = hostname;
     const endpoint = need(ctx.endpoint, 'ssh endpoint');
     // The machine's own key first: a login with it proves it (machineTarget offers it first).
     const target = {
       ...machineTarget(ctx.paths, state, endpoint, ctx.spec.ssh.privateKey ?? ctx.box?.insecureKey),
       hostKey: key.publicKey,
     };
-    let fresh = await servedAlready(target, daemon, installed.removedOthers.length > 0);
+    let fresh = await servedAlready(target, daemon, installed.removedOthers);
     if (fresh === 'login-refused') throw await keysRefused(ctx.spec.name, ssh, loginKey);
     const restarted = fresh === undefined;
     if (fresh === undefined) {

@@ -6,6 +6,7 @@ import {
   waitScript,
 } from '../../guest/cloud-init.js';
 import { BoxfestError } from '../../errors.js';
+import { followUpDone, isFollowUpLine } from '../../guest/follow-up.js';
 import { setHostnameScript } from '../../guest/hostname.js';
 import { asRoot } from '../../ssh/as-root.js';
 import { exec } from '../../ssh/client.js';
@@ -40,10 +41,10 @@ export const waitCloudInit: Step<MachineRun> = {
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
         for (const l of lines)
-          if (l.trim() !== '' && !l.startsWith('boxfest-cloud-init') && l !== 'then-done') out.line(l);
+          if (l.trim() !== '' && !l.startsWith('boxfest-cloud-init') && !isFollowUpLine(l)) out.line(l);
       },
     });
-    if (/^then-done$/m.test(r.stdout)) ctx.hostnameSet = ctx.spec.hostname;
+    if (followUpDone(r.stdout)) ctx.hostnameSet = ctx.spec.hostname;
     const status = parseStatus(r.stdout);
     if (status === undefined)
       throw new BoxfestError(
