@@ -42,6 +42,11 @@ export interface LaunchInput {
   natMac?: string;
   /** Wait paused for a saved state (`-incoming defer`, `-S`) instead of booting. */
   incoming?: boolean;
+  /**
+   * The guest's RAM in a file: shared (`share=on`: the guest's writes reach the file) for the
+   * VM whose state is saved; private (copy-on-write) for a restore from it.
+   */
+  ramFile?: { path: string; share: boolean };
   /** Live shared folders: virtiofs (with its virtiofsd's socket) and 9p. */
   shares?: readonly LaunchShare[];
   /** Extra data disks, in order after the system disk (virtio, serial `boxfest-NAME`). */
@@ -55,23 +60,31 @@ export type LaunchShare = { tag: string } & (
 );
 
 /**
- * The devices of live shares. virtiofs: a vhost-user-fs device on the virtiofsd's socket, and the
- * guest's RAM as a shared memfd so virtiofsd can map it. 9p: `-virtfs` with
+ * The guest's RAM when it is not QEMU's anonymous default: a shared memfd that virtiofsd can map
+ * (live virtiofs shares), or a saved state's RAM file. Never both: a saved state is refused for
+ * machines with live shares (instant.ts `cannotRestore`).
+ */
+function memoryArgs(i: LaunchInput): string[] {
+  const size = `size=${i.spec.memory}M`;
+  const virtiofs = (i.shares ?? []).some((s) => s.type === 'virtiofs');
+  if (virtiofs && i.ramFile !== undefined) throw new Error('internal: a RAM file and virtiofs shares');
+  const backend = virtiofs
+    ? `memory-backend-memfd,id=mem0,${size},share=on`
+    : i.ramFile === undefined
+      ? undefined
+      : `memory-backend-file,id=mem0,${size},mem-path=${optValue(i.ramFile.path)},share=${i.ramFile.share ? 'on' : 'off'}`;
+  return backend === undefined ? [] : ['-object', backend, '-machine', 'memory-backend=mem0'];
+}
+
+/**
+ * The devices of live shares. virtiofs: a vhost-user-fs device on the virtiofsd's socket (the
+ * guest's RAM is a shared memfd, memoryArgs). 9p: `-virtfs` with
  * security_model=mapped-xattr: the guest's owners and modes live in the host files' `user.virtfs.*`
  * xattrs, so a guest `chown` works without QEMU running as root and without touching the host
  * files' real owners (passthrough would chown them on the host; none would fail the guest's chown).
  */
-function shareArgs(shares: readonly LaunchShare[], memoryMiB: number): string[] {
-  const fs = shares.some((s) => s.type === 'virtiofs')
-    ? [
-        '-object',
-        `memory-backend-memfd,id=mem0,size=${memoryMiB}M,share=on`,
-        '-machine',
-        'memory-backend=mem0',
-      ]
-    : [];
+function shareArgs(shares: readonly LaunchShare[]): string[] {
   return [
-    ...fs,
     ...shares.flatMap((s, i) =>
       s.type === 'virtiofs'
         ? [
@@ -161,7 +174,8 @@ export function qemuArgs(i: LaunchInput): string[] {
     ...(i.nics ?? []).flatMap(nicArgs),
     '-device',
     'virtio-rng-pci',
-    ...shareArgs(i.shares ?? [], spec.memory),
+    ...memoryArgs(i),
+    ...shareArgs(i.shares ?? []),
     '-qmp',
     `unix:${optValue(paths.qmp)},server=on,wait=off`,
     '-pidfile',

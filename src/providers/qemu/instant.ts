@@ -1,9 +1,13 @@
 // Instant up: a new machine starts from a saved ready state instead of booting. Per box and
-// hardware shape, a "golden" VM boots once on its own overlay of the box, is paused and its RAM
-// and devices are written to a file (QMP `migrate` to `exec:cat`); every later machine of that
-// shape gets an overlay on the golden disk and a QEMU with the identical device set that loads
-// the file (`-incoming defer`, `migrate-incoming`) and continues. The golden disk is never
-// written again after the save: the saved RAM holds the guest's view of it.
+// hardware shape, a "golden" VM boots once on its own overlay of the box, with its RAM in a file
+// (a shared memory backend), is paused and its devices are written to a file (QMP `migrate` to
+// `exec:cat`, with `x-ignore-shared`: the RAM is in its file already); every later machine of
+// that shape gets an overlay on the golden disk and a QEMU with the identical device set whose
+// RAM maps the golden RAM file copy-on-write (`share=off`), loads the device state
+// (`-incoming defer`, `migrate-incoming`) and continues. Measured with 20 tiny machines: the
+// restores' QEMUs took 1135 MiB (PSS) instead of 3616 MiB when each loaded its own copy of the RAM,
+// and each QEMU spent 0.13 s of CPU instead of 0.2-0.5 s until the state was loaded. The golden
+// disk and RAM file are never written again after the save: the RAM holds the guest's view of the disk.
 //
 // What makes a restore impossible is decided before anything starts (shape, disk interface,
 // a guest that cannot reseed its RNG) and reported as a reason to boot cold instead; a restore
@@ -58,6 +62,11 @@ export interface InstantMeta {
   /** How a restore gets its own host key; probed when the state is saved. */
   sshd: SshDaemon;
   stateBytes: number;
+  /**
+   * The RAM file, as saved (read-only from then on): a restore checks it is that file still.
+   * States saved before RAM files have none: their RAM is in the VM state.
+   */
+  ramFile?: { bytes: number; ctimeMs: number };
   createdAt: string;
 }
 
@@ -136,6 +145,8 @@ export function cannotRestore(spec: MachineSpec, box: Box): string | undefined {
   const live = [...new Set(liveShares(spec).map((s) => s.type))];
   if (live.length > 0)
     return `its ${live.join(' and ')} shared folders need devices the saved state does not have (QEMU 7.2 cannot migrate vhost-user-fs)`;
+  if (spec.qemu.extraArgs.some((a) => a.includes('memory-backend')))
+    return "its `qemu.extra_args` set the guest's memory backend, which a saved state's RAM file takes";
   return undefined;
 }
 
@@ -240,6 +251,7 @@ async function saveState(
   const macs = [0, ...Array.from({ length: shape.nics }, (_, i) => i + 1)].map((n) =>
     macFor(`golden:${key}`, 'golden', n),
   );
+  const partialRam = `${p.ram}.partial`;
   const files = { disk: partialDisk, pid: p.pid, qmp: p.qmp, serialLog: p.serialLog };
   try {
     // Its SSH port comes from the host-wide port service like every machine's, held by the golden QEMU.
@@ -253,7 +265,11 @@ async function saveState(
         successor: { pidFile: p.pid, mark: diskMark(partialDisk) },
       },
       async (ports) => {
-        const args = goldenArgs(shape, box, files, macs, { sshPort: ports.ssh, restrictNat });
+        const args = goldenArgs(shape, box, files, macs, {
+          sshPort: ports.ssh,
+          restrictNat,
+          ram: partialRam,
+        });
         await runTool(QEMU_SYSTEM, args, 'boot the VM whose ready state is saved', { timeoutMs: 60_000 });
         return readPidFile(p.pid);
       },
@@ -302,12 +318,17 @@ async function saveState(
     await sleep(200);
     await qmpExecute(p.qmp, 'stop');
     const partialState = `${p.vmState}.partial`;
+    // The RAM is in its file already (shared): only the devices go into the state.
+    await qmpExecute(p.qmp, 'migrate-set-capabilities', IGNORE_SHARED);
     await qmpExecute(p.qmp, 'migrate', { uri: `exec:cat > '${partialState.replaceAll("'", "'\\''")}'` });
     await waitMigration(p.qmp);
     await quit(p.qmp, p.pid);
     chmodSync(partialDisk, 0o444);
+    // Not read-only: a restore's QEMU opens it for writing (QEMU 7.2 maps a read-only file read-only) though its mapping is private.
     renameSync(partialDisk, p.disk);
     renameSync(partialState, p.vmState);
+    renameSync(partialRam, p.ram);
+    const ram = statSync(p.ram);
     const meta: InstantMeta = {
       key,
       box: { name: box.name, sha256: box.sha256 },
@@ -318,6 +339,7 @@ async function saveState(
       reseed,
       sshd,
       stateBytes: statSync(p.vmState).size,
+      ramFile: { bytes: ram.size, ctimeMs: ram.ctimeMs },
       createdAt: new Date().toISOString(),
     };
     writeJsonAtomic(p.meta, meta);
@@ -366,7 +388,7 @@ function goldenArgs(
   box: Box,
   files: LaunchFiles,
   macs: string[],
-  o: { sshPort: number; restrictNat: boolean },
+  o: { sshPort: number; restrictNat: boolean; ram: string },
 ): string[] {
   const nics: LaunchNic[] = macs.slice(1).map((mac, i) => ({ index: i + 1, kind: 'detached', mac }));
   return qemuArgs({
@@ -386,14 +408,37 @@ function goldenArgs(
     restrictNat: o.restrictNat,
     nics,
     natMac: macs[0]!,
+    ramFile: { path: o.ram, share: true },
   });
 }
 
+const IGNORE_SHARED = { capabilities: [{ capability: 'x-ignore-shared', state: true }] };
+
 /**
- * After `qemuArgs(..., incoming: true)` started the machine's QEMU paused: loads the state and
- * continues. Throws (leaving the process to the caller to end) when the state does not load.
+ * Why the state's RAM file cannot be mapped by a restore (gone, or changed since it was saved:
+ * every restore would see other memory than the saved devices expect), or undefined when it can.
  */
-export async function loadState(qmp: string, pidFile: string, vmState: string): Promise<void> {
+export function ramFileProblem(p: Pick<StatePaths, 'ram'>, meta: InstantMeta): string | undefined {
+  if (meta.ramFile === undefined) return undefined;
+  if (!existsSync(p.ram)) return `its RAM file ${p.ram} is gone`;
+  const now = statSync(p.ram);
+  if (now.size !== meta.ramFile.bytes || now.ctimeMs !== meta.ramFile.ctimeMs)
+    return `its RAM file ${p.ram} changed after it was saved`;
+  return undefined;
+}
+
+/**
+ * After `qemuArgs(..., incoming: true)` started the machine's QEMU paused (on the state's RAM
+ * file, when it has one): loads the state and continues. Throws (leaving the process to the
+ * caller to end) when the state does not load.
+ */
+export async function loadState(
+  qmp: string,
+  pidFile: string,
+  vmState: string,
+  ramFile: boolean,
+): Promise<void> {
+  if (ramFile) await qmpExecute(qmp, 'migrate-set-capabilities', IGNORE_SHARED);
   await qmpExecute(qmp, 'migrate-incoming', { uri: `exec:cat '${vmState.replaceAll("'", "'\\''")}'` });
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -430,6 +475,8 @@ export interface StateInfo extends InstantMeta {
 }
 
 const sizeOf = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+/** A RAM file is sparse: the pages the golden guest never touched take no space. */
+const allocatedOf = (f: string) => (existsSync(f) ? statSync(f).blocks * 512 : 0);
 
 /** The saved states of a box, for `box list`. */
 export async function listStates(home: string, box: Box): Promise<StateInfo[]> {
@@ -444,7 +491,7 @@ export async function listStates(home: string, box: Box): Promise<StateInfo[]> {
       {
         ...meta,
         valid: meta.qemu === qemu && meta.box.sha256 === box.sha256 && existsSync(p.vmState),
-        bytes: sizeOf(p.disk) + sizeOf(p.vmState),
+        bytes: sizeOf(p.disk) + sizeOf(p.vmState) + allocatedOf(p.ram),
       },
     ];
   });
@@ -456,5 +503,8 @@ export async function listStates(home: string, box: Box): Promise<StateInfo[]> {
  */
 export async function pruneStaleStates(home: string, box: Box): Promise<void> {
   for (const s of await listStates(home, box))
-    if (!s.valid) rmSync(instantStatePaths(home, box.name, box.version, s.key).vmState, { force: true });
+    if (!s.valid) {
+      const p = instantStatePaths(home, box.name, box.version, s.key);
+      for (const f of [p.vmState, p.ram]) rmSync(f, { force: true });
+    }
 }

@@ -62,8 +62,13 @@ export const instantStatePaths = (home: string, box: string, version: string, ke
     dir,
     /** Overlay on the box image, booted once and never written again: the saved RAM expects it. */
     disk: join(dir, 'golden.qcow2'),
-    /** QEMU's migration stream of the paused VM. */
+    /** QEMU's migration stream of the paused VM: its devices (and, in states saved before `ram`, its RAM). */
     vmState: join(dir, 'vm.state'),
+    /**
+     * The golden VM's RAM as a file (its memory backend, shared): every restore maps it
+     * copy-on-write, so the clones share its pages in the page cache and load no RAM.
+     */
+    ram: join(dir, 'ram'),
     /** Written last: a state without it is incomplete and ignored. */
     meta: join(dir, 'meta.json'),
     /** Instead of a state: why none can be made for this box and shape, decided once. */

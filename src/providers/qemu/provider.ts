@@ -22,7 +22,7 @@ import { QEMU_SYSTEM, runTool } from './exec.js';
 import { checkBoxImage, createOverlay, flattenCompressed } from './image.js';
 import { ensureDataDisks, growImage } from './data-disks.js';
 import { diskMark, inspectQemu, machineQemuPid } from './inspect.js';
-import { cannotRestore, ensureState, loadState, readState, shapeOf } from './instant.js';
+import { cannotRestore, ensureState, loadState, ramFileProblem, readState, shapeOf } from './instant.js';
 import { instantStatePaths, qemuPaths } from './paths.js';
 import { qmpExecute } from './qmp.js';
 import { deleteQemuSnapshot, listQemuSnapshots, restoreQemuSnapshot, saveQemuSnapshot } from './snapshot.js';
@@ -180,10 +180,14 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
       return { note: `instant: ${why}; booting normally` };
     };
     if (meta === undefined) return fallback('its saved state is gone');
+    const saved = instantStatePaths(this.home, box.name, box.version, meta.key);
+    const ramProblem = ramFileProblem(saved, meta);
+    if (ramProblem !== undefined) return fallback(ramProblem);
+    const ramFile = meta.ramFile === undefined ? undefined : saved.ram;
     try {
-      const r = await this.launch(m, box, meta.accel, true);
+      const r = await this.launch(m, box, meta.accel, { ramFile });
       const q = qemuPaths(m.paths.dir);
-      await loadState(q.qmp, q.pid, instantStatePaths(this.home, box.name, box.version, meta.key).vmState);
+      await loadState(q.qmp, q.pid, saved.vmState, ramFile !== undefined);
       updateMachineState(m.env.root, m.spec.name, (s) => ({
         ...s,
         instant: { ...instant, used: true, restored: true },
@@ -239,7 +243,13 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     return out;
   }
 
-  private async launch(m: MachineContext, box: Box, accel: Accel, incoming = false): Promise<StartResult> {
+  /** Starts the machine's QEMU: booting, or (`restore`) paused for a saved state to be loaded. */
+  private async launch(
+    m: MachineContext,
+    box: Box,
+    accel: Accel,
+    restore?: { ramFile: string | undefined },
+  ): Promise<StartResult> {
     const q = qemuPaths(m.paths.dir);
     const seed = this.seedOf(m);
     const releases: (() => void)[] = [];
@@ -272,7 +282,8 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
             restrictNat: this.restrictNat(m),
             forwards: ports.forwards,
             nics,
-            incoming,
+            incoming: restore !== undefined,
+            ...(restore?.ramFile === undefined ? {} : { ramFile: { path: restore.ramFile, share: false } }),
             shares,
             dataDisks: readMachineState(m.env.root, m.spec.name)?.dataDisks ?? [],
             ...(seed === undefined ? {} : { seed }),

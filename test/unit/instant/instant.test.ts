@@ -1,9 +1,18 @@
 // Instant up's pure parts: which machines can be restored, the state key, the re-identify script.
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Box } from '../../../src/boxes/store.js';
 import { reidentifyScript } from '../../../src/guest/identity.js';
-import { cannotRestore, shapeOf, stateKey } from '../../../src/providers/qemu/instant.js';
+import {
+  cannotRestore,
+  ramFileProblem,
+  shapeOf,
+  stateKey,
+  type InstantMeta,
+} from '../../../src/providers/qemu/instant.js';
 import { spec } from '../helpers.js';
 
 const box = (over: Partial<Box> = {}): Box => ({
@@ -59,6 +68,18 @@ describe('cannotRestore', () => {
       /its virtiofs shared folders need devices the saved state does not have/,
     ],
     ['a disabled 9p folder', box(), spec('web', { syncedFolders: [share('9p', true)] }), undefined],
+    [
+      'its own memory backend in extra_args',
+      box(),
+      spec('web', {
+        qemu: {
+          accel: 'auto',
+          restrictNetwork: false,
+          extraArgs: ['-object', 'memory-backend-file,id=m,size=1G,mem-path=/dev/hugepages'],
+        },
+      }),
+      /memory backend, which a saved state's RAM file takes/,
+    ],
   ])('%s', (_, b, s, want) => {
     const why = cannotRestore(s, b);
     if (want === undefined) expect(why).toBeUndefined();
@@ -132,5 +153,33 @@ describe('reidentifyScript', () => {
 
   it.each(['rndreseed', 'perl'] as const)('is valid sh (%s)', (r) => {
     expect(() => execFileSync('sh', ['-n'], { input: script(r) })).not.toThrow();
+  });
+});
+
+describe('ramFileProblem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxfest-ram-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const ram = join(dir, 'ram');
+  const meta = (ramFile: InstantMeta['ramFile']) => ({ ramFile }) as InstantMeta;
+
+  it('a state saved before RAM files has none to check', () => {
+    expect(ramFileProblem({ ram }, meta(undefined))).toBeUndefined();
+  });
+
+  it('the file as saved is fine; gone, rewritten or replaced, a restore does not map it', () => {
+    writeFileSync(ram, Buffer.alloc(4096, 1));
+    const st = statSync(ram);
+    const saved = meta({ bytes: st.size, ctimeMs: st.ctimeMs });
+    expect(ramFileProblem({ ram }, saved)).toBeUndefined();
+    // Same size, new content (ctime moves with any write), as a punched hole would be.
+    writeFileSync(ram, Buffer.alloc(4096, 2));
+    utimesSync(ram, st.atime, st.mtime);
+    expect(
+      ramFileProblem({ ram }, { ...saved, ramFile: { bytes: 4096, ctimeMs: st.ctimeMs - 1000 } }),
+    ).toMatch(/changed after it was saved/);
+    writeFileSync(ram, Buffer.alloc(8192, 1));
+    expect(ramFileProblem({ ram }, saved)).toMatch(/changed after it was saved/);
+    rmSync(ram);
+    expect(ramFileProblem({ ram }, saved)).toMatch(/is gone/);
   });
 });

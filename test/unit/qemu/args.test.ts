@@ -150,6 +150,41 @@ describe('qemuArgs', () => {
   });
 });
 
+describe("qemuArgs: the guest's RAM", () => {
+  const virtiofs = { type: 'virtiofs' as const, tag: 'app', socket: '/run/fs.sock' };
+  it.each<[string, Partial<LaunchInput>, string | undefined]>([
+    ['anonymous by default', {}, undefined],
+    [
+      'a shared memfd for virtiofsd',
+      { shares: [virtiofs] },
+      'memory-backend-memfd,id=mem0,size=2048M,share=on',
+    ],
+    [
+      "the golden VM's RAM file, shared",
+      { ramFile: { path: '/h/states/k/ram.partial', share: true }, incoming: false },
+      'memory-backend-file,id=mem0,size=2048M,mem-path=/h/states/k/ram.partial,share=on',
+    ],
+    [
+      'a restore maps it privately (copy-on-write); commas in the path doubled',
+      { ramFile: { path: '/h/a,b/ram', share: false }, incoming: true },
+      'memory-backend-file,id=mem0,size=2048M,mem-path=/h/a,,b/ram,share=off',
+    ],
+  ])('%s', (_, over, backend) => {
+    const args = qemuArgs(input(over));
+    expect(valuesOf(args, '-object').filter((o) => o.startsWith('memory-backend'))).toEqual(
+      backend === undefined ? [] : [backend],
+    );
+    expect(valuesOf(args, '-machine')).toEqual(backend === undefined ? [] : ['memory-backend=mem0']);
+    expect(args.includes('-incoming')).toBe(over.incoming === true);
+  });
+
+  it('never both: a RAM file is refused with live virtiofs shares', () => {
+    expect(() => qemuArgs(input({ shares: [virtiofs], ramFile: { path: '/r', share: false } }))).toThrow(
+      /internal/,
+    );
+  });
+});
+
 describe('macFor', () => {
   const MAC = /^52:54:00(:[0-9a-f]{2}){3}$/;
 
