@@ -1,6 +1,9 @@
 // What a cloud-init machine's seed says, and what boxfest makes of cloud-init's answers. Pure
 // functions; the integration tests boot a real Debian guest on the same seed.
 import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { networkConfig } from '../../../src/cloud-init/network-config.js';
@@ -188,6 +191,45 @@ describe('cloud-init status', () => {
     expect(s.indexOf('hostname web')).toBeLessThan(s.indexOf('boxfest-cloud-init-status-begin'));
     expect(s).toContain('then echo then-done');
     expect(waitScript()).not.toContain('then-done');
+  });
+  it.each<[string, { started: boolean; resultAfter?: number; says?: string }, string, boolean]>([
+    ['started: its end marker alone, no Python waiter', { started: true, resultAfter: 0.5 }, 'done', false],
+    [
+      'not started, and it never will: `status --wait` decides',
+      { started: false, says: 'disabled' },
+      'disabled',
+      true,
+    ],
+    ['not started yet, then it ends first: its marker', { started: false, resultAfter: 0.5 }, 'done', true],
+  ])('waits (run by sh, cloud-init a stub): %s', (_, o, want, waiterRan) => {
+    // The script's paths moved into a temp dir; a stub `cloud-init` that records its start.
+    const dir = mkdtempSync(join(tmpdir(), 'boxfest-ci-wait-'));
+    try {
+      const run = join(dir, 'run');
+      mkdirSync(join(dir, 'bin'));
+      mkdirSync(run);
+      if (o.started) writeFileSync(join(run, 'status.json'), '{}');
+      const stub = join(dir, 'bin', 'cloud-init');
+      writeFileSync(
+        stub,
+        `#!/bin/sh\ntouch ${dir}/waiter-ran\n${o.says === undefined ? 'exec sleep 30' : `echo "status: ${o.says}"`}\n`,
+      );
+      chmodSync(stub, 0o755);
+      const script = waitScript().replaceAll('/run/cloud-init', run).replaceAll('/var/log', dir);
+      const writer =
+        o.resultAfter === undefined
+          ? ''
+          : `(sleep ${o.resultAfter}; echo '{"v1": {"errors": []}}' > ${run}/r.tmp; mv ${run}/r.tmp ${run}/result.json) & `;
+      const out = execFileSync('sh', ['-c', `${writer}${script}`], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env['PATH'] ?? ''}` },
+        timeout: 20_000,
+      });
+      expect(parseStatus(out)?.status).toBe(want);
+      expect(existsSync(join(dir, 'waiter-ran'))).toBe(waiterRan);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('is undefined when the script did not get to the end', () =>
     expect(parseStatus('oops\n')).toBeUndefined());
