@@ -1,6 +1,6 @@
 // What a cloud-init machine's seed says, and what boxfest makes of cloud-init's answers. Pure
 // functions; the integration tests boot a real Debian guest on the same seed.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,32 @@ describe('mergeMappings (defaults.cloud_init under a machine’s)', () => {
   ])('%j + %j', (a, b, want) => expect(mergeMappings(a, b)).toEqual(want));
 });
 
+/**
+ * Runs a script in its own process group and resolves with its stdout. Async, with its own
+ * deadline that ends the whole group: a background process of the script that kept its stdout
+ * open (tail -F) would block a synchronous exec, and with it the test worker, for good.
+ */
+function shOutput(script: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', script], { env, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      reject(new Error(`the script did not end within 15 s; its output:\n${out}`));
+    }, 15_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`sh exited ${code}; its output:\n${out}`));
+    });
+  });
+}
+
 describe('cloud-init status', () => {
   const out = (status: string) =>
     `Cloud-init v. 22.4.2 running 'modules:final'\nsome output\nboxfest-cloud-init-status-begin\nstatus: ${status}\ndetail:\nDataSourceNoCloud\nboxfest-cloud-init-status-end\n`;
@@ -192,45 +218,69 @@ describe('cloud-init status', () => {
     expect(s).toContain('then echo then-done');
     expect(waitScript()).not.toContain('then-done');
   });
-  it.each<[string, { started: boolean; resultAfter?: number; says?: string }, string, boolean]>([
-    ['started: its end marker alone, no Python waiter', { started: true, resultAfter: 0.5 }, 'done', false],
+  it.each<
+    [
+      string,
+      { started: boolean; resultAfter?: 'soon' | 'once-the-waiter-runs'; says?: string },
+      string,
+      boolean,
+    ]
+  >([
+    [
+      'started: its end marker alone, no Python waiter',
+      { started: true, resultAfter: 'soon' },
+      'done',
+      false,
+    ],
     [
       'not started, and it never will: `status --wait` decides',
       { started: false, says: 'disabled' },
       'disabled',
       true,
     ],
-    ['not started yet, then it ends first: its marker', { started: false, resultAfter: 0.5 }, 'done', true],
-  ])('waits (run by sh, cloud-init a stub): %s', (_, o, want, waiterRan) => {
-    // The script's paths moved into a temp dir; a stub `cloud-init` that records its start.
-    const dir = mkdtempSync(join(tmpdir(), 'boxfest-ci-wait-'));
-    try {
-      const run = join(dir, 'run');
-      mkdirSync(join(dir, 'bin'));
-      mkdirSync(run);
-      if (o.started) writeFileSync(join(run, 'status.json'), '{}');
-      const stub = join(dir, 'bin', 'cloud-init');
-      writeFileSync(
-        stub,
-        `#!/bin/sh\ntouch ${dir}/waiter-ran\n${o.says === undefined ? 'exec sleep 30' : `echo "status: ${o.says}"`}\n`,
-      );
-      chmodSync(stub, 0o755);
-      const script = waitScript().replaceAll('/run/cloud-init', run).replaceAll('/var/log', dir);
-      const writer =
-        o.resultAfter === undefined
-          ? ''
-          : `(sleep ${o.resultAfter}; echo '{"v1": {"errors": []}}' > ${run}/r.tmp; mv ${run}/r.tmp ${run}/result.json) & `;
-      const out = execFileSync('sh', ['-c', `${writer}${script}`], {
-        encoding: 'utf8',
-        env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env['PATH'] ?? ''}` },
-        timeout: 20_000,
-      });
-      expect(parseStatus(out)?.status).toBe(want);
-      expect(existsSync(join(dir, 'waiter-ran'))).toBe(waiterRan);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    [
+      'not started yet, then it ends first: its marker',
+      { started: false, resultAfter: 'once-the-waiter-runs' },
+      'done',
+      true,
+    ],
+  ])(
+    'waits (run by sh, cloud-init a stub): %s',
+    async (_, o, want, waiterRan) => {
+      // The script's paths moved into a temp dir; a stub `cloud-init` that records its start.
+      const dir = mkdtempSync(join(tmpdir(), 'boxfest-ci-wait-'));
+      try {
+        const run = join(dir, 'run');
+        mkdirSync(join(dir, 'bin'));
+        mkdirSync(run);
+        if (o.started) writeFileSync(join(run, 'status.json'), '{}');
+        const stub = join(dir, 'bin', 'cloud-init');
+        writeFileSync(
+          stub,
+          `#!/bin/sh\ntouch ${dir}/waiter-ran\n${o.says === undefined ? 'exec sleep 30' : `echo "status: ${o.says}"`}\n`,
+        );
+        chmodSync(stub, 0o755);
+        const script = waitScript().replaceAll('/run/cloud-init', run).replaceAll('/var/log', dir);
+        const first =
+          o.resultAfter === 'once-the-waiter-runs'
+            ? `while [ ! -e ${dir}/waiter-ran ]; do sleep 0.05; done; `
+            : '';
+        const writer =
+          o.resultAfter === undefined
+            ? ''
+            : `(${first}sleep 0.3; echo '{"v1": {"errors": []}}' > ${run}/r.tmp; mv ${run}/r.tmp ${run}/result.json) & `;
+        const out = await shOutput(`${writer}${script}`, {
+          ...process.env,
+          PATH: `${join(dir, 'bin')}:${process.env['PATH'] ?? ''}`,
+        });
+        expect(parseStatus(out)?.status).toBe(want);
+        expect(existsSync(join(dir, 'waiter-ran'))).toBe(waiterRan);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    20_000,
+  );
   it('is undefined when the script did not get to the end', () =>
     expect(parseStatus('oops\n')).toBeUndefined());
 });
