@@ -63,7 +63,7 @@ export interface InstantMeta {
   sshd: SshDaemon;
   stateBytes: number;
   /**
-   * The RAM file, as saved (read-only from then on): a restore checks it is that file still.
+   * The RAM file, as saved (never written after the save): a restore checks it is that file still.
    * States saved before RAM files have none: their RAM is in the VM state.
    */
   ramFile?: { bytes: number; ctimeMs: number };
@@ -324,7 +324,8 @@ async function saveState(
     await waitMigration(p.qmp);
     await quit(p.qmp, p.pid);
     chmodSync(partialDisk, 0o444);
-    // Not read-only: a restore's QEMU opens it for writing (QEMU 7.2 maps a read-only file read-only) though its mapping is private.
+    // The RAM file keeps its mode: a restore's QEMU opens it for writing though it maps it
+    // privately (QEMU 7.2 maps a file opened read-only read-only, which a guest cannot run on).
     renameSync(partialDisk, p.disk);
     renameSync(partialState, p.vmState);
     renameSync(partialRam, p.ram);
