@@ -379,6 +379,12 @@ export interface ExecOptions {
   onStderr?: (chunk: string) => void;
   /** The command must end within this long, or its channel is closed and exec rejects. */
   timeoutMs?: number;
+  /**
+   * A value the command asks for, made when it asks: once its stdout shows `after`, `send()` is
+   * written to its stdin, then `stdin`, and stdin ends. For what must be fresh when read (the
+   * host's clock: the command's start can take seconds on a loaded guest).
+   */
+  answer?: { after: string; send: () => string };
 }
 
 export interface ExecResult {
@@ -413,9 +419,15 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
             }, o.timeoutMs);
       ch.setEncoding('utf8');
       ch.stderr.setEncoding('utf8');
+      let answered = o.answer === undefined;
       ch.on('data', (d: string) => {
         stdout += d;
         o.onStdout?.(d);
+        if (!answered && stdout.includes(o.answer!.after)) {
+          answered = true;
+          ch.write(o.answer!.send());
+          ch.end(o.stdin);
+        }
       });
       ch.stderr.on('data', (d: string) => {
         stderr += d;
@@ -429,8 +441,7 @@ export function exec(client: Client, command: string, o: ExecOptions = {}): Prom
         clearTimeout(timer);
         resolve({ code, signal, stdout, stderr });
       });
-      if (o.stdin !== undefined) ch.end(o.stdin);
-      else ch.end();
+      if (answered) ch.end(o.stdin);
     });
   });
 }

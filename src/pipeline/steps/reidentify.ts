@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { reidentifyScript, RESEED_BYTES } from '../../guest/identity.js';
+import { CLOCK_ASK, clockLine, reidentifyScript, RESEED_BYTES } from '../../guest/identity.js';
 import { macFor, machineNics } from '../../network/nics.js';
 import { readLeases } from '../../network/leases.js';
 import { asRoot } from '../../ssh/as-root.js';
@@ -27,11 +27,11 @@ export const reidentify: Step<MachineRun> = {
     ];
     const script = reidentifyScript({
       reseed: need(saved.reseed, 'reseed'),
-      now: Date.now() / 1000,
       macs: (saved.macs ?? []).map((from, i): [string, string] => [from, own[i] ?? from]),
     });
     const r = await exec(need(ctx.ssh, 'ssh').client, asRoot(state.sshUser, script), {
-      stdin: randomBytes(RESEED_BYTES).toString('latin1'),
+      answer: { after: CLOCK_ASK, send: () => clockLine(Date.now()) },
+      stdin: randomBytes(RESEED_BYTES),
     });
     if (r.code !== 0 || !r.stdout.includes('reidentified'))
       throw new BoxfestError(

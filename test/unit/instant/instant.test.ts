@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Box } from '../../../src/boxes/store.js';
-import { reidentifyScript } from '../../../src/guest/identity.js';
+import { CLOCK_ASK, clockLine, reidentifyScript } from '../../../src/guest/identity.js';
 import {
   cannotRestore,
   ramFileProblem,
@@ -123,20 +123,34 @@ describe('stateKey', () => {
   });
 });
 
+describe('clockLine: the host clock as the guest sets it', () => {
+  it.each([
+    [1_700_000_000_000, '1700000000\n'],
+    [1_700_000_000_499, '1700000000\n'],
+    [1_700_000_000_500, '1700000001\n'],
+    [1_700_000_000_999, '1700000001\n'],
+  ])('%d ms → %j', (ms, line) => expect(clockLine(ms)).toBe(line));
+});
+
 describe('reidentifyScript', () => {
   const script = (reseed: 'rndreseed' | 'perl') =>
     reidentifyScript({
       reseed,
-      now: 1_700_000_000.7,
       macs: [
         ['52:54:00:aa:00:00', '52:54:00:10:00:00'],
         ['52:54:00:aa:00:01', '52:54:00:10:00:01'],
       ],
     });
 
-  it('reseeds first, then sets the clock, the MACs (the host key is made on the host, not here)', () => {
+  it('asks for the clock and sets it, then reseeds, then the MACs (the host key is made on the host, not here)', () => {
     const lines = script('rndreseed').split('\n');
-    expect(lines.slice(0, 3)).toEqual(['set -e', 'rndreseed', 'date -u -s @1700000000 >/dev/null']);
+    expect(lines.slice(0, 5)).toEqual([
+      'set -e',
+      `echo ${CLOCK_ASK}`,
+      'read -r now',
+      'date -u -s "@$now" >/dev/null',
+      'rndreseed',
+    ]);
     expect(lines).toContain(
       'i=$(iface_of 52:54:00:aa:00:01) && ip link set dev "$i" address 52:54:00:10:00:01',
     );
@@ -148,7 +162,7 @@ describe('reidentifyScript', () => {
     const s = script('perl');
     expect(s).toContain('ioctl($f, 0x40085203, pack("ii", length($b) * 8, length($b)) . $b)');
     expect(s).toContain('ioctl($f, 0x5207, 0)');
-    expect(s.split('\n')[1]).toMatch(/^perl -e '/);
+    expect(s.split('\n')[4]).toMatch(/^perl -e '/);
   });
 
   it.each(['rndreseed', 'perl'] as const)('is valid sh (%s)', (r) => {

@@ -2,11 +2,13 @@
 // login over the probed connection is covered by every integration test); servesOtherHostKeys
 // against real ssh2 servers with the host key types listed.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as SshServer, utils as sshUtils } from 'ssh2';
+import type { ServerChannel } from 'ssh2';
 import { newLoginKey } from '../../../src/ssh/ed25519.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -224,37 +226,44 @@ describe('waitForSsh: an sshd that is slow to greet and never seen refusing', ()
   }, 20_000);
 });
 
+/**
+ * A real SSH server (ssh2) that hands each exec to `onExec`, and a client logged in to it.
+ * The caller ends the client.
+ */
+async function execServer(onExec: (command: string, ch: ServerChannel) => void) {
+  const hostKey = newLoginKey('host');
+  const userKey = newLoginKey('user');
+  const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
+    client.on('error', () => {});
+    client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
+    client.on('session', (accept) =>
+      accept().on('exec', (acceptExec, _reject, info) => onExec(info.command, acceptExec())),
+    );
+  });
+  servers.push(ssh);
+  await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+  const port = (ssh.address() as AddressInfo).port;
+  return waitForSsh(
+    { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
+    { machine: 'm', timeoutMs: 10_000 },
+  );
+}
+
 describe('exec with a timeout', () => {
-  // A real SSH server (ssh2) whose `hang` command never ends and whose `ok` command prints and exits.
+  // The server's `hang` command never ends and its `ok` command prints and exits.
   it.each([
     ['ok', { code: 0, stdout: 'done\n' }],
     ['hang', 'gave no answer within 0.3 s'],
   ] as const)('%s', async (command, want) => {
-    const hostKey = newLoginKey('host');
-    const userKey = newLoginKey('user');
     let closed = false;
-    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
-      client.on('error', () => {});
-      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
-      client.on('session', (accept) =>
-        accept().on('exec', (acceptExec, _reject, info) => {
-          const ch = acceptExec().resume();
-          ch.on('close', () => (closed = true));
-          if (info.command === 'ok') {
-            ch.write('done\n');
-            ch.exit(0);
-            ch.end();
-          }
-        }),
-      );
+    const c = await execServer((cmd, ch) => {
+      ch.resume().on('close', () => (closed = true));
+      if (cmd === 'ok') {
+        ch.write('done\n');
+        ch.exit(0);
+        ch.end();
+      }
     });
-    servers.push(ssh);
-    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
-    const port = (ssh.address() as AddressInfo).port;
-    const c = await waitForSsh(
-      { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
-      { machine: 'm', timeoutMs: 10_000 },
-    );
     try {
       const run = exec(c.client, command, { timeoutMs: 300 });
       if (typeof want === 'string') {
@@ -266,6 +275,40 @@ describe('exec with a timeout', () => {
         await new Promise((r) => setTimeout(r, 200));
         expect(closed).toBe(true);
       } else expect(await run).toMatchObject(want);
+    } finally {
+      c.client.end();
+    }
+  });
+});
+
+describe('exec with an answer: a value made when the command asks for it', () => {
+  it('writes it when the marker shows, then the stdin, then ends the input', async () => {
+    // The command runs in a real sh, its stdio joined to the channel.
+    const c = await execServer((cmd, ch) => {
+      const sh = spawn('sh', ['-c', cmd], { stdio: 'pipe' });
+      ch.pipe(sh.stdin);
+      sh.stdout.pipe(ch, { end: false });
+      sh.on('close', (code) => {
+        ch.exit(code ?? 255);
+        ch.end();
+      });
+    });
+    const startedAt = Date.now();
+    let madeAt = 0;
+    const input = randomBytes(256);
+    try {
+      const r = await exec(
+        c.client,
+        'sleep 0.4; echo may-i; read -r t; echo "got $t"; od -An -v -tx1 | tr -d " \n"',
+        {
+          answer: { after: 'may-i', send: () => `${(madeAt = Date.now())}\n` },
+          stdin: input,
+          timeoutMs: 10_000,
+        },
+      );
+      expect(r).toMatchObject({ code: 0, stdout: `may-i\ngot ${madeAt}\n${input.toString('hex')}` });
+      // Made when asked, not when the command was sent.
+      expect(madeAt - startedAt).toBeGreaterThanOrEqual(400);
     } finally {
       c.client.end();
     }
