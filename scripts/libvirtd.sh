@@ -88,10 +88,11 @@ start() {
     "$d"/run/libvirt "$d"/lib/libvirt/{images,dnsmasq,qemu} "$d"/cache/libvirt "$d"/log/libvirt/qemu "$d"/images
   echo "$OWNER_PID $(cut -d' ' -f22 "/proc/$OWNER_PID/stat" 2>/dev/null || echo 0)" >"$d/$MARKER"
   cat >"$d/etc/libvirt/libvirtd.conf" <<'EOF'
-# boxfest's private test daemon: unix sockets only, no polkit (no dbus here), root clients
-unix_sock_group = "root"
+# boxfest's private test daemon: unix sockets only, no polkit (no dbus here); clients are root
+# and the members of group libvirt (the remote path's SSH_USER), as on a stock Debian host
+unix_sock_group = "libvirt"
 unix_sock_ro_perms = "0777"
-unix_sock_rw_perms = "0700"
+unix_sock_rw_perms = "0770"
 auth_unix_ro = "none"
 auth_unix_rw = "none"
 log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
@@ -137,6 +138,9 @@ EOF
   grep -q '^libvirt-qemu:' "$d/etc/passwd" ||
     echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$d/etc/passwd"
   grep -q '^libvirt-qemu:' "$d/etc/group" || echo 'libvirt-qemu:x:64055:libvirt-qemu' >>"$d/etc/group"
+  # The socket's group (libvirtd.conf above), which must exist when the daemon starts; the remote
+  # path's non-root login (SSH_USER) joins it. Kept when the host has one.
+  grep -q '^libvirt:' "$d/etc/group" || echo 'libvirt:x:64101:' >>"$d/etc/group"
   rm -f "$d/run/libvirt/libvirtd.pid"
   # Inherited descriptors are closed first: a lock held by the caller (flock without -o) must not
   # live on in the daemon. Nor does a URI from the caller's environment: a client that names no URI
@@ -218,13 +222,57 @@ sshd_proven() {
 }
 
 sshd_env() {
-  local s=$1/ssh
+  local s=$1/ssh user=root
+  [ -f "$s/user" ] && user=$(cat "$s/user")
   echo "LIBVIRTD_SSH_PORT=$(cat "$s/port")"
   echo "LIBVIRTD_SSH_PORT_NO_STREAMLOCAL=$(cat "$s/port-no-streamlocal")"
   echo "LIBVIRTD_SSH_KEY=$s/id_ed25519"
   echo "LIBVIRTD_SSH_HOST_KEY='$(cut -d' ' -f1,2 "$s/host_ed25519.pub")'"
   echo "LIBVIRTD_SSH_ADDRESS=$(cat "$s/bind")"
-  echo "LIBVIRTD_REMOTE_URI='qemu+ssh://root@$(cat "$s/bind"):$(cat "$s/port")/system?keyfile=$s/id_ed25519'"
+  echo "LIBVIRTD_SSH_USER=$user"
+  echo "LIBVIRTD_REMOTE_URI='qemu+ssh://$user@$(cat "$s/bind"):$(cat "$s/port")/system?keyfile=$s/id_ed25519'"
+}
+
+# The remote path's non-root login USER (SSH_USER=USER), as on a typical real host: a user of
+# its own (uid 64100, shell /bin/sh, home DIR/home/USER) in group libvirt, which may use the
+# daemon's socket, with passwordless sudo (`USER ALL=(ALL) NOPASSWD: ALL`) for what boxfest runs
+# as root on the host (VXLAN links, serial logs: `sudo -n`). All of it only in the daemon's mount
+# namespace: USER is added to the private passwd and group (DIR/etc, bind-mounted there), and
+# DIR/etc/sudoers (Debian's defaults, this rule, log DIR/sudo.log) is bind-mounted over
+# /etc/sudoers there; the machine's own /etc is never changed (tests read DIR/sudo.log). Its passwd field is `*` (no shadow
+# entry: key login only, and sudo's PAM account check passes without one). DIR becomes 0711 so
+# that USER reaches its home and authorized_keys (sshd reads them as USER). Idempotent; after a
+# `start` anew (fresh passwd, group, mount namespace) it puts everything back.
+login_user() {
+  local d=$1 user=$2 pid=$3 home uid=64100 gid tmp
+  [[ $user =~ ^[a-z_][a-z0-9_-]*$ ]] && [ "$user" != root ] || die "SSH_USER=$user: not a plain non-root user name"
+  [ -f /etc/sudoers ] && command -v sudo >/dev/null ||
+    die "SSH_USER needs sudo (the host's /etc/sudoers is the mount target): run \`bash scripts/install-deps.sh\`"
+  home=$d/home/$user
+  gid=$(awk -F: '$1=="libvirt"{print $3}' "$d/etc/group")
+  [ -n "$gid" ] || die "no group libvirt in $d/etc/group (made at \`start\`)"
+  # In place (`cat >`): the bind mounts hold these files' inodes.
+  tmp=$(awk -F: -v u="$user" '$1!=u' "$d/etc/passwd")
+  printf '%s\n%s\n' "$tmp" "$user:*:$uid:$gid:boxfest test login:$home:/bin/sh" >"$d/etc/passwd"
+  tmp=$(awk -F: -v OFS=: -v u="$user" '$1=="libvirt"{ if ($4 == "") $4 = u; else if (("," $4 ",") !~ ("," u ",")) $4 = $4 "," u } {print}' "$d/etc/group")
+  printf '%s\n' "$tmp" >"$d/etc/group"
+  chmod 711 "$d"
+  mkdir -p "$home/.ssh"
+  cp "$d/ssh/id_ed25519.pub" "$home/.ssh/authorized_keys"
+  chown -R "$uid:$gid" "$home"
+  chmod 700 "$home" "$home/.ssh"
+  mkdir -p "$d/sudo"
+  chmod 700 "$d/sudo"
+  printf '%s\n' 'Defaults env_reset' 'Defaults mail_badpass' \
+    'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' 'Defaults use_pty' \
+    "Defaults timestampdir=$d/sudo/ts" "Defaults logfile=$d/sudo.log" 'Defaults loglinelen=0' 'Defaults !syslog' \
+    'root ALL=(ALL:ALL) ALL' "$user ALL=(ALL) NOPASSWD: ALL" >"$d/etc/sudoers"
+  chown root:root "$d/etc/sudoers"
+  chmod 440 "$d/etc/sudoers"
+  visudo -c -q -f "$d/etc/sudoers" >/dev/null || die "$d/etc/sudoers does not parse"
+  [ "$(stat -L -c %d:%i "/proc/$pid/root/etc/sudoers")" = "$(stat -c %d:%i "$d/etc/sudoers")" ] ||
+    nsenter -t "$pid" -m -- mount --bind "$d/etc/sudoers" /etc/sudoers
+  echo "$user" >"$d/ssh/user"
 }
 
 sshd_start() {
@@ -246,11 +294,19 @@ sshd_start() {
   [ -f "$s/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C boxfest-test-libvirt-host -f "$s/host_ed25519"
   [ -f "$s/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C boxfest-test-libvirt-client -f "$s/id_ed25519"
   cp "$s/id_ed25519.pub" "$s/authorized_keys"
+  # The login: SSH_USER, else the one an earlier `sshd` was given (a restarted host keeps it), else root.
+  local user=${SSH_USER:-$(cat "$s/user" 2>/dev/null || echo root)} match=()
+  if [ "$user" = root ]; then
+    rm -f "$s/user"
+  else
+    login_user "$d" "$user" "$pid"
+    match=("Match User $user" "  AuthorizedKeysFile $d/home/$user/.ssh/authorized_keys")
+  fi
   printf '%s\n' "HostKey $s/host_ed25519" "AuthorizedKeysFile $s/authorized_keys" \
     'PermitRootLogin prohibit-password' 'PubkeyAuthentication yes' 'PasswordAuthentication no' \
     'KbdInteractiveAuthentication no' 'UsePAM no' 'StrictModes no' 'AllowTcpForwarding yes' \
     'AllowStreamLocalForwarding yes' 'PermitTunnel no' 'X11Forwarding no' 'PrintMotd no' \
-    'PidFile none' 'LogLevel DEBUG1' >"$s/sshd_config"
+    'PidFile none' 'LogLevel DEBUG1' "${match[@]}" >"$s/sshd_config"
   mkdir -p /run/sshd # privilege separation directory: sshd refuses to start without it
   /usr/sbin/sshd -t -f "$s/sshd_config"
   # Two free ports in the daemon's network namespace, where the listeners go; a restart (after
