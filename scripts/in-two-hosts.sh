@@ -9,6 +9,10 @@
 # 4789). Everything is stopped by PID and removed on exit, whatever happens.
 #   bash scripts/in-two-hosts.sh COMMAND [ARG ...]
 # The command gets BOXFEST_TEST_HOST_{A,B}_{URI,DIR,ADDRESS} and BOXFEST_TEST_LAPTOP_NETNS.
+# The laptop logs in to host A as root and to host B as `ops`, a non-root user in group libvirt
+# with passwordless sudo, as on a typical real host (libvirtd.sh's SSH_USER): B's URI is
+# qemu+ssh://ops@..., and what boxfest runs on B as root (its VXLAN link, serial log) goes
+# through `sudo -n`. The one test covers both logins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HARNESS=in-two-hosts.sh
@@ -36,8 +40,8 @@ $lap ip addr add 10.77.0.100/24 dev lan
 $lap ip link set lan up
 
 t0=$(date +%s)
-host() { # host DIR ADDRESS NAME: a daemon whose sshd listens on ADDRESS, its veth on the LAN
-  local d=$1 addr=$2 name=$3
+host() { # host DIR ADDRESS NAME USER: a daemon whose sshd listens on ADDRESS for USER, its veth on the LAN
+  local d=$1 addr=$2 name=$3 user=$4
   OWNER_PID=$$ SSHD=0 bash scripts/libvirtd.sh start "$d" >/dev/null
   # The host's end stays in its namespace as `uplink`; the LAN's end goes to the laptop's bridge.
   nsenter --net="$d/netns" -- ip link add uplink type veth peer name "lan-$name"
@@ -45,11 +49,11 @@ host() { # host DIR ADDRESS NAME: a daemon whose sshd listens on ADDRESS, its ve
   nsenter --net="$d/netns" -- ip addr add "$addr/24" dev uplink
   nsenter --net="$d/netns" -- ip link set uplink up
   $lap ip link set "lan-$name" master lan up
-  OWNER_PID=$$ SSHD_BIND=$addr bash scripts/libvirtd.sh sshd "$d" >"$d.env"
+  OWNER_PID=$$ SSHD_BIND=$addr SSH_USER=$user bash scripts/libvirtd.sh sshd "$d" >"$d.env"
 }
-host "$A" 10.77.0.1 a &
+host "$A" 10.77.0.1 a root &
 pa=$!
-host "$B" 10.77.0.2 b &
+host "$B" 10.77.0.2 b ops &
 pb=$!
 wait "$pa"
 wait "$pb"

@@ -6,7 +6,7 @@
 // machines `unknown` while the others keep working, and after its restart `up` converges;
 // `destroy` leaves nothing on either host but the box volumes.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectName } from '../../../src/config/defaults.js';
@@ -199,6 +199,22 @@ machines:
     );
     expect(tail).toContain('box: rcS done'); // the tiny box's init, on its serial console
     expect(tail).not.toContain('could not be read');
+  });
+
+  it('host B is logged in to as a non-root user: what boxfest runs there as root goes through sudo -n', () => {
+    // in-two-hosts.sh: root on host A, `ops` (group libvirt, passwordless sudo) on host B.
+    expect(new URL(HOSTS.a.uri).username).toBe('root');
+    expect(new URL(HOSTS.b.uri).username).not.toBe('root');
+    // B's sudo log (libvirtd.sh's SSH_USER): its VXLAN link (checked on B above) and b1's serial
+    // log tail were run by that user through sudo, as root.
+    const user = new URL(HOSTS.b.uri).username;
+    const entries = readFileSync(join(HOSTS.b.dir, 'sudo.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(` : ${user} : `) && l.includes('USER=root'));
+    expect(
+      entries.some((l) => l.includes(spanDevice(project(), 'backend')) && l.includes('ip link add')),
+    ).toBe(true);
+    expect(entries.some((l) => /COMMAND=\S*tail -n \d+ -- \S+\.log/.test(l))).toBe(true);
   });
 
   it('plain OpenSSH reaches a guest through its host with ssh-config (the laptop has no route to it)', async () => {
