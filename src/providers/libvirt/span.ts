@@ -19,7 +19,7 @@ import { isIP } from 'node:net';
 import type { Environment } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
 import type { LibvirtClient } from './client.js';
-import { runAsRoot } from './host-exec.js';
+import { rootPrefix, runOnHost } from './host-exec.js';
 import { sshHost, usableUri } from './uri.js';
 
 /** VXLAN's IANA port. */
@@ -75,39 +75,44 @@ async function addressOf(env: Environment, host: string): Promise<string> {
 
 /**
  * Makes (or checks) the network's VXLAN device on this host, on `bridge`, up, its forwarding
- * table naming exactly `peers`. Idempotent.
+ * table naming exactly `peers`. Idempotent. It runs as the login user: only the commands that
+ * change the host are run through `$root` (nothing for root, else `sudo -n`: rootPrefix), so a
+ * sudo rule for `ip` and `bridge` alone is enough; what it reads (/sys, `bridge fdb show`) needs
+ * no root. A user's PATH often lacks /usr/sbin (Debian's), where `bridge` is.
  */
-const ENSURE = `set -eu
-dev=$1 alias=$2 vni=$3 port=$4 bridge=$5; shift 5
+export const ENSURE_SPAN = `set -eu
+export PATH="$PATH:/usr/sbin:/sbin"
+root=$1 dev=$2 alias=$3 vni=$4 port=$5 bridge=$6; shift 6
 if [ -e "/sys/class/net/$dev" ]; then
   [ "$(cat "/sys/class/net/$dev/ifalias" 2>/dev/null)" = "$alias" ] || { echo "$dev exists on this host and is not this project's (its alias is not $alias): left alone" >&2; exit 3; }
 else
-  ip link add "$dev" type vxlan id "$vni" dstport "$port" nolearning
-  ip link set dev "$dev" alias "$alias"
+  $root ip link add "$dev" type vxlan id "$vni" dstport "$port" nolearning
+  $root ip link set dev "$dev" alias "$alias"
 fi
-ip link set dev "$dev" master "$bridge"
-ip link set dev "$dev" up
+$root ip link set dev "$dev" master "$bridge"
+$root ip link set dev "$dev" up
 have=$(bridge fdb show dev "$dev" | awk '$1 == "00:00:00:00:00:00" && $2 == "dst" { print $3 }')
 for ip in $have; do
-  case " $* " in *" $ip "*) ;; *) bridge fdb del 00:00:00:00:00:00 dev "$dev" dst "$ip" ;; esac
+  case " $* " in *" $ip "*) ;; *) $root bridge fdb del 00:00:00:00:00:00 dev "$dev" dst "$ip" ;; esac
 done
 for ip in "$@"; do
-  case " $have " in *" $ip "*) ;; *) bridge fdb append 00:00:00:00:00:00 dev "$dev" dst "$ip" ;; esac
+  case " $have " in *" $ip "*) ;; *) $root bridge fdb append 00:00:00:00:00:00 dev "$dev" dst "$ip" ;; esac
 done`;
 
-/** Removes the network's VXLAN device when it is there and this project's. */
-const REMOVE = `set -eu
-dev=$1 alias=$2
+/** Removes the network's VXLAN device when it is there and this project's (as the login user, like ENSURE_SPAN). */
+export const REMOVE_SPAN = `set -eu
+export PATH="$PATH:/usr/sbin:/sbin"
+root=$1 dev=$2 alias=$3
 [ -e "/sys/class/net/$dev" ] || exit 0
 [ "$(cat "/sys/class/net/$dev/ifalias" 2>/dev/null)" = "$alias" ] || { echo "$dev is not this project's (its alias is not $alias): left alone" >&2; exit 3; }
-ip link del "$dev"`;
+$root ip link del "$dev"`;
 
 const failed = (c: LibvirtClient, network: string, what: string, e: unknown) =>
   new BoxfestError(
     'LIBVIRT_SPAN_FAILED',
     `network \`${network}\` on ${c.uri.text}: ${what} its VXLAN link to the other hosts failed: ${errorMessage(e)}`,
     {
-      hint: 'boxfest runs `ip link` and `bridge fdb` on each host as root: log in as root, or let the user run them with `sudo` without a password; the hosts must reach each other on UDP port 4789',
+      hint: 'boxfest runs `ip link` and `bridge fdb` on each host as root: log in as root, or let the user run `ip` and `bridge` with `sudo` without a password; the hosts must reach each other on UDP port 4789',
     },
   );
 
@@ -126,11 +131,12 @@ export async function reconcileSpan(
   if (peers.length === 0 || bridge === undefined) return removeSpan(c, env, network);
   const addresses = await Promise.all(peers.map((h) => addressOf(env, h)));
   const args = [spanDevice(env, network), spanAlias(env, network), String(spanVni(env, network))];
-  await runAsRoot(c, [
+  await runOnHost(c, [
     'sh',
     '-c',
-    ENSURE,
+    ENSURE_SPAN,
     'boxfest-span',
+    rootPrefix(c.uri).join(' '),
     ...args,
     String(VXLAN_PORT),
     bridge,
@@ -141,11 +147,12 @@ export async function reconcileSpan(
 }
 
 export async function removeSpan(c: LibvirtClient, env: Environment, network: string): Promise<void> {
-  await runAsRoot(c, [
+  await runOnHost(c, [
     'sh',
     '-c',
-    REMOVE,
+    REMOVE_SPAN,
     'boxfest-span',
+    rootPrefix(c.uri).join(' '),
     spanDevice(env, network),
     spanAlias(env, network),
   ]).catch((e: unknown) => {
