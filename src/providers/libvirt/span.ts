@@ -91,7 +91,7 @@ else
 fi
 $root ip link set dev "$dev" master "$bridge"
 $root ip link set dev "$dev" up
-have=$(bridge fdb show dev "$dev" | awk '$1 == "00:00:00:00:00:00" && $2 == "dst" { print $3 }')
+have=$(bridge fdb show dev "$dev" | awk '$1 == "00:00:00:00:00:00" && $2 == "dst" { printf "%s ", $3 }')
 for ip in $have; do
   case " $* " in *" $ip "*) ;; *) $root bridge fdb del 00:00:00:00:00:00 dev "$dev" dst "$ip" ;; esac
 done
