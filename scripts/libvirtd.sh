@@ -36,7 +36,9 @@
 #    namespace* (where in-libvirtd.sh runs the tests; SSHD_BIND=ADDR listens on another address
 #    of that namespace instead, as in-two-hosts.sh does), and a second one whose sshd refuses
 #    streamlocal forwarding (LIBVIRTD_SSH_PORT_NO_STREAMLOCAL: the exec fallback). Root may log
-#    in there with LIBVIRTD_SSH_KEY only; the host key is LIBVIRTD_SSH_HOST_KEY. `stop` ends the
+#    in there with LIBVIRTD_SSH_KEY only; the host key is LIBVIRTD_SSH_HOST_KEY. SSH_USER=USER (at
+#    `start` with SSHD=1, or `sshd`) logs in as USER instead, a non-root member of group libvirt
+#    with passwordless sudo (see login_user): LIBVIRTD_SSH_USER and the URI name it. `stop` ends the
 #    socat listeners by PID (the sshd of an open connection goes with the namespace's processes).
 # Owner: OWNER_PID (default: the caller's parent) is recorded; `reap` stops the daemons of dead owners.
 set -euo pipefail
@@ -235,16 +237,18 @@ sshd_env() {
 
 # The remote path's non-root login USER (SSH_USER=USER), as on a typical real host: a user of
 # its own (uid 64100, shell /bin/sh, home DIR/home/USER) in group libvirt, which may use the
-# daemon's socket, with passwordless sudo (`USER ALL=(ALL) NOPASSWD: ALL`) for what boxfest runs
-# as root on the host (VXLAN links, serial logs: `sudo -n`). All of it only in the daemon's mount
+# daemon's socket, with passwordless sudo (`USER ALL=(ALL) NOPASSWD: ALL`, or the commands
+# SSH_SUDO lists: `/usr/sbin/ip, /usr/sbin/bridge`) for what boxfest runs as root on the host
+# (VXLAN links, serial logs: `sudo -n`). All of it only in the daemon's mount
 # namespace: USER is added to the private passwd and group (DIR/etc, bind-mounted there), and
 # DIR/etc/sudoers (Debian's defaults, this rule, log DIR/sudo.log) is bind-mounted over
 # /etc/sudoers there; the machine's own /etc is never changed (tests read DIR/sudo.log). Its passwd field is `*` (no shadow
 # entry: key login only, and sudo's PAM account check passes without one). DIR becomes 0711 so
 # that USER reaches its home and authorized_keys (sshd reads them as USER). Idempotent; after a
-# `start` anew (fresh passwd, group, mount namespace) it puts everything back.
+# `start` anew (fresh passwd, group, mount namespace) it puts everything back; a later `sshd`
+# keeps the SSH_USER and SSH_SUDO it was given.
 login_user() {
-  local d=$1 user=$2 pid=$3 home uid=64100 gid tmp
+  local d=$1 user=$2 pid=$3 cmds=$4 home uid=64100 gid tmp
   [[ $user =~ ^[a-z_][a-z0-9_-]*$ ]] && [ "$user" != root ] || die "SSH_USER=$user: not a plain non-root user name"
   [ -f /etc/sudoers ] && command -v sudo >/dev/null ||
     die "SSH_USER needs sudo (the host's /etc/sudoers is the mount target): run \`bash scripts/install-deps.sh\`"
@@ -266,13 +270,14 @@ login_user() {
   printf '%s\n' 'Defaults env_reset' 'Defaults mail_badpass' \
     'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' 'Defaults use_pty' \
     "Defaults timestampdir=$d/sudo/ts" "Defaults logfile=$d/sudo.log" 'Defaults loglinelen=0' 'Defaults !syslog' \
-    'root ALL=(ALL:ALL) ALL' "$user ALL=(ALL) NOPASSWD: ALL" >"$d/etc/sudoers"
+    'root ALL=(ALL:ALL) ALL' "$user ALL=(ALL) NOPASSWD: $cmds" >"$d/etc/sudoers"
   chown root:root "$d/etc/sudoers"
   chmod 440 "$d/etc/sudoers"
   visudo -c -q -f "$d/etc/sudoers" >/dev/null || die "$d/etc/sudoers does not parse"
   [ "$(stat -L -c %d:%i "/proc/$pid/root/etc/sudoers")" = "$(stat -c %d:%i "$d/etc/sudoers")" ] ||
     nsenter -t "$pid" -m -- mount --bind "$d/etc/sudoers" /etc/sudoers
   echo "$user" >"$d/ssh/user"
+  echo "$cmds" >"$d/ssh/sudo"
 }
 
 sshd_start() {
@@ -297,9 +302,9 @@ sshd_start() {
   # The login: SSH_USER, else the one an earlier `sshd` was given (a restarted host keeps it), else root.
   local user=${SSH_USER:-$(cat "$s/user" 2>/dev/null || echo root)} match=()
   if [ "$user" = root ]; then
-    rm -f "$s/user"
+    rm -f "$s/user" "$s/sudo"
   else
-    login_user "$d" "$user" "$pid"
+    login_user "$d" "$user" "$pid" "${SSH_SUDO:-$(cat "$s/sudo" 2>/dev/null || echo ALL)}"
     match=("Match User $user" "  AuthorizedKeysFile $d/home/$user/.ssh/authorized_keys")
   fi
   printf '%s\n' "HostKey $s/host_ed25519" "AuthorizedKeysFile $s/authorized_keys" \
