@@ -131,12 +131,12 @@ export type ProbeResult = { sock: Duplex } | { why: 'refused' | 'silent' | 'othe
  * open (nothing listens at the guest's address yet) is `other`, as a refused TCP connect is; the
  * jump host itself failing (unreachable, key changed) is a typed error at once, not a wait.
  */
-export async function probe(at: SshEndpoint, timeoutMs: number): Promise<ProbeResult> {
+export async function probe(at: SshEndpoint, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
   if (at.jump === undefined) {
     const sock = createConnection({ host: at.host, port: at.port });
     let connected = false;
     sock.once('connect', () => (connected = true));
-    return readBanner(sock, () => connected, timeoutMs);
+    return readBanner(sock, () => connected, timeoutMs, signal);
   }
   let channel: Duplex;
   try {
@@ -145,11 +145,19 @@ export async function probe(at: SshEndpoint, timeoutMs: number): Promise<ProbeRe
     if (e instanceof BoxfestError) throw e;
     return { why: 'other' };
   }
-  return readBanner(channel, () => true, timeoutMs);
+  return readBanner(channel, () => true, timeoutMs, signal);
 }
 
-/** Reads the first bytes of a new connection: an SSH banner, or why not (see ProbeResult). */
-function readBanner(sock: Duplex, connected: () => boolean, timeoutMs: number): Promise<ProbeResult> {
+/**
+ * Reads the first bytes of a new connection: an SSH banner, or why not (see ProbeResult). Aborted,
+ * it hangs up at once (`other`): another probe won, and this one must not keep a server forking.
+ */
+function readBanner(
+  sock: Duplex,
+  connected: () => boolean,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const got: Buffer[] = [];
     let settled = false;
@@ -158,6 +166,7 @@ function readBanner(sock: Duplex, connected: () => boolean, timeoutMs: number): 
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       sock.removeListener('data', onData);
       if (why !== 'banner') {
         sock.destroy();
@@ -186,8 +195,13 @@ function readBanner(sock: Duplex, connected: () => boolean, timeoutMs: number): 
     function onClose(): void {
       done('refused');
     }
+    function onAbort(): void {
+      done('other');
+    }
     sock.on('error', onError);
     sock.on('close', onClose);
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener('abort', onAbort);
   });
 }
 
@@ -210,6 +224,67 @@ const LONG_PROBE_MS = 10_000;
 export function probeWait(answered: boolean, sinceLaunchMs: number): number {
   if (answered) return LONG_PROBE_MS;
   return Math.min(LONG_PROBE_MS, Math.max(SHORT_PROBE_MS, Math.round(sinceLaunchMs / 8)));
+}
+
+/**
+ * Until the guest has answered, probes overlap: a new one every wait/3 (at least 100 ms apart),
+ * at most three at once, each still waiting its full time for a banner. One at a time, the boot
+ * was seen a whole probe late: a SYN sent before the guest's network is up is lost (QEMU's NAT
+ * sends it again only seconds later), so the next chance came with the next probe, up to 0.7 s
+ * after the guest's sshd listened (the tiny box's boot-to-login: 4.14 s against 3.66 s). Three
+ * at most: each one the server accepts costs it a fork, and the losers hang up at once.
+ */
+const OVERLAPPING_PROBES = 3;
+const MIN_PROBE_GAP_MS = 100;
+
+/**
+ * The first banner of overlapping probes, or the first refusal (the guest's network is up: the
+ * caller goes on one probe at a time), or, when every probe failed by `until`, why the last
+ * did. `each` reports every failed probe; `waitNow` says how long a probe launched now waits.
+ */
+function overlappingProbe(
+  at: SshEndpoint,
+  waitNow: () => number,
+  until: number,
+  each: (why: 'silent' | 'other') => void,
+): Promise<ProbeResult> {
+  const winner = new AbortController();
+  return new Promise<ProbeResult>((resolve, reject) => {
+    let pending = 0;
+    let last: ProbeResult = { why: 'silent' };
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (r: ProbeResult | Error) => {
+      if (winner.signal.aborted) return;
+      clearTimeout(timer);
+      winner.abort();
+      if (r instanceof Error) reject(r);
+      else resolve(r);
+    };
+    const launch = () => {
+      const now = Date.now();
+      if (winner.signal.aborted) return;
+      if (now >= until) return pending === 0 ? settle(last) : undefined;
+      const wait = Math.min(waitNow(), Math.max(100, until - now));
+      pending++;
+      probe(at, wait, winner.signal).then(
+        (r) => {
+          pending--;
+          if (winner.signal.aborted) return 'sock' in r ? r.sock.destroy() : undefined;
+          if ('sock' in r || r.why === 'refused') return settle(r);
+          last = r;
+          each(r.why);
+          if (pending === 0 && Date.now() >= until) settle(r);
+          // A slot came free: the next probe need not wait for the gap.
+          else if (pending < OVERLAPPING_PROBES && timer === undefined) launch();
+        },
+        (e: unknown) => settle(e instanceof Error ? e : new Error(String(e))),
+      );
+      timer = undefined;
+      if (pending < OVERLAPPING_PROBES)
+        timer = setTimeout(launch, Math.max(MIN_PROBE_GAP_MS, Math.round(wait / OVERLAPPING_PROBES)));
+    };
+    launch();
+  });
 }
 
 /** What the last failed probe saw, for the timeout's message. */
@@ -246,10 +321,12 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   let authFailures = 0;
   let answered = o.listening === true;
   const started = o.since ?? Date.now();
+  const waitNow = () => probeWait(answered, Date.now() - started);
   while (Date.now() < deadline) {
     attempt++;
-    const wait = Math.min(probeWait(answered, Date.now() - started), Math.max(100, deadline - Date.now()));
-    const r = await probe(t, wait);
+    const r = answered
+      ? await probe(t, Math.min(waitNow(), Math.max(100, deadline - Date.now())))
+      : await overlappingProbe(t, waitNow, deadline, (why) => o.onAttempt?.(attempt++, PROBE_WHY[why]));
     if ('why' in r && r.why === 'refused') answered = true;
     if ('why' in r) last = PROBE_WHY[r.why];
     if ('sock' in r) {

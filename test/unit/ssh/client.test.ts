@@ -226,6 +226,51 @@ describe('waitForSsh: an sshd that is slow to greet and never seen refusing', ()
   }, 20_000);
 });
 
+describe('waitForSsh: a guest whose network comes up while probes wait (overlapping probes)', () => {
+  // A forwarder that accepts at once, as QEMU's NAT does: a connection made before `upAt` is a SYN
+  // the guest never saw (silent for ever); one made after reaches a real SSH server (ssh2).
+  it('logs in within a probe gap of the server listening, three probes at most, the losers closed', async () => {
+    const hostKey = newLoginKey('host');
+    const userKey = newLoginKey('user');
+    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('error', () => {});
+      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
+    });
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    const sshPort = (ssh.address() as AddressInfo).port;
+    const started = Date.now();
+    const upAt = started + 1_200;
+    let open = 0;
+    let mostOpen = 0;
+    let firstAfterUp: number | undefined;
+    const port = await serve((s) => {
+      mostOpen = Math.max(mostOpen, ++open);
+      s.on('close', () => open--);
+      if (Date.now() < upAt) return; // lost: never answers
+      firstAfterUp ??= Date.now();
+      const up = tcpConnect(sshPort, '127.0.0.1', () => s.pipe(up).pipe(s));
+      sockets.push(up);
+      up.on('error', () => s.destroy());
+    });
+    const c = await waitForSsh(
+      { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
+      { machine: 'm', timeoutMs: 10_000, since: started },
+    );
+    try {
+      expect(c.hostKey).toBe(hostKey.public.split(' ').slice(0, 2).join(' '));
+      // One probe at a time, the next after 1.2 s came at 1.8 s (each waits 0.5 s, then a pause).
+      expect(firstAfterUp! - upAt).toBeLessThan(400);
+      // Three probes, and one more the server may not have seen closed yet when the next came.
+      expect(mostOpen).toBeLessThanOrEqual(4);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(open).toBe(1); // the login's own connection
+    } finally {
+      c.client.end();
+    }
+  }, 20_000);
+});
+
 /**
  * A real SSH server (ssh2) that hands each exec to `onExec`, and a client logged in to it.
  * The caller ends the client.
