@@ -50,7 +50,8 @@ export async function ssh(
   const target = machineTarget(paths, state, endpoint, undefined);
   const { client } = await connect(agent === undefined ? target : { ...target, forwardAgent: agent }).catch(
     (e: unknown) => {
-      throw e instanceof HostKeyMismatch ? hostKeyMismatch(spec.name, target, e.message) : e;
+      if (e instanceof HostKeyMismatch) throw hostKeyMismatch(spec.name, target, e.message);
+      throw e instanceof BoxfestError ? e.withContext({ machine: spec.name }) : e;
     },
   );
   try {

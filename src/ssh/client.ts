@@ -58,7 +58,44 @@ export class HostKeyMismatch extends Error {}
  * A target behind a jump host is reached over a channel of boxfest's connection to that host.
  */
 export async function connect(t: SshTarget, readyTimeoutMs = 10_000, sock?: Duplex): Promise<Connected> {
-  if (sock !== undefined || t.jump === undefined) return connectOver(t, readyTimeoutMs, sock);
+  if (sock !== undefined) return connectOver(t, readyTimeoutMs, sock);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectFresh(t, readyTimeoutMs);
+    } catch (e) {
+      if (!lostBeforeGreeting(e)) throw e;
+      const pause = GREETING_RETRY_PAUSES_MS[attempt];
+      if (pause === undefined) throw notGreeted(t, e);
+      await sleep(pause);
+    }
+  }
+}
+
+/**
+ * A new connection the server closed before it greeted is tried again, after these pauses: a
+ * running SSH server does that when it is out of slots for connections still logging in (OpenSSH's
+ * MaxStartups drops some at random; dropbear allows 5 per client address, and behind QEMU's NAT
+ * every connection comes from one), or while it restarts. Seen once in the integration run: a
+ * `boxfest ssh` to a running tiny box between two that worked.
+ */
+const GREETING_RETRY_PAUSES_MS = [300, 1_000];
+
+/** ssh2's error for a connection that ended before the server's SSH banner. */
+const lostBeforeGreeting = (e: unknown): e is Error =>
+  e instanceof Error && e.message === 'Connection lost before handshake';
+
+const notGreeted = (t: SshTarget, e: Error): BoxfestError =>
+  new BoxfestError(
+    'SSH_NOT_GREETED',
+    `the SSH server at ${t.host}:${t.port} closed ${GREETING_RETRY_PAUSES_MS.length + 1} connections in a row before greeting`,
+    {
+      hint: 'it may be restarting or out of connection slots: run the command again; `boxfest status` shows whether the machine runs',
+      cause: e,
+    },
+  );
+
+async function connectFresh(t: SshTarget, readyTimeoutMs: number): Promise<Connected> {
+  if (t.jump === undefined) return connectOver(t, readyTimeoutMs, undefined);
   const jump = t.jump;
   const channel = await openThrough(jump, t.host, t.port, readyTimeoutMs).catch((e: unknown) => {
     throw e instanceof ChannelRefused ? forwardFailed(e) : e;

@@ -271,6 +271,43 @@ describe('waitForSsh: a guest whose network comes up while probes wait (overlapp
   }, 20_000);
 });
 
+describe('connect: a server that hangs up before greeting (out of slots, restarting)', () => {
+  // A forwarder that closes its first `drops` connections at once, as QEMU's NAT does when the
+  // guest refuses, and relays the others to a real SSH server (ssh2).
+  it.each([
+    [2, 'logs in on the third try', 3],
+    [3, 'SSH_NOT_GREETED', 3],
+  ] as const)('closed %i times: %s', async (drops, want, tries) => {
+    const hostKey = newLoginKey('host');
+    const userKey = newLoginKey('user');
+    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('error', () => {});
+      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
+    });
+    servers.push(ssh);
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    const sshPort = (ssh.address() as AddressInfo).port;
+    let seen = 0;
+    const port = await serve((s) => {
+      if (++seen <= drops) return void s.end();
+      const up = tcpConnect(sshPort, '127.0.0.1', () => s.pipe(up).pipe(s));
+      sockets.push(up);
+      up.on('error', () => s.destroy());
+    });
+    const target = { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined };
+    if (want === 'SSH_NOT_GREETED') {
+      await expect(connect(target, 5_000)).rejects.toMatchObject({
+        code: 'SSH_NOT_GREETED',
+        message: expect.stringContaining('closed 3 connections in a row before greeting') as string,
+      });
+    } else {
+      const c = await connect(target, 5_000);
+      c.client.end();
+    }
+    expect(seen).toBe(tries);
+  });
+});
+
 /**
  * A real SSH server (ssh2) that hands each exec to `onExec`, and a client logged in to it.
  * The caller ends the client.
