@@ -119,7 +119,8 @@ export const libvirtUri: Rule = (ctx) => {
 
 /**
  * `hosts:`: every host's URI is usable, every machine runs on one of them, and a private network
- * whose machines are on several hosts can be carried between them (networks/span.ts).
+ * whose machines are on several hosts can be carried between them (providers/libvirt/span.ts;
+ * with `dhcp: true`, one of them serves its DHCP: providers/libvirt/dhcp-home.ts).
  */
 function libvirtHosts(ctx: RuleContext): void {
   const { env, add, written, origin } = ctx;
@@ -167,13 +168,6 @@ function libvirtHosts(ctx: RuleContext): void {
       ),
     ];
     if (on.length < 2) continue;
-    if (net.dhcp)
-      add(
-        ['networks', net.name, 'dhcp'],
-        'value',
-        `network \`${net.name}\` spans hosts ${on.join(', ')}, and its DHCP server would be on one of them`,
-        'give its machines static `ip` addresses (DHCP on a network that spans hosts is not supported yet)',
-      );
     for (const h of on) {
       const parsed = usableUri(hosts[h]?.uri ?? '');
       if (hosts[h]?.address === undefined && parsed.ok && parsed.uri.transport !== 'ssh')

@@ -3,10 +3,11 @@
 // no domain uses it), and bridged NICs resolved to a bridge or a macvtap on a host interface.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Environment, Network } from '../../config/types.js';
-import { formatIp, gatewayOf, parseCidr, parseIp } from '../../config/rules/ipv4.js';
+import { parseCidr, parseIp } from '../../config/rules/ipv4.js';
 import { BoxfestError } from '../../errors.js';
 import type { Nic } from '../../network/nics.js';
 import type { LibvirtClient } from './client.js';
+import type { NetworkCopy } from './dhcp-home.js';
 import type { DomainNic } from './domain-xml.js';
 import { domainFacts } from './domain-xml.js';
 import { isCode } from './errors.js';
@@ -122,14 +123,6 @@ export function dhcpHostsOf(machine: string, nics: readonly Nic[], network: stri
   );
 }
 
-/** What a private network's definition must say: DHCP (with the host on the gateway) or nothing. */
-function wanted(net: Extract<Network, { type: 'private' }>): { gateway: string; prefix: number } | undefined {
-  if (!net.dhcp) return undefined;
-  const cidr = parseCidr(net.cidr);
-  if (cidr === undefined) throw new Error(`internal: invalid cidr ${net.cidr} passed validation`);
-  return { gateway: formatIp(gatewayOf(cidr)), prefix: cidr.prefix };
-}
-
 /** Names of the networks any domain on the host is attached to (defined or running). */
 async function networksInUse(c: LibvirtClient, running: boolean): Promise<Set<string>> {
   const used = new Set<string>();
@@ -147,19 +140,20 @@ async function networksInUse(c: LibvirtClient, running: boolean): Promise<Set<st
 }
 
 /**
- * A private network of the project, running, with a DHCP host entry for each of `hosts` (this
- * machine's NICs on it). A network whose definition changed (CIDR, DHCP) is made anew when no
- * running domain is on it.
+ * A private network of the project, running, as `copy` says this host's copy of it is (its DHCP
+ * server or none, its MTU: dhcp-home.ts), with a DHCP host entry for each of `hosts` (a machine's
+ * NICs on it) when it serves DHCP. A network whose definition changed (CIDR, DHCP, MTU, the
+ * spanning network's DHCP home) is made anew when no running domain is on it.
  */
 export async function ensurePrivateNetwork(
   c: LibvirtClient,
   env: Environment,
   net: Extract<Network, { type: 'private' }>,
+  copy: NetworkCopy,
   hosts: DhcpHost[],
-  mtu?: number,
 ): Promise<string> {
   const name = privateNetworkName(env, net.name);
-  const dhcp = wanted(net);
+  const { dhcp, mtu } = copy;
   let ref = await findNetwork(c, name);
   if (ref !== undefined) {
     const facts = networkFacts(await c.api.networkXml(ref, Flags.NETWORK_XML_INACTIVE));
@@ -236,16 +230,27 @@ async function removeNetwork(c: LibvirtClient, ref: NetworkRef): Promise<void> {
 }
 
 /**
+ * Whether a network no domain on the host uses must stay all the same: `keep(name, its DHCP
+ * reservations)` (a spanning network's DHCP home serving other hosts: dhcp-home.ts).
+ */
+export type KeepNetwork = (name: string, reservations: DhcpHost[]) => boolean;
+
+/**
  * Private networks of the project that no running domain uses are stopped (kept defined), as the
  * QEMU provider's switches stop with their last machine; the next boot on them starts them again.
  */
-export async function stopUnusedPrivateNetworks(c: LibvirtClient, env: Environment): Promise<string[]> {
+export async function stopUnusedPrivateNetworks(
+  c: LibvirtClient,
+  env: Environment,
+  keep: KeepNetwork = () => false,
+): Promise<string[]> {
   const ours = (await c.api.listAllNetworks()).filter((n) => isPrivateNetworkOf(env, n.name));
   if (ours.length === 0) return [];
   const used = await networksInUse(c, true);
   const stopped: string[] = [];
   for (const n of ours) {
     if (used.has(n.name) || !(await c.api.networkIsActive(n))) continue;
+    if (keep(n.name, networkFacts(await c.api.networkXml(n, Flags.NETWORK_XML_INACTIVE)).hosts)) continue;
     try {
       await c.api.destroyNetwork(n);
       stopped.push(n.name);
@@ -257,27 +262,36 @@ export async function stopUnusedPrivateNetworks(c: LibvirtClient, env: Environme
 }
 
 /**
- * After a machine is gone: its DHCP host entries leave the project's networks, and a network of
- * the project that no domain on the host uses any more is removed.
+ * After a machine is gone: its DHCP host entries (its `macs`, or named for `machine`: its
+ * reservations on another host's copy, dhcp-home.ts) leave the project's networks, and a network
+ * of the project that no domain on the host uses any more is removed, unless `keep` says it stays.
  */
 export async function releasePrivateNetworks(
   c: LibvirtClient,
   env: Environment,
-  macs: readonly string[],
+  gone: { macs: readonly string[]; machine: string },
+  keep: KeepNetwork = () => false,
 ): Promise<string[]> {
   const ours = (await c.api.listAllNetworks()).filter((n) => isPrivateNetworkOf(env, n.name));
   if (ours.length === 0) return [];
   const used = await networksInUse(c, false);
   const removed: string[] = [];
+  const isGone = (h: DhcpHost) => gone.macs.includes(h.mac.toLowerCase()) || h.name === gone.machine;
   for (const n of ours) {
-    if (!used.has(n.name)) {
+    const facts = networkFacts(await c.api.networkXml(n, Flags.NETWORK_XML_INACTIVE));
+    if (
+      !used.has(n.name) &&
+      !keep(
+        n.name,
+        facts.hosts.filter((h) => !isGone(h)),
+      )
+    ) {
       await removeNetwork(c, n);
       removed.push(n.name);
       continue;
     }
-    const facts = networkFacts(await c.api.networkXml(n, Flags.NETWORK_XML_INACTIVE));
     const live = await c.api.networkIsActive(n);
-    for (const h of facts.hosts.filter((x) => macs.includes(x.mac.toLowerCase())))
+    for (const h of facts.hosts.filter(isGone))
       await c.api.updateNetwork(
         n,
         Flags.NETWORK_UPDATE_DELETE,

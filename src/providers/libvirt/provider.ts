@@ -39,11 +39,13 @@ import {
   dhcpHostsOf,
   ensureManagementNetwork,
   ensurePrivateNetwork,
+  type KeepNetwork,
   releasePrivateNetworks,
   stopUnusedPrivateNetworks,
 } from './networks.js';
 import { serialLogPath } from './paths.js';
-import { reconcileSpan, removeSpan, spans, VXLAN_OVERHEAD } from './span.js';
+import { reconcileSpan, removeSpan } from './span.js';
+import { dhcpHomeFailed, hostUri, networkCopy, remoteDhcpHome, servesOtherHosts } from './dhcp-home.js';
 import { runAsRoot } from './host-exec.js';
 import { networkFacts } from './network-xml.js';
 import { DomainState, Flags, ShutoffReason } from './rpc/procedures.js';
@@ -342,36 +344,67 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       }
       const net = m.env.networks.find((n) => n.name === nic.network);
       if (net?.type !== 'private') throw new Error(`internal: network ${nic.network} is not private`);
-      const spanning = spans(m.env, net.name);
-      const name = await ensurePrivateNetwork(
-        c,
-        m.env,
-        net,
-        dhcpHostsOf(m.spec.name, nics, net.name),
-        spanning ? 1500 - VXLAN_OVERHEAD : undefined,
-      );
-      await this.span(c, m, net.name, name);
+      const host = m.spec.libvirt.host;
+      const reservations = dhcpHostsOf(m.spec.name, nics, net.name);
+      // Its DHCP server on another host first: the guest asks for its lease as it boots.
+      const home = remoteDhcpHome(m.env, net, host);
+      if (home !== undefined)
+        await this.onDhcpHome(m, net.name, home, async (hc) => {
+          const onHome = await ensurePrivateNetwork(
+            hc,
+            m.env,
+            net,
+            networkCopy(m.env, net, home),
+            reservations,
+          );
+          await this.span(hc, m.env, home, net.name, onHome);
+        });
+      const name = await ensurePrivateNetwork(c, m.env, net, networkCopy(m.env, net, host), reservations);
+      if (host !== undefined) await this.span(c, m.env, host, net.name, name);
       out.push({ kind: 'network', network: name, mac: nic.mac });
     }
     return out;
   }
 
   /**
-   * With `hosts:`, a private network's VXLAN link to the other hosts its machines run on (span.ts),
-   * made (or checked) at each boot on it, or removed when no machine elsewhere is on it.
+   * With `hosts:`, a private network's VXLAN link on `host` to the other hosts its machines run on
+   * (span.ts), made (or checked) at each boot on it, or removed when no machine elsewhere is on it.
    */
   private async span(
     c: LibvirtClient,
-    m: MachineContext,
+    env: MachineContext['env'],
+    host: string,
     network: string,
     libvirtName: string,
   ): Promise<void> {
-    const host = m.spec.libvirt.host;
-    if (host === undefined) return;
     // Every boot on it (not once per process): a halt in between may have removed the link.
     const ref = await c.api.lookupNetwork(libvirtName);
     const { bridge } = networkFacts(await c.api.networkXml(ref, 0));
-    await reconcileSpan(c, m.env, network, host, bridge);
+    await reconcileSpan(c, env, network, host, bridge);
+  }
+
+  /**
+   * `act` on the host that serves a spanning network's DHCP (dhcp-home.ts), in the turn of that
+   * host's networks. Its failure (the host down, say) fails the machine's step with what it was
+   * for: the guest would boot without its lease.
+   */
+  private async onDhcpHome(
+    m: MachineContext,
+    network: string,
+    home: string,
+    act: (c: LibvirtClient) => Promise<void>,
+  ): Promise<void> {
+    try {
+      const hc = await clientFor(hostUri(m.env, home));
+      await serialized(this.networksKey(hc, m), () => act(hc));
+    } catch (e) {
+      throw dhcpHomeFailed(m.spec.name, network, home, e);
+    }
+  }
+
+  /** Whether a network copy no domain on this host uses stays: it serves other hosts' DHCP. */
+  private keepServing(m: MachineContext): KeepNetwork {
+    return (name, reservations) => servesOtherHosts(m.env, m.spec.libvirt.host, name, reservations);
   }
 
   /** With `hosts:`, the VXLAN links of the project's networks this host no longer runs. */
@@ -534,7 +567,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     if (found !== undefined) await this.stopDomain(c, found.dom, opts);
     await stopForwarder(m.paths.dir);
     await serialized(this.networksKey(c, m), async () =>
-      this.unspan(c, m, await stopUnusedPrivateNetworks(c, m.env)),
+      this.unspan(c, m, await stopUnusedPrivateNetworks(c, m.env, this.keepServing(m))),
     );
     if (readMachineState(m.env.root, m.spec.name)?.suspended === true)
       updateMachineState(m.env.root, m.spec.name, (s) => ({ ...s, suspended: false }));
@@ -594,9 +627,22 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     await stopForwarder(m.paths.dir);
     // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
     for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name, !v.tagged);
+    const gone = { macs, machine: m.spec.name };
     await serialized(this.networksKey(c, m), async () =>
-      this.unspan(c, m, await releasePrivateNetworks(c, m.env, macs)),
+      this.unspan(c, m, await releasePrivateNetworks(c, m.env, gone, this.keepServing(m))),
     );
+    // Its reservations on the DHCP home of each spanning network it was on, on another host.
+    for (const a of m.spec.networks) {
+      const net = m.env.networks.find((n) => n.name === a.network);
+      const home = net?.type === 'private' ? remoteDhcpHome(m.env, net, m.spec.libvirt.host) : undefined;
+      if (home === undefined) continue;
+      await this.onDhcpHome(m, a.network, home, async (hc) => {
+        const keep: KeepNetwork = (name, reservations) => servesOtherHosts(m.env, home, name, reservations);
+        const removed = await releasePrivateNetworks(hc, m.env, gone, keep);
+        for (const n of m.env.networks)
+          if (removed.includes(privateNetworkName(m.env, n.name))) await removeSpan(hc, m.env, n.name);
+      });
+    }
   }
 
   private async require(c: LibvirtClient, m: MachineContext): Promise<Owned> {
