@@ -1,16 +1,24 @@
 // One environment across two remote libvirt hosts (#16), from a laptop that reaches them only by
 // SSH (scripts/in-two-hosts.sh): four machines, two per host, on one private network that spans
-// both (VXLAN between the hosts' bridges). Every pair pings both ways across the hosts; plain
-// OpenSSH reaches a guest through its host; halting a host's machines takes its link down and
-// `up` makes it again; a host that goes down (its libvirtd and sshd stopped by PID) makes its
-// machines `unknown` while the others keep working, and after its restart `up` converges;
-// `destroy` leaves nothing on either host but the box volumes.
+// both (VXLAN between the hosts' bridges), a1 and b1 also on a DHCP one that spans both, served by
+// host A alone (its DHCP home), b1's lease carried over the VXLAN. Every pair pings both ways
+// across the hosts; plain OpenSSH reaches a guest through its host; halting a host's machines
+// takes its link down and `up` makes it again; a host that goes down (its libvirtd and sshd
+// stopped by PID) makes its machines `unknown` while the others keep working, and after its
+// restart `up` converges; `destroy` leaves nothing on either host but the box volumes.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectName } from '../../../src/config/defaults.js';
-import { domainName, isPrivateNetworkOf, BOX_VOLUME_PREFIX } from '../../../src/providers/libvirt/names.js';
+import {
+  domainName,
+  isPrivateNetworkOf,
+  privateNetworkName,
+  BOX_VOLUME_PREFIX,
+} from '../../../src/providers/libvirt/names.js';
+import { readLeases } from '../../../src/network/leases.js';
+import { macFor } from '../../../src/network/nics.js';
 import { spanAlias, spanDevice } from '../../../src/providers/libvirt/span.js';
 import { isAlive, waitUntil } from '../../../src/state/process.js';
 import { TestProject } from '../harness.js';
@@ -41,6 +49,8 @@ const HOSTS = {
   },
 };
 type Host = keyof typeof HOSTS;
+/** The private networks that span both hosts: `backend` (static) and `lan` (DHCP, a1 and b1 on it). */
+const SPANNING = ['backend', 'lan'] as const;
 const MACHINES = {
   a1: ['a', '10.20.0.11'],
   a2: ['a', '10.20.0.12'],
@@ -49,14 +59,11 @@ const MACHINES = {
 } as const;
 
 /** The host's daemon asked past boxfest, through its socket on this machine's filesystem. */
+const socketUri = (h: Host) => `qemu:///system?socket=${HOSTS[h].dir}/run/libvirt/libvirt-sock`;
 const virsh = (h: Host, ...args: string[]): string[] =>
-  execFileSync(
-    'virsh',
-    ['-q', '-c', `qemu:///system?socket=${HOSTS[h].dir}/run/libvirt/libvirt-sock`, ...args],
-    {
-      encoding: 'utf8',
-    },
-  )
+  execFileSync('virsh', ['-q', '-c', socketUri(h), ...args], {
+    encoding: 'utf8',
+  })
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
     .filter((l) => l !== '');
@@ -83,9 +90,11 @@ describe('one environment on two remote libvirt hosts', () => {
       ...virsh(h, 'list', '--all', '--name').filter((d) => d.startsWith(prefix)),
       ...virsh(h, 'vol-list', 'default').filter((v) => v.startsWith(prefix)),
       ...virsh(h, 'net-list', '--all', '--name').filter((n) => isPrivateNetworkOf(project(), n)),
-      ...(onHost(h, 'ip', '-o', 'link', 'show', 'type', 'vxlan').includes(spanDevice(project(), 'backend'))
-        ? ['vxlan']
-        : []),
+      ...SPANNING.flatMap((n) =>
+        onHost(h, 'ip', '-o', 'link', 'show', 'type', 'vxlan').includes(spanDevice(project(), n))
+          ? [n === 'backend' ? 'vxlan' : `vxlan ${n}`]
+          : [],
+      ),
     ];
   };
 
@@ -112,13 +121,14 @@ hosts:
   b: { uri: "${HOSTS.b.uri}" }
 networks:
   backend: { type: private, cidr: 10.20.0.0/24 }
+  lan: { type: private, cidr: 10.30.0.0/24, dhcp: true }
 defaults: { box: tiny, memory: 160MiB, host: a }
 machines:
-  a1: { networks: [{ network: backend, ip: ${MACHINES.a1[1]} }] }
+  a1: { networks: [{ network: backend, ip: ${MACHINES.a1[1]} }, { network: lan }] }
   a2: { networks: [{ network: backend, ip: ${MACHINES.a2[1]} }] }
   b1:
     host: b
-    networks: [{ network: backend, ip: ${MACHINES.b1[1]} }]
+    networks: [{ network: backend, ip: ${MACHINES.b1[1]} }, { network: lan }]
     forwarded_ports: [{ guest: 80, host: ${webPort} }]
     provision:${HTTP_RESPONDER}
   b2: { host: b, networks: [{ network: backend, ip: ${MACHINES.b2[1]} }] }
@@ -178,6 +188,37 @@ machines:
       );
       expect(onHost(h, 'bridge', 'fdb', 'show', 'dev', dev)).toContain(`dst ${HOSTS[other].address}`);
     }
+  });
+
+  it("a DHCP network spanning the hosts: its home (host A) alone serves it, b1's lease comes over the VXLAN", async () => {
+    // The addresses boxfest allocated, as on one host; each guest bound its own over DHCP at boot
+    // (the tiny box's udhcpc says so on the console), and has it on its NIC.
+    const allocated = readLeases(p.root, 'lan');
+    const lan = { a1: allocated['a1'] ?? '', b1: allocated['b1'] ?? '' };
+    expect(Object.values(lan).every((ip) => ip.startsWith('10.30.0.')) && lan.a1 !== lan.b1).toBe(true);
+    process.env['BOXFEST_HOME'] = p.home;
+    const env = readEnvironment(p.root);
+    for (const [m, ip] of Object.entries(lan)) {
+      const mac = macFor(p.root, m, 2);
+      const tail = await new LibvirtProvider().consoleTail(
+        { env, spec: env.machines.find((x) => x.name === m)!, paths: machinePaths(p.root, m) },
+        5000,
+      );
+      expect(tail, `${m}'s console`).toMatch(new RegExp(`box: ip \\S+ ${mac} ${ip}/24 dhcp`));
+      const addr = await p.run(['ssh', m, '-c', 'ip -4 -o addr show']);
+      expect(addr.stdout).toContain(`inet ${ip}/24`);
+    }
+    // Host A's dnsmasq leased both; host B's copy has no address and no DHCP server.
+    const name = privateNetworkName(project(), 'lan');
+    const leases = execFileSync('virsh', ['-q', '-c', socketUri('a'), 'net-dhcp-leases', name], {
+      encoding: 'utf8',
+    });
+    for (const [m, ip] of Object.entries(lan))
+      expect(leases).toMatch(new RegExp(`${macFor(p.root, m, 2)}.*${ip}/24`));
+    const onB = execFileSync('virsh', ['-c', socketUri('b'), 'net-dumpxml', name], { encoding: 'utf8' });
+    expect(onB).not.toContain('<ip');
+    expect((await ping('a1', lan.b1)).code).toBe(0);
+    expect((await ping('b1', lan.a1)).code).toBe(0);
   });
 
   it("a remote machine's forwarded port answers on the laptop's loopback, carried through its host", async () => {
