@@ -1,8 +1,8 @@
 // Private networks that span hosts (#16): when the machines of one `networks:` entry run on
 // several libvirt hosts, each host has its own copy of the libvirt network (an isolated bridge
-// without an address: a spanning network is static-only), and a VXLAN device on each host's
-// bridge carries the one layer-2 segment to the other hosts, so the machines keep the addresses
-// they would have on one host.
+// without an address, but for the one host that serves its DHCP: dhcp-home.ts), and a VXLAN
+// device on each host's bridge carries the one layer-2 segment to the other hosts, so the
+// machines keep the addresses they would have on one host.
 //
 // Why VXLAN: it is in every Linux kernel, unicast (each host lists its peers in the device's
 // forwarding table: no multicast), stateless UDP between the hosts (port 4789), and needs no
