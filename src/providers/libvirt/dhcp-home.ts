@@ -102,14 +102,22 @@ export function hostUri(env: Environment, host: string): string {
 }
 
 /**
- * What reaching a network's DHCP home failed for `machine` on another host: the original error's
- * code (SSH_HOST_UNREACHABLE, say) and hint, and what it was for.
+ * What making a network's DHCP home ready (or removing a reservation there) failed for `machine`
+ * on another host: the original error's code (SSH_HOST_UNREACHABLE, say) and hint, and what it
+ * was for. The machine's boot stops there, before its guest starts: a guest that would wait for a
+ * lease no server gives.
  */
-export function dhcpHomeFailed(machine: string, network: string, home: string, e: unknown): BoxfestError {
+export function dhcpHomeFailed(
+  machine: string,
+  network: string,
+  home: string,
+  e: unknown,
+  doing = "making it ready there for this machine's lease",
+): BoxfestError {
   const cause = e instanceof BoxfestError ? e : undefined;
   return new BoxfestError(
     cause?.code ?? 'LIBVIRT_SPAN_FAILED',
-    `network \`${network}\` has its DHCP server on host \`${home}\` (the first by name of the hosts it spans), and reaching it failed: ${errorMessage(e)}`,
+    `network \`${network}\` has its DHCP server on host \`${home}\` (the first by name of the hosts it spans), and ${doing} failed: ${errorMessage(e)}`,
     {
       machine,
       ...(cause?.details === undefined ? {} : { details: cause.details }),

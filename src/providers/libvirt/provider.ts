@@ -393,12 +393,13 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     network: string,
     home: string,
     act: (c: LibvirtClient) => Promise<void>,
+    doing?: string,
   ): Promise<void> {
     try {
       const hc = await clientFor(hostUri(m.env, home));
       await serialized(this.networksKey(hc, m), () => act(hc));
     } catch (e) {
-      throw dhcpHomeFailed(m.spec.name, network, home, e);
+      throw dhcpHomeFailed(m.spec.name, network, home, e, doing);
     }
   }
 
@@ -636,12 +637,18 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       const net = m.env.networks.find((n) => n.name === a.network);
       const home = net?.type === 'private' ? remoteDhcpHome(m.env, net, m.spec.libvirt.host) : undefined;
       if (home === undefined) continue;
-      await this.onDhcpHome(m, a.network, home, async (hc) => {
-        const keep: KeepNetwork = (name, reservations) => servesOtherHosts(m.env, home, name, reservations);
-        const removed = await releasePrivateNetworks(hc, m.env, gone, keep);
-        for (const n of m.env.networks)
-          if (removed.includes(privateNetworkName(m.env, n.name))) await removeSpan(hc, m.env, n.name);
-      });
+      await this.onDhcpHome(
+        m,
+        a.network,
+        home,
+        async (hc) => {
+          const keep: KeepNetwork = (name, reservations) => servesOtherHosts(m.env, home, name, reservations);
+          const removed = await releasePrivateNetworks(hc, m.env, gone, keep);
+          for (const n of m.env.networks)
+            if (removed.includes(privateNetworkName(m.env, n.name))) await removeSpan(hc, m.env, n.name);
+        },
+        "removing this machine's reservation there (its domain is gone already: run `destroy` again once the host is back)",
+      );
     }
   }
 

@@ -3,8 +3,10 @@
 // reservation; the others are address-less bridges; all leave room for VXLAN.
 import { describe, expect, it } from 'vitest';
 import type { Network } from '../../../src/config/types.js';
+import { BoxfestError } from '../../../src/errors.js';
 import {
   dhcpHome,
+  dhcpHomeFailed,
   networkCopy,
   remoteDhcpHome,
   servesOtherHosts,
@@ -135,5 +137,30 @@ describe('what a machine reaches, and what the home keeps', () => {
 
   it('another network of the project is never kept', () => {
     expect(servesOtherHosts(env, 'rack1', privateNetworkName(env, 'other'), [r('b')])).toBe(false);
+  });
+});
+
+describe('a DHCP home that cannot be reached', () => {
+  it.each<[string, unknown, string, string]>([
+    [
+      "the host's own error: its code and hint kept, what it was for said",
+      new BoxfestError('SSH_HOST_UNREACHABLE', 'cannot reach 10.77.0.1:22: connection refused', {
+        hint: 'is the host up?',
+      }),
+      'SSH_HOST_UNREACHABLE',
+      'is the host up?; or bring host `rack1` back, or remove `dhcp: true` from `backend` and give its machines static `ip` addresses',
+    ],
+    [
+      'anything else',
+      new Error('socket hang up'),
+      'LIBVIRT_SPAN_FAILED',
+      'bring host `rack1` back, or remove `dhcp: true` from `backend` and give its machines static `ip` addresses',
+    ],
+  ])('%s', (_name, cause, code, hint) => {
+    const e = dhcpHomeFailed('b', 'backend', 'rack1', cause);
+    expect([e.code, e.machine, e.hint]).toEqual([code, 'b', hint]);
+    expect(e.message).toMatch(
+      /^network `backend` has its DHCP server on host `rack1` \(the first by name of the hosts it spans\), and making it ready there for this machine's lease failed: (cannot reach|socket hang up)/,
+    );
   });
 });
