@@ -70,10 +70,11 @@ const virsh = (h: Host, ...args: string[]): string[] =>
 /** A command in the host's network namespace (its links, as the kernel sees them). */
 const onHost = (h: Host, ...argv: string[]): string =>
   execFileSync('nsenter', [`--net=${HOSTS[h].dir}/netns`, '--', ...argv], { encoding: 'utf8' });
-const libvirtd = (...args: string[]) =>
-  execFileSync('bash', [join(ROOT, 'scripts/libvirtd.sh'), ...args], {
+/** libvirtd.sh for host `h` (its sshd listening on its LAN address). */
+const libvirtd = (h: Host, ...args: string[]) =>
+  execFileSync('bash', [join(ROOT, 'scripts/libvirtd.sh'), ...args, HOSTS[h].dir], {
     encoding: 'utf8',
-    env: { ...process.env, SSHD_BIND: HOSTS.b.address, OWNER_PID: String(process.ppid) },
+    env: { ...process.env, SSHD_BIND: HOSTS[h].address, OWNER_PID: String(process.ppid) },
   });
 
 describe('one environment on two remote libvirt hosts', () => {
@@ -98,18 +99,20 @@ describe('one environment on two remote libvirt hosts', () => {
     ];
   };
 
-  /** Host B goes down: its sshd listeners and its libvirtd, stopped by PID (its guests keep running). */
-  const hostBDown = async () => {
-    const pid = Number(libvirtd('prove', HOSTS.b.dir).trim());
-    libvirtd('sshd-stop', HOSTS.b.dir);
+  /** A host goes down: its sshd listeners and its libvirtd, stopped by PID (its guests keep running). */
+  const hostDown = async (h: Host) => {
+    const pid = Number(libvirtd(h, 'prove').trim());
+    libvirtd(h, 'sshd-stop');
     process.kill(pid, 'SIGTERM');
     await waitUntil(() => !isAlive(pid), 10_000);
   };
-  /** Host B comes back: a new libvirtd (which finds the guests still running), its sshd on the same port. */
-  const hostBUp = () => {
-    libvirtd('start', HOSTS.b.dir);
-    libvirtd('sshd', HOSTS.b.dir);
+  /** It comes back: a new libvirtd (which finds the guests still running), its sshd on the same port. */
+  const hostUp = (h: Host) => {
+    libvirtd(h, 'start');
+    libvirtd(h, 'sshd');
   };
+  const hostBDown = () => hostDown('b');
+  const hostBUp = () => hostUp('b');
 
   beforeAll(async () => {
     webPort = await freePort();
@@ -219,6 +222,25 @@ machines:
     expect(onB).not.toContain('<ip');
     expect((await ping('a1', lan.b1)).code).toBe(0);
     expect((await ping('b1', lan.a1)).code).toBe(0);
+  });
+
+  it("with the DHCP home (host A) down, a machine on host B on that network fails its boot with A's error; after A's restart up converges", async () => {
+    await p.ok(['halt', 'b1']);
+    await hostDown('a');
+    try {
+      const up = await p.run(['up', 'b1', '--json']);
+      expect(up.code).not.toBe(0);
+      const row = (JSON.parse(up.stdout) as { ok: boolean; error?: { code: string; message: string } }[])[0];
+      expect(row?.error?.code).toBe('SSH_HOST_UNREACHABLE');
+      expect(row?.error?.message).toContain('network `lan` has its DHCP server on host `a`');
+      expect(row?.error?.message).toContain(HOSTS.a.address);
+      expect(virsh('b', 'list', '--name')).not.toContain(domainName(project(), 'b1'));
+    } finally {
+      hostUp('a');
+    }
+    await p.ok(['up']);
+    expect((await status()).map((s) => s.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect((await ping('b1', readLeases(p.root, 'lan')['a1'] ?? '')).code).toBe(0);
   });
 
   it("a remote machine's forwarded port answers on the laptop's loopback, carried through its host", async () => {
