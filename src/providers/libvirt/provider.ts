@@ -57,6 +57,7 @@ import {
   saveLibvirtSnapshot,
 } from './snapshot.js';
 import { createOverlay, deleteVolume, ensureBoxVolume, findVolume, openPool } from './volumes.js';
+import { startAfterFailedStart } from './start-fallback.js';
 
 /** How often a boot, a halt or an address is polled for. */
 const POLL_MS = 250;
@@ -133,6 +134,9 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
   /** The store's qcow2 boxes, uploaded into the pool. */
   readonly boxFormat = 'qemu';
   readonly keepsCreated = false;
+
+  /** Hosts (URIs) where KVM failed to start a guest in this run: their next boots use TCG. */
+  private readonly kvmFailed = new Set<string>();
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
 
@@ -323,6 +327,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
   private kvm(c: LibvirtClient): Promise<boolean> {
     const forced = this.processEnv['BOXFEST_LIBVIRT_VIRT_TYPE'];
     if (forced === 'qemu' || forced === 'kvm') return Promise.resolve(forced === 'kvm');
+    if (this.kvmFailed.has(c.uri.text)) return Promise.resolve(false);
     return shared(`libvirt-kvm\0${c.uri.text}`, () =>
       c.api.domainCapabilities('kvm').then(
         () => true,
@@ -465,7 +470,9 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       } catch (e) {
         if (virtType !== 'kvm') throw e;
         virtType = 'qemu';
-        await c.api.startDomain(await define(virtType, nics));
+        // This host's other machines in this run go straight to TCG.
+        this.kvmFailed.add(c.uri.text);
+        await startAfterFailedStart(c, () => define('qemu', nics));
         note = `KVM failed to start the guest (${errorMessage(e)}); fell back to TCG (software emulation)`;
       }
     });
