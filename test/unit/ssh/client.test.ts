@@ -194,24 +194,14 @@ describe('waitForSsh: an sshd that is slow to greet and never seen refusing', ()
   // a guest whose sshd forks slowly, reached through a forwarder that accepts at once. Probes of
   // 500 ms hung up on each one, for ever (seen in CI on a Debian guest: no banner for 600 s).
   it('logs in once it has waited long enough for the banner', async () => {
-    const hostKey = newLoginKey('host');
-    const userKey = newLoginKey('user');
-    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
-      client.on('error', () => {});
-      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
-    });
-    servers.push(ssh);
-    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
-    const sshPort = (ssh.address() as AddressInfo).port;
+    const { hostKey, userKey, port: sshPort } = await loginServer();
     let relayed = 0;
     const port = await serve((s) => {
       s.pause();
       setTimeout(() => {
         if (s.destroyed) return;
         relayed++;
-        const up = tcpConnect(sshPort, '127.0.0.1', () => s.pipe(up).pipe(s));
-        sockets.push(up);
-        up.on('error', () => s.destroy());
+        relay(s, sshPort);
         s.resume();
       }, 1_000);
     });
@@ -230,15 +220,7 @@ describe('waitForSsh: a guest whose network comes up while probes wait (overlapp
   // A forwarder that accepts at once, as QEMU's NAT does: a connection made before `upAt` is a SYN
   // the guest never saw (silent for ever); one made after reaches a real SSH server (ssh2).
   it('logs in within a probe gap of the server listening, three probes at most, the losers closed', async () => {
-    const hostKey = newLoginKey('host');
-    const userKey = newLoginKey('user');
-    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
-      client.on('error', () => {});
-      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
-    });
-    servers.push(ssh);
-    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
-    const sshPort = (ssh.address() as AddressInfo).port;
+    const { hostKey, userKey, port: sshPort } = await loginServer();
     const started = Date.now();
     const upAt = started + 1_200;
     let open = 0;
@@ -249,9 +231,7 @@ describe('waitForSsh: a guest whose network comes up while probes wait (overlapp
       s.on('close', () => open--);
       if (Date.now() < upAt) return; // lost: never answers
       firstAfterUp ??= Date.now();
-      const up = tcpConnect(sshPort, '127.0.0.1', () => s.pipe(up).pipe(s));
-      sockets.push(up);
-      up.on('error', () => s.destroy());
+      relay(s, sshPort);
     });
     const c = await waitForSsh(
       { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
@@ -278,21 +258,11 @@ describe('connect: a server that hangs up before greeting (out of slots, restart
     [2, 'logs in on the third try', 3],
     [3, 'SSH_NOT_GREETED', 3],
   ] as const)('closed %i times: %s', async (drops, want, tries) => {
-    const hostKey = newLoginKey('host');
-    const userKey = newLoginKey('user');
-    const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
-      client.on('error', () => {});
-      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
-    });
-    servers.push(ssh);
-    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
-    const sshPort = (ssh.address() as AddressInfo).port;
+    const { hostKey, userKey, port: sshPort } = await loginServer();
     let seen = 0;
     const port = await serve((s) => {
       if (++seen <= drops) return void s.end();
-      const up = tcpConnect(sshPort, '127.0.0.1', () => s.pipe(up).pipe(s));
-      sockets.push(up);
-      up.on('error', () => s.destroy());
+      relay(s, sshPort);
     });
     const target = { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined };
     if (want === 'SSH_NOT_GREETED') {
@@ -303,28 +273,42 @@ describe('connect: a server that hangs up before greeting (out of slots, restart
     } else {
       const c = await connect(target, 5_000);
       c.client.end();
+      expect(c.hostKey).toBe(hostKey.public.split(' ').slice(0, 2).join(' '));
     }
     expect(seen).toBe(tries);
   });
 });
 
 /**
- * A real SSH server (ssh2) that hands each exec to `onExec`, and a client logged in to it.
- * The caller ends the client.
+ * A real SSH server (ssh2) on 127.0.0.1 that takes any public key and hands each exec to `onExec`:
+ * its host key, a user key, its port.
  */
-async function execServer(onExec: (command: string, ch: ServerChannel) => void) {
+async function loginServer(onExec?: (command: string, ch: ServerChannel) => void) {
   const hostKey = newLoginKey('host');
   const userKey = newLoginKey('user');
   const ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject()));
-    client.on('session', (accept) =>
-      accept().on('exec', (acceptExec, _reject, info) => onExec(info.command, acceptExec())),
-    );
+    if (onExec !== undefined)
+      client.on('session', (accept) =>
+        accept().on('exec', (acceptExec, _reject, info) => onExec(info.command, acceptExec())),
+      );
   });
   servers.push(ssh);
   await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
-  const port = (ssh.address() as AddressInfo).port;
+  return { hostKey, userKey, port: (ssh.address() as AddressInfo).port };
+}
+
+/** Passes a forwarder's connection on to the SSH server at `port`. */
+function relay(s: Socket, port: number): void {
+  const up = tcpConnect(port, '127.0.0.1', () => s.pipe(up).pipe(s));
+  sockets.push(up);
+  up.on('error', () => s.destroy());
+}
+
+/** A client logged in to a loginServer that hands each exec to `onExec`. The caller ends it. */
+async function execServer(onExec: (command: string, ch: ServerChannel) => void) {
+  const { userKey, port } = await loginServer(onExec);
   return waitForSsh(
     { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
     { machine: 'm', timeoutMs: 10_000 },
