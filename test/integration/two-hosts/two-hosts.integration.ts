@@ -141,7 +141,8 @@ machines:
   });
 
   afterAll(async () => {
-    await p?.run(['destroy', '-f']);
+    // destroy, then the project's temp dir (a destroy alone left it in /tmp after every run).
+    await p?.cleanup();
   });
 
   it('up brings the four machines up in parallel, each on its host', async () => {

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CHECKSUM_TYPES, hashFile, parseChecksum, verifyChecksum } from '../../../src/boxes/checksum.js';
 
 describe('checksums', () => {
   const dir = mkdtempSync(join(tmpdir(), 'boxfest-sum-'));
   const file = join(dir, 'f');
   writeFileSync(file, 'box content\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(CHECKSUM_TYPES)('%s: TYPE:HEX verifies the file, a wrong value is refused', async (type) => {
     const hex = createHash(type).update('box content\n').digest('hex');
