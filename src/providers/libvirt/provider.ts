@@ -650,9 +650,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
         home,
         async (hc) => {
           const keep: KeepNetwork = (name, reservations) => servesOtherHosts(m.env, home, name, reservations);
-          const removed = await releasePrivateNetworks(hc, m.env, gone, keep);
-          for (const n of m.env.networks)
-            if (removed.includes(privateNetworkName(m.env, n.name))) await removeSpan(hc, m.env, n.name);
+          await this.unspan(hc, m, await releasePrivateNetworks(hc, m.env, gone, keep));
         },
         "removing this machine's reservation there (its domain is gone already: run `destroy` again once the host is back)",
       );
