@@ -10,6 +10,7 @@ import { resume } from './steps/resume.js';
 import { configure } from './steps/configure.js';
 import { create } from './steps/create.js';
 import { boot } from './steps/boot.js';
+import { offerIdentity } from './steps/offer-identity.js';
 import { waitSsh } from './steps/wait-ssh.js';
 import { replaceKey } from './steps/replace-key.js';
 import { setHostname } from './steps/set-hostname.js';
@@ -36,6 +37,8 @@ export const upPipeline: Step<MachineRun>[] = [
   // Before the machine is created: VirtualBox attaches the seed as a DVD when it creates the VM.
   writeSeedStep,
   create,
+  // ssh-key boxes: what cloud-init boxes get in their seed, where a first boot can read it.
+  offerIdentity,
   boot,
   waitSsh,
   reidentify,

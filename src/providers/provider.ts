@@ -74,6 +74,12 @@ export interface Provider {
    */
   readonly keepsCreated: boolean;
   /**
+   * Whether a first boot is handed the machine's identity (guest/offered-identity.ts) where its
+   * guest can read it before SSH starts (QEMU: fw_cfg items). Only ssh-key boxes use it: a
+   * cloud-init box gets the same in its seed.
+   */
+  readonly offersIdentity: boolean;
+  /**
    * Live state of a machine, from the provider's own records and a probe; never throws for a broken
    * machine. `not_created` is what tells the pipeline to create it; a machine that cannot be
    * started as it is (its disk is gone, its VM half made) is `broken` with the kind that says so.

@@ -102,6 +102,10 @@ export interface InstantRecord {
 export const freshlyRestored = (i: InstantRecord | undefined): boolean =>
   i?.restored === true && i.reidentified !== true;
 
+/** Made for a saved state not used yet: its first start is a restore, not a boot. */
+export const restoreAhead = (i: InstantRecord | undefined): boolean =>
+  i?.key !== undefined && i.used !== true;
+
 /** A forwarded port as it was set up at boot. */
 export interface PortMapping {
   guest: number;

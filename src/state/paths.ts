@@ -138,6 +138,11 @@ export const machinePaths = (root: string, machine: string) => {
     sshConfig: join(dir, 'ssh_config'),
     /** cloud-init boxes: the NoCloud seed (ISO 9660, label cidata), rewritten before each boot. */
     seed: join(dir, 'cidata.iso'),
+    /**
+     * ssh-key boxes on a provider that can hand files to a first boot (QEMU fw_cfg): the machine's
+     * identity (guest/offered-identity.ts), from before its first boot until its guest answers.
+     */
+    identity: join(dir, 'identity'),
   };
 };
 

@@ -5,7 +5,7 @@
 // in as root or as a user with sudo. What counts is what the running server serves (ssh-keyscan),
 // not what files say or whether boxfest restarted it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineState } from '../../src/state/machine-state.js';
@@ -90,14 +90,42 @@ machines:
     },
   );
 
-  it('dropbear served the new key file at once; the OpenSSH box (keys held in memory) was restarted', () => {
+  it('the cold dropbear box took its identity at boot; restored dropbear served the new key file at once; the OpenSSH box (keys held in memory) was restarted', () => {
     const line = (m: string) => up.stdout.split('\n').find((l) => l.startsWith(`✔ ${m}: own SSH host key`));
-    // dropbear -R read the new file for the next connection: no restart, whether cold or restored.
-    expect(line('cold')).toMatch(/own SSH host key \(dropbear\), pinned/);
+    // The tiny box reads the identity boxfest offers a first boot (fw_cfg): it served the key
+    // boxfest made from its first answer, so nothing was installed over SSH.
+    expect(line('cold')).toBeUndefined();
+    expect(up.stdout).toContain('✔ cold: SSH ready, serving the host key it was given at boot');
+    // dropbear -R read the new file for the next connection: no restart.
     expect(line('restored')).toMatch(/own SSH host key \(dropbear\), pinned/);
     // sshd -r holds the keys it loaded at start (as OpenSSH 9.8's listener does): SIGHUP was needed.
     expect(line('ocold')).toMatch(/own SSH host key \(OpenSSH, restarted\), pinned/);
     expect(line('orestored')).toMatch(/own SSH host key \(OpenSSH, restarted\), pinned/);
+  });
+
+  it('the identity taken at boot: only the machine key logs in, the hostname is set, the host copy of the private key is gone', async () => {
+    const s = state('cold');
+    expect(s.keyReplaced).toBe(true);
+    expect(p.serialLog('cold')).toContain('box: identity from fw_cfg for root');
+    expect(existsSync(p.machine('cold').identity)).toBe(false);
+    expect(readFileSync(p.machine('cold').cmd, 'utf8')).toContain('name=opt/io.boxfest/');
+    // The box's insecure key, authorised for root in the image, is refused now.
+    const insecure = spawnSync(
+      'ssh',
+      [
+        ...['-i', p.insecureKey, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'],
+        ...['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'],
+        ...['-p', String(s.sshPort), 'root@127.0.0.1', 'true'],
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(insecure.status).toBe(255);
+    expect(insecure.stderr).toMatch(/Permission denied/);
+    expect((await p.ok(['ssh', 'cold', '-c', 'hostname; cat /root/.ssh/authorized_keys'])).stdout).toBe(
+      `cold\n${readFileSync(p.machine('cold').publicKey, 'utf8')}`,
+    );
+    // Machines restored from a saved state booted before it was saved: offered nothing.
+    expect(readFileSync(p.machine('restored').cmd, 'utf8')).not.toContain('fw_cfg');
   });
 
   it('every key is its own: not the saved guest’s, not the box’s baked one, not another machine’s', () => {

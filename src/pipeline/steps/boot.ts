@@ -1,6 +1,6 @@
 import { allocateAddresses } from '../../network/leases.js';
 import { bootPart } from '../../state/applied.js';
-import { readMachineState, updateMachineState } from '../../state/machine-state.js';
+import { readMachineState, restoreAhead, updateMachineState } from '../../state/machine-state.js';
 import { need, type MachineRun } from '../machine-run.js';
 import type { Step, StepOutput } from '../step.js';
 
@@ -58,7 +58,7 @@ export const boot: Step<MachineRun> = {
 async function takeBootSlot(ctx: MachineRun, out: StepOutput, restoreFailed = false): Promise<void> {
   if (ctx.pacer === undefined || ctx.bootSlot !== undefined) return;
   const instant = readMachineState(ctx.env.root, ctx.spec.name)?.instant;
-  if (!restoreFailed && instant?.key !== undefined && instant.used !== true) return;
+  if (!restoreFailed && restoreAhead(instant)) return;
   let told = false;
   ctx.bootSlot = await ctx.pacer.acquire(ctx.spec.name, ({ ahead, booting }) => {
     const where = `${booting} booting, ${ahead === 0 ? 'next' : `${ahead} ahead`}`;

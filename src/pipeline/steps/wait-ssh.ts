@@ -1,4 +1,5 @@
 import { BoxfestError } from '../../errors.js';
+import { removeOfferedIdentity } from '../../guest/offered-identity.js';
 import { waitForSsh } from '../../ssh/client.js';
 import { ensureMachineKey, machineKeyComment, machineTarget, writeSshFiles } from '../../ssh/machine.js';
 import { freshlyRestored, readMachineState, updateMachineState } from '../../state/machine-state.js';
@@ -46,15 +47,27 @@ export const waitSsh: Step<MachineRun> = {
       // Booted (or given up on): the next waiting machine may launch its guest.
       releaseBootSlot(ctx);
     }
-    const hostKey = ctx.ssh.hostKey;
+    const { hostKey, loginKey } = ctx.ssh;
+    // First contact with a guest that serves the host key of the identity it was offered: it
+    // took all of it (guest/offered-identity.ts), and a login with the machine's own key proves
+    // that key is in place.
+    const tookIdentity = state.hostKey === undefined && hostKey === state.hostKeyPending;
     const next = updateMachineState(ctx.env.root, ctx.spec.name, ({ hostKeyPending, ...s }) =>
       hostKeyPending !== undefined && hostKey === hostKeyPending
-        ? { ...s, hostKey, hostKeySource: 'boxfest' }
+        ? {
+            ...s,
+            hostKey,
+            hostKeySource: 'boxfest',
+            ...(tookIdentity && loginKey === 0 ? { keyReplaced: true } : {}),
+          }
         : s.hostKey === undefined
           ? { ...s, hostKey }
           : { ...s, ...(hostKeyPending === undefined ? {} : { hostKeyPending }) },
     );
+    if (tookIdentity) ctx.hostnameSet = ctx.spec.hostname;
+    // Taken or ignored, the guest has answered: the host's copy of its private key goes.
+    removeOfferedIdentity(ctx.env.root, ctx.paths.identity);
     writeSshFiles(ctx.env, ctx.spec.name, ctx.paths, next);
-    out.title('SSH ready');
+    out.title(tookIdentity ? 'SSH ready, serving the host key it was given at boot' : 'SSH ready');
   },
 };

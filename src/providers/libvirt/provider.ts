@@ -134,6 +134,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
   /** The store's qcow2 boxes, uploaded into the pool. */
   readonly boxFormat = 'qemu';
   readonly keepsCreated = false;
+  readonly offersIdentity = false;
 
   /** Hosts (URIs) where KVM failed to start a guest in this run: their next boots use TCG. */
   private readonly kvmFailed = new Set<string>();

@@ -53,6 +53,8 @@ export interface LaunchInput {
   dataDisks?: readonly { name: string; file: string }[];
   /** cloud-init NoCloud seed image, attached read-only last. */
   seed?: string;
+  /** A first boot's identity (guest/offered-identity.ts): fw_cfg items `opt/io.boxfest/NAME`. */
+  identity?: readonly { name: string; file: string }[];
 }
 
 export type LaunchShare = { tag: string } & (
@@ -128,6 +130,9 @@ function nicArgs(n: LaunchNic): string[] {
   return ['-netdev', netdev, '-device', `virtio-net-pci,netdev=${id},mac=${n.mac}`];
 }
 
+/** QEMU wants items from outside under `opt/`, named by a reversed domain. */
+export const FW_CFG_PREFIX = 'opt/io.boxfest/';
+
 export function qemuArgs(i: LaunchInput): string[] {
   const { spec, paths } = i;
   const nat = [
@@ -167,6 +172,10 @@ export function qemuArgs(i: LaunchInput): string[] {
       extraDiskArgs(`data${k}`, d.file, 'qcow2', dataDiskSerial(d.name), false),
     ),
     ...(i.seed === undefined ? [] : extraDiskArgs('seed0', i.seed, 'raw', 'boxfest-cidata', true)),
+    ...(i.identity ?? []).flatMap((f) => [
+      '-fw_cfg',
+      `name=${FW_CFG_PREFIX}${f.name},file=${optValue(f.file)}`,
+    ]),
     '-netdev',
     nat,
     '-device',

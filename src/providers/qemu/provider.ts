@@ -1,5 +1,6 @@
 // The QEMU provider: local qemu-system + qemu-img + QMP. A machine is its overlay disk plus, while
 // it runs, a daemonized QEMU process found through its pidfile.
+import { offeredIdentityFiles } from '../../guest/offered-identity.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Box } from '../../boxes/store.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
@@ -43,6 +44,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   readonly name = 'qemu' as const;
   readonly boxFormat = 'qemu' as const;
   readonly keepsCreated = false;
+  readonly offersIdentity = true;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
 
@@ -160,6 +162,17 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   }
 
   /**
+   * The identity offered to a first boot (steps/offer-identity.ts), while the guest has not
+   * answered yet. A restore gets none: its guest booted before it was saved, and its saved
+   * devices must match.
+   */
+  private identityOf(m: MachineContext): { name: string; file: string }[] {
+    const s = readMachineState(m.env.root, m.spec.name);
+    if (s?.hostKey !== undefined || s?.hostKeyPending === undefined) return [];
+    return offeredIdentityFiles(m.env.root, m.paths.identity);
+  }
+
+  /**
    * The first start of a machine made for a saved state: restore it. Undefined when there is
    * nothing to restore; `{ note }` when restoring failed and the machine must boot normally.
    */
@@ -252,6 +265,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   ): Promise<StartResult> {
     const q = qemuPaths(m.paths.dir);
     const seed = this.seedOf(m);
+    const identity = restore === undefined ? this.identityOf(m) : [];
     const releases: (() => void)[] = [];
     try {
       const nics = await this.launchNics(m, releases);
@@ -287,6 +301,7 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
             shares,
             dataDisks: readMachineState(m.env.root, m.spec.name)?.dataDisks ?? [],
             ...(seed === undefined ? {} : { seed }),
+            identity,
           });
           writeFileSync(q.cmd, [QEMU_SYSTEM, ...args].map(shellQuote).join(' ') + '\n');
           await runTool(QEMU_SYSTEM, args, `boot machine ${m.spec.name}`, { timeoutMs: 60_000 });

@@ -65,6 +65,7 @@ export class VirtualboxProvider implements Provider {
   readonly boxFormat = 'virtualbox' as const;
   /** A VM whose launch failed (no kernel driver) stays registered: `up` retries, `destroy` removes it. */
   readonly keepsCreated = true;
+  readonly offersIdentity = false;
 
   constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
 

@@ -27,6 +27,7 @@ export const FAKE_SSH = { host: '127.0.0.1', port: 2222 } as const;
 export class FakeProvider implements Provider, Suspender {
   readonly name = 'fake' as ProviderName;
   readonly boxFormat = 'qemu' as const;
+  offersIdentity = false;
   readonly vms = new Map<string, FakeVm>();
   /** `method machine`, in call order. */
   readonly calls: string[] = [];

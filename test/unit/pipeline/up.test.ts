@@ -298,6 +298,28 @@ const ROWS: Record<string, Row> = {
     undone: ['boot', 'create', 'configure'],
     left: undefined,
   },
+  'create: an ssh-key box on a provider that hands a first boot its identity': {
+    action: 'create',
+    setup: (w) => {
+      w.fake.offersIdentity = true;
+      return Promise.resolve(web());
+    },
+    ran: [
+      'resolve-box',
+      'import-box',
+      'configure',
+      'create',
+      'offer-identity',
+      'boot',
+      'wait-ssh',
+      'host-key',
+      'replace-key',
+      'set-hostname',
+      'finish',
+    ],
+    undone: ['boot', 'create', 'configure'],
+    left: undefined,
+  },
   'none, with --provision: connect and provision': {
     action: 'provision',
     setup: async (w) => {
@@ -395,6 +417,19 @@ describe('the up pipeline, by plan action', () => {
     expect(w.fake.calls.filter((c) => !c.startsWith('inspect'))).toEqual([]);
     expect(w.fake.vms.size).toBe(0);
     expect(existsSync(machinePaths(w.root, 'web').seed)).toBe(false);
+  });
+
+  it('offer-identity: written before the boot (0600), its host key recorded as pending', async () => {
+    const w = await world();
+    w.fake.offersIdentity = true;
+    await up(w, web());
+    const paths = machinePaths(w.root, 'web');
+    expect(readMachineState(w.root, 'web')!.hostKeyPending).toMatch(/^ssh-ed25519 /);
+    expect(readFileSync(join(paths.identity, 'authorized_keys'), 'utf8')).toBe(
+      `${readFileSync(paths.publicKey, 'utf8').trim()}\n`,
+    );
+    expect(readFileSync(join(paths.identity, 'user'), 'utf8')).toBe('root\n');
+    expect(statSync(join(paths.identity, 'ssh_host_ed25519_key')).mode & 0o777).toBe(0o600);
   });
 
   it('every step of the pipeline is covered by a row', () => {

@@ -356,3 +356,25 @@ describe('qemuArgs: data disks and the cloud-init seed', () => {
     ]);
   });
 });
+
+describe('qemuArgs: a first boot offered its identity', () => {
+  it.each([
+    ['no identity', undefined, []],
+    ['none to offer', [], []],
+    [
+      'one fw_cfg item per file, under opt/io.boxfest/',
+      [
+        { name: 'user', file: '/proj/.boxfest/machines/web/identity/user' },
+        { name: 'authorized_keys', file: '/p,q/.boxfest/machines/web/identity/authorized_keys' },
+      ],
+      [
+        'name=opt/io.boxfest/user,file=/proj/.boxfest/machines/web/identity/user',
+        // a comma in the path is doubled, as QEMU's option syntax wants
+        'name=opt/io.boxfest/authorized_keys,file=/p,,q/.boxfest/machines/web/identity/authorized_keys',
+      ],
+    ],
+  ] as const)('%s', (_, identity, fwCfg) => {
+    const args = qemuArgs(input(identity === undefined ? {} : { identity }));
+    expect(valuesOf(args, '-fw_cfg')).toEqual(fwCfg);
+  });
+});
