@@ -401,6 +401,38 @@ describe('the up pipeline, by plan action', () => {
     expect(existsSync(machinePaths(v.root, 'web').hostKey)).toBe(false);
   });
 
+  it('a recreated cloud-init machine gets a new instance-id; a restart keeps its own', async () => {
+    const w = await world();
+    const idNow = () => {
+      const id = readMachineState(w.root, 'web')?.instanceId;
+      expect(id).toMatch(/^boxfest-web-[0-9a-f]{12}$/);
+      // The seed the guest boots from says the same (the ISO holds meta-data's bytes as they are).
+      expect(readFileSync(machinePaths(w.root, 'web').seed, 'latin1')).toContain(`instance-id: ${id}\n`);
+      return id;
+    };
+    expect((await up(w, web({ box: 'cloud' }))).results.map((r) => r.ok)).toEqual([true]);
+    const first = idNow();
+    // A boot of the same machine writes its seed again with the same id: cloud-init does not redo
+    // its once-per-instance work.
+    w.fake.vms.get('web')!.state = 'halted';
+    const started = await up(w, web({ box: 'cloud' }));
+    expect(started.actions).toEqual(['start']);
+    expect(started.results[0]?.ran).toContain('write-seed');
+    expect(idNow()).toBe(first);
+    // A change that needs a new disk: discarded, configured again, a new instance.
+    const changed = web({ box: 'cloud', cloudInit: { runcmd: ['true'] } });
+    const recreated = await up(w, changed);
+    expect(recreated.actions).toEqual(['recreate']);
+    expect(recreated.results[0]?.ran).toEqual(expect.arrayContaining(['discard', 'configure', 'write-seed']));
+    const second = idNow();
+    expect(second).not.toBe(first);
+    // Removed from the Boxfile, then brought back: a new instance again.
+    expect((await up(w, [])).actions).toEqual(['remove']);
+    expect(existsSync(machinePaths(w.root, 'web').dir)).toBe(false);
+    expect((await up(w, changed)).actions).toEqual(['create']);
+    expect([first, second]).not.toContain(idNow());
+  });
+
   it('a cloud-init box on a provider without cloud-init (libvirt) is refused before anything is made', async () => {
     const w = await world();
     const { results } = await up(w, web({ box: 'cloud', provider: 'libvirt' }));
