@@ -1,5 +1,6 @@
 // cloud-init user-data: boxfest's part (the SSH user with passwordless sudo and the machine's own
-// key, fresh host keys, no password login, the network config re-read at every boot) merged with
+// key, the image's host keys deleted and the machine's own one, made on the host and pinned, in
+// `ssh_keys`; no password login, the network config re-read at every boot) merged with
 // the Boxfile's `cloud_init:` additions. Keys boxfest owns are refused at validate time
 // (OWNED_KEYS in config/rules/cloud-init.ts). Pure.
 import { mergeMappings } from '../config/merge.js';

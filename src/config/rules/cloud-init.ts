@@ -15,7 +15,10 @@ export const OWNED_KEYS: Readonly<Record<string, { why: string; instead: string 
     why: 'boxfest gives each machine its own host key in the seed and pins it',
     instead: 'remove it',
   },
-  ssh_deletekeys: { why: 'each machine generates fresh host keys, which boxfest pins', instead: 'remove it' },
+  ssh_deletekeys: {
+    why: 'boxfest deletes the image’s host keys; the machine’s only one is made on the host, put in the seed and pinned before its first boot',
+    instead: 'remove it',
+  },
   ssh_pwauth: { why: 'boxfest machines have no password login', instead: 'remove it' },
   password: { why: 'boxfest machines have no password login', instead: 'remove it' },
   chpasswd: { why: 'boxfest machines have no password login', instead: 'remove it' },

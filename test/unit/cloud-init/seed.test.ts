@@ -55,7 +55,7 @@ describe('the NoCloud seed', () => {
     });
   });
 
-  it('user-data: the user with passwordless sudo and only the machine’s key; fresh host keys; no password login', () => {
+  it('user-data: the user with passwordless sudo and only the machine’s key; the image’s host keys deleted; no password login', () => {
     const text = files()['user-data'];
     expect(text.startsWith('#cloud-config\n')).toBe(true);
     const u = parse(text) as Record<string, unknown>;
