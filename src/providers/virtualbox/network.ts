@@ -1,5 +1,6 @@
 // NICs: 1 is NAT with SSH (and `forwarded_ports`) forwarded from 127.0.0.1; every network
-// attachment gets the next slot: private → host-only adapter, bridged → bridged adapter.
+// attachment gets the next slot: private → host-only adapter, bridged → bridged adapter. Every NIC,
+// the NAT one included, gets boxfest's stable MAC (network/nics.ts), as on the other providers.
 import { macFor } from '../../network/nics.js';
 import { BoxfestError } from '../../errors.js';
 import type { Environment, MachineSpec, Network } from '../../config/types.js';
@@ -129,15 +130,24 @@ async function hostOnlyInterface(
   }
 }
 
-/** NAT on NIC 1 and the attachments on the next slots; on a machine under a write lock. */
+/** `52:54:00:ab:cd:ef` as VirtualBox takes and gives it: `525400ABCDEF`. */
+export const vboxMac = (mac: string): string => mac.replaceAll(':', '').toUpperCase();
+
+/**
+ * NAT on NIC 1 with `natMac` (the management NIC's MAC, which a cloud-init seed's network-config
+ * matches: VirtualBox would otherwise pick a random one) and the attachments on the next slots;
+ * on a machine under a write lock.
+ */
 export async function configureAdapters(
   s: Websession,
   mutable: Ref,
+  natMac: string,
   attachments: readonly Attachment[],
 ): Promise<void> {
   const nat = await s.call('IMachine_getNetworkAdapter', { _this: mutable, slot: 0 });
   await s.call<void>('INetworkAdapter_setEnabled', { _this: nat, enabled: true });
   await s.call<void>('INetworkAdapter_setAttachmentType', { _this: nat, attachmentType: 'NAT' });
+  await s.call<void>('INetworkAdapter_setMACAddress', { _this: nat, MACAddress: vboxMac(natMac) });
   for (const a of attachments) {
     const nic = await s.call('IMachine_getNetworkAdapter', { _this: mutable, slot: a.slot });
     await s.call<void>('INetworkAdapter_setEnabled', { _this: nic, enabled: true });
@@ -153,10 +163,7 @@ export async function configureAdapters(
         bridgedInterface: a.hostInterface,
       });
     if (a.mac !== undefined)
-      await s.call<void>('INetworkAdapter_setMACAddress', {
-        _this: nic,
-        MACAddress: a.mac.replaceAll(':', '').toUpperCase(),
-      });
+      await s.call<void>('INetworkAdapter_setMACAddress', { _this: nic, MACAddress: vboxMac(a.mac) });
   }
 }
 

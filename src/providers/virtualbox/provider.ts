@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Box } from '../../boxes/store.js';
 import type { MachineSpec } from '../../config/types.js';
 import { BoxfestError, errorMessage } from '../../errors.js';
+import { macFor } from '../../network/nics.js';
 import { withBootPorts } from '../../network/ports.js';
 import { boxfestHome } from '../../state/paths.js';
 import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
@@ -198,7 +199,7 @@ export class VirtualboxProvider implements Provider {
               medium: (await openSeed(s, seed)).ref,
             });
           }
-          await configureAdapters(s, mm, attachments);
+          await configureAdapters(s, mm, macFor(m.env.root, m.spec.name, 0), attachments);
         });
       } catch (e) {
         // A machine that is half made is worth nothing: remove what this call created.

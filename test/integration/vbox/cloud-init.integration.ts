@@ -1,10 +1,12 @@
 // A cloud-init box on a real vboxwebsrv 7.2: the machine's NoCloud seed (the same ISO the QEMU
 // provider attaches) goes to the VM as a read-only DVD on the SATA controller, read back through
 // SOAP; destroy detaches and closes it and leaves the file to the project. No kernel driver here,
-// so the VM never runs: the attach is what is proven.
+// so the VM never runs: the attach is what is proven, and that every NIC the seed's network-config
+// matches by MAC has that MAC on the server.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
 import { TestProject } from '../harness.js';
 import type { Ref } from '../../../src/providers/virtualbox/invoke.js';
 import { cleanServer, onServer, serverMachines } from './server.js';
@@ -53,6 +55,36 @@ async function attachedAt(home: string, vmName: string, port: number): Promise<s
   });
 }
 
+/**
+ * A file of an ISO 9660 image by its Joliet name, read as a guest's kernel would: the Joliet
+ * descriptor (escape `%/E`), its root directory record, then the directory's records.
+ */
+function isoFile(image: string, name: string): string {
+  const img = readFileSync(image);
+  const SECTOR = 2048;
+  for (let sector = 16; img[sector * SECTOR] !== 255; sector++) {
+    const d = img.subarray(sector * SECTOR, (sector + 1) * SECTOR);
+    if (d[0] !== 2 || d.subarray(88, 91).toString('latin1') !== '%/E') continue;
+    const root = d.subarray(156, 156 + 34);
+    const dir = img.subarray(
+      root.readUInt32LE(2) * SECTOR,
+      root.readUInt32LE(2) * SECTOR + root.readUInt32LE(10),
+    );
+    for (let at = 0; at < dir.length && dir[at]! > 0; at += dir[at]!) {
+      const r = dir.subarray(at, at + dir[at]!);
+      if ((r[25]! & 0x02) !== 0) continue; // `.` and `..` (one-byte names), subdirectories
+      const id = Buffer.from(r.subarray(33, 33 + r[32]!))
+        .swap16()
+        .toString('utf16le');
+      if (id.replace(/;1$/, '') === name)
+        return img
+          .subarray(r.readUInt32LE(2) * SECTOR, r.readUInt32LE(2) * SECTOR + r.readUInt32LE(10))
+          .toString('utf8');
+    }
+  }
+  throw new Error(`${image}: no ${name}`);
+}
+
 describe.skipIf(skipped)('a cloud-init box on a real vboxwebsrv', () => {
   let p: TestProject;
   let up: { code: number; stderr: string };
@@ -91,6 +123,20 @@ describe.skipIf(skipped)('a cloud-init box on a real vboxwebsrv', () => {
     expect(await attachedAt(p.home, vm.name, 0)).toMatch(/\/web-disk\.vdi$/);
     const dvd = (await dvdImages(p.home)).find((d) => d.location === seed);
     expect(dvd?.machineIds).toHaveLength(1);
+  });
+
+  it('gives each NIC on the server the MAC the seed’s network-config matches: eth0 the NAT, eth1 the bridge', async () => {
+    const vm = (await serverMachines(p.home)).find((m) => m.extraData['boxfest/project'] === p.root)!;
+    const config = parse(isoFile(p.machine('web').seed, 'network-config')) as {
+      ethernets: Record<string, { match: { macaddress: string } }>;
+    };
+    const seedMac = (iface: string) =>
+      config.ethernets[iface]!.match.macaddress.replaceAll(':', '').toUpperCase();
+    expect(Object.keys(config.ethernets).sort()).toEqual(['eth0', 'eth1']);
+    expect(vm.nics.map((n) => [n.slot, n.attachment, n.mac])).toEqual([
+      [0, 'NAT', seedMac('eth0')],
+      [1, 'Bridged', seedMac('eth1')],
+    ]);
   });
 
   it('destroy closes the DVD image on the server and removes the VM', async () => {

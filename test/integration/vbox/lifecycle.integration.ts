@@ -7,7 +7,9 @@ import { sha256, TestProject } from '../harness.js';
 import type { Environment } from '../../../src/config/types.js';
 import { adapterFor } from '../../../src/providers/virtualbox/adapters/index.js';
 import { vmName } from '../../../src/providers/virtualbox/tags.js';
+import { macFor } from '../../../src/network/nics.js';
 import { portHolders } from '../../../src/network/ports.js';
+import { vboxMac } from '../../../src/providers/virtualbox/network.js';
 import type { MachineState } from '../../../src/state/machine-state.js';
 import { cleanServer, onServer, serverHardDisks, serverMachines, type ServerMachine } from './server.js';
 
@@ -86,6 +88,9 @@ describe.skipIf(skipped)('VirtualBox lifecycle on a real vboxwebsrv', () => {
       `ssh,1,127.0.0.1,${port},,22`,
     ]);
     expect(vm!.nics[1]).toMatchObject({ slot: 1, attachment: 'Bridged', bridged: 'eth0' });
+    // An ssh-key box too: the NAT NIC has boxfest's stable MAC (not one VirtualBox picked), the
+    // attachment the Boxfile's.
+    expect(vm!.nics.map((n) => n.mac)).toEqual([vboxMac(macFor(p.root, 'web', 0)), '525400123456']);
   });
 
   it('gives the machine a differencing disk whose parent is the box’s medium', async () => {

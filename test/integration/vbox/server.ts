@@ -8,7 +8,15 @@ export interface ServerMachine {
   osType: string;
   state: string;
   extraData: Record<string, string>;
-  nics: { slot: number; attachment: string; hostOnly: string; bridged: string; redirects: string[] }[];
+  nics: {
+    slot: number;
+    attachment: string;
+    hostOnly: string;
+    bridged: string;
+    /** As VirtualBox gives it: 12 hex digits, no colons. */
+    mac: string;
+    redirects: string[];
+  }[];
 }
 
 /** The server the global setup started and proved its own; never a default port someone else may hold. */
@@ -40,6 +48,7 @@ async function describe(s: Websession, m: Ref): Promise<ServerMachine> {
       attachment: await call<string>('INetworkAdapter_getAttachmentType', { _this: n }),
       hostOnly: await call<string>('INetworkAdapter_getHostOnlyInterface', { _this: n }),
       bridged: await call<string>('INetworkAdapter_getBridgedInterface', { _this: n }),
+      mac: await call<string>('INetworkAdapter_getMACAddress', { _this: n }),
       redirects: await call<string[]>('INATEngine_getRedirects', { _this: engine }),
     });
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '../../../src/config/types.js';
-import { gatewayOf } from '../../../src/providers/virtualbox/network.js';
+import type { Websession } from '../../../src/providers/virtualbox/invoke.js';
+import { configureAdapters, gatewayOf, vboxMac } from '../../../src/providers/virtualbox/network.js';
 import { statusOf } from '../../../src/providers/virtualbox/states.js';
 import { parseMedia, vmName } from '../../../src/providers/virtualbox/tags.js';
 
@@ -11,6 +12,28 @@ describe('host-only gateway of a private network', () => {
     ['172.16.4.0/22', '172.16.4.1', '255.255.252.0'],
     ['192.168.1.128/30', '192.168.1.129', '255.255.255.252'],
   ])('%s → %s/%s', (cidr, ip, mask) => expect(gatewayOf(cidr)).toEqual({ ip, mask }));
+});
+
+describe('NIC configuration at creation', () => {
+  it('gives the NAT NIC (slot 0) its stable MAC too, in VirtualBox’s form, not only the attachments', async () => {
+    const calls: [string, Record<string, unknown>][] = [];
+    const s = {
+      call: (op: string, args: Record<string, unknown>) => {
+        calls.push([op, args]);
+        return Promise.resolve(
+          op === 'IMachine_getNetworkAdapter' ? `nic${String(args['slot'])}` : undefined,
+        );
+      },
+    } as unknown as Websession;
+    await configureAdapters(s, 'mm', '52:54:00:0a:bc:de', [
+      { slot: 1, type: 'Bridged', hostInterface: 'eth0', mac: '52:54:00:12:34:56' },
+    ]);
+    expect(calls.filter(([op]) => op === 'INetworkAdapter_setMACAddress').map(([, a]) => a)).toEqual([
+      { _this: 'nic0', MACAddress: '5254000ABCDE' },
+      { _this: 'nic1', MACAddress: '525400123456' },
+    ]);
+    expect(vboxMac('52:54:00:ab:cd:ef')).toBe('525400ABCDEF');
+  });
 });
 
 describe('machine states', () => {

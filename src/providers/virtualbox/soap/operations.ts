@@ -76,6 +76,7 @@ export const OPERATIONS = [
   'INetworkAdapter_setBridgedInterface',
   'INetworkAdapter_getBridgedInterface',
   'INetworkAdapter_setMACAddress',
+  'INetworkAdapter_getMACAddress',
   'INATEngine_addRedirect',
   'INATEngine_removeRedirect',
   'INATEngine_getRedirects',
