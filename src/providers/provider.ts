@@ -53,6 +53,12 @@ export interface MachineContext {
   bootTurn?: () => Promise<void>;
 }
 
+/** A host endpoint that answers once the guest's network is up; `close` takes it away. */
+export interface GuestNetworkProbe {
+  endpoint: SshEndpoint;
+  close(): Promise<void>;
+}
+
 export interface StartResult {
   ssh: SshEndpoint;
   accel: string;
@@ -101,4 +107,10 @@ export interface Provider {
   destroy(m: MachineContext): Promise<void>;
   /** Last lines of the guest's console, for error messages. */
   consoleTail(m: MachineContext, lines: number): Promise<string>;
+  /**
+   * For the wait for a guest just launched: a host endpoint that tells when its network is up
+   * (ssh/client.ts `networkProbe`), and how to take it away after. Providers without one (or a
+   * failure to make it) leave the wait as it is without.
+   */
+  networkProbe?(m: MachineContext): Promise<GuestNetworkProbe | undefined>;
 }

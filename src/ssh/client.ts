@@ -284,6 +284,7 @@ function overlappingProbe(
   waitNow: () => number,
   until: number,
   each: (why: 'silent' | 'other') => void,
+  stop?: AbortSignal,
 ): Promise<ProbeResult> {
   const winner = new AbortController();
   return new Promise<ProbeResult>((resolve, reject) => {
@@ -297,6 +298,8 @@ function overlappingProbe(
       if (r instanceof Error) reject(r);
       else resolve(r);
     };
+    // Stopped from outside: what it has is no answer.
+    stop?.addEventListener('abort', () => settle({ why: 'silent' }), { once: true });
     const launch = () => {
       const now = Date.now();
       if (winner.signal.aborted) return;
@@ -324,6 +327,59 @@ function overlappingProbe(
   });
 }
 
+/** A probe of the network probe's port: once the guest's network is up, its reset comes in one round trip. */
+const NETWORK_PROBE_MS = 300;
+/** The SSH probe kept open beside them, for a guest that drops what reaches that port. */
+const KEPT_PROBE_MS = 20_000;
+
+/**
+ * Until the booting guest's network is up, seen at `net` (a host port forwarded to a guest port
+ * nothing listens on: the guest resets it once its network is up): probes there overlap and are
+ * given up freely, beside one SSH probe kept open. Why: a probe given up before the guest's
+ * network is up leaves its SYN with QEMU's NAT, which resends it for up to 75 s and completes it
+ * when something listens, after the probe is long gone. Aimed at the SSH port, each became a
+ * server child the guest forked for nothing just as its SSH server started (a Debian guest, with
+ * probes overlapping on the SSH port: 7 to 14 per boot, and once OpenSSH's MaxStartups dropped
+ * one, while cloud-init's last stage ran); aimed at `net`, it is reset. After this, SSH probes
+ * go one at a time and wait long: they reach a guest whose network is up, so none is given up.
+ * `up`: the network answered (or the SSH probe was refused: the same news); the SSH probe's
+ * banner, if it came first; `timeout` at `until`.
+ */
+async function untilNetworkUp(
+  t: SshEndpoint,
+  net: SshEndpoint,
+  until: number,
+): Promise<{ sock: Duplex } | 'up' | 'timeout'> {
+  const done = new AbortController();
+  const sshProbe = async (): Promise<{ sock: Duplex } | 'up' | 'timeout'> => {
+    while (!done.signal.aborted && Date.now() < until) {
+      const r = await probe(t, Math.min(KEPT_PROBE_MS, Math.max(100, until - Date.now())), done.signal);
+      if ('sock' in r) return r;
+      if (r.why === 'refused') return 'up';
+      if (r.why === 'other' && !done.signal.aborted) await sleep(250);
+    }
+    return 'timeout';
+  };
+  const network = async (): Promise<'up' | 'timeout'> => {
+    const r = await overlappingProbe(
+      net,
+      () => NETWORK_PROBE_MS,
+      until,
+      () => undefined,
+      done.signal,
+    );
+    if ('sock' in r) r.sock.destroy();
+    return 'sock' in r || r.why === 'refused' ? 'up' : 'timeout';
+  };
+  const ssh = sshProbe();
+  const first = await Promise.race([ssh, network()]);
+  done.abort();
+  // The SSH probe may have its banner at the moment the network answered: not thrown away.
+  const late = await ssh;
+  if (typeof late === 'object') return late;
+  return first === 'timeout' ? late : 'up';
+}
+
 /** What the last failed probe saw, for the timeout's message. */
 const PROBE_WHY: Record<'refused' | 'silent' | 'other', string> = {
   refused: 'the port answered, nothing listened behind it yet',
@@ -338,6 +394,12 @@ export interface WaitOptions {
   onAttempt?: (attempt: number, why: string) => void;
   /** When the clock started (ms since the epoch): the guest's launch. Default: now. */
   since?: number;
+  /**
+   * A host port forwarded to a guest port nothing listens on (the QEMU provider's, for a guest it
+   * has just launched): told by it when the guest's network is up, the wait sends no SSH probe
+   * that the guest could complete after it was given up (see untilNetworkUp).
+   */
+  networkProbe?: SshEndpoint;
   /**
    * The server listens already (a guest restored from a state saved with it listening): a probe
    * waits long for the banner from the first, as after a refusal. With 500 ms probes, twenty
@@ -359,11 +421,20 @@ export async function waitForSsh(t: SshTarget, o: WaitOptions): Promise<Connecte
   let answered = o.listening === true;
   const started = o.since ?? Date.now();
   const waitNow = () => probeWait(answered, Date.now() - started);
+  let found: ProbeResult | undefined;
+  if (!answered && o.networkProbe !== undefined) {
+    const r = await untilNetworkUp(t, o.networkProbe, deadline);
+    answered = r !== 'timeout';
+    if (typeof r === 'object') found = r;
+  }
   while (Date.now() < deadline) {
     attempt++;
-    const r = answered
-      ? await probe(t, Math.min(waitNow(), Math.max(100, deadline - Date.now())))
-      : await overlappingProbe(t, waitNow, deadline, (why) => o.onAttempt?.(attempt++, PROBE_WHY[why]));
+    const r =
+      found ??
+      (answered
+        ? await probe(t, Math.min(waitNow(), Math.max(100, deadline - Date.now())))
+        : await overlappingProbe(t, waitNow, deadline, (why) => o.onAttempt?.(attempt++, PROBE_WHY[why])));
+    found = undefined;
     if ('why' in r && r.why === 'refused') answered = true;
     if ('why' in r) last = PROBE_WHY[r.why];
     if ('sock' in r) {

@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineState } from '../../src/state/machine-state.js';
 import { instantStatePaths } from '../../src/providers/qemu/paths.js';
+import { probeForwards } from '../../src/providers/qemu/network-probe.js';
+import { qmpExecute } from '../../src/providers/qemu/qmp.js';
 import { TestProject } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -124,6 +126,12 @@ machines:
     expect((await p.ok(['ssh', 'cold', '-c', 'hostname; cat /root/.ssh/authorized_keys'])).stdout).toBe(
       `cold\n${readFileSync(p.machine('cold').publicKey, 'utf8')}`,
     );
+    // The forward that told when its network was up (the wait for SSH) is gone again.
+    const usernet = String(
+      await qmpExecute(p.machine('cold').qmp, 'human-monitor-command', { 'command-line': 'info usernet' }),
+    );
+    expect(usernet).toContain('HOST_FORWARD');
+    expect(probeForwards(usernet)).toEqual([]);
     // Machines restored from a saved state booted before it was saved: offered nothing.
     expect(readFileSync(p.machine('restored').cmd, 'utf8')).not.toContain('fw_cfg');
   });

@@ -20,6 +20,9 @@ export const waitSsh: Step<MachineRun> = {
     // The machine's own key (configure made it already for a cloud-init box): made here, while
     // the guest boots, it costs the `up` nothing.
     ensureMachineKey(ctx.paths, machineKeyComment(ctx.env, ctx.spec.name));
+    // A guest launched by this run and booting (not restored: its server listens already).
+    const booting = ctx.launchedAt !== undefined && !freshlyRestored(state.instant);
+    const network = booting ? await ctx.provider.networkProbe?.(ctx) : undefined;
     try {
       const target = machineTarget(ctx.paths, state, endpoint, firstLoginKey);
       // A restored machine serves the saved guest's key until the host-key step: pinned to that.
@@ -34,6 +37,7 @@ export const waitSsh: Step<MachineRun> = {
           ...(ctx.launchedAt === undefined ? {} : { since: ctx.launchedAt }),
           // Its server was listening when the state was saved.
           listening: freshlyRestored(state.instant),
+          ...(network === undefined ? {} : { networkProbe: network.endpoint }),
         },
       );
     } catch (e) {
@@ -46,6 +50,8 @@ export const waitSsh: Step<MachineRun> = {
     } finally {
       // Booted (or given up on): the next waiting machine may launch its guest.
       releaseBootSlot(ctx);
+      // Not awaited: taking the forward away need not hold up the steps after this one.
+      void network?.close().catch(() => undefined);
     }
     const { hostKey, loginKey } = ctx.ssh;
     // First contact with a guest that serves the host key of the identity it was offered: it

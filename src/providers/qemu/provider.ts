@@ -1,5 +1,6 @@
 // The QEMU provider: local qemu-system + qemu-img + QMP. A machine is its overlay disk plus, while
 // it runs, a daemonized QEMU process found through its pidfile.
+import { openNetworkProbe } from './network-probe.js';
 import { offeredIdentityFiles } from '../../guest/offered-identity.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Box } from '../../boxes/store.js';
@@ -14,7 +15,7 @@ import { killIfAsked } from '../../util/fault.js';
 import { shellQuote } from '../../util/quote.js';
 import { shared } from '../../util/shared.js';
 import type { InstantStarter, Packager, SnapshotInfo, Snapshotter, Suspender } from '../optional.js';
-import type { ActualMachine, MachineContext, Provider, StartResult } from '../provider.js';
+import type { ActualMachine, GuestNetworkProbe, MachineContext, Provider, StartResult } from '../provider.js';
 import { chooseAccel, KVM_FAILURE, type Accel } from './accel.js';
 import { liveShares } from '../../sync/shares.js';
 import { qemuArgs, type LaunchNic, type LaunchShare } from './args.js';
@@ -391,6 +392,12 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
   /** The disk is read while nothing runs it (the command checked the machine is halted). */
   packageDisk(m: MachineContext, dest: string): Promise<void> {
     return flattenCompressed(qemuPaths(m.paths.dir).disk, dest);
+  }
+
+  async networkProbe(m: MachineContext): Promise<GuestNetworkProbe | undefined> {
+    const probe = await openNetworkProbe(qemuPaths(m.paths.dir).qmp).catch(() => undefined);
+    if (probe === undefined) return undefined;
+    return { endpoint: { host: '127.0.0.1', port: probe.port }, close: () => probe.close() };
   }
 
   consoleTail(m: MachineContext, lines: number): Promise<string> {

@@ -251,6 +251,67 @@ describe('waitForSsh: a guest whose network comes up while probes wait (overlapp
   }, 20_000);
 });
 
+describe('waitForSsh with a network probe: no SSH probe given up before the guest could see it', () => {
+  // Two forwarders that accept at once, as QEMU's NAT does. Before `netAt` a connection is a SYN
+  // the guest never saw (silent); QEMU would complete it later, when the guest's sshd listens,
+  // after the probe gave up: a server child forked for nothing. After `netAt` the network probe's
+  // port resets (nothing listens there), the SSH port resets until `sshAt`, then reaches a real
+  // SSH server (ssh2).
+  it('sends one SSH probe before the network is up, and logs in soon after the server listens', async () => {
+    const { hostKey, userKey, port: sshPort } = await loginServer();
+    const started = Date.now();
+    const netAt = started + 1_500;
+    const sshAt = started + 2_500;
+    let sshBeforeNet = 0;
+    let netProbes = 0;
+    let loginAt: number | undefined;
+    const net = await serve((s) => {
+      netProbes++;
+      if (Date.now() >= netAt) s.end();
+    });
+    const port = await serve((s) => {
+      const now = Date.now();
+      if (now < netAt) return void sshBeforeNet++;
+      if (now < sshAt) return void s.end();
+      loginAt ??= now;
+      relay(s, sshPort);
+    });
+    const c = await waitForSsh(
+      { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
+      { machine: 'm', timeoutMs: 10_000, since: started, networkProbe: { host: '127.0.0.1', port: net } },
+    );
+    try {
+      expect(c.hostKey).toBe(hostKey.public.split(' ').slice(0, 2).join(' '));
+      // The one kept open beside the network probes (overlapping SSH probes made 6 or more here).
+      expect(sshBeforeNet).toBe(1);
+      expect(netProbes).toBeGreaterThan(5);
+      // Refused probes after the network is up come 50-250 ms apart.
+      expect(loginAt! - sshAt).toBeLessThan(500);
+    } finally {
+      c.client.end();
+    }
+  }, 20_000);
+
+  it('logs in through the SSH probe kept open when the network probe never answers (a guest that drops it)', async () => {
+    const { hostKey, userKey, port: sshPort } = await loginServer();
+    const net = await serve(() => undefined); // dropped: silent for ever
+    const port = await serve((s) => {
+      // The SSH server answers the first connection 1 s after it came, as QEMU's NAT resends a SYN.
+      s.pause();
+      setTimeout(() => {
+        relay(s, sshPort);
+        s.resume();
+      }, 1_000);
+    });
+    const c = await waitForSsh(
+      { host: '127.0.0.1', port, user: 'u', keys: [userKey.private], hostKey: undefined },
+      { machine: 'm', timeoutMs: 10_000, networkProbe: { host: '127.0.0.1', port: net } },
+    );
+    c.client.end();
+    expect(c.hostKey).toBe(hostKey.public.split(' ').slice(0, 2).join(' '));
+  }, 20_000);
+});
+
 describe('connect: a server that hangs up before greeting (out of slots, restarting)', () => {
   // A forwarder that closes its first `drops` connections at once, as QEMU's NAT does when the
   // guest refuses, and relays the others to a real SSH server (ssh2).
