@@ -87,10 +87,12 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     bridgedNetworks: true,
     macAddresses: true,
     forwardedPorts: true,
-    // The domain XML has no data disks and no seed disk yet, and the disk volume is not grown.
+    // The domain XML has no data disks yet, and the disk volume is not grown.
     diskResize: false,
     dataDisks: false,
-    cloudInit: false,
+    // The seed ISO as a read-only virtio disk (serial boxfest-cidata, as on QEMU), from a volume
+    // in the overlay's pool uploaded before each boot: the same on a local and a remote host.
+    cloudInit: true,
     boxVersions: true,
     manualStart: true,
     guestSshPort: true,
@@ -101,8 +103,6 @@ export const CAPABILITIES: Record<ProviderName, Capabilities> = {
     // The top-level `libvirt:` block; there is none per machine.
     settings: ['uri', 'pool', 'management_network'],
     why: {
-      cloudInit:
-        'the libvirt domain is not given a cloud-init seed yet (remove `cloud_init`, use a box set up by its SSH key, or use provider qemu)',
       instantUp:
         "a saved state restored onto another domain must keep every device's ABI, which libvirt checks on restore; boxfest does not yet give the golden domain and its clones the same device layout (set `instant: false`, or use provider qemu)",
     },

@@ -39,6 +39,8 @@ export interface DomainSpec {
   memoryMiB: number;
   cpus: number;
   disk: { pool: string; volume: string; bus: 'virtio' | 'sata' | 'scsi' };
+  /** cloud-init boxes: the NoCloud seed volume (raw ISO 9660), attached read-only after the disk. */
+  seed?: { pool: string; volume: string };
   /** NIC 0 first: the management network, which carries SSH. */
   nics: DomainNic[];
   /** Host path of the serial console log (on the libvirt host). */
@@ -57,6 +59,27 @@ export interface DomainShare {
 }
 
 const DISK_TARGET = { virtio: 'vda', sata: 'sda', scsi: 'sda' } as const;
+
+/** The seed disk's serial, as on QEMU (/dev/disk/by-id/virtio-boxfest-cidata in the guest). */
+export const SEED_SERIAL = 'boxfest-cidata';
+
+/**
+ * The seed as QEMU's provider attaches it (providers/qemu/args.ts): a read-only raw virtio disk
+ * with the serial `boxfest-cidata`, not a CD-ROM, whose bus would depend on the machine type
+ * (IDE on i440fx, SATA on q35); cloud-init finds it by its `cidata` label on any block device.
+ * Target `vdb` whatever the boot disk's bus: it is the second virtio disk, or the only one.
+ */
+function seedXml(s: { pool: string; volume: string }): string[] {
+  return [
+    `    <disk type='volume' device='disk'>`,
+    `      <driver name='qemu' type='raw'/>`,
+    `      <source pool='${esc(s.pool)}' volume='${esc(s.volume)}'/>`,
+    `      <target dev='vdb' bus='virtio'/>`,
+    `      <readonly/>`,
+    `      <serial>${SEED_SERIAL}</serial>`,
+    `    </disk>`,
+  ];
+}
 
 export function ownerTagXml(o: OwnerTag): string {
   return [
@@ -163,6 +186,7 @@ export function domainXml(d: DomainSpec): string {
     `      <source pool='${esc(d.disk.pool)}' volume='${esc(d.disk.volume)}'/>`,
     `      <target dev='${DISK_TARGET[d.disk.bus]}' bus='${d.disk.bus}'/>`,
     `    </disk>`,
+    ...(d.seed === undefined ? [] : seedXml(d.seed)),
     ...d.nics.flatMap(nicXml),
     ...(d.shares ?? []).flatMap(shareXml),
     // The console, logged from the start of each boot: the tail goes into boot error messages.
@@ -196,6 +220,17 @@ export interface DomainFacts {
   networks: string[];
   macs: string[];
   serialLog: string | undefined;
+  /** Its `<disk>`s in order: the volume each comes from, and whether the guest may write it. */
+  disks: DomainDisk[];
+}
+
+export interface DomainDisk {
+  pool: string | undefined;
+  volume: string | undefined;
+  /** `<driver type>`: qcow2, raw. */
+  format: string | undefined;
+  readonly: boolean;
+  serial: string | undefined;
 }
 
 export function domainFacts(xml: string): DomainFacts {
@@ -203,6 +238,7 @@ export function domainFacts(xml: string): DomainFacts {
   const devices = child(d, 'devices');
   const ifaces = devices === undefined ? [] : children(devices, 'interface');
   const serial = devices === undefined ? undefined : child(devices, 'serial');
+  const disks = devices === undefined ? [] : children(devices, 'disk');
   const meta = child(d, 'metadata');
   const tag =
     meta === undefined ? undefined : children(meta, 'machine').find((e) => e.namespaceURI === METADATA_NS);
@@ -215,5 +251,12 @@ export function domainFacts(xml: string): DomainFacts {
       .map((i) => attr(child(i, 'source'), 'network') ?? ''),
     macs: ifaces.map((i) => attr(child(i, 'mac'), 'address') ?? ''),
     serialLog: attr(serial === undefined ? undefined : child(serial, 'log'), 'file'),
+    disks: disks.map((k) => ({
+      pool: attr(child(k, 'source'), 'pool'),
+      volume: attr(child(k, 'source'), 'volume'),
+      format: attr(child(k, 'driver'), 'type'),
+      readonly: child(k, 'readonly') !== undefined,
+      serial: text(child(k, 'serial')),
+    })),
   };
 }

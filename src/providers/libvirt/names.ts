@@ -17,6 +17,17 @@ export function overlayVolumeName(env: Pick<Environment, 'name' | 'root'>, machi
   return `${domainName(env, machine)}.qcow2`;
 }
 
+/**
+ * A cloud-init machine's NoCloud seed (its cidata.iso, uploaded before each boot), in the pool of
+ * its overlay: on the host the domain runs on, local or remote alike.
+ */
+export function seedVolumeName(env: Pick<Environment, 'name' | 'root'>, machine: string): string {
+  return `${domainName(env, machine)}${SEED_VOLUME_SUFFIX}`;
+}
+
+/** How every seed volume's name ends. */
+export const SEED_VOLUME_SUFFIX = '.cidata.iso';
+
 /** Prefix of every volume boxfest uploads a box into. */
 export const BOX_VOLUME_PREFIX = 'boxfest-box-';
 

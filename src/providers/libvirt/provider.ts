@@ -2,7 +2,8 @@
 // disk is a qcow2 overlay volume on the box's volume in a storage pool. It talks to the daemon
 // over libvirt's RPC protocol (client.ts, the one choke point). SSH goes straight to the guest's
 // DHCP lease on the management network, which a libvirt host routes; forwarded ports are relayed
-// by a boxfest process (forwarder.ts).
+// by a boxfest process (forwarder.ts). A cloud-init box's NoCloud seed is a read-only volume
+// beside the overlay, uploaded before each boot (seed.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Box } from '../../boxes/store.js';
@@ -33,7 +34,7 @@ import {
 import { isCode } from './errors.js';
 import { forwarderPid, forwarderSuccessor, startForwarder, stopForwarder } from './forwards.js';
 import { hostSpecOf, jumpHostOf } from './remote-host.js';
-import { domainName, overlayVolumeName, privateNetworkName } from './names.js';
+import { domainName, overlayVolumeName, privateNetworkName, seedVolumeName } from './names.js';
 import {
   bridgedNic,
   dhcpHostsOf,
@@ -56,6 +57,7 @@ import {
   restoreLibvirtSnapshot,
   saveLibvirtSnapshot,
 } from './snapshot.js';
+import { isSeedVolume, putSeedVolume } from './seed.js';
 import { createOverlay, deleteVolume, ensureBoxVolume, findVolume, openPool } from './volumes.js';
 import { startAfterFailedStart } from './start-fallback.js';
 
@@ -315,7 +317,11 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       machine: m.spec.name,
       digest: json === undefined ? '' : createHash('sha256').update(json).digest('hex'),
       createdAt,
-      volumes: [{ pool, name: overlayVolumeName(m.env, m.spec.name) }],
+      // The disk first (inspect reads it as the machine's disk), then a cloud-init box's seed.
+      volumes: [
+        { pool, name: overlayVolumeName(m.env, m.spec.name) },
+        ...(isCloudInit(m) ? [{ pool, name: seedVolumeName(m.env, m.spec.name) }] : []),
+      ],
       ...(json === undefined ? {} : { applied: json }),
     };
   }
@@ -445,6 +451,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const { pool } = placeOf(m);
     const bus = diskBus(m, box);
     const uuid = domainFacts(await c.api.domainXml(found.dom, Flags.XML_INACTIVE)).uuid;
+    const seed = await this.uploadSeed(c, m, found.owner, pool);
     const define = (virtType: 'kvm' | 'qemu', nics: DomainNic[]) =>
       c.api.defineDomain(
         domainXml({
@@ -454,6 +461,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
           memoryMiB: m.spec.memory,
           cpus: m.spec.cpus,
           disk: { pool, volume: overlayVolumeName(m.env, m.spec.name), bus },
+          ...(seed === undefined ? {} : { seed }),
           nics,
           serialLog: serialLogPath(found.dom.name),
           shares: domainShares(m),
@@ -496,6 +504,26 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
       accel,
       ...(note === undefined ? {} : { note }),
     };
+  }
+
+  /**
+   * A cloud-init box's seed, as the write-seed step has just written it on this host, put into its
+   * volume on the domain's host (created at the first boot, rewritten at each: the network-config
+   * may have changed) while the domain is shut off. The domain's tag lists the volume from its
+   * creation on (ownerTag), so a volume of that name is written only when the tag says it is ours.
+   */
+  private async uploadSeed(
+    c: LibvirtClient,
+    m: MachineContext,
+    owner: OwnerTag,
+    pool: string,
+  ): Promise<{ pool: string; volume: string } | undefined> {
+    if (!isCloudInit(m)) return undefined;
+    if (!existsSync(m.paths.seed)) throw new Error(`internal: the seed ${m.paths.seed} was not written`);
+    const volume = seedVolumeName(m.env, m.spec.name);
+    const ours = owner.volumes.some((v) => v.name === volume && (v.pool || pool) === pool);
+    await putSeedVolume(c, pool, volume, m.paths.seed, ours);
+    return { pool, volume };
   }
 
   /** A remote host's guests are reached through the host's SSH server: the jump, as data. */
@@ -623,6 +651,9 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     // By name only when no tag lists it (a create cut short): deleted only if it is an overlay on a box.
     const overlay = { pool, name: overlayVolumeName(m.env, m.spec.name), tagged: false };
     volumes.set(`${overlay.pool}/${overlay.name}`, overlay);
+    // A cloud-init box's seed too (its domain removed outside boxfest): only if it is a seed (seed.ts).
+    const seed = { pool, name: seedVolumeName(m.env, m.spec.name), tagged: false };
+    if (isCloudInit(m)) volumes.set(`${seed.pool}/${seed.name}`, seed);
     let macs: string[] = [];
     if (found !== undefined) {
       await this.stopDomain(c, found.dom, { force: true, timeoutMs: 0 });
@@ -635,7 +666,8 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     }
     await stopForwarder(m.paths.dir);
     // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
-    for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name, !v.tagged);
+    for (const v of volumes.values())
+      await deleteVolume(c, v.pool, v.name, v.tagged ? false : v.name === seed.name ? isSeedVolume : true);
     const gone = { macs, machine: m.spec.name };
     await serialized(this.networksKey(c, m), async () =>
       this.unspan(c, m, await releasePrivateNetworks(c, m.env, gone, this.keepServing(m))),
@@ -756,6 +788,11 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     }
     return out;
   }
+}
+
+/** Whether the machine is made from a cloud-init box (its state says so from `configure` on). */
+function isCloudInit(m: MachineContext): boolean {
+  return readMachineState(m.env.root, m.spec.name)?.firstBoot === 'cloud-init';
 }
 
 /** The bus of the machine's disk: from the box (`box add --disk-interface`), which libvirt must be able to attach. */

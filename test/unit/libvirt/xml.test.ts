@@ -8,6 +8,7 @@ import {
   domainFacts,
   domainXml,
   ownerTagXml,
+  type DomainFacts,
   parseOwnerTag,
   type DomainSpec,
   type OwnerTag,
@@ -81,6 +82,27 @@ describe('domain XML', () => {
       },
     ],
     ['domain-9p-only.xml', { ...base, shares: [{ type: '9p', tag: 'boxfest0', src: '/srv/nine' }] }],
+    [
+      // A cloud-init box: its seed volume read-only after the disk, listed in the tag after it.
+      'domain-cloud-init.xml',
+      {
+        ...base,
+        seed: { pool: 'default', volume: 'boxfest-lab-web-0123abcd.cidata.iso' },
+        owner: {
+          ...owner,
+          volumes: [...owner.volumes, { pool: 'default', name: 'boxfest-lab-web-0123abcd.cidata.iso' }],
+        },
+      },
+    ],
+    [
+      // The seed is a virtio disk whatever the boot disk's bus.
+      'domain-cloud-init-sata.xml',
+      {
+        ...withoutUuid,
+        disk: { ...base.disk, bus: 'sata' },
+        seed: { pool: 'images & co', volume: 'boxfest-lab-web-0123abcd.cidata.iso' },
+      },
+    ],
   ])('%s', (file, spec) => golden(file, domainXml(spec)));
 
   it('reads back what it wrote: owner tag (escaped text intact), networks, MACs, serial log', () => {
@@ -92,7 +114,46 @@ describe('domain XML', () => {
       networks: ['boxfest', 'boxfest-lab-backend-0123abcd'],
       macs: ['52:54:00:00:00:01', '52:54:00:00:00:02'],
       serialLog: base.serialLog,
+      disks: [
+        {
+          pool: 'default',
+          volume: 'boxfest-lab-web-0123abcd.qcow2',
+          format: 'qcow2',
+          readonly: false,
+          serial: undefined,
+        },
+      ],
     });
+  });
+
+  it.each<[string, Partial<DomainSpec>, Partial<DomainFacts['disks'][number]>[]]>([
+    ['no seed: the disk alone', {}, [{ volume: 'boxfest-lab-web-0123abcd.qcow2', readonly: false }]],
+    [
+      'a seed: read-only raw, serial boxfest-cidata, after the disk',
+      { seed: { pool: 'default', volume: 'boxfest-lab-web-0123abcd.cidata.iso' } },
+      [
+        { volume: 'boxfest-lab-web-0123abcd.qcow2', readonly: false },
+        {
+          pool: 'default',
+          volume: 'boxfest-lab-web-0123abcd.cidata.iso',
+          format: 'raw',
+          readonly: true,
+          serial: 'boxfest-cidata',
+        },
+      ],
+    ],
+    [
+      'a seed in another pool, on a SATA-disk box',
+      { disk: { ...base.disk, bus: 'sata' }, seed: { pool: 'fast', volume: 'x.cidata.iso' } },
+      [
+        { volume: 'boxfest-lab-web-0123abcd.qcow2', readonly: false },
+        { pool: 'fast', volume: 'x.cidata.iso', readonly: true },
+      ],
+    ],
+  ])('reads its disks back: %s', (_what, change, want) => {
+    const disks = domainFacts(domainXml({ ...base, ...change })).disks;
+    expect(disks).toHaveLength(want.length);
+    want.forEach((w, i) => expect(disks[i]).toMatchObject(w));
   });
 
   it.each<[string, string]>([

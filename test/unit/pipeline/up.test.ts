@@ -10,6 +10,7 @@ import { orphanSpecs } from '../../../src/commands/orphans.js';
 import { jobsSummary } from '../../../src/commands/output.js';
 import type { MachineSpec } from '../../../src/config/types.js';
 import { BoxfestError } from '../../../src/errors.js';
+import { CAPABILITIES } from '../../../src/providers/capabilities.js';
 import { newMachineRun, type MachineRun } from '../../../src/pipeline/machine-run.js';
 import { runJobs, type JobResult } from '../../../src/pipeline/runner.js';
 import type { Step } from '../../../src/pipeline/step.js';
@@ -433,22 +434,37 @@ describe('the up pipeline, by plan action', () => {
     expect([first, second]).not.toContain(idNow());
   });
 
-  it('a cloud-init box on a provider without cloud-init (libvirt) is refused before anything is made', async () => {
+  it('a cloud-init box on libvirt: its seed is written before the domain is made', async () => {
     const w = await world();
     const { results } = await up(w, web({ box: 'cloud', provider: 'libvirt' }));
-    expect(results).toMatchObject([
-      {
-        machine: 'web',
-        ok: false,
-        error: {
-          code: 'CLOUD_INIT_UNSUPPORTED',
-          message: 'machine web: box cloud is a cloud-init box, which provider libvirt cannot boot yet',
+    expect(results).toMatchObject([{ machine: 'web', ok: true }]);
+    expect(results[0]!.ran.indexOf('write-seed')).toBeLessThan(results[0]!.ran.indexOf('create'));
+    expect(existsSync(machinePaths(w.root, 'web').seed)).toBe(true);
+  });
+
+  it('a cloud-init box on a provider without cloud-init is refused before anything is made', async () => {
+    // Every provider has a seed now: one without, as libvirt was before it had one.
+    const caps = CAPABILITIES.libvirt;
+    CAPABILITIES.libvirt = { ...caps, cloudInit: false };
+    try {
+      const w = await world();
+      const { results } = await up(w, web({ box: 'cloud', provider: 'libvirt' }));
+      expect(results).toMatchObject([
+        {
+          machine: 'web',
+          ok: false,
+          error: {
+            code: 'CLOUD_INIT_UNSUPPORTED',
+            message: 'machine web: box cloud is a cloud-init box, which provider libvirt cannot boot yet',
+          },
         },
-      },
-    ]);
-    expect(w.fake.calls.filter((c) => !c.startsWith('inspect'))).toEqual([]);
-    expect(w.fake.vms.size).toBe(0);
-    expect(existsSync(machinePaths(w.root, 'web').seed)).toBe(false);
+      ]);
+      expect(w.fake.calls.filter((c) => !c.startsWith('inspect'))).toEqual([]);
+      expect(w.fake.vms.size).toBe(0);
+      expect(existsSync(machinePaths(w.root, 'web').seed)).toBe(false);
+    } finally {
+      CAPABILITIES.libvirt = caps;
+    }
   });
 
   it('offer-identity: written before the boot (0600), its host key recorded as pending', async () => {
