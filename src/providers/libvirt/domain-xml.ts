@@ -71,7 +71,9 @@ export const SEED_SERIAL = 'boxfest-cidata';
  */
 function seedXml(s: { pool: string; volume: string }): string[] {
   return [
-    `    <disk type='volume' device='disk'>`,
+    // snapshot='no': a snapshot (internal, qcow2) leaves the raw seed out, which qemu-img and
+    // libvirt would otherwise refuse on a halted machine; the seed is rewritten at each boot anyway.
+    `    <disk type='volume' device='disk' snapshot='no'>`,
     `      <driver name='qemu' type='raw'/>`,
     `      <source pool='${esc(s.pool)}' volume='${esc(s.volume)}'/>`,
     `      <target dev='vdb' bus='virtio'/>`,
