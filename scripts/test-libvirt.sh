@@ -7,11 +7,12 @@
 # --ci leaves out the long scenarios, whose QEMU versions CI runs: the three-machine network
 # (networks, ≈5 min), the kill after every step (crash, ≈4–5 min) and suspend/snapshots
 # (suspend-snapshot, 70–82 s: the set takes 5m04 without it, measured 2026-12-04), and the same on
-# the remote path (remote-snapshots, 86 s); `npm run test:libvirt` runs all.
+# the remote path (remote-snapshots, 86 s); `npm run test:libvirt` runs all. cloud-init is in it: ONE
+# Debian machine booted twice (≈140 s alone, started first by test/heaviest-first.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --ci ]; then
   shift
-  set -- test/integration/libvirt/{lifecycle,ownership,drift,provision-sync,box-versions,live-shares,box-volume,remote,remote-lifecycle}.integration.ts "$@"
+  set -- test/integration/libvirt/{lifecycle,ownership,drift,provision-sync,box-versions,live-shares,box-volume,remote,remote-lifecycle,cloud-init}.integration.ts "$@"
 fi
 exec bash scripts/in-libvirtd.sh npx vitest run --project integration-libvirt "$@"

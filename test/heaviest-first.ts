@@ -18,6 +18,7 @@ const MEASURED_S: Record<string, number> = {
   'test/integration/host-key.integration.ts': 93,
   'test/integration/boxes.integration.ts': 85,
   // The libvirt files (one worker then): they start two at a time now as well.
+  'test/integration/libvirt/cloud-init.integration.ts': 142, // one Debian machine, two boots (2026-12-05)
   'test/integration/libvirt/provision-sync.integration.ts': 66,
   'test/integration/libvirt/ownership.integration.ts': 61,
   'test/integration/libvirt/drift.integration.ts': 56,

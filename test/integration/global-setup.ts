@@ -6,16 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { provideDebianBox } from './debian-box.js';
 import { provideTinyBoxes } from './tiny-boxes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** The Debian 12 cloud-init box: box.qcow2 (test/fixtures/build-debian-box.sh). */
-    debianBoxDir: string;
-  }
-}
 
 export default function setup(project: TestProject): void {
   for (const tool of ['qemu-system-x86_64', 'qemu-img', 'rsync', 'ssh']) {
@@ -30,14 +24,5 @@ export default function setup(project: TestProject): void {
   if (!existsSync(join(ROOT, 'dist', 'bundle', 'cli.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
   provideTinyBoxes(project);
-  const debianBoxDir = process.env['BOXFEST_TEST_DEBIAN_BOX_DIR'] ?? join(ROOT, '.cache', 'debian-box');
-  const t0 = Date.now();
-  // Builds only when the builder changed (it needs root and Debian's mirror then); says how long.
-  execFileSync('bash', [join(ROOT, 'test/fixtures/build-debian-box.sh'), debianBoxDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  process.stderr.write(
-    `debian test box ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${debianBoxDir})\n`,
-  );
-  project.provide('debianBoxDir', debianBoxDir);
+  provideDebianBox(project);
 }

@@ -14,6 +14,8 @@ import {
   isPrivateNetworkOf,
   overlayVolumeName,
   boxVolumeName,
+  seedVolumeName,
+  SEED_VOLUME_SUFFIX,
 } from '../../src/providers/libvirt/names.js';
 import { machinePaths } from '../../src/state/paths.js';
 import { cmdlineOf, isAlive, readPidFile } from '../../src/state/process.js';
@@ -41,7 +43,7 @@ export interface Target {
   portHolderPid(p: TestProject, machine: string): number | undefined;
   /** Where the store records the machines made from a box (the machine's provider's users). */
   boxUsersDir(p: TestProject, box: string): string;
-  /** What the provider made for the project that is still on the hypervisor (none after destroy). */
+  /** What the provider made for the project that is still on the hypervisor (none after destroy): VMs, disks, seeds, networks. */
   leftovers(p: TestProject): string[];
   /** Copies of a box's image that must never change: the store's, and the pool's volume. */
   boxImages(p: TestProject, box: string): string[];
@@ -132,7 +134,11 @@ export const LIBVIRT: Target = {
         .map((d) => `domain ${d}`),
       ...lines(virsh('vol-list', 'default'))
         .map((l) => l.split(/\s+/)[0] ?? '')
-        .filter((v) => v.startsWith(`boxfest-${project.name}-`) && v.endsWith(`${hash}.qcow2`))
+        .filter(
+          (v) =>
+            v.startsWith(`boxfest-${project.name}-`) &&
+            (v.endsWith(`${hash}.qcow2`) || v.endsWith(`${hash}${SEED_VOLUME_SUFFIX}`)),
+        )
         .map((v) => `volume ${v}`),
       ...lines(virsh('net-list', '--all', '--name'))
         .filter((n) => isPrivateNetworkOf(project, n))
@@ -166,11 +172,12 @@ export const LIBVIRT: Target = {
       } catch {
         // not defined
       }
-      try {
-        virsh('vol-delete', '--pool', 'default', overlayVolumeName(project, m));
-      } catch {
-        // no volume
-      }
+      for (const vol of [overlayVolumeName(project, m), seedVolumeName(project, m)])
+        try {
+          virsh('vol-delete', '--pool', 'default', vol);
+        } catch {
+          // no volume
+        }
     }
     for (const n of lines(virsh('net-list', '--all', '--name')).filter((x) =>
       isPrivateNetworkOf(project, x),

@@ -3,6 +3,7 @@
 // on 127.0.0.1 in its network namespace). boxfest's client speaks libvirt's RPC over a channel of
 // one cached SSH connection per host; the host key is pinned on first contact into the boxfest
 // home, or checked against ~/.ssh/known_hosts; a changed key is refused before anything is sent.
+// A cloud-init seed is uploaded into its volume through it, as a remote machine's boot does.
 // HOME and BOXFEST_HOME are temp directories here, so the user's own known_hosts is never read.
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -14,6 +15,9 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BoxfestError } from '../../../src/errors.js';
 import { LibvirtClient } from '../../../src/providers/libvirt/client.js';
+import { SEED_VOLUME_SUFFIX } from '../../../src/providers/libvirt/names.js';
+import { isSeedVolume, putSeedVolume } from '../../../src/providers/libvirt/seed.js';
+import { deleteVolume } from '../../../src/providers/libvirt/volumes.js';
 import { homePaths } from '../../../src/state/paths.js';
 import { closeRemoteHosts, forwardOut } from '../../../src/providers/libvirt/remote-host.js';
 import { usableUri } from '../../../src/providers/libvirt/uri.js';
@@ -361,6 +365,42 @@ console.log(await c.api.libVersion());
     } finally {
       writeFileSync(pins, `${entry()} ${hostKey}\n`);
       rmSync(p.base, { recursive: true, force: true });
+    }
+  });
+
+  it("a cloud-init seed goes into its volume over SSH: made, rewritten, made anew at another size; another's never written", async () => {
+    // The path a cloud-init machine's boot takes on a remote host (seed.ts), without booting one:
+    // the bytes in the pool's file (read here, past the SSH connection) are each image's.
+    closeRemoteHosts();
+    const c = await LibvirtClient.open(uriOf(uri));
+    const name = `boxfest-remote-${randomBytes(3).toString('hex')}${SEED_VOLUME_SUFFIX}`;
+    const image = (sectors: number) => {
+      const f = join(tmp, `seed-${randomBytes(3).toString('hex')}.iso`);
+      writeFileSync(f, randomBytes(sectors * 2048));
+      return f;
+    };
+    const pooled = () => readFileSync(virsh('vol-path', '--pool', 'default', name).trim());
+    try {
+      for (const [file, ours] of [
+        [image(24), false], // the first boot: none there yet
+        [image(24), true], // the next boot, same size: rewritten in place
+        [image(26), true], // a bigger network-config: made anew
+      ] as const) {
+        await putSeedVolume(c, 'default', name, file, ours);
+        expect(pooled().equals(readFileSync(file))).toBe(true);
+      }
+      expect(virsh('vol-dumpxml', '--pool', 'default', name)).toContain("<format type='raw'/>");
+      // A volume of that name no domain tag lists: refused, left as it was.
+      const before = pooled();
+      const e = await failure(putSeedVolume(c, 'default', name, image(24), false));
+      expect(e.code).toBe('LIBVIRT_NOT_OURS');
+      expect(pooled().equals(before)).toBe(true);
+      // destroy's by-name path takes it for a seed, and deletes it over SSH.
+      expect(await deleteVolume(c, 'default', name, isSeedVolume)).toBe(true);
+      expect(virsh('vol-list', 'default')).not.toContain(name);
+    } finally {
+      if (virsh('vol-list', 'default').includes(name)) virsh('vol-delete', '--pool', 'default', name);
+      c.close();
     }
   });
 });
