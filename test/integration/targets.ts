@@ -51,6 +51,8 @@ export interface Target {
   sshHostIp: RegExp;
   /** Steps a crash can hit inside `boot` (fault injection points). */
   bootFaultPoints: string[];
+  /** Hands a first boot its identity (QEMU fw_cfg), which the tiny box takes: no host-key step then. */
+  offersIdentity: boolean;
   /** Ends every VM of the project by force (cleanup after a failed test). */
   killAll(p: TestProject): void;
 }
@@ -82,6 +84,7 @@ export const QEMU: Target = {
   boxImages: (p, box) => [p.storedImage(box)],
   sshHostIp: /^127\.0\.0\.1$/,
   bootFaultPoints: ['qemu-launched'],
+  offersIdentity: true,
   killAll: () => undefined,
 };
 
@@ -157,6 +160,7 @@ export const LIBVIRT: Target = {
   },
   sshHostIp: /^192\.168\.\d+\.\d+$/,
   bootFaultPoints: ['libvirt-started'],
+  offersIdentity: false,
   killAll: (p) => {
     const project = projectOf(p);
     for (const pid of LIBVIRT.helperPids(p)) process.kill(pid, 'SIGKILL');

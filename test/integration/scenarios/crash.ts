@@ -42,12 +42,14 @@ const steps = (t: Target) => [
   'import-box',
   'configure',
   'create',
+  // QEMU: the identity the first boot reads (the tiny box takes it: host-key has nothing to do).
+  ...(t.offersIdentity ? ['offer-identity'] : []),
   // inside boot: QEMU daemonized, or the domain started by libvirtd; the step not finished
   ...t.bootFaultPoints,
   'boot',
   'wait-ssh',
   // Gives the guest its login key and hostname too: replace-key finds the key in place, set-hostname skips.
-  'host-key',
+  ...(t.offersIdentity ? [] : ['host-key']),
   'replace-key',
   'configure-network',
   'sync-folders',
