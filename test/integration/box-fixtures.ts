@@ -237,10 +237,13 @@ export function withoutReseed(tinyImage: string, out: string): string {
 /**
  * The tiny box with dropbear started once at boot (a daemon whose parent becomes init) instead of
  * respawned from /etc/inittab: boxfest finds no way to restart it, so a restored machine could not
- * serve a host key of its own, and a cold-booted one keeps the key it presented first.
+ * serve a host key of its own, and a cold-booted one keeps the key it presented first. Its rcS
+ * reads no first-boot identity either (as a box made for Vagrant: it would have served boxfest's
+ * key from the start).
  */
 export function withUnrestartableSshd(tinyImage: string, out: string): string {
   const inittab = `${out}.inittab`;
+  const rcS = `${out}.rcS`;
   // The box's own inittab with its dropbear line moved: without -F dropbear forks into the
   // background, init waits for the parent, and the listener that stays is a child of init that
   // nothing would start again.
@@ -252,7 +255,22 @@ export function withUnrestartableSshd(tinyImage: string, out: string): string {
     const line = /^::respawn:(\/usr\/sbin\/dropbear) -F (.*)$/m;
     if (!line.test(was)) throw new Error(`no respawned dropbear in the box's inittab:\n${was}`);
     writeFileSync(inittab, was.replace(line, '::sysinit:$1 $2'));
-    return ['cd /etc', 'rm inittab', `write ${inittab} inittab`];
+    const rc = execFileSync('debugfs', ['-R', 'cat /etc/init.d/rcS', part], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const reader = /^ID=\/sys\/firmware\/qemu_fw_cfg\/by_name\/opt\/io\.boxfest$/m;
+    if (!reader.test(rc)) throw new Error(`no first-boot identity reader in the box's rcS:\n${rc}`);
+    writeFileSync(rcS, rc.replace(reader, 'ID=/nonexistent'), { mode: 0o755 });
+    return [
+      'cd /etc',
+      'rm inittab',
+      `write ${inittab} inittab`,
+      'cd /etc/init.d',
+      'rm rcS',
+      `write ${rcS} rcS`,
+      'sif rcS mode 0100755',
+    ];
   };
   try {
     return editTinyRoot(tinyImage, out, rewrite, {
@@ -260,6 +278,6 @@ export function withUnrestartableSshd(tinyImage: string, out: string): string {
       expect: (o) => o.includes('::sysinit:/usr/sbin/dropbear') && !o.includes(':respawn:/usr/sbin/dropbear'),
     });
   } finally {
-    rmSync(inittab, { force: true });
+    for (const f of [inittab, rcS]) rmSync(f, { force: true });
   }
 }

@@ -36,6 +36,9 @@ export const growDisk: Step<MachineRun> = {
       ctx.log.push(why); // also in `up --json`'s output
       out.line(why);
       out.title('disk grown; root filesystem not (see above)');
-    } else out.title(result.detail);
+    } else {
+      ctx.log.push(result.detail); // `up --json` says what was grown
+      out.title(result.detail);
+    }
   },
 };

@@ -36,6 +36,7 @@ describe('machinePaths', () => {
       knownHosts: '/proj/.boxfest/machines/web/known_hosts',
       sshConfig: '/proj/.boxfest/machines/web/ssh_config',
       seed: '/proj/.boxfest/machines/web/cidata.iso',
+      identity: '/proj/.boxfest/machines/web/identity',
     });
   });
 
