@@ -2,6 +2,7 @@
 // forward from a host port the kernel picks to a guest port nothing listens on. QEMU's NAT takes
 // the connection at once and passes the SYN on; the guest resets it as soon as its network is up,
 // and until then the SYN is lost. Added to the running QEMU for the wait for SSH, then removed.
+import type { GuestNetworkProbe } from '../provider.js';
 import { qmpExecute } from './qmp.js';
 
 /** tcpmux: nothing listens there on a guest; one that does answers, which says the same. */
@@ -23,16 +24,11 @@ export function probeForwards(usernet: string): number[] {
   return ports;
 }
 
-export interface NetworkProbe {
-  port: number;
-  close(): Promise<void>;
-}
-
 /**
  * Adds the forward to the QEMU at `qmp` (netdev `nat0`) and finds its port (the one that was not
  * there before). Undefined when QEMU does not say which: the wait then goes without it.
  */
-export async function openNetworkProbe(qmp: string): Promise<NetworkProbe | undefined> {
+export async function openNetworkProbe(qmp: string): Promise<GuestNetworkProbe | undefined> {
   const before = new Set(probeForwards(await hmp(qmp, 'info usernet')));
   // HMP says nothing on success, and why on failure: the table below tells either way.
   await hmp(qmp, `hostfwd_add nat0 tcp:127.0.0.1:0-:${GUEST_PORT}`);
@@ -40,7 +36,7 @@ export async function openNetworkProbe(qmp: string): Promise<NetworkProbe | unde
   const port = fresh[0];
   if (fresh.length !== 1 || port === undefined) return undefined;
   return {
-    port,
+    endpoint: { host: '127.0.0.1', port },
     close: async () => {
       await hmp(qmp, `hostfwd_remove nat0 tcp:127.0.0.1:${port}`);
     },

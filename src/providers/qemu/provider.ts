@@ -394,10 +394,9 @@ export class QemuProvider implements Provider, Suspender, Snapshotter, InstantSt
     return flattenCompressed(qemuPaths(m.paths.dir).disk, dest);
   }
 
-  async networkProbe(m: MachineContext): Promise<GuestNetworkProbe | undefined> {
-    const probe = await openNetworkProbe(qemuPaths(m.paths.dir).qmp).catch(() => undefined);
-    if (probe === undefined) return undefined;
-    return { endpoint: { host: '127.0.0.1', port: probe.port }, close: () => probe.close() };
+  /** A failure to add the forward leaves the wait without it, as on other providers. */
+  networkProbe(m: MachineContext): Promise<GuestNetworkProbe | undefined> {
+    return openNetworkProbe(qemuPaths(m.paths.dir).qmp).catch(() => undefined);
   }
 
   consoleTail(m: MachineContext, lines: number): Promise<string> {
