@@ -58,7 +58,14 @@ import {
   saveLibvirtSnapshot,
 } from './snapshot.js';
 import { isSeedVolume, putSeedVolume } from './seed.js';
-import { createOverlay, deleteVolume, ensureBoxVolume, findVolume, openPool } from './volumes.js';
+import {
+  createOverlay,
+  deleteVolume,
+  ensureBoxVolume,
+  findVolume,
+  isBoxOverlay,
+  openPool,
+} from './volumes.js';
 import { startAfterFailedStart } from './start-fallback.js';
 
 /** How often a boot, a halt or an address is polled for. */
@@ -284,7 +291,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const overlay = overlayVolumeName(m.env, m.spec.name);
     // An overlay without its domain is left from a crash before the domain was defined: boxfest's
     // by its name (project hash and machine), and never booted.
-    await deleteVolume(c, pool, overlay, true);
+    await deleteVolume(c, pool, overlay, isBoxOverlay);
     const base = await ensureBoxVolume(c, this.home, pool, box, () => undefined);
     await createOverlay(c, pool, overlay, base);
     const dom = await c.api.defineDomain(
@@ -647,18 +654,19 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     const c = await this.client(m);
     const { pool } = placeOf(m);
     const found = await this.owned(c, m);
-    const volumes = new Map<string, { pool: string; name: string; tagged: boolean }>();
-    // By name only when no tag lists it (a create cut short): deleted only if it is an overlay on a box.
-    const overlay = { pool, name: overlayVolumeName(m.env, m.spec.name), tagged: false };
+    // `onlyIf`: known by name only (no tag lists it), so deleted only if it is what that name is for.
+    const volumes = new Map<string, { pool: string; name: string; onlyIf?: (volXml: string) => boolean }>();
+    // A create cut short: only if it is an overlay on a box.
+    const overlay = { pool, name: overlayVolumeName(m.env, m.spec.name), onlyIf: isBoxOverlay };
     volumes.set(`${overlay.pool}/${overlay.name}`, overlay);
     // A cloud-init box's seed too (its domain removed outside boxfest): only if it is a seed (seed.ts).
-    const seed = { pool, name: seedVolumeName(m.env, m.spec.name), tagged: false };
+    const seed = { pool, name: seedVolumeName(m.env, m.spec.name), onlyIf: isSeedVolume };
     if (isCloudInit(m)) volumes.set(`${seed.pool}/${seed.name}`, seed);
     let macs: string[] = [];
     if (found !== undefined) {
       await this.stopDomain(c, found.dom, { force: true, timeoutMs: 0 });
       macs = domainFacts(await c.api.domainXml(found.dom, Flags.XML_INACTIVE)).macs;
-      for (const v of found.owner.volumes) volumes.set(`${v.pool}/${v.name}`, { ...v, tagged: true });
+      for (const v of found.owner.volumes) volumes.set(`${v.pool}/${v.name}`, { pool: v.pool, name: v.name });
       await c.api.undefineDomain(
         found.dom,
         Flags.UNDEFINE_MANAGED_SAVE | Flags.UNDEFINE_SNAPSHOTS_METADATA | Flags.UNDEFINE_NVRAM,
@@ -666,8 +674,7 @@ export class LibvirtProvider implements Provider, Suspender, Snapshotter, Lister
     }
     await stopForwarder(m.paths.dir);
     // Exactly the volumes boxfest made for the machine; the box's volume below them stays.
-    for (const v of volumes.values())
-      await deleteVolume(c, v.pool, v.name, v.tagged ? false : v.name === seed.name ? isSeedVolume : true);
+    for (const v of volumes.values()) await deleteVolume(c, v.pool, v.name, v.onlyIf);
     const gone = { macs, machine: m.spec.name };
     await serialized(this.networksKey(c, m), async () =>
       this.unspan(c, m, await releasePrivateNetworks(c, m.env, gone, this.keepServing(m))),

@@ -268,15 +268,14 @@ export async function createOverlay(
  * Deletes a volume boxfest made, if it is there; never a box volume. `onlyIf`: the volume is
  * known by its name alone (no owner tag lists it: a create cut short before the domain was
  * defined, or a domain removed outside boxfest), so it is deleted only when its XML shows it is
- * what boxfest makes under that name: `true` for a qcow2 overlay backed by one of boxfest's box
- * volumes (isBoxOverlay), or the given check (a seed: seed.ts); anything else by that name is
- * left, and false returned.
+ * what boxfest makes under that name: isBoxOverlay for an overlay, isSeedVolume (seed.ts) for a
+ * seed; anything else by that name is left, and false returned.
  */
 export async function deleteVolume(
   c: LibvirtClient,
   poolName: string,
   name: string,
-  onlyIf: boolean | ((volXml: string) => boolean) = false,
+  onlyIf?: (volXml: string) => boolean,
 ): Promise<boolean> {
   if (name.startsWith(BOX_VOLUME_PREFIX)) throw new Error(`internal: refusing to delete box volume ${name}`);
   let pool: PoolRef;
@@ -288,8 +287,7 @@ export async function deleteVolume(
   }
   const vol = await findVolume(c, pool, name);
   if (vol === undefined) return false;
-  const check = onlyIf === true ? isBoxOverlay : onlyIf === false ? undefined : onlyIf;
-  if (check !== undefined && !check(await c.api.volumeXml(vol))) return false;
+  if (onlyIf !== undefined && !onlyIf(await c.api.volumeXml(vol))) return false;
   await c.api.deleteVolume(vol);
   return true;
 }
